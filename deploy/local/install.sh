@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs what a fresh Debian 12 machine lacks: build tools and libraries from
+# Debian, PostgreSQL, and the Apache Kafka broker jars from Maven Central
+# (cached, so a second run needs no network). Safe to run again.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+PKGS=(build-essential cmake pkg-config git
+      libh2o-evloop-dev libuv1-dev librdkafka-dev libpq-dev
+      libprotobuf-c-dev protobuf-c-compiler libjwt-dev libjansson-dev uuid-dev zlib1g-dev libssl-dev
+      libcriterion-dev postgresql kcat curl default-jre-headless maven)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -f "$SHOPSTREAM_KAFKA_JARS/.complete" ]; then
+    log "fetching Apache Kafka jars into $SHOPSTREAM_KAFKA_JARS"
+    mkdir -p "$SHOPSTREAM_KAFKA_JARS"
+    mvn -q -B -f "$SHOPSTREAM_REPO/deploy/local/kafka/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$SHOPSTREAM_KAFKA_JARS"
+    touch "$SHOPSTREAM_KAFKA_JARS/.complete"
+fi
+log "install complete"

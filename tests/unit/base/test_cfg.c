@@ -1,0 +1,35 @@
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "base/shop_cfg.h"
+#include "base/shop_err.h"
+
+Test(cfg, reads_values_defaults_and_collects_every_error)
+{
+    static const char *const env[] = {"A_INT", "42", "B_INT", "9x", "C_BOOL", "yes", "D_BOOL", "maybe",
+                                      "E_INT", "100", NULL};
+    shop_cfg_table_use(env);
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_cfg_int(shop_cfg_table_get, "A_INT", 1, 0, 100, &errs), 42);
+    cr_assert_eq(shop_cfg_int(shop_cfg_table_get, "B_INT", 5, 0, 100, &errs), 5);
+    cr_assert_eq(shop_cfg_int(shop_cfg_table_get, "E_INT", 5, 0, 99, &errs), 5);
+    cr_assert_eq(shop_cfg_int(shop_cfg_table_get, "UNSET", 7, 0, 100, &errs), 7);
+    cr_assert(shop_cfg_bool(shop_cfg_table_get, "C_BOOL", false, &errs));
+    cr_assert(shop_cfg_bool(shop_cfg_table_get, "D_BOOL", true, &errs));
+    cr_assert_str_eq(shop_cfg_str(shop_cfg_table_get, "UNSET", "dflt"), "dflt");
+    cr_assert_eq(errs.count, 3);
+    cr_assert(strstr(errs.msg[0], "B_INT") != NULL);
+    cr_assert(strstr(errs.msg[1], "E_INT") != NULL);
+    cr_assert(strstr(errs.msg[2], "D_BOOL") != NULL);
+}
+
+Test(err, set_returns_code_and_formats)
+{
+    struct shop_err err = {0};
+    cr_assert_eq(shop_err_set(&err, SHOP_EBADMSG, "bad %d", 3), SHOP_EBADMSG);
+    cr_assert_str_eq(err.msg, "bad 3");
+    cr_assert_eq(shop_err_set(NULL, SHOP_EPG, "x"), SHOP_EPG);
+    cr_assert(shop_rc_is_retriable(SHOP_EKAFKA));
+    cr_assert(!shop_rc_is_retriable(SHOP_EBADMSG));
+    cr_assert_str_eq(shop_rc_name(SHOP_EAUTH), "EAUTH");
+}
