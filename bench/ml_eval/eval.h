@@ -13,6 +13,5 @@ struct eval_opts {
 int eval_segment_run(const struct eval_opts *o);
 int eval_reco_run(const struct eval_opts *o);
 int eval_forecast_run(const struct eval_opts *o);
-int eval_speed_run(const struct eval_opts *o);
 
 #endif
