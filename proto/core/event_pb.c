@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT
+ * Protobuf input: an arena-backed ProtobufCAllocator, the worker's per-record
+ * decode, and the edge's application/x-protobuf batch body. Pure. Unpacked
+ * messages live in the caller's arena, so nothing calls free_unpacked.
+ */
+#include "proto/core/event_internal.h"
+
+static void *arena_alloc(void *data, size_t size)
+{
+    return shop_arena_alloc(data, size);
+}
+
+static void arena_free(void *data, void *ptr)
+{
+    /* Freed when the arena is reset. */
+}
+
+void shop_event_pb_allocator(struct shop_arena *arena, ProtobufCAllocator *out)
+{
+    out->alloc = arena_alloc;
+    out->free = arena_free;
+    out->allocator_data = arena;
+}
+
+int shop_event_decode(const uint8_t *buf, size_t len, const struct shop_event_limits *lim,
+                      struct shop_arena *arena, Shopstream__V1__Event **out, struct shop_err *err)
+{
+    ProtobufCAllocator alloc;
+    shop_event_pb_allocator(arena, &alloc);
+    Shopstream__V1__Event *ev = shopstream__v1__event__unpack(&alloc, len, buf);
+    if (ev == NULL)
+        return shop_err_set(err, SHOP_EBADMSG, "could not unpack event: %zu bytes", len);
+
+    struct shop_problem p = {.index = -1};
+    if (shop_event_validate(ev, lim, &p) < 0)
+        return shop_err_set(err, SHOP_EBADMSG, "invalid event: field %s: %s", p.field, p.detail);
+    *out = ev;
+    return 0;
+}
+
+int shop_event_batch_from_pb(const uint8_t *body, size_t len, const struct shop_event_limits *lim,
+                             struct shop_arena *arena, Shopstream__V1__Event ***events,
+                             size_t *n_events, struct shop_problem *p)
+{
+    struct shop_event_limits def = shop_event_limits_default();
+    if (lim == NULL)
+        lim = &def;
+    p->index = -1;
+    ProtobufCAllocator alloc;
+    shop_event_pb_allocator(arena, &alloc);
+    Shopstream__V1__EventBatch *b = shopstream__v1__event_batch__unpack(&alloc, len, body);
+    if (b == NULL)
+        return shop__problem(p, "", "could not unpack EventBatch: %zu bytes", len);
+    if (b->n_events == 0)
+        return shop__problem(p, "events", "must hold at least one event");
+    if (b->n_events > lim->batch_max)
+        return shop__problem(p, "events", "must hold at most %zu events", lim->batch_max);
+    *events = b->events;
+    *n_events = b->n_events;
+    return 0;
+}
