@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT
+ * shopstream-admin subcommands. Shell. */
+#ifndef SHOP_ADMIN_H
+#define SHOP_ADMIN_H
+
+#include "base/shop_err.h"
+
+#define SHOP_XSTR(x) #x
+#define SHOP_STR(x) SHOP_XSTR(x)
+
+/** Applies pending migrations from dir to the database at dsn. */
+int admin_migrate(const char *dsn, const char *dir, struct shop_err *err);
+
+/** Creates the stream topics <prefix>{browse,cart,order,catalog,dlq}.v1; existing ones are
+ *  left as they are (reported). */
+int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
+                        struct shop_err *err);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT
+ * `shopstream-admin create-topics`: creates the stream topics through the
+ * Kafka admin API (the broker's auto-create is off on purpose). Shell. */
+#define _GNU_SOURCE
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/shop_log.h"
+#include "tools/admin/admin.h"
+
+static const char *const streams[] = {"browse", "cart", "order", "catalog", "dlq"};
+#define N_STREAMS (sizeof(streams) / sizeof(streams[0]))
+
+static int check_results(rd_kafka_event_t *ev, struct shop_err *err)
+{
+    size_t n;
+    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+        const char *name = rd_kafka_topic_result_name(res[i]);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            SHOP_LOG(SHOP_LOG_INFO, "admin", "created topic", "topic=%s", name);
+        else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            SHOP_LOG(SHOP_LOG_INFO, "admin", "topic exists", "topic=%s", name);
+        else
+            rc = shop_err_set(err, SHOP_EKAFKA, "could not create topic %s: %s", name,
+                              rd_kafka_topic_result_error_string(res[i]));
+    }
+    return rc;
+}
+
+int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
+                        struct shop_err *err)
+{
+    char errstr[512], names[N_STREAMS][256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return shop_err_set(err, SHOP_ECONFIG, "invalid brokers: %s", errstr);
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf); /* rd_kafka_new() frees conf only on success */
+        return shop_err_set(err, SHOP_EKAFKA, "could not create kafka client: %s", errstr);
+    }
+    rd_kafka_NewTopic_t *topics[N_STREAMS];
+    for (size_t i = 0; i < N_STREAMS; i++) {
+        snprintf(names[i], sizeof(names[i]), "%s%s.v1", prefix, streams[i]);
+        topics[i] = rd_kafka_NewTopic_new(names[i], partitions, replication, errstr, sizeof(errstr));
+        /* Streams are an event log: keep everything so projections can be rebuilt by replay. */
+        rd_kafka_NewTopic_set_config(topics[i], "retention.ms", "-1");
+        rd_kafka_NewTopic_set_config(topics[i], "min.insync.replicas", replication > 1 ? "2" : "1");
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_operation_timeout(opts, 15000, errstr, sizeof(errstr));
+    rd_kafka_AdminOptions_set_request_timeout(opts, 30000, errstr, sizeof(errstr));
+    rd_kafka_CreateTopics(rk, topics, N_STREAMS, opts, q);
+
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 35000);
+    int rc;
+    if (ev == NULL)
+        rc = shop_err_set(err, SHOP_EKAFKA, "timed out creating topics on %s", brokers);
+    else if (rd_kafka_event_error(ev))
+        rc = shop_err_set(err, SHOP_EKAFKA, "could not create topics: %s", rd_kafka_event_error_string(ev));
+    else
+        rc = check_results(ev, err);
+    if (ev != NULL)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_NewTopic_destroy_array(topics, N_STREAMS);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return rc;
+}

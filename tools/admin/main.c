@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT
+ * shopstream-admin: operator commands.
+ *   shopstream-admin migrate [--dsn DSN] [--dir DIR]
+ *   shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] [--replication R]
+ * Defaults come from SHOPSTREAM_PG_DSN, SHOPSTREAM_SCHEMA_DIR, SHOPSTREAM_KAFKA_BROKERS,
+ * SHOPSTREAM_TOPIC_PREFIX and SHOPSTREAM_KAFKA_PARTITIONS. Exit 0 ok, 1 failure, 2 usage. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/shop_cfg.h"
+#include "base/shop_log.h"
+#include "tools/admin/admin.h"
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: shopstream-admin migrate [--dsn DSN] [--dir DIR]\n"
+                    "       shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] "
+                    "[--replication R]\n");
+}
+
+static const char *opt(int argc, char **argv, const char *name, const char *def)
+{
+    for (int i = 2; i + 1 < argc; i++) {
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    }
+    return def;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    struct shop_cfg_errs errs = {0};
+    struct shop_err err = {0};
+    int rc;
+    if (strcmp(argv[1], "migrate") == 0) {
+        const char *dsn = opt(argc, argv, "--dsn", shop_cfg_str(getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
+        const char *dir = opt(argc, argv, "--dir", shop_cfg_str(getenv, "SHOPSTREAM_SCHEMA_DIR", SHOP_SCHEMA_DIR));
+        rc = admin_migrate(dsn, dir, &err);
+    } else if (strcmp(argv[1], "create-topics") == 0) {
+        const char *brokers = opt(argc, argv, "--brokers",
+                                  shop_cfg_str(getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092"));
+        const char *prefix = opt(argc, argv, "--prefix", shop_cfg_str(getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream."));
+        long partitions = shop_cfg_int(getenv, "SHOPSTREAM_KAFKA_PARTITIONS", 4, 1, 1024, &errs);
+        partitions = strtol(opt(argc, argv, "--partitions", "0"), NULL, 10) > 0
+                         ? strtol(opt(argc, argv, "--partitions", "0"), NULL, 10) : partitions;
+        long replication = strtol(opt(argc, argv, "--replication", "1"), NULL, 10);
+        if (errs.count > 0 || replication < 1) {
+            fprintf(stderr, "%s\n", errs.count ? errs.msg[0] : "--replication must be >= 1");
+            return 2;
+        }
+        rc = admin_create_topics(brokers, prefix, (int)partitions, (int)replication, &err);
+    } else {
+        usage();
+        return 2;
+    }
+    if (rc != 0) {
+        SHOP_LOG(SHOP_LOG_ERROR, "admin", "command failed", "cmd=%s err=\"%s\"", argv[1], err.msg);
+        return 1;
+    }
+    return 0;
+}
