@@ -21,6 +21,11 @@ void shop_cfg_errorf(struct shop_cfg_errs *errs, const char *fmt, ...)
     va_end(ap);
 }
 
+const char *shop_cfg_getenv(const char *name)
+{
+    return getenv(name);
+}
+
 const char *shop_cfg_str(shop_getenv_fn get, const char *name, const char *def)
 {
     const char *v = get(name);

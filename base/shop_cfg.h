@@ -19,6 +19,9 @@ struct shop_cfg_errs {
     char msg[SHOP_CFG_ERRS_MAX][160];
 };
 
+/** getenv() with the shop_getenv_fn signature; the one place main() passes in. */
+const char *shop_cfg_getenv(const char *name);
+
 /** Value of name, or def when unset or empty. Never NULL unless def is. */
 const char *shop_cfg_str(shop_getenv_fn get, const char *name, const char *def);
 

@@ -5,6 +5,7 @@
  * kept, so an edited migration is reported instead of silently skipped. Shell. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,13 @@
 #include "base/shop_log.h"
 #include "tools/admin/admin.h"
 
-#define MIGRATIONS_LOCK_KEY 0x73686f70 /* "shop" */
+#define MIGRATIONS_LOCK_KEY 1936224112 /* "shop" in ASCII */
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -27,7 +34,7 @@ static int list_migrations(const char *dir, char ***names, size_t *n, struct sho
 {
     DIR *d = opendir(dir);
     if (d == NULL)
-        return shop_err_set(err, SHOP_EIO, "could not open migrations dir %s: %m", dir);
+        return shop_err_set(err, SHOP_EIO, "could not open migrations dir %s: %s", dir, strerror(errno));
     size_t cap = 16;
     *names = shop_xmalloc(cap * sizeof(char *));
     *n = 0;
@@ -84,7 +91,7 @@ static int apply_one(PGconn *conn, const char *dir, const char *name, struct sho
     size_t len;
     char *sql = read_file(path, &len);
     if (sql == NULL)
-        return shop_err_set(err, SHOP_EIO, "could not read %s: %m", path);
+        return shop_err_set(err, SHOP_EIO, "could not read %s: %s", path, strerror(errno));
     snprintf(crc_text, sizeof(crc_text), "%08lx", crc32(0L, (const Bytef *)sql, (uInt)len));
 
     const char *params[3] = {version, name, crc_text};
@@ -130,7 +137,7 @@ int admin_migrate(const char *dsn, const char *dir, struct shop_err *err)
         rc = shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", PQerrorMessage(conn));
         goto out_finish_conn;
     }
-    PQsetNoticeProcessor(conn, NULL, NULL);
+    PQsetNoticeProcessor(conn, ignore_notice, NULL); /* "already exists, skipping" is expected */
     rc = exec_ok(conn,
                  "create table if not exists schema_migrations ("
                  " version int primary key, name text not null, checksum text not null,"

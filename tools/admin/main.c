@@ -38,14 +38,14 @@ int main(int argc, char **argv)
     struct shop_err err = {0};
     int rc;
     if (strcmp(argv[1], "migrate") == 0) {
-        const char *dsn = opt(argc, argv, "--dsn", shop_cfg_str(getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
-        const char *dir = opt(argc, argv, "--dir", shop_cfg_str(getenv, "SHOPSTREAM_SCHEMA_DIR", SHOP_SCHEMA_DIR));
+        const char *dsn = opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
+        const char *dir = opt(argc, argv, "--dir", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_SCHEMA_DIR", SHOP_SCHEMA_DIR));
         rc = admin_migrate(dsn, dir, &err);
     } else if (strcmp(argv[1], "create-topics") == 0) {
         const char *brokers = opt(argc, argv, "--brokers",
-                                  shop_cfg_str(getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092"));
-        const char *prefix = opt(argc, argv, "--prefix", shop_cfg_str(getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream."));
-        long partitions = shop_cfg_int(getenv, "SHOPSTREAM_KAFKA_PARTITIONS", 4, 1, 1024, &errs);
+                                  shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092"));
+        const char *prefix = opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream."));
+        long partitions = shop_cfg_int(shop_cfg_getenv, "SHOPSTREAM_KAFKA_PARTITIONS", 4, 1, 1024, &errs);
         partitions = strtol(opt(argc, argv, "--partitions", "0"), NULL, 10) > 0
                          ? strtol(opt(argc, argv, "--partitions", "0"), NULL, 10) : partitions;
         long replication = strtol(opt(argc, argv, "--replication", "1"), NULL, 10);
