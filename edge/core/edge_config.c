@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT
+ * Loads the edge configuration from SHOPSTREAM_* variables. Pure; reports
+ * every error at once so an operator fixes them in one round. */
+#define _POSIX_C_SOURCE 200809L
+#include "edge/core/edge_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/shop_err.h"
+
+static const char *opt_str(shop_getenv_fn get, const char *name)
+{
+    return shop_cfg_str(get, name, NULL);
+}
+
+static void load_jwt(struct shop_edge_config *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
+{
+    const char *secret = opt_str(get, "SHOPSTREAM_JWT_SECRET");
+    const char *secret_file = opt_str(get, "SHOPSTREAM_JWT_SECRET_FILE");
+    const char *pub_file = opt_str(get, "SHOPSTREAM_JWT_PUBLIC_KEY_FILE");
+    int n = (secret != NULL) + (secret_file != NULL) + (pub_file != NULL);
+    if (n != 1) {
+        shop_cfg_errorf(errs, "exactly one of SHOPSTREAM_JWT_SECRET, SHOPSTREAM_JWT_SECRET_FILE, "
+                              "SHOPSTREAM_JWT_PUBLIC_KEY_FILE must be set (%d are)", n);
+    }
+    cfg->jwt_alg = pub_file != NULL && n == 1 ? SHOP_JWT_RS256 : SHOP_JWT_HS256;
+    cfg->jwt_secret = secret;
+    cfg->jwt_key_file = pub_file != NULL ? pub_file : secret_file;
+    /* RFC 7518 3.2: an HS256 key must be at least as long as the hash. */
+    if (secret != NULL && strlen(secret) < 32)
+        shop_cfg_errorf(errs, "SHOPSTREAM_JWT_SECRET must be at least 32 bytes");
+    cfg->jwt_issuer = opt_str(get, "SHOPSTREAM_JWT_ISSUER");
+    cfg->jwt_audience = opt_str(get, "SHOPSTREAM_JWT_AUDIENCE");
+    cfg->jwt_leeway_s = shop_cfg_int(get, "SHOPSTREAM_JWT_LEEWAY_S", 30, 0, 600, errs);
+}
+
+static void load_services(struct shop_edge_config *cfg, shop_getenv_fn get,
+                          struct shop_cfg_errs *errs)
+{
+    cfg->kafka_brokers = opt_str(get, "SHOPSTREAM_KAFKA_BROKERS");
+    if (cfg->kafka_brokers == NULL)
+        shop_cfg_errorf(errs, "SHOPSTREAM_KAFKA_BROKERS must be set");
+    cfg->topic_prefix = shop_cfg_str(get, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.");
+    if (strlen(cfg->topic_prefix) > 200 || strspn(cfg->topic_prefix,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+            strlen(cfg->topic_prefix))
+        shop_cfg_errorf(errs, "SHOPSTREAM_TOPIC_PREFIX may only hold [A-Za-z0-9._-], got \"%s\"",
+                        cfg->topic_prefix);
+    cfg->pg_dsn = opt_str(get, "SHOPSTREAM_PG_DSN");
+    if (cfg->pg_dsn == NULL)
+        shop_cfg_errorf(errs, "SHOPSTREAM_PG_DSN must be set");
+    cfg->delivery_timeout_ms =
+        (int)shop_cfg_int(get, "SHOPSTREAM_KAFKA_DELIVERY_TIMEOUT_MS", 5000, 100, 300000, errs);
+    cfg->pg_pool = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_PG_POOL", 2, 1, 64, errs);
+    cfg->pg_timeout_ms = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_PG_TIMEOUT_MS", 2000, 100, 60000, errs);
+}
+
+int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int ncpu,
+                          struct shop_cfg_errs *errs)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->http_host = shop_cfg_str(get, "SHOPSTREAM_HTTP_HOST", "0.0.0.0");
+    cfg->http_port = (int)shop_cfg_int(get, "SHOPSTREAM_HTTP_PORT", 8080, 0, 65535, errs);
+    load_services(cfg, get, errs);
+    load_jwt(cfg, get, errs);
+    cfg->body_max = (size_t)shop_cfg_int(get, "SHOPSTREAM_EDGE_BODY_MAX", 1 << 20, 256, 64 << 20, errs);
+    cfg->threads = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_THREADS", ncpu > 0 ? ncpu : 1, 1, 256, errs);
+    cfg->max_inflight = shop_cfg_int(get, "SHOPSTREAM_EDGE_MAX_INFLIGHT", 100000, 1, 100000000, errs);
+    cfg->retry_after_s = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_RETRY_AFTER_S", 1, 1, 3600, errs);
+    cfg->cors_origins = opt_str(get, "SHOPSTREAM_EDGE_CORS_ORIGINS");
+    const char *level = shop_cfg_str(get, "SHOPSTREAM_LOG_LEVEL", "info");
+    if (shop_log_level_parse(level, &cfg->log_level) != 0)
+        shop_cfg_errorf(errs, "SHOPSTREAM_LOG_LEVEL must be debug, info, warn or error, got \"%s\"",
+                        level);
+    return errs->count == 0 ? 0 : SHOP_ECONFIG;
+}
+
+static const char *or_unset(const char *s)
+{
+    return s != NULL ? s : "(unset)";
+}
+
+char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "http=%s:%d kafka_brokers=%s topic_prefix=%s pg_dsn=\"%s\" jwt_alg=%s jwt_key=%s "
+             "jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld body_max=%zu threads=%d "
+             "max_inflight=%lld delivery_timeout_ms=%d retry_after_s=%d cors_origins=\"%s\" "
+             "pg_pool=%d pg_timeout_ms=%d",
+             cfg->http_host, cfg->http_port, or_unset(cfg->kafka_brokers), cfg->topic_prefix,
+             cfg->pg_dsn != NULL && strstr(cfg->pg_dsn, "password") != NULL ? "(redacted)" : or_unset(cfg->pg_dsn),
+             shop_jwt_alg_name(cfg->jwt_alg),
+             cfg->jwt_secret != NULL ? "(redacted)" : or_unset(cfg->jwt_key_file),
+             or_unset(cfg->jwt_issuer), or_unset(cfg->jwt_audience), (long long)cfg->jwt_leeway_s,
+             cfg->body_max, cfg->threads, (long long)cfg->max_inflight, cfg->delivery_timeout_ms,
+             cfg->retry_after_s, or_unset(cfg->cors_origins), cfg->pg_pool, cfg->pg_timeout_ms);
+    return buf;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT
+ * The edge's SHOPSTREAM_* configuration. Pure: variables come through a
+ * shop_getenv_fn, every error is collected, key files are only named here
+ * (the shell reads them). Strings are borrowed from the getenv storage.
+ */
+#ifndef SHOP_EDGE_CONFIG_H
+#define SHOP_EDGE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/shop_cfg.h"
+#include "base/shop_log.h"
+#include "edge/core/edge_jwt.h"
+
+struct shop_edge_config {
+    const char *http_host;
+    int http_port;                 /* 0: pick a free port (tests) */
+    const char *kafka_brokers;
+    const char *topic_prefix;
+    const char *pg_dsn;
+    enum shop_jwt_alg jwt_alg;     /* HS256 with a secret, RS256 with a public key file */
+    const char *jwt_secret;        /* value, or NULL when read from jwt_key_file */
+    const char *jwt_key_file;      /* SHOPSTREAM_JWT_SECRET_FILE or _PUBLIC_KEY_FILE */
+    const char *jwt_issuer;        /* NULL: not checked */
+    const char *jwt_audience;      /* NULL: not checked */
+    int64_t jwt_leeway_s;
+    size_t body_max;
+    int threads;
+    int64_t max_inflight;          /* events produced but not yet acknowledged */
+    int delivery_timeout_ms;
+    int retry_after_s;
+    const char *cors_origins;      /* NULL: no CORS headers */
+    int pg_pool;                   /* database threads for reads */
+    int pg_timeout_ms;
+    enum shop_log_level log_level;
+};
+
+/** Fills cfg from get; ncpu is the default thread count. Returns 0, or SHOP_ECONFIG
+ *  with every problem listed in errs. */
+int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int ncpu,
+                          struct shop_cfg_errs *errs);
+
+/** logfmt description of cfg with secrets redacted; returns buf. */
+char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, size_t cap);
+
+#endif

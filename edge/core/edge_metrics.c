@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT
+ * Edge metrics registry and Prometheus text rendering. Pure. */
+#include "edge/core/edge_metrics.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+static const int statuses[SHOP_METRICS_STATUSES - 1] = {200, 202, 204, 400, 401, 403, 404,
+                                                        405, 413, 415, 429, 500, 503};
+static const char *const stream_names[SHOP_METRICS_STREAMS] = {"browse", "cart", "order",
+                                                               "catalog"};
+/* Produce-to-acknowledgement latency bounds in milliseconds. */
+static const double bucket_ms[SHOP_METRICS_BUCKETS] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000,
+                                                       2500, 5000};
+
+void shop_edge_metrics_init(struct shop_edge_metrics *m)
+{
+    for (size_t r = 0; r < SHOP_ROUTE_COUNT; r++)
+        for (size_t s = 0; s < SHOP_METRICS_STATUSES; s++)
+            atomic_init(&m->requests[r][s], 0);
+    for (size_t s = 0; s < SHOP_METRICS_STREAMS; s++) {
+        atomic_init(&m->produced[s], 0);
+        atomic_init(&m->produce_failed[s], 0);
+    }
+    for (size_t b = 0; b <= SHOP_METRICS_BUCKETS; b++)
+        atomic_init(&m->latency_buckets[b], 0);
+    atomic_init(&m->latency_sum_us, 0);
+    atomic_init(&m->latency_count, 0);
+}
+
+static size_t status_slot(int status)
+{
+    for (size_t i = 0; i < SHOP_METRICS_STATUSES - 1; i++) {
+        if (statuses[i] == status)
+            return i;
+    }
+    return SHOP_METRICS_STATUSES - 1;
+}
+
+void shop_edge_metrics_request(struct shop_edge_metrics *m, enum shop_edge_route r, int status)
+{
+    if ((unsigned)r >= SHOP_ROUTE_COUNT)
+        r = SHOP_ROUTE_OTHER;
+    atomic_fetch_add_explicit(&m->requests[r][status_slot(status)], 1, memory_order_relaxed);
+}
+
+void shop_edge_metrics_delivery(struct shop_edge_metrics *m, int s, bool ok, int64_t latency_us)
+{
+    if (s < 0 || s >= SHOP_METRICS_STREAMS)
+        return;
+    if (!ok) {
+        atomic_fetch_add_explicit(&m->produce_failed[s], 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&m->produced[s], 1, memory_order_relaxed);
+    if (latency_us < 0)
+        latency_us = 0;
+    size_t b = 0;
+    while (b < SHOP_METRICS_BUCKETS && (double)latency_us > bucket_ms[b] * 1000.0)
+        b++;
+    atomic_fetch_add_explicit(&m->latency_buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency_sum_us, (uint_fast64_t)latency_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
+}
+
+struct out {
+    char *buf;
+    size_t cap, len;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *dst = o->len < o->cap ? o->buf + o->len : NULL;
+    int n = vsnprintf(dst, dst != NULL ? o->cap - o->len : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static uint64_t load(const atomic_uint_fast64_t *a)
+{
+    return atomic_load_explicit((atomic_uint_fast64_t *)a, memory_order_relaxed);
+}
+
+static void render_requests(const struct shop_edge_metrics *m, struct out *o)
+{
+    put(o, "# HELP shopstream_edge_requests_total HTTP requests by route and status.\n"
+           "# TYPE shopstream_edge_requests_total counter\n");
+    for (size_t r = 0; r < SHOP_ROUTE_COUNT; r++) {
+        for (size_t s = 0; s < SHOP_METRICS_STATUSES; s++) {
+            uint64_t v = load(&m->requests[r][s]);
+            if (v == 0)
+                continue;
+            char code[8];
+            if (s < SHOP_METRICS_STATUSES - 1)
+                snprintf(code, sizeof(code), "%d", statuses[s]);
+            else
+                snprintf(code, sizeof(code), "other");
+            put(o, "shopstream_edge_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                shop_edge_route_name((enum shop_edge_route)r), code, (unsigned long long)v);
+        }
+    }
+}
+
+static void render_streams(const struct shop_edge_metrics *m, struct out *o)
+{
+    put(o, "# HELP shopstream_edge_events_produced_total Events acknowledged by the broker.\n"
+           "# TYPE shopstream_edge_events_produced_total counter\n");
+    for (size_t s = 0; s < SHOP_METRICS_STREAMS; s++)
+        put(o, "shopstream_edge_events_produced_total{stream=\"%s\"} %llu\n", stream_names[s],
+            (unsigned long long)load(&m->produced[s]));
+    put(o, "# HELP shopstream_edge_events_failed_total Events whose delivery failed.\n"
+           "# TYPE shopstream_edge_events_failed_total counter\n");
+    for (size_t s = 0; s < SHOP_METRICS_STREAMS; s++)
+        put(o, "shopstream_edge_events_failed_total{stream=\"%s\"} %llu\n", stream_names[s],
+            (unsigned long long)load(&m->produce_failed[s]));
+}
+
+static void render_latency(const struct shop_edge_metrics *m, struct out *o)
+{
+    put(o, "# HELP shopstream_edge_produce_latency_seconds Time from produce to broker "
+           "acknowledgement.\n# TYPE shopstream_edge_produce_latency_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t b = 0; b < SHOP_METRICS_BUCKETS; b++) {
+        cum += load(&m->latency_buckets[b]);
+        put(o, "shopstream_edge_produce_latency_seconds_bucket{le=\"%g\"} %llu\n",
+            bucket_ms[b] / 1000.0, (unsigned long long)cum);
+    }
+    cum += load(&m->latency_buckets[SHOP_METRICS_BUCKETS]);
+    put(o, "shopstream_edge_produce_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+        (unsigned long long)cum);
+    put(o, "shopstream_edge_produce_latency_seconds_sum %.6f\n",
+        (double)load(&m->latency_sum_us) / 1e6);
+    put(o, "shopstream_edge_produce_latency_seconds_count %llu\n",
+        (unsigned long long)load(&m->latency_count));
+}
+
+size_t shop_edge_metrics_render(const struct shop_edge_metrics *m, const struct shop_edge_gauges *g,
+                                char *buf, size_t cap)
+{
+    struct out o = {buf, cap, 0};
+    if (cap > 0)
+        buf[0] = '\0';
+    render_requests(m, &o);
+    render_streams(m, &o);
+    render_latency(m, &o);
+    put(&o, "# HELP shopstream_edge_inflight_events Events produced and not yet acknowledged.\n"
+            "# TYPE shopstream_edge_inflight_events gauge\nshopstream_edge_inflight_events %lld\n",
+        (long long)g->inflight_events);
+    put(&o, "# HELP shopstream_edge_producer_queue_depth Messages in the producers' queues.\n"
+            "# TYPE shopstream_edge_producer_queue_depth gauge\n"
+            "shopstream_edge_producer_queue_depth %lld\n",
+        (long long)g->producer_queue_depth);
+    return o.len;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT
+ * The edge's metrics registry and its Prometheus text rendering. Pure. Counters
+ * are relaxed atomics so every loop thread updates one shared registry without
+ * locks; a scrape may see counters from slightly different instants.
+ */
+#ifndef SHOP_EDGE_METRICS_H
+#define SHOP_EDGE_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edge/core/edge_route.h"
+
+#define SHOP_METRICS_STREAMS 4   /* browse, cart, order, catalog: enum shop_stream order */
+#define SHOP_METRICS_STATUSES 14 /* the statuses we answer, plus "other" */
+#define SHOP_METRICS_BUCKETS 12
+
+struct shop_edge_metrics {
+    atomic_uint_fast64_t requests[SHOP_ROUTE_COUNT][SHOP_METRICS_STATUSES];
+    atomic_uint_fast64_t produced[SHOP_METRICS_STREAMS];
+    atomic_uint_fast64_t produce_failed[SHOP_METRICS_STREAMS];
+    atomic_uint_fast64_t latency_buckets[SHOP_METRICS_BUCKETS + 1]; /* last is +Inf */
+    atomic_uint_fast64_t latency_sum_us;
+    atomic_uint_fast64_t latency_count;
+};
+
+/** Values sampled by the shell at scrape time. */
+struct shop_edge_gauges {
+    int64_t inflight_events;
+    int64_t producer_queue_depth;
+};
+
+void shop_edge_metrics_init(struct shop_edge_metrics *m);
+void shop_edge_metrics_request(struct shop_edge_metrics *m, enum shop_edge_route r, int status);
+/** One delivery report for stream s (0..3): ok, and produce-to-ack latency. */
+void shop_edge_metrics_delivery(struct shop_edge_metrics *m, int s, bool ok, int64_t latency_us);
+
+/** Writes the Prometheus text exposition (version 0.0.4) into buf; returns its length, or
+ *  the length it would need when cap is too small (snprintf-like). */
+size_t shop_edge_metrics_render(const struct shop_edge_metrics *m, const struct shop_edge_gauges *g,
+                                char *buf, size_t cap);
+
+#endif
