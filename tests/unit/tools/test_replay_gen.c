@@ -1,0 +1,119 @@
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "tools/replay/replay_gen.h"
+
+static struct retail_row row(const char *inv, const char *code, int qty, int64_t pence, int cust, int64_t ms)
+{
+    struct retail_row r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.invoice, sizeof(r.invoice), "%s", inv);
+    snprintf(r.stock_code, sizeof(r.stock_code), "%s", code);
+    snprintf(r.description, sizeof(r.description), "RED %s MUG", code);
+    r.quantity = qty;
+    r.unit_price_minor = pence;
+    r.customer_id = cust;
+    r.invoice_ms = ms;
+    r.cancelled = inv[0] == 'C';
+    return r;
+}
+
+
+static struct retail_row data[6];
+
+static void setup(void)
+{
+    data[0] = row("100", "A1", 2, 150, 11, 1300000000000LL);
+    data[1] = row("100", "B2", 1, 999, 11, 1300000000000LL);
+    data[2] = row("101", "A1", 3, 150, 12, 1300000100000LL);
+    data[3] = row("C102", "A1", -1, 150, 12, 1300000200000LL);  /* cancellation: ignored */
+    data[4] = row("103", "C3", 1, 500, 0, 1300000300000LL);     /* guest: ignored */
+    data[5] = row("104", "B2", 4, 999, 13, 1300000400000LL);    /* beyond --customers 2 */
+}
+
+/* Sums quantity over every order.placed line in the plan, and checks totals. */
+static long placed_units(const struct replay_plan *p, size_t *orders)
+{
+    long units = 0;
+    *orders = 0;
+    for (size_t i = 0; i < p->n_reqs; i++) {
+        json_t *body = json_loads(p->reqs[i].body, 0, NULL);
+        cr_assert_not_null(body);
+        json_t *evs = json_object_get(body, "events");
+        cr_assert_eq(json_array_size(evs), p->reqs[i].n_events);
+        size_t k;
+        json_t *ev;
+        json_array_foreach(evs, k, ev) {
+            cr_assert_eq(strlen(json_string_value(json_object_get(ev, "id"))), 36);
+            if (strcmp(json_string_value(json_object_get(ev, "type")), "order.placed") != 0)
+                continue;
+            (*orders)++;
+            json_int_t total = 0;
+            size_t j;
+            json_t *l;
+            json_array_foreach(json_object_get(ev, "lines"), j, l) {
+                json_int_t q = json_integer_value(json_object_get(l, "quantity"));
+                units += (long)q;
+                total += q * json_integer_value(json_object_get(json_object_get(l, "unit_price"), "amount_minor"));
+            }
+            cr_assert_eq(json_integer_value(json_object_get(json_object_get(ev, "total"), "amount_minor")), total);
+        }
+        json_decref(body);
+    }
+    return units;
+}
+
+Test(replay_gen, replays_real_orders_of_the_first_customers, .init = setup)
+{
+    struct replay_opts o = {.customers = 2, .seed = 7, .order_lines_max = 100};
+    struct replay_plan p;
+    cr_assert_eq(replay_plan_build(data, 6, &o, &p), 0);
+    cr_assert_eq(p.n_users, 2);
+    cr_assert_eq(p.n_orders, 2);
+    cr_assert_eq(p.n_products, 2);      /* A1, B2 of customers 11 and 12 */
+    cr_assert(p.reqs[0].admin);         /* catalog comes first */
+    cr_assert_str_eq(p.reqs[0].user_id, "catalog-admin");
+    size_t orders;
+    cr_assert_eq(placed_units(&p, &orders), 2 + 1 + 3);
+    cr_assert_eq(orders, 2);
+    replay_plan_free(&p);
+}
+
+Test(replay_gen, is_deterministic_for_a_seed_and_differs_across_seeds, .init = setup)
+{
+    struct replay_opts o = {.customers = 3, .seed = 1, .order_lines_max = 100};
+    struct replay_plan a, b, c;
+    cr_assert_eq(replay_plan_build(data, 6, &o, &a), 0);
+    cr_assert_eq(replay_plan_build(data, 6, &o, &b), 0);
+    o.seed = 2;
+    cr_assert_eq(replay_plan_build(data, 6, &o, &c), 0);
+    cr_assert_eq(a.n_reqs, b.n_reqs);
+    for (size_t i = 0; i < a.n_reqs; i++)
+        cr_assert_str_eq(a.reqs[i].body, b.reqs[i].body);
+    cr_assert_str_neq(a.reqs[0].body, c.reqs[0].body);  /* ids depend on the seed */
+    replay_plan_free(&a);
+    replay_plan_free(&b);
+    replay_plan_free(&c);
+}
+
+Test(replay_gen, skips_invoices_over_the_line_limit, .init = setup)
+{
+    struct replay_opts o = {.customers = 3, .seed = 1, .order_lines_max = 1};
+    struct replay_plan p;
+    cr_assert_eq(replay_plan_build(data, 6, &o, &p), 0);
+    cr_assert_eq(p.n_skipped_invoices, 1);   /* invoice 100 has two lines */
+    cr_assert_eq(p.n_orders, 2);
+    replay_plan_free(&p);
+}
+
+Test(replay_gen, event_ids_are_v5_uuids)
+{
+    char a[37], b[37];
+    replay_event_id(1, "x", 0, a);
+    replay_event_id(1, "x", 1, b);
+    cr_assert_str_neq(a, b);
+    cr_assert_eq(a[14], '5');
+    replay_event_id(1, "x", 0, b);
+    cr_assert_str_eq(a, b);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT
+ * Turns Online Retail invoices into shopper sessions: real orders, plus
+ * synthetic views, searches, cart adds/removes and abandoned carts drawn from a
+ * seeded generator (the dataset has no browse/cart events). Pure and
+ * deterministic: the same rows and seed give the same bodies and event ids, so
+ * replaying twice changes nothing downstream (projections dedupe by id).
+ */
+#ifndef SHOP_REPLAY_GEN_H
+#define SHOP_REPLAY_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tools/retail/retail.h"
+
+struct replay_opts {
+    size_t customers;          /* how many customers (the first N by first purchase) */
+    uint64_t seed;
+    size_t order_lines_max;    /* invoices with more lines are skipped */
+};
+
+/** One POST /v1/events: a batch of one user's events (or the admin's catalog). */
+struct replay_request {
+    char user_id[24];          /* JWT subject */
+    int admin;                 /* needs role admin (catalog events) */
+    char *body;                /* JSON, owned */
+    size_t n_events;
+};
+
+struct replay_plan {
+    struct replay_request *reqs;  /* catalog first, then each user's sessions in time order */
+    size_t n_reqs;
+    size_t n_events;
+    size_t n_orders, n_products, n_users, n_skipped_invoices;
+    /* counts by kind, for the demo's summary */
+    size_t n_views, n_cart_adds, n_abandoned;
+};
+
+/** Builds the plan from rows (any order). Returns 0 or SHOP_EINVAL when nothing qualifies. */
+int replay_plan_build(const struct retail_row *rows, size_t n_rows, const struct replay_opts *opts,
+                      struct replay_plan *plan);
+void replay_plan_free(struct replay_plan *plan);
+
+/** Deterministic UUID (v5, SHA-1) for (seed, name, seq) in canonical text; out holds 37 bytes. */
+void replay_event_id(uint64_t seed, const char *name, unsigned seq, char out[37]);
+
+#endif

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT
+ * HTTP poster for the demo replay and the ingest benchmark (libcurl multi). Shell. */
+#define _GNU_SOURCE
+#include "tools/replay/replay_post.h"
+
+#include <curl/curl.h>
+#include <jwt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/shop_arena.h"
+#include "base/shop_log.h"
+
+struct lane {
+    size_t first, count, pos;
+};
+
+struct slot {
+    CURL *easy;
+    struct curl_slist *hdrs;
+    struct lane *lane;
+    int attempts;
+    double start_s, retry_at_s;
+    int busy;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+char *replay_mint_token(const char *secret, const char *sub, int admin, const char *iss, const char *aud,
+                        int64_t now, int64_t ttl_s)
+{
+    jwt_t *jwt = NULL;
+    if (jwt_new(&jwt) != 0)
+        return NULL;
+    jwt_add_grant(jwt, "sub", sub);
+    jwt_add_grant_int(jwt, "iat", now);
+    jwt_add_grant_int(jwt, "exp", now + ttl_s);
+    if (admin)
+        jwt_add_grant(jwt, "role", "admin");
+    if (iss != NULL && iss[0] != '\0')
+        jwt_add_grant(jwt, "iss", iss);
+    if (aud != NULL && aud[0] != '\0')
+        jwt_add_grant(jwt, "aud", aud);
+    jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret));
+    char *tok = jwt_encode_str(jwt);
+    jwt_free(jwt);
+    return tok;
+}
+
+static size_t discard_body(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+static void slot_start(CURLM *multi, struct slot *s, const struct replay_request *req, const struct replay_post_opts *o,
+                       char *url)
+{
+    char auth[2048];
+    char *tok = replay_mint_token(o->jwt_secret, req->user_id, req->admin, o->jwt_issuer, o->jwt_audience,
+                                  (int64_t)time(NULL), 3600);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok ? tok : "");
+    free(tok);
+    curl_slist_free_all(s->hdrs);
+    s->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    s->hdrs = curl_slist_append(s->hdrs, auth);
+    curl_easy_setopt(s->easy, CURLOPT_URL, url);
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, req->body);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    s->start_s = now_s();
+    s->busy = 1;
+    curl_multi_add_handle(multi, s->easy);
+}
+
+static void record_latency(struct replay_post_stats *st, double us)
+{
+    if ((st->n_lat & (st->n_lat + 1)) == 0 || st->lat_us == NULL)
+        st->lat_us = shop_xrealloc(st->lat_us, (st->n_lat * 2 + 2) * sizeof(*st->lat_us));
+    st->lat_us[st->n_lat++] = us > 4e9 ? 4000000000u : (uint32_t)us;
+}
+
+/* Loop thread. A request finished: advance its lane, or schedule a retry. */
+static void on_done(struct slot *s, CURLcode res, const struct replay_request *reqs, const struct replay_post_opts *o,
+                    struct replay_post_stats *st)
+{
+    long code = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+    const struct replay_request *req = &reqs[s->lane->first + s->lane->pos];
+    s->busy = 0;
+    if (res == CURLE_OK && code == 202) {
+        record_latency(st, (now_s() - s->start_s) * 1e6);
+        st->requests_ok++;
+        st->events_ok += req->n_events;
+    } else if ((res != CURLE_OK || code == 503 || code == 429) && s->attempts < o->max_retries) {
+        s->attempts++;
+        st->retries++;
+        s->retry_at_s = now_s() + 0.05 * (1 << (s->attempts < 6 ? s->attempts : 6));
+        return;
+    } else {
+        if (res == CURLE_OK && code >= 400 && code < 500)
+            st->rejected++;
+        else
+            st->failed++;
+        SHOP_LOG(SHOP_LOG_WARN, "replay", "request not accepted", "user=%s status=%ld curl=\"%s\"", req->user_id, code,
+                 curl_easy_strerror(res));
+    }
+    s->attempts = 0;
+    s->lane->pos++;
+}
+
+static size_t make_lanes(const struct replay_request *reqs, size_t n, struct lane *lanes)
+{
+    size_t nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nl == 0 || strcmp(reqs[i].user_id, reqs[lanes[nl - 1].first].user_id) != 0)
+            lanes[nl++] = (struct lane){.first = i};
+        lanes[nl - 1].count++;
+    }
+    return nl;
+}
+
+int replay_post_all(const struct replay_request *reqs, size_t n, const struct replay_post_opts *o,
+                    struct replay_post_stats *st)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "%s/v1/events", o->url);
+    struct lane *lanes = shop_xcalloc(n ? n : 1, sizeof(*lanes));
+    size_t n_lanes = make_lanes(reqs, n, lanes), next_lane = 0;
+    int conc = o->concurrency > 0 ? o->concurrency : 1;
+    struct slot *slots = shop_xcalloc((size_t)conc, sizeof(*slots));
+    CURLM *multi = curl_multi_init();
+    for (int i = 0; i < conc; i++)
+        slots[i].easy = curl_easy_init();
+    double t0 = now_s();
+    int running = 1;
+    while (running) {
+        running = 0;
+        /* The catalog lane (admin) must finish before shoppers' lanes start. */
+        int barrier = next_lane > 0 && lanes[0].pos < lanes[0].count && reqs[lanes[0].first].admin;
+        for (int i = 0; i < conc; i++) {
+            struct slot *s = &slots[i];
+            if (!s->busy && (s->lane == NULL || s->lane->pos == s->lane->count)) {
+                s->lane = (!barrier && next_lane < n_lanes) ? &lanes[next_lane++] : NULL;
+                barrier = s->lane != NULL && reqs[s->lane->first].admin;
+            }
+            if (s->lane == NULL)
+                continue;
+            running = 1;
+            if (!s->busy && now_s() >= s->retry_at_s)
+                slot_start(multi, s, &reqs[s->lane->first + s->lane->pos], o, url);
+        }
+        int still, msgs;
+        curl_multi_perform(multi, &still);
+        curl_multi_poll(multi, NULL, 0, 10, NULL);
+        curl_multi_perform(multi, &still);
+        CURLMsg *m;
+        while ((m = curl_multi_info_read(multi, &msgs)) != NULL) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            struct slot *s;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            curl_multi_remove_handle(multi, m->easy_handle);
+            on_done(s, m->data.result, reqs, o, st);
+        }
+    }
+    st->seconds = now_s() - t0;
+    for (int i = 0; i < conc; i++) {
+        curl_slist_free_all(slots[i].hdrs);
+        curl_easy_cleanup(slots[i].easy);
+    }
+    curl_multi_cleanup(multi);
+    free(slots);
+    free(lanes);
+    return st->failed == 0 && st->rejected == 0 ? 0 : SHOP_EIO;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+double replay_latency_pct(struct replay_post_stats *st, double p)
+{
+    if (st->n_lat == 0)
+        return 0;
+    qsort(st->lat_us, st->n_lat, sizeof(*st->lat_us), cmp_u32);
+    size_t i = (size_t)(p / 100.0 * (double)(st->n_lat - 1) + 0.5);
+    return st->lat_us[i];
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT
+ * Posts replay requests to the edge over HTTP (libcurl multi): one user's
+ * requests strictly in order, up to `concurrency` users at once, retrying 503s
+ * and connection errors with the same body (same event ids). Shell. */
+#ifndef SHOP_REPLAY_POST_H
+#define SHOP_REPLAY_POST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tools/replay/replay_gen.h"
+
+struct replay_post_opts {
+    const char *url;            /* e.g. http://127.0.0.1:8080 */
+    const char *jwt_secret;
+    const char *jwt_issuer;     /* optional */
+    const char *jwt_audience;   /* optional */
+    int concurrency;
+    int max_retries;
+};
+
+struct replay_post_stats {
+    size_t requests_ok, events_ok, rejected, retries, failed;
+    double seconds;
+    /* latencies of successful requests in microseconds, for percentiles (owned) */
+    uint32_t *lat_us;
+    size_t n_lat;
+};
+
+/** Mints an HS256 token for sub (role admin when admin); caller frees with free(). */
+char *replay_mint_token(const char *secret, const char *sub, int admin, const char *iss, const char *aud,
+                        int64_t now_s, int64_t ttl_s);
+
+/** Runs reqs[0..n) with lanes by user id (consecutive requests of one user). Requests whose
+ *  user is "catalog-admin" run first, before any other lane starts. */
+int replay_post_all(const struct replay_request *reqs, size_t n, const struct replay_post_opts *o,
+                    struct replay_post_stats *st);
+
+/** p-th percentile (0..100) of st's latencies in microseconds; sorts in place. */
+double replay_latency_pct(struct replay_post_stats *st, double p);
+
+#endif
