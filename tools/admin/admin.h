@@ -3,6 +3,8 @@
 #ifndef SHOP_ADMIN_H
 #define SHOP_ADMIN_H
 
+#include <stdint.h>
+
 #include "base/shop_err.h"
 
 #define SHOP_XSTR(x) #x
@@ -15,5 +17,10 @@ int admin_migrate(const char *dsn, const char *dir, struct shop_err *err);
  *  left as they are (reported). */
 int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
                         struct shop_err *err);
+
+/** Prints, per stream partition, the broker's end offset, the group's offset committed in
+ *  PostgreSQL, and the lag; *total is the sum. quiet prints only the total. */
+int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group, int quiet,
+              int64_t *total, struct shop_err *err);
 
 #endif

@@ -2,8 +2,9 @@
  * shopstream-admin: operator commands.
  *   shopstream-admin migrate [--dsn DSN] [--dir DIR]
  *   shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] [--replication R]
+ *   shopstream-admin lag [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]
  * Defaults come from SHOPSTREAM_PG_DSN, SHOPSTREAM_SCHEMA_DIR, SHOPSTREAM_KAFKA_BROKERS,
- * SHOPSTREAM_TOPIC_PREFIX and SHOPSTREAM_KAFKA_PARTITIONS. Exit 0 ok, 1 failure, 2 usage. */
+ * SHOPSTREAM_TOPIC_PREFIX, SHOPSTREAM_KAFKA_PARTITIONS and SHOPSTREAM_KAFKA_GROUP_ID. Exit 0 ok, 1 failure, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: shopstream-admin migrate [--dsn DSN] [--dir DIR]\n"
                     "       shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] "
-                    "[--replication R]\n");
+                    "[--replication R]\n"
+                    "       shopstream-admin lag [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]\n");
 }
 
 static const char *opt(int argc, char **argv, const char *name, const char *def)
@@ -54,6 +56,16 @@ int main(int argc, char **argv)
             return 2;
         }
         rc = admin_create_topics(brokers, prefix, (int)partitions, (int)replication, &err);
+    } else if (strcmp(argv[1], "lag") == 0) {
+        int64_t total;
+        int quiet = argc > 2 && strcmp(argv[argc - 1], "--quiet") == 0;
+        rc = admin_lag(opt(argc, argv, "--brokers", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092")),
+                       opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.")),
+                       opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream")),
+                       opt(argc, argv, "--group", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_GROUP_ID", "shopstream-projector")),
+                       quiet, &total, &err);
+        if (rc == 0)
+            printf(quiet ? "%lld\n" : "total lag %lld\n", (long long)total);
     } else {
         usage();
         return 2;
