@@ -43,7 +43,7 @@ q "select order_id, user_id, status, total_minor, currency, to_timestamp(placed_
 q "select user_id, count(*) as lines, sum(quantity) as units from cart_items group by user_id order by user_id limit 5"
 
 user=$("$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -XAtc "select user_id from cart_items order by user_id limit 1")
-order=$("$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -XAtc "select order_id from orders where user_id = '$user' order by placed_at_ms desc limit 1")
+order=$("$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -XAt -v user="$user" <<<"select order_id from orders where user_id = :'user' order by placed_at_ms desc limit 1")
 product=$("$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -XAtc "select product_id from products order by views desc, product_id limit 1")
 export SHOPSTREAM_JWT_SECRET; SHOPSTREAM_JWT_SECRET=$(cat "$SHOPSTREAM_JWT_SECRET_FILE")
 token=$("$bin/tools/token/shopstream-token" --sub "$user")
