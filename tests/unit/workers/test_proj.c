@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT
+ * The projector fold and plan: for every event type and the tricky orderings,
+ * assert the statements' parameter arrays (the SQL text is fixed).
+ */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <string.h>
+
+#include "ev_fixture.h"
+#include "workers/core/proj.h"
+#include "workers/core/sql_array.h"
+
+static struct shop_arena arena = SHOP_ARENA_INIT;
+
+static void teardown(void)
+{
+    shop_arena_fini(&arena);
+}
+
+TestSuite(proj, .fini = teardown);
+
+/* Folds events (all new) and builds the plan. */
+static struct shop_plan *plan_of(struct shop_proj_fold *f, Shopstream__V1__Event **evs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        shop_proj_fold_event(f, evs[i]);
+    struct shop_plan *plan = shop_arena_alloc(&arena, sizeof(*plan));
+    cr_assert(eq(int, shop_proj_plan_build(f, "g", 42, plan, NULL), 0));
+    return plan;
+}
+
+static const struct shop_sql_stmt *stmt(const struct shop_plan *plan, const char *name)
+{
+    for (int i = 0; i < plan->n; i++) {
+        if (strcmp(plan->stmts[i].name, name) == 0)
+            return &plan->stmts[i];
+    }
+    return NULL;
+}
+
+static void assert_param(const struct shop_plan *plan, const char *name, int i, const char *want)
+{
+    const struct shop_sql_stmt *st = stmt(plan, name);
+    cr_assert(not(eq(ptr, (void *)st, NULL)), "no statement %s", name);
+    cr_assert(lt(int, i, st->n_params));
+    cr_assert(eq(str, (char *)st->params[i], (char *)want), "%s $%d", name, i + 1);
+}
+
+static void assert_absent(const struct shop_plan *plan, const char *name)
+{
+    cr_assert(eq(ptr, (void *)stmt(plan, name), NULL), "unexpected statement %s", name);
+}
+
+#define FOLD(...)                                                                                  \
+    Shopstream__V1__Event *evs[] = {__VA_ARGS__};                                                  \
+    struct shop_proj_fold *f = shop_proj_fold_new(&arena);                                         \
+    struct shop_plan *plan = plan_of(f, evs, sizeof(evs) / sizeof(evs[0]))
+
+/* ---- array literals -------------------------------------------------------- */
+
+Test(proj, array_literal_escapes_quotes_and_backslashes)
+{
+    struct shop_sql_array a;
+    shop_sql_array_init(&a, &arena);
+    shop_sql_array_text(&a, "a\"b\\c");
+    shop_sql_array_text(&a, NULL);
+    shop_sql_array_text(&a, "{x, y}");
+    shop_sql_array_int(&a, -7);
+    shop_sql_array_bool(&a, true);
+    cr_assert(eq(str, (char *)shop_sql_array_end(&a), "{\"a\\\"b\\\\c\",NULL,\"{x, y}\",-7,t}"));
+}
+
+Test(proj, array_literal_empty_and_long)
+{
+    struct shop_sql_array a;
+    shop_sql_array_init(&a, &arena);
+    cr_assert(eq(str, (char *)shop_sql_array_end(&a), "{}"));
+    shop_sql_array_init(&a, &arena);
+    for (int i = 0; i < 1000; i++)
+        shop_sql_array_int(&a, 1);
+    cr_assert(eq(sz, strlen(shop_sql_array_end(&a)), 2 + 1000 + 999));
+}
+
+/* ---- browse and catalog ------------------------------------------------------ */
+
+Test(proj, views_count_per_product_and_search_is_not_projected)
+{
+    FOLD(ev_view(&arena, 1, "u1", "p1"), ev_view(&arena, 2, "u2", "p2"), ev_view(&arena, 3, "u1", "p1"),
+         ev_search(&arena, 4, "u1"));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->applied, 3));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->no_projection, 1));
+    assert_param(plan, "products_ensure", 0, "{\"p1\",\"p2\"}");
+    assert_param(plan, "products_update", 1, "{f,f}");      /* no catalog fields */
+    assert_param(plan, "products_update", 6, "{f,f}");      /* stock is a delta */
+    assert_param(plan, "products_update", 7, "{0,0}");
+    assert_param(plan, "products_update", 8, "{2,1}");      /* views */
+    assert_param(plan, "products_update", 10, "{1003,1002}");
+    assert_absent(plan, "cart_add");
+    assert_absent(plan, "orders_insert");
+}
+
+Test(proj, upsert_then_adjust_is_absolute_plus_delta)
+{
+    FOLD(ev_adjust(&arena, 1, "p1", 5), ev_upsert(&arena, 2, "p1", "Sock", 250, 10),
+         ev_adjust(&arena, 3, "p1", -3));
+    assert_param(plan, "products_update", 1, "{t}");
+    assert_param(plan, "products_update", 2, "{\"Sock\"}");
+    assert_param(plan, "products_update", 3, "{NULL}");     /* empty category is NULL */
+    assert_param(plan, "products_update", 4, "{250}");
+    assert_param(plan, "products_update", 5, "{\"GBP\"}");
+    assert_param(plan, "products_update", 6, "{t}");
+    assert_param(plan, "products_update", 7, "{7}");        /* the +5 before the upsert is gone */
+}
+
+Test(proj, adjust_alone_is_a_delta)
+{
+    FOLD(ev_adjust(&arena, 1, "p1", 5), ev_adjust(&arena, 2, "p1", -2));
+    assert_param(plan, "products_update", 6, "{f}");
+    assert_param(plan, "products_update", 7, "{3}");
+    assert_param(plan, "products_update", 2, "{NULL}");
+}
+
+/* ---- cart ------------------------------------------------------------------------ */
+
+Test(proj, adds_compose_to_a_relative_delta_with_the_last_price)
+{
+    FOLD(ev_add(&arena, 1, "u1", "p1", 2, 100), ev_add(&arena, 2, "u1", "p1", 3, 120));
+    assert_absent(plan, "cart_set");
+    assert_absent(plan, "cart_delete");
+    assert_param(plan, "cart_add", 0, "{\"u1\"}");
+    assert_param(plan, "cart_add", 1, "{\"p1\"}");
+    assert_param(plan, "cart_add", 2, "{5}");
+    assert_param(plan, "cart_add", 3, "{120}");
+    assert_param(plan, "cart_add", 4, "{\"GBP\"}");
+    assert_param(plan, "carts_touch", 0, "{\"u1\"}");
+    assert_param(plan, "carts_touch", 1, "{1002}");
+}
+
+Test(proj, add_set_remove_add_deletes_then_inserts_the_last_add)
+{
+    FOLD(ev_add(&arena, 1, "u1", "p1", 2, 100), ev_set(&arena, 2, "u1", "p1", 7),
+         ev_remove(&arena, 3, "u1", "p1"), ev_add(&arena, 4, "u1", "p1", 1, -1));
+    assert_param(plan, "cart_delete", 0, "{\"u1\"}");
+    assert_param(plan, "cart_delete", 1, "{\"p1\"}");
+    assert_param(plan, "cart_set", 2, "{1}");
+    assert_param(plan, "cart_set", 3, "{NULL}");            /* the old price died with the line */
+    assert_param(plan, "cart_set", 4, "{NULL}");
+    assert_absent(plan, "cart_add");
+}
+
+Test(proj, set_then_add_is_absolute)
+{
+    FOLD(ev_set(&arena, 1, "u1", "p1", 4), ev_add(&arena, 2, "u1", "p1", 2, 90));
+    assert_absent(plan, "cart_delete");                     /* the row keeps living */
+    assert_param(plan, "cart_set", 2, "{6}");
+    assert_param(plan, "cart_set", 3, "{90}");
+}
+
+Test(proj, remove_alone_deletes_and_set_zero_too)
+{
+    FOLD(ev_remove(&arena, 1, "u1", "p1"), ev_set(&arena, 2, "u1", "p2", 0));
+    assert_param(plan, "cart_delete", 0, "{\"u1\",\"u1\"}");
+    assert_param(plan, "cart_delete", 1, "{\"p1\",\"p2\"}");
+    assert_absent(plan, "cart_set");
+    assert_absent(plan, "cart_add");
+}
+
+Test(proj, clear_resets_earlier_lines_and_later_adds_start_from_empty)
+{
+    FOLD(ev_add(&arena, 1, "u1", "p1", 2, 100), ev_add(&arena, 2, "u2", "p1", 1, 100),
+         ev_clear(&arena, 3, "u1"), ev_add(&arena, 4, "u1", "p2", 3, 50));
+    assert_param(plan, "cart_clear", 0, "{\"u1\"}");
+    assert_param(plan, "cart_add", 0, "{\"u2\",\"u1\"}");   /* u1/p1 vanished with the clear */
+    assert_param(plan, "cart_add", 1, "{\"p1\",\"p2\"}");
+    assert_param(plan, "cart_add", 2, "{1,3}");
+    assert_absent(plan, "cart_delete");
+}
+
+Test(proj, clear_then_set_is_absolute_without_price)
+{
+    FOLD(ev_add(&arena, 1, "u1", "p1", 2, 100), ev_clear(&arena, 2, "u1"), ev_set(&arena, 3, "u1", "p1", 5));
+    assert_param(plan, "cart_clear", 0, "{\"u1\"}");
+    assert_param(plan, "cart_set", 2, "{5}");
+    assert_param(plan, "cart_set", 3, "{NULL}");
+}
+
+/* ---- orders ----------------------------------------------------------------------- */
+
+static const char *const P12[] = {"p1", "p2"};
+static const int Q23[] = {2, 3};
+
+Test(proj, placed_inserts_order_lines_history_and_takes_stock)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23));
+    assert_param(plan, "orders_insert", 0, "{\"o1\"}");
+    assert_param(plan, "orders_insert", 1, "{\"u1\"}");
+    assert_param(plan, "orders_insert", 2, "{\"placed\"}");
+    assert_param(plan, "orders_insert", 3, "{500}");
+    assert_param(plan, "orders_insert", 4, "{\"GBP\"}");
+    assert_param(plan, "orders_insert", 5, "{1001}");
+    assert_param(plan, "order_lines_insert", 0, "{\"o1\",\"o1\"}");
+    assert_param(plan, "order_lines_insert", 1, "{1,2}");
+    assert_param(plan, "order_lines_insert", 2, "{\"p1\",\"p2\"}");
+    assert_param(plan, "order_lines_insert", 3, "{2,3}");
+    assert_param(plan, "order_lines_insert", 4, "{100,100}");
+    assert_param(plan, "order_history", 1, "{\"placed\"}");
+    assert_param(plan, "order_history", 3, "{\"00000000-0000-4000-8000-000000000001\"}");
+    assert_param(plan, "products_update", 7, "{-2,-3}");    /* stock */
+    assert_param(plan, "products_update", 9, "{2,3}");      /* purchases */
+    assert_absent(plan, "orders_update");
+}
+
+Test(proj, whole_life_in_one_batch_inserts_final_status_with_full_history)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_paid(&arena, 2, "u1", "o1"),
+         ev_shipped(&arena, 3, "u1", "o1"), ev_delivered(&arena, 4, "u1", "o1"));
+    assert_param(plan, "orders_insert", 2, "{\"delivered\"}");
+    assert_param(plan, "orders_insert", 6, "{1004}");
+    assert_param(plan, "order_history", 1, "{\"placed\",\"paid\",\"shipped\",\"delivered\"}");
+    assert_param(plan, "order_history", 2, "{1001,1002,1003,1004}");
+}
+
+Test(proj, cancel_after_ship_is_rejected)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_shipped(&arena, 2, "u1", "o1"),
+         ev_cancelled(&arena, 3, "u1", "o1"));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->rejected, 1));
+    assert_param(plan, "orders_insert", 2, "{\"shipped\"}");
+    assert_param(plan, "order_history", 1, "{\"placed\",\"shipped\"}");
+    assert_param(plan, "products_update", 7, "{-2,-3}");    /* no stock returned */
+}
+
+Test(proj, cancel_returns_stock_and_purchases)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_paid(&arena, 2, "u1", "o1"),
+         ev_cancelled(&arena, 3, "u1", "o1"));
+    assert_param(plan, "orders_insert", 2, "{\"cancelled\"}");
+    assert_param(plan, "products_update", 7, "{0,0}");
+    assert_param(plan, "products_update", 9, "{0,0}");
+}
+
+Test(proj, status_never_regresses)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_shipped(&arena, 2, "u1", "o1"),
+         ev_paid(&arena, 3, "u1", "o1"), ev_shipped(&arena, 4, "u1", "o1"), ev_delivered(&arena, 5, "u1", "o1"),
+         ev_cancelled(&arena, 6, "u1", "o1"), ev_placed(&arena, 7, "u1", "o1", 2, P12, Q23));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->rejected, 3));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->duplicate_order, 1));
+    assert_param(plan, "orders_insert", 2, "{\"delivered\"}");
+    assert_param(plan, "order_history", 1, "{\"placed\",\"shipped\",\"delivered\"}");
+    assert_param(plan, "products_update", 9, "{2,3}");      /* placed once */
+}
+
+Test(proj, transitions_table)
+{
+    cr_assert(shop_order_transition_ok(SHOP_ORDER_PLACED, SHOP_ORDER_PAID));
+    cr_assert(shop_order_transition_ok(SHOP_ORDER_PLACED, SHOP_ORDER_SHIPPED));
+    cr_assert(shop_order_transition_ok(SHOP_ORDER_PAID, SHOP_ORDER_CANCELLED));
+    cr_assert(shop_order_transition_ok(SHOP_ORDER_SHIPPED, SHOP_ORDER_DELIVERED));
+    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_SHIPPED, SHOP_ORDER_CANCELLED)));
+    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_PAID, SHOP_ORDER_PAID)));
+    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_DELIVERED, SHOP_ORDER_CANCELLED)));
+    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_CANCELLED, SHOP_ORDER_PAID)));
+    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_NONE, SHOP_ORDER_PAID)));
+    cr_assert(eq(int, shop_order_status_parse("shipped"), SHOP_ORDER_SHIPPED));
+    cr_assert(eq(int, shop_order_status_parse("bogus"), SHOP_ORDER_NONE));
+}
+
+Test(proj, known_order_from_the_database_is_updated_and_cancel_uses_its_lines)
+{
+    struct shop_proj_fold *f = shop_proj_fold_new(&arena);
+    shop_proj_fold_known_order(f, "o9", "paid", "p1", 4);
+    shop_proj_fold_known_order(f, "o9", "paid", "p2", 1);
+    Shopstream__V1__Event *evs[] = {ev_cancelled(&arena, 1, "u1", "o9")};
+    struct shop_plan *plan = plan_of(f, evs, 1);
+    assert_absent(plan, "orders_insert");
+    assert_param(plan, "orders_update", 0, "{\"o9\"}");
+    assert_param(plan, "orders_update", 1, "{\"cancelled\"}");
+    assert_param(plan, "products_update", 0, "{\"p1\",\"p2\"}");
+    assert_param(plan, "products_update", 7, "{4,1}");
+    assert_param(plan, "products_update", 9, "{-4,-1}");
+}
+
+Test(proj, known_order_rejections_change_nothing)
+{
+    struct shop_proj_fold *f = shop_proj_fold_new(&arena);
+    shop_proj_fold_known_order(f, "o9", "delivered", "p1", 4);
+    Shopstream__V1__Event *evs[] = {ev_cancelled(&arena, 1, "u1", "o9"), ev_paid(&arena, 2, "u1", "o9"),
+                                    ev_paid(&arena, 3, "u1", "o404"),
+                                    ev_placed(&arena, 4, "u1", "o9", 2, P12, Q23)};
+    struct shop_plan *plan = plan_of(f, evs, 4);
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->rejected, 2));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->orphan, 1));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->duplicate_order, 1));
+    cr_assert(eq(int, plan->n, 0));
+}
+
+/* ---- dedup, order read, offsets ---------------------------------------------------- */
+
+Test(proj, dedup_sends_each_id_once_and_skips_dead_letters)
+{
+    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
+    struct shop_proj_record recs[] = {
+        {a, "t.browse", 0, 10}, {NULL, "t.browse", 0, 11}, {a, "t.browse", 1, 5}, {b, "t.browse", 0, 12}};
+    struct shop_sql_stmt st;
+    cr_assert(eq(sz, shop_proj_build_dedup("grp", recs, 4, &arena, &st), 2));
+    cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_DEDUP));
+    cr_assert(eq(str, (char *)st.params[0], "grp"));
+    cr_assert(eq(str, (char *)st.params[1],
+                 "{\"00000000-0000-4000-8000-000000000001\",\"00000000-0000-4000-8000-000000000002\"}"));
+    cr_assert(eq(str, (char *)st.params[2], "{\"t.browse\",\"t.browse\"}"));
+    cr_assert(eq(str, (char *)st.params[3], "{0,0}"));
+    cr_assert(eq(str, (char *)st.params[4], "{10,12}"));
+}
+
+Test(proj, mark_new_marks_first_occurrence_of_returned_ids_only)
+{
+    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
+    struct shop_proj_record recs[] = {{a, "t", 0, 1}, {NULL, "t", 0, 2}, {a, "t", 0, 3}, {b, "t", 0, 4}};
+    const char *returned[] = {"00000000-0000-4000-8000-000000000001"};   /* b was applied before */
+    bool is_new[4];
+    cr_assert(eq(sz, shop_proj_mark_new(recs, 4, returned, 1, &arena, is_new), 1));
+    cr_assert(is_new[0]);
+    cr_assert(not(is_new[1]));
+    cr_assert(not(is_new[2]));
+    cr_assert(not(is_new[3]));
+}
+
+Test(proj, order_read_names_each_order_of_new_events_once)
+{
+    Shopstream__V1__Event *a = ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), *b = ev_paid(&arena, 2, "u1", "o1"),
+                          *c = ev_paid(&arena, 3, "u1", "o2"), *d = ev_view(&arena, 4, "u1", "p1"),
+                          *e = ev_paid(&arena, 5, "u1", "o3");
+    struct shop_proj_record recs[] = {{a, "t", 0, 1}, {b, "t", 0, 2}, {c, "t", 0, 3}, {d, "t", 0, 4}, {e, "t", 0, 5}};
+    bool is_new[] = {true, true, true, true, false};
+    struct shop_sql_stmt st;
+    cr_assert(eq(sz, shop_proj_build_order_read(recs, is_new, 5, &arena, &st), 2));
+    cr_assert(eq(str, (char *)st.params[0], "{\"o1\",\"o2\"}"));
+}
+
+Test(proj, offsets_keep_the_highest_per_partition_and_come_last)
+{
+    struct shop_proj_fold *f = shop_proj_fold_new(&arena);
+    shop_proj_fold_offset(f, "t.cart", 0, 11);
+    shop_proj_fold_offset(f, "t.cart", 1, 4);
+    shop_proj_fold_offset(f, "t.cart", 0, 13);
+    shop_proj_fold_offset(f, "t.order", 0, 2);
+    Shopstream__V1__Event *evs[] = {ev_add(&arena, 1, "u1", "p1", 1, -1)};
+    struct shop_plan *plan = plan_of(f, evs, 1);
+    const struct shop_sql_stmt *st = &plan->stmts[plan->n - 1];
+    cr_assert(eq(str, (char *)st->name, "offsets"));
+    cr_assert(eq(str, (char *)st->params[0], "g"));
+    cr_assert(eq(str, (char *)st->params[1], "{\"t.cart\",\"t.cart\",\"t.order\"}"));
+    cr_assert(eq(str, (char *)st->params[2], "{0,1,0}"));
+    cr_assert(eq(str, (char *)st->params[3], "{13,4,2}"));
+    cr_assert(eq(str, (char *)st->params[4], "42"));
+}
+
+Test(proj, statement_order_respects_foreign_keys)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_add(&arena, 2, "u1", "p1", 1, -1),
+         ev_clear(&arena, 3, "u1"), ev_remove(&arena, 4, "u1", "p3"), ev_set(&arena, 5, "u1", "p4", 2),
+         ev_add(&arena, 6, "u1", "p5", 1, -1));
+    const char *want[] = {"products_ensure", "products_update", "cart_clear", "cart_delete", "cart_set",
+                          "cart_add", "carts_touch", "orders_insert", "order_lines_insert", "order_history"};
+    cr_assert(eq(int, plan->n, 10));
+    for (int i = 0; i < plan->n; i++)
+        cr_assert(eq(str, (char *)plan->stmts[i].name, (char *)want[i]));
+    for (int i = 0; i < plan->n; i++)
+        cr_assert(eq(ptr, strstr(plan->stmts[i].sql, "u1"), NULL), "values never reach SQL text");
+}

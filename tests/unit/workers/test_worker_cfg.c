@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT
+ * The worker config loader: defaults, topic names, every error listed, redaction.
+ */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <string.h>
+
+#include "base/shop_err.h"
+#include "workers/core/worker_cfg.h"
+
+Test(worker_cfg, defaults_and_topic_names)
+{
+    static const char *const env[] = {"SHOPSTREAM_PG_DSN", "dbname=x", NULL};
+    shop_cfg_table_use(env);
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(int, cfg.role, SHOP_WORKER_PROJECTOR));
+    cr_assert(eq(str, (char *)cfg.group_id, "shopstream-projector"));
+    cr_assert(eq(str, (char *)cfg.kafka_brokers, "127.0.0.1:19092"));
+    cr_assert(eq(int, cfg.n_topics, 4));
+    cr_assert(eq(str, cfg.topics[0], "shopstream.browse.v1"));
+    cr_assert(eq(str, cfg.topics[3], "shopstream.catalog.v1"));
+    cr_assert(eq(str, cfg.dlq_topic, "shopstream.dlq.v1"));
+    cr_assert(eq(i64, cfg.batch_max, 1000));
+    cr_assert(eq(i64, cfg.poll_budget, 256));
+}
+
+Test(worker_cfg, overrides)
+{
+    static const char *const env[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_TOPIC_PREFIX", "it7.",
+                                      "SHOPSTREAM_KAFKA_GROUP_ID", "g2", "SHOPSTREAM_BATCH_MAX", "50",
+                                      "SHOPSTREAM_POLL_BUDGET", "8", NULL};
+    shop_cfg_table_use(env);
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(str, cfg.topics[1], "it7.cart.v1"));
+    cr_assert(eq(str, cfg.dlq_topic, "it7.dlq.v1"));
+    cr_assert(eq(str, (char *)cfg.group_id, "g2"));
+    cr_assert(eq(i64, cfg.batch_max, 50));
+    cr_assert(eq(i64, cfg.poll_budget, 8));
+}
+
+Test(worker_cfg, lists_every_error)
+{
+    static const char *const env[] = {"SHOPSTREAM_BATCH_MAX", "0", "SHOPSTREAM_POLL_BUDGET", "lots",
+                                      "SHOPSTREAM_TOPIC_PREFIX", "bad prefix/", "SHOPSTREAM_LOG_LEVEL", "loud",
+                                      NULL};
+    shop_cfg_table_use(env);
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "inventory", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+    cr_assert(eq(int, errs.count, 6));
+    const char *want[] = {"--role", "SHOPSTREAM_PG_DSN", "SHOPSTREAM_TOPIC_PREFIX", "SHOPSTREAM_LOG_LEVEL",
+                          "SHOPSTREAM_POLL_BUDGET", "SHOPSTREAM_BATCH_MAX"};
+    for (int i = 0; i < 6; i++)
+        cr_assert(not(eq(ptr, strstr(errs.msg[i], want[i]), NULL)), "%s in %s", want[i], errs.msg[i]);
+}
+
+Test(worker_cfg, redacts_passwords)
+{
+    char out[128];
+    shop_dsn_redact("host=h password=s3cret user=u", out, sizeof(out));
+    cr_assert(eq(str, out, "host=h password=*** user=u"));
+    shop_dsn_redact("postgresql://u:s3cret@h:5432/db", out, sizeof(out));
+    cr_assert(eq(str, out, "postgresql://u:***@h:5432/db"));
+    shop_dsn_redact("host=h user=u", out, sizeof(out));
+    cr_assert(eq(str, out, "host=h user=u"));
+}
+
+Test(worker_cfg, format_shows_effective_values_without_secrets)
+{
+    static const char *const env[] = {"SHOPSTREAM_PG_DSN", "host=h password=pw", NULL};
+    shop_cfg_table_use(env);
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), 0));
+    char buf[1024];
+    shop_worker_cfg_format(&cfg, buf, sizeof(buf));
+    cr_assert(not(eq(ptr, strstr(buf, "group=shopstream-projector"), NULL)));
+    cr_assert(not(eq(ptr, strstr(buf, "password=***"), NULL)));
+    cr_assert(eq(ptr, strstr(buf, "pw\""), NULL));
+}

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT
+ * Turns a fold into statements: one array literal per column, one statement
+ * per kind of effect, in an order that respects foreign keys (orders before
+ * their lines and history) and the cart composition (clear, then delete, then
+ * upserts). Pure.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "workers/core/proj_internal.h"
+#include "workers/core/sql_array.h"
+
+struct builder {
+    int n_cols;
+    struct shop_sql_array cols[SHOP_SQL_PARAMS_MAX];
+};
+
+static void builder_init(struct builder *b, struct shop_arena *arena, int n_cols)
+{
+    b->n_cols = n_cols;
+    for (int i = 0; i < n_cols; i++)
+        shop_sql_array_init(&b->cols[i], arena);
+}
+
+/* Appends the statement unless it has no rows. */
+static void builder_emit(struct builder *b, struct shop_plan *plan, const char *name, const char *sql)
+{
+    if (b->cols[0].n == 0)
+        return;
+    assert(plan->n < SHOP_PLAN_STMTS_MAX);  /* fewer kinds of statement than slots */
+    struct shop_sql_stmt *st = &plan->stmts[plan->n++];
+    *st = (struct shop_sql_stmt){.name = name, .sql = sql, .n_params = b->n_cols};
+    for (int i = 0; i < b->n_cols; i++)
+        st->params[i] = shop_sql_array_end(&b->cols[i]);
+}
+
+static void plan_products(const struct shop_proj_fold *f, struct shop_plan *plan)
+{
+    struct builder ensure, upd;
+    builder_init(&ensure, f->arena, 1);
+    builder_init(&upd, f->arena, 11);
+    for (size_t i = 0; i < f->products.n; i++) {
+        const struct proj_product *p = f->products.order[i];
+        struct shop_sql_array *c = upd.cols;
+        shop_sql_array_text(&ensure.cols[0], p->product_id);
+        shop_sql_array_text(&c[0], p->product_id);
+        shop_sql_array_bool(&c[1], p->has_catalog);
+        shop_sql_array_text(&c[2], p->name);
+        shop_sql_array_text(&c[3], p->category);
+        if (p->has_price)
+            shop_sql_array_int(&c[4], p->price_minor);
+        else
+            shop_sql_array_null(&c[4]);
+        shop_sql_array_text(&c[5], p->currency);
+        shop_sql_array_bool(&c[6], p->stock_abs);
+        shop_sql_array_int(&c[7], p->stock);
+        shop_sql_array_int(&c[8], p->views);
+        shop_sql_array_int(&c[9], p->purchases);
+        shop_sql_array_int(&c[10], p->updated_at_ms);
+    }
+    builder_emit(&ensure, plan, "products_ensure", SHOP_PROJ_SQL_PRODUCTS_ENSURE);
+    builder_emit(&upd, plan, "products_update", SHOP_PROJ_SQL_PRODUCTS_UPDATE);
+}
+
+static void add_cart_row(struct builder *b, const struct proj_cart_line *l)
+{
+    shop_sql_array_text(&b->cols[0], l->user_id);
+    shop_sql_array_text(&b->cols[1], l->product_id);
+    shop_sql_array_int(&b->cols[2], l->quantity);
+    if (l->has_price)
+        shop_sql_array_int(&b->cols[3], l->price_minor);
+    else
+        shop_sql_array_null(&b->cols[3]);
+    shop_sql_array_text(&b->cols[4], l->has_price ? l->currency : NULL);
+    shop_sql_array_int(&b->cols[5], l->updated_at_ms);
+}
+
+static void plan_carts(const struct shop_proj_fold *f, struct shop_plan *plan)
+{
+    struct builder clear, del, set, add, touch;
+    builder_init(&clear, f->arena, 1);
+    builder_init(&del, f->arena, 2);
+    builder_init(&set, f->arena, 6);
+    builder_init(&add, f->arena, 6);
+    builder_init(&touch, f->arena, 2);
+    for (size_t i = 0; i < f->users.n; i++) {
+        const struct proj_cart_user *u = f->users.order[i];
+        if (u->cleared)
+            shop_sql_array_text(&clear.cols[0], u->user_id);
+        shop_sql_array_text(&touch.cols[0], u->user_id);
+        shop_sql_array_int(&touch.cols[1], u->updated_at_ms);
+    }
+    for (size_t i = 0; i < f->lines.n; i++) {
+        const struct proj_cart_line *l = f->lines.order[i];
+        if (l->mode == LINE_ABS && (l->fresh || l->quantity == 0)) {
+            shop_sql_array_text(&del.cols[0], l->user_id);
+            shop_sql_array_text(&del.cols[1], l->product_id);
+        }
+        if (l->quantity > 0)
+            add_cart_row(l->mode == LINE_ABS ? &set : &add, l);
+    }
+    builder_emit(&clear, plan, "cart_clear", SHOP_PROJ_SQL_CART_CLEAR);
+    builder_emit(&del, plan, "cart_delete", SHOP_PROJ_SQL_CART_DELETE);
+    builder_emit(&set, plan, "cart_set", SHOP_PROJ_SQL_CART_SET);
+    builder_emit(&add, plan, "cart_add", SHOP_PROJ_SQL_CART_ADD);
+    builder_emit(&touch, plan, "carts_touch", SHOP_PROJ_SQL_CARTS_TOUCH);
+}
+
+static void add_order_lines(struct builder *b, const struct proj_order *o)
+{
+    for (size_t j = 0; j < o->n_lines; j++) {
+        const struct proj_order_line *ol = &o->lines[j];
+        shop_sql_array_text(&b->cols[0], o->order_id);
+        shop_sql_array_int(&b->cols[1], (int64_t)j + 1);
+        shop_sql_array_text(&b->cols[2], ol->product_id);
+        shop_sql_array_int(&b->cols[3], ol->quantity);
+        shop_sql_array_int(&b->cols[4], ol->unit_price_minor);
+        shop_sql_array_text(&b->cols[5], ol->currency);
+    }
+}
+
+static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
+{
+    struct builder ins, lines, upd, hist;
+    builder_init(&ins, f->arena, 7);
+    builder_init(&lines, f->arena, 6);
+    builder_init(&upd, f->arena, 3);
+    builder_init(&hist, f->arena, 4);
+    for (size_t i = 0; i < f->orders.n; i++) {
+        const struct proj_order *o = f->orders.order[i];
+        const char *status = shop_order_status_name(o->status);
+        if (o->placed_here) {
+            struct shop_sql_array *c = ins.cols;
+            shop_sql_array_text(&c[0], o->order_id);
+            shop_sql_array_text(&c[1], o->user_id);
+            shop_sql_array_text(&c[2], status);
+            shop_sql_array_int(&c[3], o->total_minor);
+            shop_sql_array_text(&c[4], o->currency);
+            shop_sql_array_int(&c[5], o->placed_at_ms);
+            shop_sql_array_int(&c[6], o->updated_at_ms);
+            add_order_lines(&lines, o);
+        } else if (o->status != o->status_before) {
+            shop_sql_array_text(&upd.cols[0], o->order_id);
+            shop_sql_array_text(&upd.cols[1], status);
+            shop_sql_array_int(&upd.cols[2], o->updated_at_ms);
+        }
+    }
+    for (size_t i = 0; i < f->n_history; i++) {
+        const struct proj_history *h = &f->history[i];
+        shop_sql_array_text(&hist.cols[0], h->order_id);
+        shop_sql_array_text(&hist.cols[1], shop_order_status_name(h->status));
+        shop_sql_array_int(&hist.cols[2], h->at_ms);
+        shop_sql_array_text(&hist.cols[3], h->event_id);
+    }
+    builder_emit(&ins, plan, "orders_insert", SHOP_PROJ_SQL_ORDERS_INSERT);
+    builder_emit(&lines, plan, "order_lines_insert", SHOP_PROJ_SQL_ORDER_LINES_INSERT);
+    builder_emit(&upd, plan, "orders_update", SHOP_PROJ_SQL_ORDERS_UPDATE);
+    builder_emit(&hist, plan, "order_history", SHOP_PROJ_SQL_ORDER_HISTORY);
+}
+
+static void plan_offsets(const struct shop_proj_fold *f, const char *group, int64_t now_ms,
+                         struct shop_plan *plan)
+{
+    struct builder b;
+    builder_init(&b, f->arena, 3);
+    for (size_t i = 0; i < f->offsets.n; i++) {
+        const struct proj_offset *o = f->offsets.order[i];
+        shop_sql_array_text(&b.cols[0], o->topic);
+        shop_sql_array_int(&b.cols[1], o->partition);
+        shop_sql_array_int(&b.cols[2], o->next_offset);
+    }
+    if (b.cols[0].n == 0)
+        return;
+    struct shop_sql_stmt *st = &plan->stmts[plan->n++];
+    *st = (struct shop_sql_stmt){.name = "offsets", .sql = SHOP_PROJ_SQL_OFFSETS, .n_params = 5};
+    st->params[0] = group;
+    for (int i = 0; i < 3; i++)
+        st->params[1 + i] = shop_sql_array_end(&b.cols[i]);
+    char *now = shop_arena_alloc(f->arena, 24);
+    snprintf(now, 24, "%" PRId64, now_ms);
+    st->params[4] = now;
+}
+
+int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int64_t now_ms,
+                         struct shop_plan *plan, struct shop_err *err)
+{
+    plan->n = 0;
+    plan_products(f, plan);
+    plan_carts(f, plan);
+    plan_orders(f, plan);
+    plan_offsets(f, group, now_ms, plan);
+    return 0;
+}

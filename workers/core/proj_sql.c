@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT
+ * The projector's fixed SQL texts and the two statements that run before the
+ * fold (dedup, order read). Pure. Every value travels as an array parameter;
+ * nothing is ever pasted into SQL text.
+ */
+#include <string.h>
+
+#include "workers/core/proj.h"
+#include "workers/core/sql_array.h"
+#include "workers/core/strmap.h"
+
+const char SHOP_PROJ_SQL_DEDUP[] =
+    "insert into applied_events (projector, event_id, topic, partition, kafka_offset) "
+    "select $1, u.event_id, u.topic, u.partition, u.kafka_offset "
+    "from unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) "
+    "as u(event_id, topic, partition, kafka_offset) "
+    "on conflict do nothing returning event_id";
+
+const char SHOP_PROJ_SQL_ORDER_READ[] =
+    "select o.order_id, o.status, l.product_id, l.quantity "
+    "from orders o left join order_lines l on l.order_id = o.order_id "
+    "where o.order_id = any($1::text[]) "
+    "order by o.order_id, l.line_no for update of o";
+
+const char SHOP_PROJ_SQL_PRODUCTS_ENSURE[] =
+    "insert into products (product_id) select unnest($1::text[]) on conflict do nothing";
+
+const char SHOP_PROJ_SQL_PRODUCTS_UPDATE[] =
+    "update products p set "
+    "name = case when u.has_catalog then u.name else p.name end, "
+    "category = case when u.has_catalog then u.category else p.category end, "
+    "price_minor = case when u.has_catalog then u.price_minor else p.price_minor end, "
+    "currency = case when u.has_catalog then u.currency else p.currency end, "
+    "stock = case when u.stock_abs then u.stock else p.stock + u.stock end, "
+    "views = p.views + u.views, "
+    "purchases = p.purchases + u.purchases, "
+    "updated_at_ms = greatest(p.updated_at_ms, u.updated_at_ms) "
+    "from unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::bigint[], $6::text[], "
+    "$7::bool[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[]) "
+    "as u(product_id, has_catalog, name, category, price_minor, currency, "
+    "stock_abs, stock, views, purchases, updated_at_ms) "
+    "where p.product_id = u.product_id";
+
+const char SHOP_PROJ_SQL_CART_CLEAR[] =
+    "delete from cart_items where user_id = any($1::text[])";
+
+const char SHOP_PROJ_SQL_CART_DELETE[] =
+    "delete from cart_items c using unnest($1::text[], $2::text[]) as d(user_id, product_id) "
+    "where c.user_id = d.user_id and c.product_id = d.product_id";
+
+#define CART_UPSERT_HEAD                                                                           \
+    "insert into cart_items as c "                                                                 \
+    "(user_id, product_id, quantity, unit_price_minor, currency, updated_at_ms) "                  \
+    "select u.user_id, u.product_id, least(u.quantity, 2147483647)::int, u.unit_price_minor, "     \
+    "u.currency, u.updated_at_ms "                                                                 \
+    "from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[]) "   \
+    "as u(user_id, product_id, quantity, unit_price_minor, currency, updated_at_ms) "              \
+    "on conflict (user_id, product_id) do update set "
+#define CART_UPSERT_TAIL                                                                           \
+    "unit_price_minor = coalesce(excluded.unit_price_minor, c.unit_price_minor), "                 \
+    "currency = coalesce(excluded.currency, c.currency), "                                         \
+    "updated_at_ms = greatest(c.updated_at_ms, excluded.updated_at_ms)"
+
+const char SHOP_PROJ_SQL_CART_SET[] =
+    CART_UPSERT_HEAD "quantity = excluded.quantity, " CART_UPSERT_TAIL;
+
+const char SHOP_PROJ_SQL_CART_ADD[] =
+    CART_UPSERT_HEAD "quantity = least(c.quantity::bigint + excluded.quantity, 2147483647)::int, "
+    CART_UPSERT_TAIL;
+
+const char SHOP_PROJ_SQL_CARTS_TOUCH[] =
+    "insert into carts as c (user_id, updated_at_ms) "
+    "select * from unnest($1::text[], $2::bigint[]) "
+    "on conflict (user_id) do update set "
+    "updated_at_ms = greatest(c.updated_at_ms, excluded.updated_at_ms)";
+
+const char SHOP_PROJ_SQL_ORDERS_INSERT[] =
+    "insert into orders (order_id, user_id, status, total_minor, currency, placed_at_ms, "
+    "updated_at_ms) "
+    "select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], "
+    "$6::bigint[], $7::bigint[]) "
+    "on conflict do nothing";
+
+const char SHOP_PROJ_SQL_ORDER_LINES_INSERT[] =
+    "insert into order_lines (order_id, line_no, product_id, quantity, unit_price_minor, currency) "
+    "select * from unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bigint[], $6::text[]) "
+    "on conflict do nothing";
+
+const char SHOP_PROJ_SQL_ORDERS_UPDATE[] =
+    "update orders o set status = u.status, "
+    "updated_at_ms = greatest(o.updated_at_ms, u.updated_at_ms) "
+    "from unnest($1::text[], $2::text[], $3::bigint[]) as u(order_id, status, updated_at_ms) "
+    "where o.order_id = u.order_id";
+
+const char SHOP_PROJ_SQL_ORDER_HISTORY[] =
+    "insert into order_status_history (order_id, status, at_ms, event_id) "
+    "select * from unnest($1::text[], $2::text[], $3::bigint[], $4::uuid[]) "
+    "on conflict do nothing";
+
+const char SHOP_PROJ_SQL_OFFSETS[] =
+    "insert into consumer_offsets as o (consumer_group, topic, partition, next_offset, "
+    "updated_at_ms) "
+    "select $1, u.topic, u.partition, u.next_offset, $5::bigint "
+    "from unnest($2::text[], $3::int[], $4::bigint[]) as u(topic, partition, next_offset) "
+    "on conflict (consumer_group, topic, partition) do update set "
+    "next_offset = excluded.next_offset, updated_at_ms = excluded.updated_at_ms";
+
+const char SHOP_PROJ_SQL_OFFSETS_READ[] =
+    "select u.topic, u.partition, o.next_offset "
+    "from unnest($2::text[], $3::int[]) as u(topic, partition) "
+    "left join consumer_offsets o on o.consumer_group = $1 and o.topic = u.topic "
+    "and o.partition = u.partition";
+
+size_t shop_proj_build_dedup(const char *group, const struct shop_proj_record *recs, size_t n,
+                             struct shop_arena *arena, struct shop_sql_stmt *out)
+{
+    struct shop_sql_array ids, topics, parts, offs;
+    struct shop_strmap seen;
+    shop_sql_array_init(&ids, arena);
+    shop_sql_array_init(&topics, arena);
+    shop_sql_array_init(&parts, arena);
+    shop_sql_array_init(&offs, arena);
+    shop_strmap_init(&seen, arena);
+    for (size_t i = 0; i < n; i++) {
+        const Shopstream__V1__Event *ev = recs[i].ev;
+        if (ev == NULL || shop_strmap_get(&seen, ev->id) != NULL)
+            continue;
+        shop_strmap_put(&seen, ev->id, (void *)&recs[i]);
+        shop_sql_array_text(&ids, ev->id);
+        shop_sql_array_text(&topics, recs[i].topic);
+        shop_sql_array_int(&parts, recs[i].partition);
+        shop_sql_array_int(&offs, recs[i].offset);
+    }
+    *out = (struct shop_sql_stmt){.name = "dedup", .sql = SHOP_PROJ_SQL_DEDUP, .n_params = 5};
+    out->params[0] = group;
+    out->params[1] = shop_sql_array_end(&ids);
+    out->params[2] = shop_sql_array_end(&topics);
+    out->params[3] = shop_sql_array_end(&parts);
+    out->params[4] = shop_sql_array_end(&offs);
+    return ids.n;
+}
+
+size_t shop_proj_mark_new(const struct shop_proj_record *recs, size_t n, const char *const *new_ids,
+                          size_t n_new, struct shop_arena *arena, bool *is_new)
+{
+    static char fresh_mark, used_mark;
+    struct shop_strmap ids;
+    size_t count = 0;
+    shop_strmap_init(&ids, arena);
+    for (size_t i = 0; i < n_new; i++) {
+        if (shop_strmap_get(&ids, new_ids[i]) == NULL)
+            shop_strmap_put(&ids, new_ids[i], &fresh_mark);
+    }
+    /* The map cannot remove entries, so ids already claimed by a record are kept apart. */
+    struct shop_strmap used;
+    shop_strmap_init(&used, arena);
+    for (size_t i = 0; i < n; i++) {
+        const Shopstream__V1__Event *ev = recs[i].ev;
+        is_new[i] = false;
+        if (ev == NULL || shop_strmap_get(&ids, ev->id) == NULL || shop_strmap_get(&used, ev->id))
+            continue;
+        shop_strmap_put(&used, ev->id, &used_mark);
+        is_new[i] = true;
+        count++;
+    }
+    return count;
+}
+
+static const char *order_id_of(const Shopstream__V1__Event *ev)
+{
+    switch (ev->payload_case) {
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED:
+        return ev->order_placed->order_id;
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PAID:
+        return ev->order_paid->order_id;
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_SHIPPED:
+        return ev->order_shipped->order_id;
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_DELIVERED:
+        return ev->order_delivered->order_id;
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED:
+        return ev->order_cancelled->order_id;
+    default:
+        return NULL;
+    }
+}
+
+size_t shop_proj_build_order_read(const struct shop_proj_record *recs, const bool *is_new, size_t n,
+                                  struct shop_arena *arena, struct shop_sql_stmt *out)
+{
+    static char mark;
+    struct shop_sql_array ids;
+    struct shop_strmap seen;
+    shop_sql_array_init(&ids, arena);
+    shop_strmap_init(&seen, arena);
+    for (size_t i = 0; i < n; i++) {
+        const char *order_id = is_new[i] ? order_id_of(recs[i].ev) : NULL;
+        if (order_id == NULL || shop_strmap_get(&seen, order_id) != NULL)
+            continue;
+        shop_strmap_put(&seen, order_id, &mark);
+        shop_sql_array_text(&ids, order_id);
+    }
+    *out = (struct shop_sql_stmt){.name = "order_read", .sql = SHOP_PROJ_SQL_ORDER_READ, .n_params = 1};
+    out->params[0] = shop_sql_array_end(&ids);
+    return ids.n;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT
+ * PostgreSQL array literals in text format. Pure. The buffer grows by doubling
+ * inside the arena (the old block is simply abandoned until the arena resets).
+ */
+#include "workers/core/sql_array.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+void shop_sql_array_init(struct shop_sql_array *a, struct shop_arena *arena)
+{
+    a->arena = arena;
+    a->cap = 64;
+    a->buf = shop_arena_alloc(arena, a->cap);
+    a->buf[0] = '{';
+    a->len = 1;
+    a->n = 0;
+}
+
+static void reserve(struct shop_sql_array *a, size_t more)
+{
+    if (a->len + more + 2 <= a->cap)    /* room for '}' and NUL */
+        return;
+    size_t cap = a->cap;
+    while (a->len + more + 2 > cap)
+        cap *= 2;
+    char *buf = shop_arena_alloc(a->arena, cap);
+    memcpy(buf, a->buf, a->len);
+    a->buf = buf;
+    a->cap = cap;
+}
+
+static void separate(struct shop_sql_array *a)
+{
+    if (a->n++ > 0) {
+        reserve(a, 1);
+        a->buf[a->len++] = ',';
+    }
+}
+
+void shop_sql_array_text(struct shop_sql_array *a, const char *s)
+{
+    if (s == NULL) {
+        shop_sql_array_null(a);
+        return;
+    }
+    separate(a);
+    size_t n = strlen(s);
+    reserve(a, 2 * n + 2);              /* worst case: every byte escaped */
+    a->buf[a->len++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            a->buf[a->len++] = '\\';
+        a->buf[a->len++] = s[i];
+    }
+    a->buf[a->len++] = '"';
+}
+
+void shop_sql_array_int(struct shop_sql_array *a, int64_t v)
+{
+    separate(a);
+    reserve(a, 24);
+    a->len += (size_t)snprintf(a->buf + a->len, 24, "%" PRId64, v);
+}
+
+void shop_sql_array_bool(struct shop_sql_array *a, bool v)
+{
+    separate(a);
+    reserve(a, 1);
+    a->buf[a->len++] = v ? 't' : 'f';
+}
+
+void shop_sql_array_null(struct shop_sql_array *a)
+{
+    separate(a);
+    reserve(a, 4);
+    memcpy(a->buf + a->len, "NULL", 4);
+    a->len += 4;
+}
+
+const char *shop_sql_array_end(struct shop_sql_array *a)
+{
+    reserve(a, 0);
+    a->buf[a->len++] = '}';
+    a->buf[a->len] = '\0';
+    return a->buf;
+}

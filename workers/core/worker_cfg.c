@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT
+ * Worker configuration loader. Pure: variables arrive through shop_getenv_fn,
+ * errors are collected, nothing is printed.
+ */
+#include "workers/core/worker_cfg.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/shop_err.h"
+
+static const char *const role_names[SHOP_WORKER_ROLE_COUNT] = {
+    [SHOP_WORKER_PROJECTOR] = "projector",
+};
+
+/* What each role consumes, by stream name; the topic is <prefix><stream>.v1. */
+static const char *const projector_streams[] = {"browse", "cart", "order", "catalog"};
+
+const char *shop_worker_role_name(enum shop_worker_role role)
+{
+    return (unsigned)role < SHOP_WORKER_ROLE_COUNT ? role_names[role] : NULL;
+}
+
+static void load_role(struct shop_worker_cfg *cfg, const char *role_name, struct shop_cfg_errs *errs)
+{
+    for (int i = 0; i < SHOP_WORKER_ROLE_COUNT; i++) {
+        if (role_name != NULL && strcmp(role_name, role_names[i]) == 0) {
+            cfg->role = (enum shop_worker_role)i;
+            return;
+        }
+    }
+    shop_cfg_errorf(errs, "--role must be one of: projector, got \"%s\"",
+                    role_name ? role_name : "(none)");
+}
+
+static void load_topics(struct shop_worker_cfg *cfg, struct shop_cfg_errs *errs)
+{
+    size_t plen = strlen(cfg->topic_prefix);
+    if (plen + sizeof("catalog.v1") >= SHOP_TOPIC_NAME_MAX) {
+        shop_cfg_errorf(errs, "SHOPSTREAM_TOPIC_PREFIX is too long (%zu bytes)", plen);
+        return;
+    }
+    for (const char *c = cfg->topic_prefix; *c != '\0'; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '.' || *c == '_' || *c == '-')) {
+            shop_cfg_errorf(errs, "SHOPSTREAM_TOPIC_PREFIX may hold only [A-Za-z0-9._-], got \"%s\"",
+                            cfg->topic_prefix);
+            return;
+        }
+    }
+    cfg->n_topics = 4;
+    for (int i = 0; i < cfg->n_topics; i++)
+        snprintf(cfg->topics[i], SHOP_TOPIC_NAME_MAX, "%s%s.v1", cfg->topic_prefix, projector_streams[i]);
+    snprintf(cfg->dlq_topic, SHOP_TOPIC_NAME_MAX, "%sdlq.v1", cfg->topic_prefix);
+}
+
+static void load_log_level(struct shop_worker_cfg *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error"};
+    cfg->log_level = shop_cfg_str(get, "SHOPSTREAM_LOG_LEVEL", "info");
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (strcmp(cfg->log_level, levels[i]) == 0)
+            return;
+    }
+    shop_cfg_errorf(errs, "SHOPSTREAM_LOG_LEVEL must be debug, info, warn or error, got \"%s\"",
+                    cfg->log_level);
+}
+
+int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, shop_getenv_fn get,
+                         struct shop_cfg_errs *errs)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    load_role(cfg, role_name, errs);
+    cfg->kafka_brokers = shop_cfg_str(get, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:19092");
+    cfg->group_id = shop_cfg_str(get, "SHOPSTREAM_KAFKA_GROUP_ID", "shopstream-projector");
+    cfg->topic_prefix = shop_cfg_str(get, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.");
+    cfg->pg_dsn = shop_cfg_str(get, "SHOPSTREAM_PG_DSN", NULL);
+    if (cfg->pg_dsn == NULL)
+        shop_cfg_errorf(errs, "SHOPSTREAM_PG_DSN must be set");
+    load_topics(cfg, errs);
+    load_log_level(cfg, get, errs);
+    cfg->poll_budget = shop_cfg_int(get, "SHOPSTREAM_POLL_BUDGET", 256, 1, 1000000, errs);
+    cfg->batch_max = shop_cfg_int(get, "SHOPSTREAM_BATCH_MAX", 1000, 1, 100000, errs);
+    cfg->stats_interval_ms = shop_cfg_int(get, "SHOPSTREAM_STATS_INTERVAL_MS", 10000, 100, 3600000, errs);
+    cfg->pg_statement_timeout_ms =
+        shop_cfg_int(get, "SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS", 30000, 0, 3600000, errs);
+    cfg->pg_retry_max_ms = shop_cfg_int(get, "SHOPSTREAM_PG_RETRY_MAX_MS", 5000, 10, 600000, errs);
+    cfg->dlq_timeout_ms = shop_cfg_int(get, "SHOPSTREAM_DLQ_TIMEOUT_MS", 30000, 100, 600000, errs);
+    return errs->count > 0 ? SHOP_ECONFIG : 0;
+}
+
+void shop_dsn_redact(const char *dsn, char *out, size_t n)
+{
+    const char *scheme = strstr(dsn, "://");
+    if (scheme != NULL) {
+        const char *userinfo = scheme + 3;
+        const char *at = strchr(userinfo, '@');
+        const char *colon = strchr(userinfo, ':');
+        if (at != NULL && colon != NULL && colon < at) {
+            snprintf(out, n, "%.*s***%s", (int)(colon + 1 - dsn), dsn, at);
+            return;
+        }
+        snprintf(out, n, "%s", dsn);
+        return;
+    }
+    const char *pw = strstr(dsn, "password=");
+    if (pw == NULL) {
+        snprintf(out, n, "%s", dsn);
+        return;
+    }
+    const char *value = pw + strlen("password=");
+    const char *rest = value + strcspn(value, " \t");
+    snprintf(out, n, "%.*s***%s", (int)(value - dsn), dsn, rest);
+}
+
+size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size_t n)
+{
+    char dsn[512];
+    shop_dsn_redact(cfg->pg_dsn ? cfg->pg_dsn : "", dsn, sizeof(dsn));
+    int len = snprintf(buf, n,
+                       "role=%s brokers=%s group=%s topic_prefix=%s topics=%s,%s,%s,%s dlq=%s "
+                       "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64
+                       " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
+                       " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " log_level=%s",
+                       shop_worker_role_name(cfg->role), cfg->kafka_brokers, cfg->group_id,
+                       cfg->topic_prefix, cfg->topics[0], cfg->topics[1], cfg->topics[2], cfg->topics[3],
+                       cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->stats_interval_ms,
+                       cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
+                       cfg->log_level);
+    if (len < 0)
+        return 0;
+    return (size_t)len < n ? (size_t)len : n - 1;
+}

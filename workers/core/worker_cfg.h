@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT
+ * The worker's configuration, loaded from environment variables through a
+ * shop_getenv_fn. Pure: collects every error, prints nothing. After loading,
+ * the shell treats the struct as const.
+ */
+#ifndef SHOP_WORKER_CFG_H
+#define SHOP_WORKER_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/shop_cfg.h"
+
+/** What a worker process does with the events it consumes. Only the projector exists;
+ *  inventory and ml roles are planned and plug in beside it. */
+enum shop_worker_role {
+    SHOP_WORKER_PROJECTOR = 0,
+    SHOP_WORKER_ROLE_COUNT
+};
+
+#define SHOP_WORKER_TOPICS_MAX 4
+#define SHOP_TOPIC_NAME_MAX 200
+
+struct shop_worker_cfg {
+    enum shop_worker_role role;
+    const char *kafka_brokers;       /* SHOPSTREAM_KAFKA_BROKERS */
+    const char *group_id;            /* SHOPSTREAM_KAFKA_GROUP_ID */
+    const char *topic_prefix;        /* SHOPSTREAM_TOPIC_PREFIX */
+    const char *pg_dsn;              /* SHOPSTREAM_PG_DSN (required) */
+    const char *log_level;           /* SHOPSTREAM_LOG_LEVEL */
+    int n_topics;
+    char topics[SHOP_WORKER_TOPICS_MAX][SHOP_TOPIC_NAME_MAX];
+    char dlq_topic[SHOP_TOPIC_NAME_MAX];
+    int64_t poll_budget;             /* SHOPSTREAM_POLL_BUDGET: polls per loop turn */
+    int64_t batch_max;               /* SHOPSTREAM_BATCH_MAX: records per transaction */
+    int64_t stats_interval_ms;       /* SHOPSTREAM_STATS_INTERVAL_MS */
+    int64_t pg_statement_timeout_ms; /* SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS */
+    int64_t pg_retry_max_ms;         /* SHOPSTREAM_PG_RETRY_MAX_MS: backoff cap */
+    int64_t dlq_timeout_ms;          /* SHOPSTREAM_DLQ_TIMEOUT_MS: wait for dead-letter acks */
+};
+
+/** "projector"; NULL for an unknown role. */
+const char *shop_worker_role_name(enum shop_worker_role role);
+
+/** Fills cfg for role_name (from --role) from get. Strings are borrowed from get's
+ *  storage. Returns 0, or SHOP_ECONFIG with every problem listed in errs. */
+int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, shop_getenv_fn get,
+                         struct shop_cfg_errs *errs);
+
+/** Writes the effective config as one logfmt fragment, the DSN's password redacted.
+ *  Returns the length written (truncated to n - 1). */
+size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size_t n);
+
+/** Copies dsn to out (size n) with any password value replaced by "***", for both
+ *  key=value and postgresql:// URI forms. */
+void shop_dsn_redact(const char *dsn, char *out, size_t n);
+
+#endif
