@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT
+ * Shared state of the shopstream-edge shell. One struct edge per process
+ * (read-only after start apart from its atomics) and one struct edge_thread
+ * per loop thread, which owns its evloop, listener, producer and wake-up pipe.
+ * Everything a thread owns is touched only on that thread.
+ */
+#ifndef EDGE_H
+#define EDGE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <h2o.h>
+#include <librdkafka/rdkafka.h>
+
+#include "base/shop_err.h"
+#include "edge/core/edge_config.h"
+#include "edge/core/edge_cors.h"
+#include "edge/core/edge_jwt.h"
+#include "edge/core/edge_metrics.h"
+#include "edge/core/edge_reads.h"
+#include "edge/core/edge_route.h"
+#include "proto/core/shop_event.h"
+
+#define EDGE_SOURCE "shopstream-edge"
+
+struct edge_pg;
+struct edge_thread;
+
+struct edge {
+    const struct shop_edge_config *cfg;
+    struct shop_jwt_verifier jwt;
+    struct shop_edge_cors cors;
+    struct shop_event_limits limits;
+    struct shop_edge_metrics metrics;
+    atomic_int_fast64_t inflight;      /* events produced, not yet acknowledged */
+    atomic_int stopping;
+    h2o_globalconf_t h2o;
+    struct edge_pg *pg;
+    struct edge_thread *threads;
+    int n_threads;
+    int port;                          /* bound port (cfg->http_port may be 0) */
+};
+
+struct edge_thread {
+    struct edge *edge;
+    int index;
+    pthread_t tid;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    int listen_fd;
+    h2o_socket_t *listener;
+    rd_kafka_t *rk;
+    atomic_bool kafka_fatal;           /* set from librdkafka's threads */
+    int wake_fds[2];                   /* librdkafka writes to [1] when the main queue fills */
+    h2o_socket_t *wake_sock;
+    char topics[SHOP_STREAM_COUNT][256];
+    h2o_timeout_t answer_timeout;      /* hard bound on an ingest request's wait */
+    int64_t inflight;                  /* this thread's share of edge->inflight */
+    h2o_multithread_receiver_t pg_receiver;
+};
+
+/* http.c — loop thread */
+void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
+                  const char *content_type, const char *body, size_t len);
+/* A problem body (RFC 9457); extra_json, when not NULL, is appended as more members. */
+void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
+                  int index, const char *field, const char *detail, const char *extra_json);
+int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
+                      struct shop_jwt_claims *claims);
+int edge_http_setup(struct edge *e, struct shop_err *err);
+int edge_listen(struct edge *e, struct edge_thread *t, struct shop_err *err);
+int64_t edge_now_ms(void);
+int64_t edge_mono_us(void);
+
+/* ingest.c — loop thread */
+void edge_ingest(struct edge_thread *t, h2o_req_t *req);
+
+/* kafka.c */
+int edge_kafka_open(struct edge *e, struct edge_thread *t, struct shop_err *err);
+void edge_kafka_attach(struct edge_thread *t);   /* loop thread: watch the wake-up pipe */
+void edge_kafka_drain(struct edge_thread *t);    /* loop thread: serve delivery reports */
+void edge_kafka_close(struct edge_thread *t, int flush_ms);
+
+/* pg.c — the read pool; jobs come back on the submitting loop thread */
+int edge_pg_start(struct edge *e, struct shop_err *err);
+void edge_pg_stop(struct edge *e);
+void edge_pg_attach(struct edge_thread *t);
+void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
+               const struct shop_edge_match *m);
+
+#endif

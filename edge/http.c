@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT
+ * HTTP side of the edge shell: listeners, request dispatch, responses with
+ * CORS headers, bearer authentication, /healthz and /metrics. Loop threads;
+ * the only shared state is struct edge's atomics.
+ */
+#include "edge/edge.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/shop_arena.h"
+#include "base/shop_log.h"
+
+int64_t edge_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t edge_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+static h2o_iovec_t header_value(h2o_req_t *req, const char *name, size_t len)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
+    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
+}
+
+static void add_cors(struct edge_thread *t, h2o_req_t *req)
+{
+    h2o_iovec_t origin = header_value(req, H2O_STRLIT("origin"));
+    const char *allow = shop_edge_cors_allow_origin(&t->edge->cors, origin.base, origin.len);
+    if (allow == NULL)
+        return;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, allow,
+                   strlen(allow));
+    if (strcmp(allow, "*") != 0)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Origin"));
+}
+
+/* Loop thread. */
+void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
+                  const char *content_type, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = reason(status);
+    if (content_type != NULL)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                       strlen(content_type));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-control"), 0, NULL,
+                          H2O_STRLIT("no-store"));
+    add_cors(t, req);
+    shop_edge_metrics_request(&t->edge->metrics, route, status);
+    h2o_send_inline(req, body, len);
+}
+
+static const char *title(int status)
+{
+    return reason(status);
+}
+
+/* Loop thread. */
+void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
+                  int index, const char *field, const char *detail, const char *extra_json)
+{
+    struct shop_problem p = {.index = index};
+    snprintf(p.field, sizeof(p.field), "%s", field != NULL ? field : "");
+    snprintf(p.detail, sizeof(p.detail), "%s", detail != NULL ? detail : "");
+    struct shop_arena arena = SHOP_ARENA_INIT;
+    char *json = shop_problem_json(&p, status, title(status), &arena);
+    size_t len = strlen(json);
+    if (extra_json != NULL && len > 0 && json[len - 1] == '}') {
+        /* Splice more members into the object: {...,"ids":[...]} */
+        h2o_iovec_t joined = h2o_concat(&req->pool, h2o_iovec_init(json, len - 1),
+                                        h2o_iovec_init(H2O_STRLIT(",")),
+                                        h2o_iovec_init(extra_json, strlen(extra_json)),
+                                        h2o_iovec_init(H2O_STRLIT("}")));
+        json = joined.base;
+        len = joined.len;
+    }
+    if (status == 503) {
+        char ra[16];
+        int n = snprintf(ra, sizeof(ra), "%d", t->edge->cfg->retry_after_s);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       h2o_strdup(&req->pool, ra, (size_t)n).base, (size_t)n);
+    }
+    if (status == 401)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                       H2O_STRLIT("Bearer"));
+    edge_respond(t, req, route, status, "application/problem+json", json, len);
+    shop_arena_fini(&arena);
+}
+
+/* Loop thread. Answers 401 itself and returns SHOP_EAUTH on failure. */
+int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
+                      struct shop_jwt_claims *claims)
+{
+    struct shop_err err = {0};
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    const char *tok = NULL;
+    size_t tok_len = 0;
+    int rc;
+    if (i < 0)
+        rc = shop_err_set(&err, SHOP_EAUTH, "missing bearer token");
+    else
+        rc = shop_jwt_bearer(req->headers.entries[i].value.base, req->headers.entries[i].value.len,
+                             &tok, &tok_len, &err);
+    if (rc == 0)
+        rc = shop_jwt_verify(&t->edge->jwt, tok, tok_len, edge_now_ms() / 1000, claims, &err);
+    if (rc != 0) {
+        SHOP_LOG(SHOP_LOG_DEBUG, "edge", "rejected token", "err=\"%s\"", err.msg);
+        edge_problem(t, req, route, 401, -1, "authorization", err.msg, NULL);
+    }
+    return rc;
+}
+
+static void answer_preflight(struct edge_thread *t, h2o_req_t *req, const struct shop_edge_match *m)
+{
+    h2o_iovec_t origin = header_value(req, H2O_STRLIT("origin"));
+    h2o_iovec_t method = header_value(req, H2O_STRLIT("access-control-request-method"));
+    h2o_iovec_t hdrs = header_value(req, H2O_STRLIT("access-control-request-headers"));
+    struct shop_edge_preflight pf;
+    shop_edge_cors_preflight(&t->edge->cors, origin.base, origin.len, method.base, method.len,
+                             hdrs.base, hdrs.len, m->allow, &pf);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, m->allow, strlen(m->allow));
+    if (pf.status == 204) {
+        char age[16];
+        int n = snprintf(age, sizeof(age), "%d", pf.max_age_s);
+        h2o_add_header_by_str(&req->pool, &req->res.headers,
+                              H2O_STRLIT("access-control-allow-methods"), 0, NULL, pf.allow_methods,
+                              strlen(pf.allow_methods));
+        h2o_add_header_by_str(&req->pool, &req->res.headers,
+                              H2O_STRLIT("access-control-allow-headers"), 0, NULL, pf.allow_headers,
+                              strlen(pf.allow_headers));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-max-age"),
+                              0, NULL, h2o_strdup(&req->pool, age, (size_t)n).base, (size_t)n);
+    }
+    edge_respond(t, req, m->route, pf.status, NULL, "", 0);
+}
+
+static void answer_metrics(struct edge_thread *t, h2o_req_t *req)
+{
+    struct edge *e = t->edge;
+    struct shop_edge_gauges g = {.inflight_events = atomic_load(&e->inflight)};
+    for (int i = 0; i < e->n_threads; i++) {
+        if (e->threads[i].rk != NULL)
+            g.producer_queue_depth += rd_kafka_outq_len(e->threads[i].rk);
+    }
+    size_t need = shop_edge_metrics_render(&e->metrics, &g, NULL, 0);
+    char *buf = h2o_mem_alloc_pool(&req->pool, need + 1);
+    shop_edge_metrics_render(&e->metrics, &g, buf, need + 1);
+    edge_respond(t, req, SHOP_ROUTE_METRICS, 200, "text/plain; version=0.0.4", buf, need);
+}
+
+static void dispatch(struct edge_thread *t, h2o_req_t *req, const struct shop_edge_match *m)
+{
+    switch (m->route) {
+    case SHOP_ROUTE_EVENTS:
+        edge_ingest(t, req);
+        return;
+    case SHOP_ROUTE_HEALTHZ:
+        edge_respond(t, req, m->route, 200, "application/json", H2O_STRLIT("{\"status\":\"ok\"}"));
+        return;
+    case SHOP_ROUTE_METRICS:
+        answer_metrics(t, req);
+        return;
+    default:
+        edge_read(t, req, m->route, m);
+        return;
+    }
+}
+
+/* Loop thread. Every request enters here. */
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct edge_thread *t = H2O_STRUCT_FROM_MEMBER(struct edge_thread, ctx, req->conn->ctx);
+    struct shop_edge_match m;
+    shop_edge_route_match(req->method.base, req->method.len, req->path_normalized.base,
+                          req->path_normalized.len, &m);
+    if (m.status == 404) {
+        edge_problem(t, req, SHOP_ROUTE_OTHER, 404, -1, "path", "no such resource", NULL);
+    } else if (m.status == 405) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, m.allow,
+                       strlen(m.allow));
+        edge_problem(t, req, m.route, 405, -1, "method", "method not allowed here", NULL);
+    } else if (m.preflight) {
+        answer_preflight(t, req, &m);
+    } else {
+        dispatch(t, req, &m);
+    }
+    return 0;
+}
+
+int edge_http_setup(struct edge *e, struct shop_err *err)
+{
+    h2o_config_init(&e->h2o);
+    /* h2o refuses bodies past its limit before we see them; keep room above ours so that an
+     * oversized body usually gets our problem answer, while memory stays bounded. */
+    e->h2o.max_request_entity_size = e->cfg->body_max * 2 + 65536;
+    h2o_hostconf_t *host = h2o_config_register_host(&e->h2o, h2o_iovec_init(H2O_STRLIT("default")),
+                                                    65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
+    handler->on_req = on_req;
+    return 0;
+}
+
+/* Main thread, before the loops start. SO_REUSEPORT: every thread gets its own accept queue. */
+int edge_listen(struct edge *e, struct edge_thread *t, struct shop_err *err)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)e->port)};
+    if (inet_pton(AF_INET, e->cfg->http_host, &addr.sin_addr) != 1)
+        return shop_err_set(err, SHOP_ECONFIG, "SHOPSTREAM_HTTP_HOST is not an IPv4 address: %s",
+                            e->cfg->http_host);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return shop_err_set(err, SHOP_EIO, "could not create socket: %s", strerror(errno));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int saved = errno;
+        close(fd);
+        return shop_err_set(err, SHOP_EIO, "could not listen on %s:%d: %s", e->cfg->http_host,
+                            e->port, strerror(saved));
+    }
+    if (e->port == 0) {
+        socklen_t len = sizeof(addr);
+        getsockname(fd, (struct sockaddr *)&addr, &len);
+        e->port = ntohs(addr.sin_port);
+    }
+    t->listen_fd = fd;
+    return 0;
+}

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT
+ * POST /v1/events: content type, size, token, decode, stamp, authorise,
+ * validate, then produce every event and answer only when the broker has
+ * acknowledged all of them. Loop thread. Invariant: 202 is sent only after a
+ * successful delivery report for every event of the request; nothing is
+ * produced for a request rejected before the produce step.
+ */
+#include "edge/edge.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <uuid/uuid.h>
+
+#include "base/shop_arena.h"
+#include "base/shop_log.h"
+
+enum body_kind { BODY_JSON, BODY_PB, BODY_OTHER };
+
+struct ingest;
+
+/* librdkafka's per-message opaque; lives in the ingest's arena. */
+struct ingest_msg {
+    struct ingest *ing;
+    int stream;
+};
+
+struct ingest {
+    struct edge_thread *t;
+    h2o_req_t *req;                 /* NULL once the client went away */
+    struct ingest **req_slot;       /* lives in req's pool; cleared before ing is freed */
+    struct shop_arena arena;        /* decoded events, ids, packed values */
+    Shopstream__V1__Event **events;
+    size_t n, produced, pending, failed;
+    rd_kafka_resp_err_t first_err;
+    int64_t started_us;
+    bool answered;
+    h2o_timeout_entry_t timeout;
+};
+
+static enum body_kind body_kind(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (i < 0)
+        return BODY_OTHER;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t n = 0;
+    while (n < v.len && v.base[n] != ';' && v.base[n] != ' ')
+        n++;
+    if (n == strlen("application/json") && strncasecmp(v.base, "application/json", n) == 0)
+        return BODY_JSON;
+    if (n == strlen("application/x-protobuf") &&
+        strncasecmp(v.base, "application/x-protobuf", n) == 0)
+        return BODY_PB;
+    return BODY_OTHER;
+}
+
+/* The request's pool is going away: the client is gone or the response is done. */
+static void on_req_dispose(void *p)
+{
+    struct ingest **slot = p;
+    if (*slot != NULL)
+        (*slot)->req = NULL;
+}
+
+static void ingest_free(struct ingest *ing)
+{
+    if (ing->req_slot != NULL && ing->req != NULL)
+        *ing->req_slot = NULL;
+    if (h2o_timeout_is_linked(&ing->timeout))
+        h2o_timeout_unlink(&ing->timeout);
+    shop_arena_fini(&ing->arena);
+    free(ing);
+}
+
+/* JSON array of the request's event ids, e.g. "ids":["...","..."]; ids are canonical UUIDs. */
+static char *ids_json(struct ingest *ing, const char *member)
+{
+    size_t cap = strlen(member) + 8 + ing->n * 40;
+    char *buf = shop_arena_alloc(&ing->arena, cap);
+    size_t len = (size_t)snprintf(buf, cap, "\"%s\":[", member);
+    for (size_t i = 0; i < ing->n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s\"%s\"", i > 0 ? "," : "",
+                                ing->events[i]->id);
+    snprintf(buf + len, cap - len, "]");
+    return buf;
+}
+
+static void answer_unavailable(struct ingest *ing, const char *detail)
+{
+    ing->answered = true;
+    if (ing->req == NULL)
+        return;
+    edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, 503, -1, "", detail, ids_json(ing, "ids"));
+}
+
+static void answer_accepted(struct ingest *ing)
+{
+    ing->answered = true;
+    if (ing->req == NULL)
+        return;
+    char *ids = ids_json(ing, "ids");
+    size_t cap = strlen(ids) + 48;
+    char *body = shop_arena_alloc(&ing->arena, cap);
+    int n = snprintf(body, cap, "{\"accepted\":%zu,%s}", ing->n, ids);
+    edge_respond(ing->t, ing->req, SHOP_ROUTE_EVENTS, 202, "application/json", body, (size_t)n);
+}
+
+/* Loop thread, inside rd_kafka_poll(): one event's delivery report. */
+static void ingest_delivered(struct ingest_msg *msg, rd_kafka_resp_err_t err)
+{
+    struct ingest *ing = msg->ing;
+    struct edge_thread *t = ing->t;
+    if (atomic_load(&t->edge->stopping) > 1)
+        ing->req = NULL;   /* main thread's final flush: the loops are gone */
+    shop_edge_metrics_delivery(&t->edge->metrics, msg->stream, err == 0,
+                               edge_mono_us() - ing->started_us);
+    atomic_fetch_sub(&t->edge->inflight, 1);
+    t->inflight--;
+    ing->pending--;
+    if (err != 0) {
+        if (ing->failed++ == 0)
+            ing->first_err = err;
+    }
+    if (ing->pending > 0)
+        return;
+    if (!ing->answered) {
+        if (ing->failed == 0 && ing->produced == ing->n)
+            answer_accepted(ing);
+        else
+            answer_unavailable(ing, rd_kafka_err2str(ing->first_err));
+    }
+    if (ing->failed > 0)
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "events not acknowledged", "failed=%zu of=%zu err=\"%s\"",
+                 ing->failed, ing->n, rd_kafka_err2str(ing->first_err));
+    ingest_free(ing);
+}
+
+/* Called by kafka.c's dr_msg_cb. */
+void edge_ingest_on_delivery(const rd_kafka_message_t *rkm);
+void edge_ingest_on_delivery(const rd_kafka_message_t *rkm)
+{
+    ingest_delivered(rkm->_private, rkm->err);
+}
+
+/* Loop thread: the request waited longer than any delivery should take. */
+static void on_answer_timeout(h2o_timeout_entry_t *entry)
+{
+    struct ingest *ing = H2O_STRUCT_FROM_MEMBER(struct ingest, timeout, entry);
+    if (!ing->answered)
+        answer_unavailable(ing, "broker did not acknowledge in time");
+}
+
+static void reject(struct ingest *ing, int status, const struct shop_problem *p)
+{
+    edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, status, p->index, p->field, p->detail, NULL);
+    ingest_free(ing);
+}
+
+static int decode(struct ingest *ing, enum body_kind kind, struct shop_problem *p)
+{
+    h2o_iovec_t body = ing->req->entity;
+    if (body.base == NULL)
+        body = h2o_iovec_init("", 0);
+    const struct shop_event_limits *lim = &ing->t->edge->limits;
+    if (kind == BODY_JSON)
+        return shop_event_batch_from_json(body.base, body.len, lim, &ing->arena, &ing->events,
+                                          &ing->n, p);
+    return shop_event_batch_from_pb((const uint8_t *)body.base, body.len, lim, &ing->arena,
+                                    &ing->events, &ing->n, p);
+}
+
+/* Stamps, authorises and validates every event; returns the HTTP status to reject with, or 0. */
+static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims,
+                        struct shop_problem *p)
+{
+    int64_t now_ms = edge_now_ms();
+    for (size_t i = 0; i < ing->n; i++) {
+        Shopstream__V1__Event *ev = ing->events[i];
+        uuid_t u;
+        char uuid_text[37];
+        uuid_generate_random(u);
+        uuid_unparse_lower(u, uuid_text);
+        int rc = shop_event_stamp(ev, (int)i, claims->sub, uuid_text, now_ms, EDGE_SOURCE,
+                                  &ing->arena, p);
+        if (rc == SHOP_EFORBIDDEN)
+            return 403;
+        if (rc != 0)
+            return 400;
+        if (ev->payload_case != SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET &&
+            shop_event_is_admin_only(ev) && !claims->admin) {
+            *p = (struct shop_problem){.index = (int)i};
+            snprintf(p->field, sizeof(p->field), "type");
+            snprintf(p->detail, sizeof(p->detail), "catalog events need the admin role");
+            return 403;
+        }
+        if (shop_event_validate(ev, &ing->t->edge->limits, p) != 0)
+            return 400;
+    }
+    return 0;
+}
+
+/* Hands one event to librdkafka; the value and headers are copied or owned by it. */
+static rd_kafka_resp_err_t produce_one(struct ingest *ing, Shopstream__V1__Event *ev,
+                                       const char *traceparent)
+{
+    struct edge_thread *t = ing->t;
+    size_t len = shopstream__v1__event__get_packed_size(ev);
+    uint8_t *buf = shop_arena_alloc(&ing->arena, len + 1);
+    shopstream__v1__event__pack(ev, buf);
+    struct shop_header hdrs[SHOP_CE_HEADERS_MAX];
+    size_t nh = shop_event_ce_headers(ev, traceparent, &ing->arena, hdrs);
+    rd_kafka_headers_t *rkh = rd_kafka_headers_new(nh);
+    for (size_t i = 0; i < nh; i++)
+        rd_kafka_header_add(rkh, hdrs[i].name, -1, hdrs[i].value, -1);
+    struct ingest_msg *msg = shop_arena_alloc(&ing->arena, sizeof(*msg));
+    msg->ing = ing;
+    msg->stream = (int)shop_event_stream(ev);
+    const char *key = shop_event_key(ev);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        t->rk, RD_KAFKA_V_TOPIC(t->topics[msg->stream]), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADERS(rkh), RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
+    if (err != 0)
+        rd_kafka_headers_destroy(rkh);   /* ownership passes only on success */
+    return err;
+}
+
+static const char *traceparent_of(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("traceparent"), -1);
+    if (i < 0)
+        return NULL;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    return h2o_strdup(&req->pool, v.base, v.len).base;
+}
+
+/* Produces every event; answers 503 at once if one cannot even be queued. */
+static void produce_all(struct ingest *ing)
+{
+    struct edge_thread *t = ing->t;
+    const char *tp = traceparent_of(ing->req);
+    rd_kafka_resp_err_t err = 0;
+    ing->started_us = edge_mono_us();
+    for (size_t i = 0; i < ing->n && err == 0; i++) {
+        err = produce_one(ing, ing->events[i], tp);
+        if (err == 0)
+            ing->produced++;
+    }
+    size_t unqueued = ing->n - ing->produced;
+    atomic_fetch_sub(&t->edge->inflight, (int_fast64_t)unqueued);
+    t->inflight += (int64_t)ing->produced;
+    ing->pending = ing->produced;
+    if (err != 0) {
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not produce", "err=\"%s\" queued=%zu of=%zu",
+                 rd_kafka_err2str(err), ing->produced, ing->n);
+        ing->first_err = err;
+        answer_unavailable(ing, rd_kafka_err2str(err));
+        if (ing->pending == 0) {
+            ingest_free(ing);
+            return;
+        }
+    }
+    ing->timeout.cb = on_answer_timeout;
+    h2o_timeout_link(t->loop, &t->answer_timeout, &ing->timeout);
+    edge_kafka_drain(t);
+}
+
+/* Reserves room for n events in the process-wide in-flight budget. */
+static bool reserve_inflight(struct edge *e, size_t n)
+{
+    int_fast64_t before = atomic_fetch_add(&e->inflight, (int_fast64_t)n);
+    if (before + (int_fast64_t)n <= e->cfg->max_inflight)
+        return true;
+    atomic_fetch_sub(&e->inflight, (int_fast64_t)n);
+    return false;
+}
+
+static struct ingest *ingest_new(struct edge_thread *t, h2o_req_t *req)
+{
+    struct ingest *ing = shop_xcalloc(1, sizeof(*ing));
+    ing->t = t;
+    ing->req = req;
+    ing->req_slot = h2o_mem_alloc_shared(&req->pool, sizeof(*ing->req_slot), on_req_dispose);
+    *ing->req_slot = ing;
+    return ing;
+}
+
+/* Loop thread. */
+void edge_ingest(struct edge_thread *t, h2o_req_t *req)
+{
+    struct edge *e = t->edge;
+    enum body_kind kind = body_kind(req);
+    if (kind == BODY_OTHER) {
+        edge_problem(t, req, SHOP_ROUTE_EVENTS, 415, -1, "content-type",
+                     "use application/json or application/x-protobuf", NULL);
+        return;
+    }
+    if (req->entity.len > e->cfg->body_max) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "body is larger than %zu bytes", e->cfg->body_max);
+        edge_problem(t, req, SHOP_ROUTE_EVENTS, 413, -1, "body", detail, NULL);
+        return;
+    }
+    struct shop_jwt_claims claims;
+    if (edge_authenticate(t, req, SHOP_ROUTE_EVENTS, &claims) != 0)
+        return;
+    struct ingest *ing = ingest_new(t, req);
+    struct shop_problem p = {.index = -1};
+    if (decode(ing, kind, &p) != 0) {
+        reject(ing, 400, &p);
+        return;
+    }
+    if (ing->n == 0) {
+        p = (struct shop_problem){.index = -1, .field = "events", .detail = "batch is empty"};
+        reject(ing, 400, &p);
+        return;
+    }
+    int status = check_events(ing, &claims, &p);
+    if (status != 0) {
+        reject(ing, status, &p);
+        return;
+    }
+    if (atomic_load(&e->stopping) || atomic_load(&t->kafka_fatal) || !reserve_inflight(e, ing->n)) {
+        answer_unavailable(ing, atomic_load(&e->stopping) ? "shutting down" : "overloaded");
+        ingest_free(ing);
+        return;
+    }
+    produce_all(ing);
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT
+ * One idempotent producer per loop thread. Its main queue (delivery reports,
+ * errors) wakes that thread's evloop through a pipe, so delivery callbacks run
+ * on the thread that owns the request and need no locks.
+ */
+#include "edge/edge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/shop_log.h"
+
+void edge_ingest_on_delivery(const rd_kafka_message_t *rkm);
+
+/* Loop thread, inside rd_kafka_poll(). */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    edge_ingest_on_delivery(rkm);
+}
+
+/* librdkafka thread. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    enum shop_log_level l = level <= 3 ? SHOP_LOG_ERROR : level <= 5 ? SHOP_LOG_WARN
+                          : level == 6 ? SHOP_LOG_INFO : SHOP_LOG_DEBUG;
+    SHOP_LOG(l, "rdkafka", "librdkafka log", "client=%s fac=%s text=\"%s\"", rd_kafka_name(rk), fac,
+             buf);
+}
+
+/* Loop thread (errors arrive through the main queue, served by rd_kafka_poll). */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct edge_thread *t = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[256];
+        rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        atomic_store(&t->kafka_fatal, true);
+        SHOP_LOG(SHOP_LOG_ERROR, "edge", "producer failed fatally", "thread=%d err=\"%s\"",
+                 t->index, buf);
+        return;
+    }
+    SHOP_LOG(SHOP_LOG_WARN, "edge", "kafka error", "thread=%d err=%s reason=\"%s\"", t->index,
+             rd_kafka_err2name(err), reason);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, struct shop_err *err)
+{
+    char errstr[256];
+    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+        return shop_err_set(err, SHOP_ECONFIG, "kafka config %s=%s: %s", k, v, errstr);
+    return 0;
+}
+
+static rd_kafka_conf_t *producer_conf(struct edge *e, struct edge_thread *t, struct shop_err *err)
+{
+    char timeout[16], client[64];
+    snprintf(timeout, sizeof(timeout), "%d", e->cfg->delivery_timeout_ms);
+    snprintf(client, sizeof(client), "shopstream-edge-%d", t->index);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* A request must not outlive the delivery timeout, even when a broker stalls with
+     * requests in flight, so request and socket timeouts are bounded by it as well. */
+    const char *kv[][2] = {
+        {"bootstrap.servers", e->cfg->kafka_brokers},
+        {"client.id", client},
+        {"acks", "all"},
+        {"enable.idempotence", "true"},
+        {"message.timeout.ms", timeout},
+        {"request.timeout.ms", timeout},
+        {"socket.timeout.ms", timeout},
+        {"linger.ms", "2"},
+        {"reconnect.backoff.max.ms", "1000"},
+        {"topic.metadata.refresh.interval.ms", "10000"},
+    };
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
+        if (conf_set(conf, kv[i][0], kv[i][1], err) != 0) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_opaque(conf, t);
+    return conf;
+}
+
+/* Main thread: creates the producer and points its main queue's wake-ups at a pipe. */
+int edge_kafka_open(struct edge *e, struct edge_thread *t, struct shop_err *err)
+{
+    for (int s = 0; s < SHOP_STREAM_COUNT; s++)
+        snprintf(t->topics[s], sizeof(t->topics[s]), "%s%s.v1", e->cfg->topic_prefix,
+                 shop_stream_name((enum shop_stream)s));
+    rd_kafka_conf_t *conf = producer_conf(e, t, err);
+    if (conf == NULL)
+        return err->code;
+    char errstr[512];
+    t->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (t->rk == NULL) {
+        rd_kafka_conf_destroy(conf);   /* rd_kafka_new() frees conf only on success */
+        return shop_err_set(err, SHOP_EKAFKA, "could not create kafka producer: %s", errstr);
+    }
+    if (pipe2(t->wake_fds, O_NONBLOCK | O_CLOEXEC) != 0)
+        return shop_err_set(err, SHOP_EIO, "could not create pipe: %s", strerror(errno));
+    rd_kafka_queue_t *q = rd_kafka_queue_get_main(t->rk);
+    rd_kafka_queue_io_event_enable(q, t->wake_fds[1], "1", 1);
+    rd_kafka_queue_destroy(q);
+    return 0;
+}
+
+/* Loop thread. librdkafka writes one wake-up only when the queue goes non-empty, so the
+ * queue is drained until empty every time. */
+void edge_kafka_drain(struct edge_thread *t)
+{
+    while (rd_kafka_poll(t->rk, 0) > 0)
+        ;
+}
+
+/* Loop thread: the pipe became readable. h2o already read the bytes into sock->input. */
+static void on_kafka_wake(h2o_socket_t *sock, const char *err)
+{
+    struct edge_thread *t = sock->data;
+    if (err != NULL) {
+        SHOP_LOG(SHOP_LOG_ERROR, "edge", "kafka wake-up pipe failed", "err=\"%s\"", err);
+        return;
+    }
+    h2o_buffer_consume(&sock->input, sock->input->size);
+    edge_kafka_drain(t);
+}
+
+void edge_kafka_attach(struct edge_thread *t)
+{
+    t->wake_sock = h2o_evloop_socket_create(t->loop, t->wake_fds[0], H2O_SOCKET_FLAG_DONT_READ);
+    t->wake_sock->data = t;
+    h2o_socket_read_start(t->wake_sock, on_kafka_wake);
+    edge_kafka_drain(t);   /* anything queued before the watch began */
+}
+
+/* Main thread, after every loop has stopped: nothing reads t->rk any more. */
+void edge_kafka_close(struct edge_thread *t, int flush_ms)
+{
+    if (t->rk == NULL)
+        return;
+    if (rd_kafka_flush(t->rk, flush_ms) != 0)
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "producer not fully flushed", "thread=%d outq=%d",
+                 t->index, rd_kafka_outq_len(t->rk));
+    rd_kafka_queue_t *q = rd_kafka_queue_get_main(t->rk);
+    rd_kafka_queue_io_event_enable(q, -1, NULL, 0);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(t->rk);
+    t->rk = NULL;
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT
+ * shopstream-edge: loads the configuration, opens one listener and one
+ * producer per loop thread, starts the read pool, runs the loops until
+ * SIGTERM/SIGINT, then drains deliveries (bounded) and exits 0. Bad
+ * configuration exits 2 listing every error.
+ */
+#include "edge/edge.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/shop_arena.h"
+#include "base/shop_log.h"
+
+static struct edge edge;
+
+/* The only getenv caller: the loader sees the environment through shop_getenv_fn. */
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+static void on_signal(int sig)
+{
+    atomic_store(&edge.stopping, 1);
+}
+
+/* Loop thread. */
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    struct edge_thread *t = listener->data;
+    if (err != NULL)
+        return;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock != NULL)
+        h2o_accept(&t->accept_ctx, sock);
+}
+
+static void thread_setup(struct edge_thread *t)
+{
+    struct edge *e = t->edge;
+    t->loop = h2o_evloop_create();
+    h2o_context_init(&t->ctx, t->loop, &e->h2o);
+    t->accept_ctx.ctx = &t->ctx;
+    t->accept_ctx.hosts = e->h2o.hosts;
+    t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, on_accept);
+    h2o_timeout_init(t->loop, &t->answer_timeout, (uint64_t)e->cfg->delivery_timeout_ms + 2000);
+    edge_kafka_attach(t);
+    edge_pg_attach(t);
+}
+
+/* Loop thread: stop accepting, then wait (bounded) for this thread's deliveries so every
+ * waiting client gets its answer. */
+static void thread_drain(struct edge_thread *t)
+{
+    h2o_socket_read_stop(t->listener);
+    h2o_socket_close(t->listener);
+    t->listener = NULL;
+    int64_t deadline_us = edge_mono_us() + ((int64_t)t->edge->cfg->delivery_timeout_ms + 3000) * 1000;
+    while (t->inflight > 0 && edge_mono_us() < deadline_us) {
+        h2o_evloop_run(t->loop, 20);
+        edge_kafka_drain(t);
+    }
+    /* A little longer so the last responses reach their sockets. */
+    int64_t flush_us = edge_mono_us() + 200000;
+    while (edge_mono_us() < flush_us)
+        h2o_evloop_run(t->loop, 20);
+}
+
+static void *thread_main(void *arg)
+{
+    struct edge_thread *t = arg;
+    thread_setup(t);
+    /* The 100 ms cap lets every loop notice a signal; the drain is a safety net only. */
+    while (!atomic_load(&t->edge->stopping)) {
+        h2o_evloop_run(t->loop, 100);
+        edge_kafka_drain(t);
+    }
+    thread_drain(t);
+    return NULL;
+}
+
+/* Reads a key file; an HS256 secret file loses its trailing newline. */
+static int read_key(const char *path, bool trim, unsigned char **out, size_t *len,
+                    struct shop_cfg_errs *errs)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        shop_cfg_errorf(errs, "could not open JWT key file %s: %s", path, strerror(errno));
+        return SHOP_ECONFIG;
+    }
+    unsigned char *buf = shop_xmalloc(65537);
+    size_t n = fread(buf, 1, 65536, f);
+    fclose(f);
+    while (trim && n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    if (n == 0) {
+        shop_cfg_errorf(errs, "JWT key file %s is empty", path);
+        free(buf);
+        return SHOP_ECONFIG;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static void load_config(struct shop_edge_config *cfg)
+{
+    struct shop_cfg_errs errs = {0};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    shop_edge_config_load(cfg, env_get, ncpu > 0 ? (int)ncpu : 1, &errs);
+    struct shop_jwt_verifier *v = &edge.jwt;
+    v->alg = cfg->jwt_alg;
+    v->issuer = cfg->jwt_issuer;
+    v->audience = cfg->jwt_audience;
+    v->leeway_s = cfg->jwt_leeway_s;
+    unsigned char *key = NULL;
+    if (cfg->jwt_secret != NULL) {
+        v->key = (const unsigned char *)cfg->jwt_secret;
+        v->key_len = strlen(cfg->jwt_secret);
+    } else if (cfg->jwt_key_file != NULL &&
+               read_key(cfg->jwt_key_file, cfg->jwt_alg == SHOP_JWT_HS256, &key, &v->key_len,
+                        &errs) == 0) {
+        v->key = key;
+    }
+    struct shop_err err = {0};
+    if (shop_edge_cors_parse(&edge.cors, cfg->cors_origins, &err) != 0)
+        shop_cfg_errorf(&errs, "SHOPSTREAM_EDGE_CORS_ORIGINS: %s", err.msg);
+    if (errs.count > 0) {
+        for (int i = 0; i < errs.count; i++)
+            SHOP_LOG(SHOP_LOG_FATAL, "edge", "bad configuration", "err=\"%s\"", errs.msg[i]);
+        exit(2);
+    }
+    shop_log_level = cfg->log_level;
+}
+
+static int start(struct edge *e, struct shop_err *err)
+{
+    int rc = edge_http_setup(e, err);
+    e->threads = shop_xcalloc((size_t)e->n_threads, sizeof(*e->threads));
+    for (int i = 0; i < e->n_threads && rc == 0; i++) {
+        struct edge_thread *t = &e->threads[i];
+        t->edge = e;
+        t->index = i;
+        atomic_init(&t->kafka_fatal, false);
+        rc = edge_listen(e, t, err);
+        if (rc == 0)
+            rc = edge_kafka_open(e, t, err);
+    }
+    if (rc == 0)
+        rc = edge_pg_start(e, err);
+    return rc;
+}
+
+int main(void)
+{
+    static struct shop_edge_config cfg;
+    char desc[2048];
+    load_config(&cfg);
+    edge.cfg = &cfg;
+    edge.limits = shop_event_limits_default();
+    edge.n_threads = cfg.threads;
+    edge.port = cfg.http_port;
+    shop_edge_metrics_init(&edge.metrics);
+    atomic_init(&edge.inflight, 0);
+    atomic_init(&edge.stopping, 0);
+    SHOP_LOG(SHOP_LOG_INFO, "edge", "effective configuration", "%s",
+             shop_edge_config_describe(&cfg, desc, sizeof(desc)));
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct shop_err err = {0};
+    if (start(&edge, &err) != 0) {
+        SHOP_LOG(SHOP_LOG_FATAL, "edge", "could not start", "err=\"%s\"", err.msg);
+        return err.code == SHOP_ECONFIG ? 2 : 1;
+    }
+    for (int i = 0; i < edge.n_threads; i++)
+        pthread_create(&edge.threads[i].tid, NULL, thread_main, &edge.threads[i]);
+    SHOP_LOG(SHOP_LOG_INFO, "edge", "listening", "host=%s port=%d threads=%d", cfg.http_host,
+             edge.port, edge.n_threads);
+
+    for (int i = 0; i < edge.n_threads; i++)
+        pthread_join(edge.threads[i].tid, NULL);
+    atomic_store(&edge.stopping, 2);
+    for (int i = 0; i < edge.n_threads; i++)
+        edge_kafka_close(&edge.threads[i], 1000);
+    edge_pg_stop(&edge);
+    SHOP_LOG(SHOP_LOG_INFO, "edge", "stopped", "inflight=%lld",
+             (long long)atomic_load(&edge.inflight));
+    return 0;
+}

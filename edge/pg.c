@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT
+ * Reads from PostgreSQL without blocking ingestion: a small pool of threads,
+ * each with its own blocking PGconn, takes jobs from a bounded queue and
+ * hands results back to the submitting loop thread through h2o's
+ * multithread queue. Only parameterised queries built by edge_reads.c run.
+ */
+#include "edge/edge.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/shop_arena.h"
+#include "base/shop_log.h"
+
+#define PG_QUEUE_MAX 1024
+
+struct pg_job {
+    h2o_multithread_message_t super;   /* first: the receiver gets it back */
+    struct pg_job *next;
+    struct edge_thread *t;
+    enum shop_edge_read kind;
+    enum shop_edge_route route;
+    char user[SHOP_JWT_SUB_MAX];
+    char id[SHOP_ROUTE_ID_MAX + 1];
+    bool admin;
+    /* Set by the pool thread. */
+    int status;                        /* 200, 404 or 503 */
+    char *body;                        /* malloc'd JSON, or NULL */
+    char detail[160];
+    /* Loop thread only. */
+    h2o_req_t *req;                    /* NULL once the client went away */
+    struct pg_job **req_slot;
+};
+
+struct edge_pg {
+    struct edge *edge;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pg_job *head, *tail;
+    size_t len;
+    bool stop;
+    int n;
+    pthread_t *tids;
+};
+
+/* First line of a libpq message, for one logfmt value. */
+static const char *first_line(const char *msg, char *buf, size_t cap)
+{
+    size_t n = strcspn(msg, "\n\"");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, msg, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static PGconn *pg_connect(struct edge *e)
+{
+    char timeout[16], opts[64];
+    snprintf(timeout, sizeof(timeout), "%d", (e->cfg->pg_timeout_ms + 999) / 1000);
+    snprintf(opts, sizeof(opts), "-c statement_timeout=%d", e->cfg->pg_timeout_ms);
+    const char *const kw[] = {"dbname", "connect_timeout", "options", "application_name", NULL};
+    const char *const val[] = {e->cfg->pg_dsn, timeout, opts, "shopstream-edge", NULL};
+    PGconn *conn = PQconnectdbParams(kw, val, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char line[200];
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not connect to postgresql", "err=\"%s\"",
+                 first_line(PQerrorMessage(conn), line, sizeof(line)));
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+/* Pool thread: bounded by connect_timeout and statement_timeout. */
+static void run_query(struct edge *e, PGconn **conn, struct pg_job *job)
+{
+    struct shop_edge_query q;
+    job->status = 503;
+    if (*conn == NULL && (*conn = pg_connect(e)) == NULL) {
+        snprintf(job->detail, sizeof(job->detail), "database unavailable");
+        return;
+    }
+    if (shop_edge_query_build(job->kind, job->user, job->id, job->admin, &q) != 0) {
+        snprintf(job->detail, sizeof(job->detail), "bad read request");
+        return;
+    }
+    PGresult *res = PQexecParams(*conn, q.sql, q.n_params, NULL, q.params, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        job->status = PQntuples(res) == 0 ? 404 : 200;
+        if (job->status == 200)
+            job->body = shop_xstrdup(PQgetvalue(res, 0, 0));
+    } else {
+        char line[200];
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "read query failed", "kind=%d err=\"%s\"", (int)job->kind,
+                 first_line(PQresultErrorMessage(res), line, sizeof(line)));
+        snprintf(job->detail, sizeof(job->detail), "database query failed");
+        if (PQstatus(*conn) != CONNECTION_OK) {
+            PQfinish(*conn);
+            *conn = NULL;
+        }
+    }
+    PQclear(res);
+}
+
+/* Pool thread: /readyz also needs the broker's metadata. */
+static void run_ready(struct edge *e, PGconn **conn, struct pg_job *job)
+{
+    run_query(e, conn, job);
+    if (job->status != 200)
+        return;
+    free(job->body);
+    job->body = NULL;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(job->t->rk, 0, NULL, &md, 2000);
+    if (err != 0 || md->broker_cnt == 0) {
+        job->status = 503;
+        snprintf(job->detail, sizeof(job->detail), "kafka metadata unavailable: %s",
+                 rd_kafka_err2str(err));
+    }
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+}
+
+static struct pg_job *pop(struct edge_pg *pg)
+{
+    pthread_mutex_lock(&pg->mu);
+    while (pg->head == NULL && !pg->stop)
+        pthread_cond_wait(&pg->cv, &pg->mu);
+    struct pg_job *job = pg->head;
+    if (job != NULL) {
+        pg->head = job->next;
+        if (pg->head == NULL)
+            pg->tail = NULL;
+        pg->len--;
+    }
+    pthread_mutex_unlock(&pg->mu);
+    return job;
+}
+
+static void *pool_main(void *arg)
+{
+    struct edge_pg *pg = arg;
+    PGconn *conn = NULL;
+    struct pg_job *job;
+    while ((job = pop(pg)) != NULL) {
+        if (job->kind == SHOP_READ_READY)
+            run_ready(pg->edge, &conn, job);
+        else
+            run_query(pg->edge, &conn, job);
+        h2o_multithread_send_message(&job->t->pg_receiver, &job->super);
+    }
+    if (conn != NULL)
+        PQfinish(conn);
+    return NULL;
+}
+
+int edge_pg_start(struct edge *e, struct shop_err *err)
+{
+    struct edge_pg *pg = shop_xcalloc(1, sizeof(*pg));
+    pg->edge = e;
+    pg->n = e->cfg->pg_pool;
+    pg->tids = shop_xcalloc((size_t)pg->n, sizeof(*pg->tids));
+    pthread_mutex_init(&pg->mu, NULL);
+    pthread_cond_init(&pg->cv, NULL);
+    e->pg = pg;
+    for (int i = 0; i < pg->n; i++) {
+        if (pthread_create(&pg->tids[i], NULL, pool_main, pg) != 0)
+            return shop_err_set(err, SHOP_EIO, "could not start database thread");
+    }
+    return 0;
+}
+
+void edge_pg_stop(struct edge *e)
+{
+    struct edge_pg *pg = e->pg;
+    pthread_mutex_lock(&pg->mu);
+    pg->stop = true;
+    pthread_cond_broadcast(&pg->cv);
+    pthread_mutex_unlock(&pg->mu);
+    for (int i = 0; i < pg->n; i++)
+        pthread_join(pg->tids[i], NULL);
+}
+
+static bool push(struct edge_pg *pg, struct pg_job *job)
+{
+    pthread_mutex_lock(&pg->mu);
+    bool ok = pg->len < PG_QUEUE_MAX && !pg->stop;
+    if (ok) {
+        if (pg->tail != NULL)
+            pg->tail->next = job;
+        else
+            pg->head = job;
+        pg->tail = job;
+        pg->len++;
+        pthread_cond_signal(&pg->cv);
+    }
+    pthread_mutex_unlock(&pg->mu);
+    return ok;
+}
+
+static void job_free(struct pg_job *job)
+{
+    if (job->req != NULL)
+        *job->req_slot = NULL;
+    free(job->body);
+    free(job);
+}
+
+static void answer(struct pg_job *job)
+{
+    struct edge_thread *t = job->t;
+    if (job->req == NULL)
+        return;
+    if (job->status == 200 && job->route == SHOP_ROUTE_READYZ)
+        edge_respond(t, job->req, job->route, 200, "application/json",
+                     H2O_STRLIT("{\"status\":\"ready\"}"));
+    else if (job->status == 200)
+        edge_respond(t, job->req, job->route, 200, "application/json", job->body,
+                     strlen(job->body));
+    else if (job->status == 404)
+        edge_problem(t, job->req, job->route, 404, -1, "id", "not found", NULL);
+    else
+        edge_problem(t, job->req, job->route, 503, -1, "", job->detail, NULL);
+}
+
+/* Loop thread: results from the pool. */
+static void on_pg_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        struct pg_job *job = H2O_STRUCT_FROM_MEMBER(struct pg_job, super.link, messages->next);
+        h2o_linklist_unlink(&job->super.link);
+        answer(job);
+        job_free(job);
+    }
+}
+
+void edge_pg_attach(struct edge_thread *t)
+{
+    h2o_multithread_register_receiver(t->ctx.queue, &t->pg_receiver, on_pg_done);
+}
+
+static void on_req_dispose(void *p)
+{
+    struct pg_job **slot = p;
+    if (*slot != NULL)
+        (*slot)->req = NULL;
+}
+
+static enum shop_edge_read read_kind(enum shop_edge_route route)
+{
+    switch (route) {
+    case SHOP_ROUTE_CART: return SHOP_READ_CART;
+    case SHOP_ROUTE_ORDERS: return SHOP_READ_ORDERS;
+    case SHOP_ROUTE_ORDER: return SHOP_READ_ORDER;
+    case SHOP_ROUTE_PRODUCT: return SHOP_READ_PRODUCT;
+    default: return SHOP_READ_READY;
+    }
+}
+
+/* Loop thread: authenticates (except /readyz) and queues the read. */
+void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
+               const struct shop_edge_match *m)
+{
+    struct shop_jwt_claims claims = {0};
+    if (route != SHOP_ROUTE_READYZ && edge_authenticate(t, req, route, &claims) != 0)
+        return;
+    struct pg_job *job = shop_xcalloc(1, sizeof(*job));
+    job->t = t;
+    job->route = route;
+    job->kind = read_kind(route);
+    job->admin = claims.admin;
+    memcpy(job->user, claims.sub, sizeof(job->user));
+    if (m->param != NULL)
+        memcpy(job->id, m->param, m->param_len);
+    if (!push(t->edge->pg, job)) {
+        free(job);
+        edge_problem(t, req, route, 503, -1, "", "too many reads queued", NULL);
+        return;
+    }
+    job->req = req;
+    job->req_slot = h2o_mem_alloc_shared(&req->pool, sizeof(*job->req_slot), on_req_dispose);
+    *job->req_slot = job;
+}
