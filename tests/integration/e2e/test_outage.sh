@@ -15,7 +15,7 @@ while [ "$cport" = "$kport" ]; do cport=$(it_free_port); done
 kafka() { SHOPSTREAM_STATE_DIR=$kdir SHOPSTREAM_KAFKA_PORT=$kport SHOPSTREAM_KAFKA_CONTROLLER_PORT=$cport \
           SHOPSTREAM_KAFKA_BROKERS=127.0.0.1:$kport bash "$IT_REPO/deploy/local/kafka.sh" "$1" >>"$IT_TMP/kafka.log" 2>&1; }
 kafka start || fail "private broker did not start"
-trap 'kafka stop; it_cleanup' EXIT
+trap 'rc=$?; kafka stop; (exit $rc); it_cleanup' EXIT
 brokers=127.0.0.1:$kport
 
 it_make_topics "$brokers"
