@@ -80,6 +80,7 @@ void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route ro
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-control"), 0, NULL,
                           H2O_STRLIT("no-store"));
     add_cors(t, req);
+    req->res.content_length = len;
     shop_edge_metrics_request(&t->edge->metrics, route, status);
     h2o_send_inline(req, body, len);
 }

@@ -194,8 +194,10 @@ static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims
             snprintf(p->detail, sizeof(p->detail), "catalog events need the admin role");
             return 403;
         }
-        if (shop_event_validate(ev, &ing->t->edge->limits, p) != 0)
+        if (shop_event_validate(ev, &ing->t->edge->limits, p) != 0) {
+            p->index = (int)i;   /* validate sees one event, not its place in the batch */
             return 400;
+        }
     }
     return 0;
 }
