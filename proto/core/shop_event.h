@@ -49,9 +49,10 @@ const char *shop_event_type_name(Shopstream__V1__Event__PayloadCase pc);
 /** Inverse of shop_event_type_name; returns 0 or SHOP_EINVAL. */
 int shop_event_type_parse(const char *name, Shopstream__V1__Event__PayloadCase *out);
 
-/** Stream (topic) an event belongs to. The payload must be set. */
+/** Stream (topic) an event belongs to. The payload must be set.
+ *  (SHOP_STREAM_COUNT when it is not.) */
 enum shop_stream shop_event_stream(const Shopstream__V1__Event *ev);
-/** "browse", "cart", "order", "catalog". */
+/** "browse", "cart", "order", "catalog". (NULL for anything else.) */
 const char *shop_stream_name(enum shop_stream s);
 /** Kafka message key: user_id, or product_id for catalog events. Borrowed from ev. */
 const char *shop_event_key(const Shopstream__V1__Event *ev);
@@ -61,6 +62,8 @@ bool shop_event_is_admin_only(const Shopstream__V1__Event *ev);
 /** Checks every field's presence, range, length and format, including the envelope
  *  (id is a canonical UUID, user_id set, type matches payload, occurred_at within limits
  *  relative to received_at_ms). Returns 0, or SHOP_EINVAL with p filled. */
+/*  lim may be NULL for shop_event_limits_default(). p->field and p->detail are filled;
+ *  p->index is left as the caller set it (the event's batch position). Rules: docs/events.md. */
 int shop_event_validate(const Shopstream__V1__Event *ev, const struct shop_event_limits *lim,
                         struct shop_problem *p);
 
@@ -71,6 +74,7 @@ void shop_event_pb_allocator(struct shop_arena *arena, ProtobufCAllocator *out);
 /** Unpacks and validates one Kafka record value (worker side). On success *out lives
  *  in arena. SHOP_EBADMSG if undecodable or invalid; err says why (for the dead-letter
  *  topic). */
+/*  lim may be NULL for the defaults. */
 int shop_event_decode(const uint8_t *buf, size_t len, const struct shop_event_limits *lim,
                       struct shop_arena *arena, Shopstream__V1__Event **out, struct shop_err *err);
 
