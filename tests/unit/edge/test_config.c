@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT
+ * shop_edge_config_load: defaults, every error reported, redaction. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "edge/core/edge_config.h"
+
+#define SECRET "0123456789abcdef0123456789abcdef"
+
+Test(config, defaults_with_the_required_variables)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k:9092", "SHOPSTREAM_PG_DSN",
+                                      "dbname=x", "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 4, &errs), 0, "%s", errs.msg[0]);
+    cr_assert_eq(cfg.http_port, 8080);
+    cr_assert_str_eq(cfg.topic_prefix, "shopstream.");
+    cr_assert_eq(cfg.body_max, 1u << 20);
+    cr_assert_eq(cfg.threads, 4);
+    cr_assert_eq(cfg.delivery_timeout_ms, 5000);
+    cr_assert_eq(cfg.jwt_alg, SHOP_JWT_HS256);
+    cr_assert_null(cfg.cors_origins);
+    cr_assert_null(cfg.jwt_issuer);
+}
+
+Test(config, reports_every_error)
+{
+    static const char *const env[] = {"SHOPSTREAM_HTTP_PORT", "99999", "SHOPSTREAM_EDGE_THREADS",
+                                      "zero", "SHOPSTREAM_LOG_LEVEL", "loud", NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 2, &errs), SHOP_ECONFIG);
+    /* port, brokers, dsn, jwt, threads, log level */
+    cr_assert_eq(errs.count, 6);
+    bool saw_port = false, saw_jwt = false;
+    for (int i = 0; i < errs.count; i++) {
+        saw_port |= strstr(errs.msg[i], "SHOPSTREAM_HTTP_PORT") != NULL;
+        saw_jwt |= strstr(errs.msg[i], "SHOPSTREAM_JWT_SECRET") != NULL;
+    }
+    cr_assert(saw_port && saw_jwt);
+}
+
+Test(config, public_key_file_selects_rs256_and_two_key_sources_are_an_error)
+{
+    static const char *const rs[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                     "SHOPSTREAM_JWT_PUBLIC_KEY_FILE", "/k.pem", NULL};
+    shop_cfg_table_use(rs);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    cr_assert_eq(cfg.jwt_alg, SHOP_JWT_RS256);
+    cr_assert_str_eq(cfg.jwt_key_file, "/k.pem");
+
+    static const char *const both[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                       "SHOPSTREAM_JWT_PUBLIC_KEY_FILE", "/k.pem",
+                                       "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    shop_cfg_table_use(both);
+    struct shop_cfg_errs errs2 = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs2), SHOP_ECONFIG);
+    cr_assert_eq(errs2.count, 1);
+}
+
+Test(config, short_secret_and_bad_prefix_are_rejected)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", "short", "SHOPSTREAM_TOPIC_PREFIX",
+                                      "bad prefix/", NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), SHOP_ECONFIG);
+    cr_assert_eq(errs.count, 2);
+}
+
+Test(config, describe_redacts_secrets)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN",
+                                      "host=h password=hunter2", "SHOPSTREAM_JWT_SECRET", SECRET,
+                                      NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    char buf[2048];
+    shop_edge_config_describe(&cfg, buf, sizeof(buf));
+    cr_assert_null(strstr(buf, SECRET));
+    cr_assert_null(strstr(buf, "hunter2"));
+    cr_assert_not_null(strstr(buf, "kafka_brokers=k"));
+}
