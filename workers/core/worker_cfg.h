@@ -37,6 +37,7 @@ struct shop_worker_cfg {
     int64_t pg_statement_timeout_ms; /* SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS */
     int64_t pg_retry_max_ms;         /* SHOPSTREAM_PG_RETRY_MAX_MS: backoff cap */
     int64_t dlq_timeout_ms;          /* SHOPSTREAM_DLQ_TIMEOUT_MS: wait for dead-letter acks */
+    int64_t session_timeout_ms;      /* SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS: group liveness */
 };
 
 /** "projector"; NULL for an unknown role. */

@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT
+ * it-workers-gen: the worker integration tests' event source. From a seed it
+ * builds a deterministic shop workload (catalog, browse, cart, order events,
+ * with client retries that resend the same event id), produces any slice of it
+ * straight to Kafka, and computes the expected read models independently of
+ * workers/core by applying the events one at a time, in production order.
+ *
+ *   it-workers-gen produce --brokers B --prefix P --seed S --n N --from I --to J
+ *   it-workers-gen count   --seed S --n N          (records in the whole stream)
+ *   it-workers-gen expect  --seed S --n N --out DIR (products.csv, carts.csv, ...)
+ *   it-workers-gen poison  --brokers B --prefix P  (junk, an invalid event, 3 valid views)
+ *
+ * Cross-topic effects are kept commutative on purpose (see docs/projections.md):
+ * products that get absolute stock (catalog upserts) are never ordered.
+ */
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/core/shop_event.h"
+
+#define N_CAT 8
+#define N_SKU 16
+#define N_PROD (N_CAT + N_SKU)
+#define N_USERS 40
+#define T0 INT64_C(1700000000000)
+
+struct rec {
+    char topic_stream[16];
+    char key[64];
+    uint8_t *buf;
+    size_t len;
+};
+
+struct order {
+    char id[32];
+    int user;
+    int status;   /* 1 placed 2 paid 3 shipped 4 delivered 5 cancelled */
+    int n_lines;
+    int prod[3], qty[3];
+    int64_t total;
+};
+
+static struct {
+    char name[N_PROD][32];
+    int64_t price[N_PROD], stock[N_PROD], views[N_PROD], purchases[N_PROD];
+    int has_catalog[N_PROD], touched[N_PROD];
+    int64_t qty[N_USERS][N_PROD], unit[N_USERS][N_PROD];   /* unit < 0: NULL price */
+    struct order *orders;
+    int n_orders;
+    char (*hist)[64];
+    int n_hist;
+} sim;
+
+static struct rec *recs;
+static size_t n_recs, cap_recs;
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+static const char *prod_id(int p)
+{
+    static char ids[N_PROD][16];
+    if (ids[p][0] == '\0')
+        snprintf(ids[p], sizeof(ids[p]), p < N_CAT ? "cat-%03d" : "sku-%03d", p < N_CAT ? p : p - N_CAT);
+    return ids[p];
+}
+
+static const char *user_id(int u)
+{
+    static char ids[N_USERS][16];
+    if (ids[u][0] == '\0')
+        snprintf(ids[u], sizeof(ids[u]), "user-%03d", u);
+    return ids[u];
+}
+
+static Shopstream__V1__Money *money(int64_t amount)
+{
+    static Shopstream__V1__Money m[8];
+    static int i;
+    Shopstream__V1__Money *p = &m[i++ % 8];
+    shopstream__v1__money__init(p);
+    p->amount_minor = amount;
+    p->currency = "GBP";
+    return p;
+}
+
+static void push(struct rec r)
+{
+    if (n_recs == cap_recs) {
+        cap_recs = cap_recs ? 2 * cap_recs : 1024;
+        recs = realloc(recs, cap_recs * sizeof(*recs));
+    }
+    recs[n_recs++] = r;
+}
+
+static void emit(Shopstream__V1__Event *ev, long idx)
+{
+    static char id[48];
+    snprintf(id, sizeof(id), "%08lx-0000-4000-8000-%012" PRIx64, (unsigned long)idx & 0xffffffffUL,
+             (uint64_t)(rng_state & 0xffffffffffffULL));
+    ev->id = id;
+    ev->type = (char *)shop_event_type_name(ev->payload_case);
+    ev->occurred_at_ms = ev->received_at_ms = T0 + idx;
+    ev->source = "it-workers-gen";
+    struct rec r;
+    r.len = shopstream__v1__event__get_packed_size(ev);
+    r.buf = malloc(r.len);
+    shopstream__v1__event__pack(ev, r.buf);
+    snprintf(r.topic_stream, sizeof(r.topic_stream), "%s", shop_stream_name(shop_event_stream(ev)));
+    snprintf(r.key, sizeof(r.key), "%s", shop_event_key(ev));
+    push(r);
+}
+
+static void sim_touch(int p)
+{
+    sim.touched[p] = 1;
+}
+
+static void gen_catalog(Shopstream__V1__Event *ev, long i, int upsert)
+{
+    static Shopstream__V1__ProductUpserted pu;
+    static Shopstream__V1__StockAdjusted sa;
+    int p = upsert ? (int)rnd(N_CAT) : (int)rnd(N_PROD);
+    ev->user_id = "admin";
+    sim_touch(p);
+    if (upsert) {
+        shopstream__v1__product_upserted__init(&pu);
+        snprintf(sim.name[p], sizeof(sim.name[p]), "Product %d v%ld", p, i);
+        pu.product_id = (char *)prod_id(p);
+        pu.name = sim.name[p];
+        pu.price = money(sim.price[p] = 100 + rnd(900));
+        pu.stock = sim.stock[p] = rnd(100);
+        sim.has_catalog[p] = 1;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_UPSERTED;
+        ev->product_upserted = &pu;
+        return;
+    }
+    shopstream__v1__stock_adjusted__init(&sa);
+    sa.product_id = (char *)prod_id(p);
+    sa.delta = (int64_t)rnd(21) - 10;
+    if (sa.delta == 0)
+        sa.delta = 5;
+    sim.stock[p] += sa.delta;
+    ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED;
+    ev->stock_adjusted = &sa;
+}
+
+static void gen_browse(Shopstream__V1__Event *ev, int u)
+{
+    static Shopstream__V1__ProductViewed pv;
+    static Shopstream__V1__SearchPerformed sp;
+    if (rnd(10) == 0) {
+        shopstream__v1__search_performed__init(&sp);
+        sp.query = "socks";
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_SEARCH_PERFORMED;
+        ev->search_performed = &sp;
+        return;
+    }
+    int p = (int)rnd(N_PROD);
+    shopstream__v1__product_viewed__init(&pv);
+    pv.product_id = (char *)prod_id(p);
+    sim.views[p]++;
+    sim_touch(p);
+    ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED;
+    ev->product_viewed = &pv;
+}
+
+static void gen_cart(Shopstream__V1__Event *ev, int u)
+{
+    static Shopstream__V1__CartItemAdded ca;
+    static Shopstream__V1__CartItemRemoved cr;
+    static Shopstream__V1__CartQuantitySet cs;
+    static Shopstream__V1__CartCleared cc;
+    int p = (int)rnd(N_PROD), k = (int)rnd(20);
+    if (k < 10) {
+        shopstream__v1__cart_item_added__init(&ca);
+        ca.product_id = (char *)prod_id(p);
+        ca.quantity = 1 + (int)rnd(3);
+        int priced = rnd(3) != 0;
+        if (priced)
+            ca.unit_price = money(50 + rnd(50));
+        if (sim.qty[u][p] == 0)
+            sim.unit[u][p] = -1;
+        sim.qty[u][p] += ca.quantity;
+        if (priced)
+            sim.unit[u][p] = ca.unit_price->amount_minor;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_CART_ITEM_ADDED;
+        ev->cart_item_added = &ca;
+    } else if (k < 15) {
+        shopstream__v1__cart_quantity_set__init(&cs);
+        cs.product_id = (char *)prod_id(p);
+        cs.quantity = (int)rnd(4);
+        if (sim.qty[u][p] == 0)
+            sim.unit[u][p] = -1;
+        sim.qty[u][p] = cs.quantity;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_CART_QUANTITY_SET;
+        ev->cart_quantity_set = &cs;
+    } else if (k < 18) {
+        shopstream__v1__cart_item_removed__init(&cr);
+        cr.product_id = (char *)prod_id(p);
+        sim.qty[u][p] = 0;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_CART_ITEM_REMOVED;
+        ev->cart_item_removed = &cr;
+    } else {
+        shopstream__v1__cart_cleared__init(&cc);
+        memset(sim.qty[u], 0, sizeof(sim.qty[u]));
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_CART_CLEARED;
+        ev->cart_cleared = &cc;
+    }
+}
+
+static const char *const status_names[] = {"", "placed", "paid", "shipped", "delivered", "cancelled"};
+
+static void add_hist(const struct order *o, long i)
+{
+    sim.hist = realloc(sim.hist, (size_t)(sim.n_hist + 1) * sizeof(*sim.hist));
+    snprintf(sim.hist[sim.n_hist++], sizeof(sim.hist[0]), "%s,%s,%" PRId64, o->id, status_names[o->status],
+             T0 + i);
+}
+
+static void gen_place(Shopstream__V1__Event *ev, int u, long i)
+{
+    static Shopstream__V1__OrderPlaced op;
+    static Shopstream__V1__OrderLine lines[3], *plines[3];
+    sim.orders = realloc(sim.orders, (size_t)(sim.n_orders + 1) * sizeof(*sim.orders));
+    struct order *o = &sim.orders[sim.n_orders++];
+    memset(o, 0, sizeof(*o));
+    snprintf(o->id, sizeof(o->id), "ord-%06ld", i);
+    o->user = u;
+    o->status = 1;
+    o->n_lines = 1 + (int)rnd(3);
+    shopstream__v1__order_placed__init(&op);
+    op.order_id = o->id;
+    op.n_lines = (size_t)o->n_lines;
+    op.lines = plines;
+    for (int l = 0; l < o->n_lines; l++) {
+        o->prod[l] = N_CAT + (int)rnd(N_SKU);   /* never an upserted product */
+        o->qty[l] = 1 + (int)rnd(3);
+        shopstream__v1__order_line__init(&lines[l]);
+        lines[l].product_id = (char *)prod_id(o->prod[l]);
+        lines[l].quantity = o->qty[l];
+        lines[l].unit_price = money(100 * (o->prod[l] - N_CAT + 1));
+        plines[l] = &lines[l];
+        o->total += 100 * (o->prod[l] - N_CAT + 1) * o->qty[l];
+        sim.stock[o->prod[l]] -= o->qty[l];
+        sim.purchases[o->prod[l]] += o->qty[l];
+        sim_touch(o->prod[l]);
+    }
+    op.total = money(o->total);
+    add_hist(o, i);
+    ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED;
+    ev->order_placed = &op;
+}
+
+static int transition_ok(int from, int to)
+{
+    if (from == 4 || from == 5)
+        return 0;
+    if (to == 5)
+        return from <= 2;
+    return to > from;
+}
+
+static void gen_transition(Shopstream__V1__Event *ev, long i)
+{
+    static Shopstream__V1__OrderPaid pd;
+    static Shopstream__V1__OrderShipped sh;
+    static Shopstream__V1__OrderDelivered dl;
+    static Shopstream__V1__OrderCancelled cn;
+    struct order *o = &sim.orders[rnd((uint32_t)sim.n_orders)];
+    int to = 2 + (int)rnd(4);
+    ev->user_id = (char *)user_id(o->user);
+    switch (to) {
+    case 2:
+        shopstream__v1__order_paid__init(&pd);
+        pd.order_id = o->id;
+        pd.amount = money(o->total);
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PAID;
+        ev->order_paid = &pd;
+        break;
+    case 3:
+        shopstream__v1__order_shipped__init(&sh);
+        sh.order_id = o->id;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_SHIPPED;
+        ev->order_shipped = &sh;
+        break;
+    case 4:
+        shopstream__v1__order_delivered__init(&dl);
+        dl.order_id = o->id;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_DELIVERED;
+        ev->order_delivered = &dl;
+        break;
+    default:
+        shopstream__v1__order_cancelled__init(&cn);
+        cn.order_id = o->id;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED;
+        ev->order_cancelled = &cn;
+        break;
+    }
+    if (!transition_ok(o->status, to))
+        return;
+    if (to == 5) {
+        for (int l = 0; l < o->n_lines; l++) {
+            sim.stock[o->prod[l]] += o->qty[l];
+            sim.purchases[o->prod[l]] -= o->qty[l];
+        }
+    }
+    o->status = to;
+    add_hist(o, i);
+}
+
+/* The whole stream: upserts first, then a mix, then client retries of earlier events. */
+static void generate(uint64_t seed, long n)
+{
+    rng_state = seed * 2654435761ULL + 1;
+    for (long i = 0; i < n; i++) {
+        Shopstream__V1__Event ev;
+        shopstream__v1__event__init(&ev);
+        int u = (int)rnd(N_USERS), k = (int)rnd(100);
+        ev.user_id = (char *)user_id(u);
+        if (i < N_CAT * 2)
+            gen_catalog(&ev, i, 1);
+        else if (k < 5)
+            gen_catalog(&ev, i, k < 2);
+        else if (k < 35)
+            gen_browse(&ev, u);
+        else if (k < 70)
+            gen_cart(&ev, u);
+        else if (k < 82 || sim.n_orders == 0)
+            gen_place(&ev, u, i);
+        else
+            gen_transition(&ev, i);
+        emit(&ev, i);
+        if (i % 25 == 7)                     /* an immediate client retry: same id, same bytes */
+            push(recs[n_recs - 1]);
+    }
+    size_t base = n_recs;
+    for (long r = 0; r < n / 20; r++)        /* late retries of random earlier events */
+        push(recs[rnd((uint32_t)base)]);
+}
+
+static rd_kafka_t *producer(const char *brokers)
+{
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "acks", "all", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "it-workers-gen: %s\n", errstr);
+        exit(1);
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        fprintf(stderr, "it-workers-gen: %s\n", errstr);
+        exit(1);
+    }
+    return rk;
+}
+
+static void produce(rd_kafka_t *rk, const char *topic, const char *key, const void *val, size_t len)
+{
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                    RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(rk, 100);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "it-workers-gen: produce: %s\n", rd_kafka_err2str(err));
+        exit(1);
+    }
+}
+
+static void finish(rd_kafka_t *rk)
+{
+    if (rd_kafka_flush(rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "it-workers-gen: flush timed out\n");
+        exit(1);
+    }
+    rd_kafka_destroy(rk);
+}
+
+static void cmd_produce(const char *brokers, const char *prefix, size_t from, size_t to)
+{
+    rd_kafka_t *rk = producer(brokers);
+    char topic[256];
+    for (size_t i = from; i < to && i < n_recs; i++) {
+        snprintf(topic, sizeof(topic), "%s%s.v1", prefix, recs[i].topic_stream);
+        produce(rk, topic, recs[i].key, recs[i].buf, recs[i].len);
+    }
+    finish(rk);
+}
+
+static FILE *open_out(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        perror(path);
+        exit(1);
+    }
+    return f;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Same columns, order and NULL rendering as the test's psql queries. */
+static void cmd_expect(const char *dir)
+{
+    FILE *f = open_out(dir, "products.csv");
+    for (int p = 0; p < N_PROD; p++) {
+        if (!sim.touched[p])
+            continue;
+        if (sim.has_catalog[p])
+            fprintf(f, "%s,%s,%" PRId64 ",GBP,", prod_id(p), sim.name[p], sim.price[p]);
+        else
+            fprintf(f, "%s,,,,", prod_id(p));
+        fprintf(f, "%" PRId64 ",%" PRId64 ",%" PRId64 "\n", sim.stock[p], sim.views[p], sim.purchases[p]);
+    }
+    fclose(f);
+    f = open_out(dir, "cart_items.csv");
+    for (int u = 0; u < N_USERS; u++)
+        for (int p = 0; p < N_PROD; p++) {
+            if (sim.qty[u][p] == 0)
+                continue;
+            fprintf(f, "%s,%s,%" PRId64 ",", user_id(u), prod_id(p), sim.qty[u][p]);
+            if (sim.unit[u][p] >= 0)
+                fprintf(f, "%" PRId64, sim.unit[u][p]);
+            fputc('\n', f);
+        }
+    fclose(f);
+    f = open_out(dir, "orders.csv");
+    for (int i = 0; i < sim.n_orders; i++) {
+        const struct order *o = &sim.orders[i];
+        fprintf(f, "%s,%s,%s,%" PRId64 "\n", o->id, user_id(o->user), status_names[o->status], o->total);
+    }
+    fclose(f);
+    const char **rows = malloc((size_t)(sim.n_hist + 1) * sizeof(*rows));
+    for (int i = 0; i < sim.n_hist; i++)
+        rows[i] = sim.hist[i];
+    qsort(rows, (size_t)sim.n_hist, sizeof(*rows), cmp_str);
+    f = open_out(dir, "history.csv");
+    for (int i = 0; i < sim.n_hist; i++)
+        fprintf(f, "%s\n", rows[i]);
+    fclose(f);
+    free(rows);
+}
+
+/* Junk, an event that decodes but is invalid, then three valid views: all keyed alike,
+ * so they share a partition and the views come after the poison. */
+static void cmd_poison(const char *brokers, const char *prefix)
+{
+    rd_kafka_t *rk = producer(brokers);
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%sbrowse.v1", prefix);
+    produce(rk, topic, "user-dlq", "\xff\xff\xff junk", 7);
+    Shopstream__V1__Event ev;
+    Shopstream__V1__ProductViewed pv;
+    shopstream__v1__event__init(&ev);
+    shopstream__v1__product_viewed__init(&pv);
+    ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED;
+    ev.product_viewed = &pv;
+    ev.user_id = "user-dlq";
+    ev.type = "browse.product_viewed";
+    ev.occurred_at_ms = ev.received_at_ms = T0;
+    pv.product_id = "dlq-probe";
+    ev.id = "NOT-A-UUID";
+    uint8_t buf[512];
+    size_t len = shopstream__v1__event__pack(&ev, buf);
+    produce(rk, topic, "user-dlq", buf, len);
+    for (int i = 0; i < 3; i++) {
+        char id[40];
+        snprintf(id, sizeof(id), "d1d00000-0000-4000-8000-%012d", i);
+        ev.id = id;
+        len = shopstream__v1__event__pack(&ev, buf);
+        produce(rk, topic, "user-dlq", buf, len);
+    }
+    finish(rk);
+}
+
+static const char *arg(int argc, char **argv, const char *name, const char *def)
+{
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    if (def == NULL) {
+        fprintf(stderr, "it-workers-gen: %s is required\n", name);
+        exit(2);
+    }
+    return def;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: it-workers-gen produce|count|expect|poison ...\n");
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "poison") == 0) {
+        cmd_poison(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL));
+        return 0;
+    }
+    generate(strtoull(arg(argc, argv, "--seed", "1"), NULL, 10), strtol(arg(argc, argv, "--n", "1000"), NULL, 10));
+    if (strcmp(cmd, "count") == 0) {
+        printf("%zu\n", n_recs);
+    } else if (strcmp(cmd, "expect") == 0) {
+        cmd_expect(arg(argc, argv, "--out", NULL));
+    } else if (strcmp(cmd, "produce") == 0) {
+        cmd_produce(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL),
+                    strtoul(arg(argc, argv, "--from", "0"), NULL, 10),
+                    strtoul(arg(argc, argv, "--to", "18446744073709551615"), NULL, 10));
+    } else {
+        fprintf(stderr, "it-workers-gen: unknown command %s\n", cmd);
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT
+ * The worker's Kafka side: the consumer (manual offsets, PostgreSQL as the
+ * source of truth, assignment from consumer_offsets), its wake-up pipe, and the
+ * dead-letter producer. Shell. Loop thread unless said otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/shop_log.h"
+#include "workers/worker.h"
+
+/* librdkafka threads. */
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    enum shop_log_level lv = level <= 3 ? SHOP_LOG_ERROR : level <= 4 ? SHOP_LOG_WARN
+                           : level <= 6 ? SHOP_LOG_INFO : SHOP_LOG_DEBUG;
+    SHOP_LOG(lv, "kafka", "librdkafka", "fac=%s client=%s detail=\"%s\"", fac, rd_kafka_name(rk), buf);
+}
+
+static void on_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    SHOP_LOG(SHOP_LOG_WARN, "kafka", "kafka error", "client=%s err=%s reason=\"%s\"", rd_kafka_name(rk),
+             rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
+}
+
+/* Flush what was consumed under the old assignment before giving partitions away,
+ * so the next owner starts exactly where this one committed. */
+static void on_revoke(struct worker *w, rd_kafka_topic_partition_list_t *parts)
+{
+    if (w->batch.n > 0 && worker_flush(w) < 0)
+        SHOP_LOG(SHOP_LOG_WARN, "worker", "could not flush before revoke; the next owner reprocesses",
+                 "partitions=%d", parts->cnt);
+    rd_kafka_assign(w->rk, NULL);
+    SHOP_LOG(SHOP_LOG_INFO, "worker", "partitions revoked", "partitions=%d", parts->cnt);
+}
+
+/* Positions come from consumer_offsets; without a row, from the beginning. If PG is
+ * unreachable, assign at the Kafka-committed offsets (never ahead of PG's, as Kafka is
+ * committed after PG) and let the retry path reassign from PG. */
+static void on_assign(struct worker *w, rd_kafka_topic_partition_list_t *parts)
+{
+    struct shop_err err = {0};
+    if (w->pg_down || worker_pg_read_offsets(w, parts, &err) < 0) {
+        SHOP_LOG(SHOP_LOG_WARN, "worker", "could not read offsets; assigning at kafka offsets", "err=\"%s\"",
+                 err.msg);
+        for (int i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    }
+    rd_kafka_resp_err_t kerr = rd_kafka_assign(w->rk, parts);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not assign partitions", "err=%s", rd_kafka_err2name(kerr));
+    for (int i = 0; i < parts->cnt; i++)
+        SHOP_LOG(SHOP_LOG_INFO, "worker", "partition assigned", "topic=%s partition=%" PRId32 " offset=%" PRId64,
+                 parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset);
+}
+
+/* Runs inside rd_kafka_consumer_poll() or rd_kafka_consumer_close(): loop thread. */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    struct worker *w = opaque;
+    if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(w, parts);
+    else
+        on_revoke(w, parts);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct shop_err *err)
+{
+    char errstr[256];
+    if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+        return shop_err_set(err, SHOP_ECONFIG, "invalid kafka setting %s: %s", name, errstr);
+    return 0;
+}
+
+static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
+{
+    char session_ms[24];
+    snprintf(session_ms, sizeof(session_ms), "%" PRId64, w->cfg->session_timeout_ms);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
+        conf_set(conf, "group.id", w->cfg->group_id, err) < 0 ||
+        conf_set(conf, "client.id", "shopstream-worker", err) < 0 ||
+        conf_set(conf, "enable.auto.commit", "false", err) < 0 ||
+        conf_set(conf, "enable.auto.offset.store", "false", err) < 0 ||
+        conf_set(conf, "auto.offset.reset", "earliest", err) < 0 ||
+        conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
+        conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, w);
+    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    return conf;
+}
+
+/* Runs inside rd_kafka_flush()/rd_kafka_poll() on the producer: loop thread. */
+static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    struct worker *w = opaque;
+    if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        w->dlq_failed++;
+        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not deliver to the dead-letter topic", "err=%s",
+                 rd_kafka_err2name(rkm->err));
+    }
+}
+
+static int dlq_open(struct worker *w, struct shop_err *err)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
+        conf_set(conf, "client.id", "shopstream-worker-dlq", err) < 0 ||
+        conf_set(conf, "acks", "all", err) < 0 || conf_set(conf, "enable.idempotence", "true", err) < 0 ||
+        conf_set(conf, "linger.ms", "0", err) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return err->code;
+    }
+    rd_kafka_conf_set_opaque(conf, w);
+    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
+    w->dlq_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (w->dlq_rk == NULL) {
+        rd_kafka_conf_destroy(conf);    /* rd_kafka_new() frees conf only on success */
+        return shop_err_set(err, SHOP_EKAFKA, "could not create dead-letter producer: %s", errstr);
+    }
+    return 0;
+}
+
+/* set_consumer, io_event_enable on the final (consumer) queue, subscribe. */
+static int consumer_wire(struct worker *w, struct shop_err *err)
+{
+    rd_kafka_poll_set_consumer(w->rk);
+    w->rkq = rd_kafka_queue_get_consumer(w->rk);
+    rd_kafka_queue_io_event_enable(w->rkq, w->wake_fds[1], "1", 1);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(w->cfg->n_topics);
+    for (int i = 0; i < w->cfg->n_topics; i++)
+        rd_kafka_topic_partition_list_add(topics, w->cfg->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t kerr = rd_kafka_subscribe(w->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return shop_err_set(err, SHOP_EKAFKA, "could not subscribe: %s", rd_kafka_err2str(kerr));
+    return 0;
+}
+
+int worker_kafka_open(struct worker *w, struct shop_err *err)
+{
+    char errstr[512];
+    if (pipe2(w->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0)
+        return shop_err_set(err, SHOP_EIO, "could not create wake-up pipe: %s", strerror(errno));
+    rd_kafka_conf_t *conf = consumer_conf(w, err);
+    if (conf == NULL)
+        return err->code;
+    w->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (w->rk == NULL) {
+        rd_kafka_conf_destroy(conf);    /* rd_kafka_new() frees conf only on success */
+        return shop_err_set(err, SHOP_EKAFKA, "could not create kafka consumer: %s", errstr);
+    }
+    if (dlq_open(w, err) < 0)
+        return err->code;
+    return consumer_wire(w, err);
+}
+
+int worker_dlq_produce(struct worker *w, const struct worker_rec *rec)
+{
+    const rd_kafka_message_t *rkm = rec->rkm;
+    char part[16], off[24];
+    snprintf(part, sizeof(part), "%" PRId32, rkm->partition);
+    snprintf(off, sizeof(off), "%" PRId64, rkm->offset);
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(5);
+    rd_kafka_header_add(hdrs, "x-shopstream-error", -1, rec->dlq_reason, -1);
+    rd_kafka_header_add(hdrs, "x-shopstream-topic", -1, topic, -1);
+    rd_kafka_header_add(hdrs, "x-shopstream-partition", -1, part, -1);
+    rd_kafka_header_add(hdrs, "x-shopstream-offset", -1, off, -1);
+    rd_kafka_header_add(hdrs, "x-shopstream-consumer-group", -1, w->cfg->group_id, -1);
+    rd_kafka_resp_err_t kerr = rd_kafka_producev(
+        w->dlq_rk, RD_KAFKA_V_TOPIC(w->cfg->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(rkm->key, rkm->key_len), RD_KAFKA_V_VALUE(rkm->payload, rkm->len),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_headers_destroy(hdrs);  /* producev owns the headers only on success */
+        w->dlq_failed++;
+        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not produce to the dead-letter topic", "err=%s",
+                 rd_kafka_err2name(kerr));
+        return SHOP_EKAFKA;
+    }
+    return 0;
+}
+
+/* Blocks until every dead-letter record is acknowledged (acks=all) or the timeout. */
+int worker_dlq_flush(struct worker *w, struct shop_err *err)
+{
+    rd_kafka_resp_err_t kerr = rd_kafka_flush(w->dlq_rk, (int)w->cfg->dlq_timeout_ms);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return shop_err_set(err, SHOP_EKAFKA, "dead-letter flush: %s", rd_kafka_err2str(kerr));
+    if (w->dlq_failed > 0)
+        return shop_err_set(err, SHOP_EKAFKA, "%d dead-letter deliveries failed", w->dlq_failed);
+    return 0;
+}
+
+/* For lag monitoring only: PostgreSQL holds the offsets that count. */
+void worker_kafka_commit_async(struct worker *w, const struct worker_batch *b)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < b->n; i++) {
+        const rd_kafka_message_t *rkm = b->recs[i].rkm;
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(list, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+        if (tp == NULL)
+            tp = rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+        if (rkm->offset + 1 > tp->offset)
+            tp->offset = rkm->offset + 1;
+    }
+    rd_kafka_resp_err_t kerr = rd_kafka_commit(w->rk, list, 1);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        SHOP_LOG(SHOP_LOG_DEBUG, "worker", "could not commit offsets to kafka", "err=%s",
+                 rd_kafka_err2name(kerr));
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* After a failed transaction: go back to what PostgreSQL committed. Assigning again
+ * moves the fetch positions; librdkafka drops records fetched for the old positions. */
+int worker_kafka_reassign_from_pg(struct worker *w, struct shop_err *err)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t kerr = rd_kafka_assignment(w->rk, &parts);
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return shop_err_set(err, SHOP_EKAFKA, "could not read assignment: %s", rd_kafka_err2str(kerr));
+    int rc = parts->cnt > 0 ? worker_pg_read_offsets(w, parts, err) : 0;
+    if (rc == 0 && parts->cnt > 0) {
+        kerr = rd_kafka_assign(w->rk, parts);
+        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rc = shop_err_set(err, SHOP_EKAFKA, "could not reassign: %s", rd_kafka_err2str(kerr));
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return rc;
+}
+
+/* Sum over assigned partitions of (high watermark - position), from cached values. */
+int64_t worker_kafka_lag(struct worker *w)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    int64_t lag = 0;
+    if (w->rk == NULL || rd_kafka_assignment(w->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    rd_kafka_position(w->rk, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t lo, hi;
+        const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (rd_kafka_get_watermark_offsets(w->rk, tp->topic, tp->partition, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset >= 0 && hi > tp->offset)
+            lag += hi - tp->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return lag;
+}
+
+void worker_kafka_close(struct worker *w)
+{
+    if (w->rk != NULL) {
+        rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(w->rk);   /* revokes: flushes via on_revoke */
+        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+            SHOP_LOG(SHOP_LOG_WARN, "worker", "could not close consumer cleanly", "err=%s",
+                     rd_kafka_err2name(kerr));
+        if (w->rkq != NULL)
+            rd_kafka_queue_destroy(w->rkq);
+        rd_kafka_destroy(w->rk);
+        w->rk = NULL;
+    }
+    if (w->dlq_rk != NULL) {
+        rd_kafka_flush(w->dlq_rk, (int)w->cfg->dlq_timeout_ms);
+        rd_kafka_destroy(w->dlq_rk);
+        w->dlq_rk = NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (w->wake_fds[i] >= 0)
+            close(w->wake_fds[i]);
+        w->wake_fds[i] = -1;
+    }
+}

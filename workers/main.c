@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT
+ * shopstream-worker: parses --role, loads the configuration once (exit 2 listing
+ * every error), prints the effective configuration, and runs the role's loop.
+ * Shell.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/shop_log.h"
+#include "workers/worker.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: shopstream-worker --role projector\n"
+          "Consumes <SHOPSTREAM_TOPIC_PREFIX>{browse,cart,order,catalog}.v1 and maintains the read\n"
+          "models in PostgreSQL. Configuration comes from SHOPSTREAM_* environment variables\n"
+          "(see docs/projections.md).\n",
+          out);
+}
+
+static const char *env_get(const char *name)
+{
+    return getenv(name);
+}
+
+static const char *parse_role(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--role=", 7) == 0)
+            return argv[i] + 7;
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    static struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    if (shop_worker_cfg_load(&cfg, parse_role(argc, argv), env_get, &errs) < 0) {
+        for (int i = 0; i < errs.count; i++)
+            SHOP_LOG(SHOP_LOG_ERROR, "worker", "invalid configuration", "err=\"%s\"", errs.msg[i]);
+        usage(stderr);
+        return 2;
+    }
+    shop_log_level_parse(cfg.log_level, &shop_log_level);
+    char line[1024];
+    shop_worker_cfg_format(&cfg, line, sizeof(line));
+    SHOP_LOG(SHOP_LOG_INFO, "worker", "effective configuration", "%s", line);
+    return worker_run(&cfg);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT
+ * The worker's PostgreSQL side: one synchronous connection that runs plans with
+ * PQexecParams (text array parameters, never values pasted into SQL), and reads
+ * the consumer offsets that PostgreSQL owns. Shell. Loop thread.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/shop_log.h"
+#include "workers/core/sql_array.h"
+#include "workers/worker.h"
+
+int worker_pg_connect(struct worker *w, struct shop_err *err)
+{
+    worker_pg_close(w);
+    w->conn = PQconnectdb(w->cfg->pg_dsn);
+    if (PQstatus(w->conn) != CONNECTION_OK) {
+        shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", PQerrorMessage(w->conn));
+        worker_pg_close(w);
+        return SHOP_EPG;
+    }
+    char sql[96];
+    snprintf(sql, sizeof(sql), "set statement_timeout = %" PRId64, w->cfg->pg_statement_timeout_ms);
+    PGresult *res = PQexec(w->conn, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        shop_err_set(err, SHOP_EPG, "could not set statement_timeout: %s", PQerrorMessage(w->conn));
+        worker_pg_close(w);
+        return SHOP_EPG;
+    }
+    w->pg_down = false;
+    return 0;
+}
+
+/* Every failure is treated as transient: a lost connection, a deadlock with another
+ * replica during a rebalance, a timeout. The batch is retried from the committed
+ * offsets; the SQLSTATE is logged so a permanent one is noticed. */
+int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
+                   struct shop_err *err)
+{
+    PGresult *res = PQexecParams(w->conn, st->sql, st->n_params, NULL, st->params, NULL, NULL, 0);
+    if (PQresultStatus(res) != want) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
+                     PQerrorMessage(w->conn));
+        PQclear(res);
+        return SHOP_EPG;
+    }
+    if (out != NULL)
+        *out = res;
+    else
+        PQclear(res);
+    return 0;
+}
+
+/* Fills parts[i].offset from consumer_offsets, or OFFSET_BEGINNING without a row. */
+int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err)
+{
+    if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
+        return shop_err_set(err, SHOP_EPG, "no postgresql connection");
+    struct shop_arena arena = SHOP_ARENA_INIT;
+    struct shop_sql_array topics, partitions;
+    shop_sql_array_init(&topics, &arena);
+    shop_sql_array_init(&partitions, &arena);
+    for (int i = 0; i < parts->cnt; i++) {
+        shop_sql_array_text(&topics, parts->elems[i].topic);
+        shop_sql_array_int(&partitions, parts->elems[i].partition);
+        parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    struct shop_sql_stmt st = {.name = "offsets_read", .sql = SHOP_PROJ_SQL_OFFSETS_READ, .n_params = 3};
+    st.params[0] = w->cfg->group_id;
+    st.params[1] = shop_sql_array_end(&topics);
+    st.params[2] = shop_sql_array_end(&partitions);
+    PGresult *res = NULL;
+    int rc = worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, err);
+    for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+        if (PQgetisnull(res, r, 2))
+            continue;
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            parts, PQgetvalue(res, r, 0), (int32_t)strtol(PQgetvalue(res, r, 1), NULL, 10));
+        if (tp != NULL)
+            tp->offset = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+    }
+    PQclear(res);
+    shop_arena_fini(&arena);
+    return rc;
+}
+
+void worker_pg_rollback(struct worker *w)
+{
+    if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
+        return;
+    PQclear(PQexec(w->conn, "rollback"));
+}
+
+void worker_pg_close(struct worker *w)
+{
+    if (w->conn != NULL)
+        PQfinish(w->conn);
+    w->conn = NULL;
+}

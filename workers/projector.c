@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT
+ * The projector role: one batch, one transaction. Dedup by event id, read the
+ * orders the batch touches, fold in memory (workers/core), run the plan, store
+ * the offsets, commit. Shell around the pure core. Loop thread.
+ */
+#include <stdlib.h>
+
+#include "base/shop_log.h"
+#include "workers/worker.h"
+
+/* Runs the dedup insert and marks the records whose ids came back. */
+static int dedup(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_err *err)
+{
+    struct shop_sql_stmt st;
+    if (shop_proj_build_dedup(w->cfg->group_id, b->prs, b->n, &w->arena, &st) == 0)
+        return 0;
+    PGresult *res = NULL;
+    if (worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, err) < 0)
+        return SHOP_EPG;
+    size_t n_new = (size_t)PQntuples(res);
+    const char **ids = shop_arena_alloc(&w->arena, (n_new + 1) * sizeof(*ids));
+    for (size_t i = 0; i < n_new; i++)
+        ids[i] = shop_arena_strdup(&w->arena, PQgetvalue(res, (int)i, 0));
+    PQclear(res);
+    shop_proj_mark_new(b->prs, b->n, ids, n_new, &w->arena, is_new);
+    return 0;
+}
+
+static int read_orders(struct worker *w, struct worker_batch *b, const bool *is_new,
+                       struct shop_proj_fold *f, struct shop_err *err)
+{
+    struct shop_sql_stmt st;
+    if (shop_proj_build_order_read(b->prs, is_new, b->n, &w->arena, &st) == 0)
+        return 0;
+    PGresult *res = NULL;
+    if (worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, err) < 0)
+        return SHOP_EPG;
+    for (int r = 0; r < PQntuples(res); r++) {
+        bool no_line = PQgetisnull(res, r, 2);
+        shop_proj_fold_known_order(f, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                                   no_line ? NULL : PQgetvalue(res, r, 2),
+                                   no_line ? 0 : strtoll(PQgetvalue(res, r, 3), NULL, 10));
+    }
+    PQclear(res);
+    return 0;
+}
+
+static void fold_batch(struct worker *w, struct worker_batch *b, const bool *is_new, struct shop_proj_fold *f)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct shop_proj_record *pr = &b->prs[i];
+        shop_proj_fold_offset(f, pr->topic, pr->partition, pr->offset + 1);
+        if (pr->ev == NULL)
+            continue;
+        if (!is_new[i]) {
+            w->stats.duplicates++;
+            continue;
+        }
+        enum shop_proj_outcome oc = shop_proj_fold_event(f, pr->ev);
+        if (oc == SHOP_PROJ_REJECTED || oc == SHOP_PROJ_ORPHAN || oc == SHOP_PROJ_DUPLICATE_ORDER)
+            SHOP_LOG(SHOP_LOG_DEBUG, "worker", "event changes nothing", "outcome=%d type=%s id=%s topic=%s "
+                     "partition=%d offset=%lld", (int)oc, pr->ev->type, pr->ev->id, pr->topic,
+                     (int)pr->partition, (long long)pr->offset);
+    }
+}
+
+static int run_plan(struct worker *w, const struct shop_plan *plan, struct shop_err *err)
+{
+    for (int i = 0; i < plan->n; i++) {
+        if (worker_pg_exec(w, &plan->stmts[i], PGRES_COMMAND_OK, NULL, err) < 0)
+            return SHOP_EPG;
+    }
+    return 0;
+}
+
+static int exec_simple(struct worker *w, const char *sql, struct shop_err *err)
+{
+    struct shop_sql_stmt st = {.name = sql, .sql = sql, .n_params = 0};
+    return worker_pg_exec(w, &st, PGRES_COMMAND_OK, NULL, err);
+}
+
+static int projector_apply(struct worker *w, struct worker_batch *b, struct shop_err *err)
+{
+    bool *is_new = shop_arena_alloc(&w->arena, (b->n + 1) * sizeof(*is_new));
+    struct shop_proj_fold *f = shop_proj_fold_new(&w->arena);
+    struct shop_plan *plan = shop_arena_alloc(&w->arena, sizeof(*plan));
+    if (exec_simple(w, "begin", err) < 0 || dedup(w, b, is_new, err) < 0 ||
+        read_orders(w, b, is_new, f, err) < 0)
+        goto out_rollback;
+    fold_batch(w, b, is_new, f);
+    shop_proj_plan_build(f, w->cfg->group_id, worker_now_ms(), plan, err);
+    if (run_plan(w, plan, err) < 0 || exec_simple(w, "commit", err) < 0)
+        goto out_rollback;
+    const struct shop_proj_stats *ps = shop_proj_fold_stats(f);
+    w->stats.rejected += ps->rejected + ps->orphan + ps->duplicate_order;
+    return 0;
+out_rollback:
+    worker_pg_rollback(w);
+    return SHOP_EPG;
+}
+
+const struct worker_role_ops worker_projector_ops = {
+    .apply = projector_apply,
+};

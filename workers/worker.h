@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT
+ * The shopstream-worker shell: one uv loop, one librdkafka consumer, one
+ * PGconn, one arena reset after every batch. Loop thread only: librdkafka's
+ * callbacks used here (rebalance, delivery reports) run inside its poll calls.
+ */
+#ifndef SHOP_WORKER_H
+#define SHOP_WORKER_H
+
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/shop_arena.h"
+#include "base/shop_err.h"
+#include "proto/core/shop_event.h"
+#include "workers/core/proj.h"
+#include "workers/core/worker_cfg.h"
+
+/* One consumed record waiting for the batch's commit. */
+struct worker_rec {
+    rd_kafka_message_t *rkm;       /* owned until the batch ends */
+    const char *dlq_reason;        /* non-NULL: goes to the dead-letter topic */
+};
+
+struct worker_batch {
+    size_t n;
+    size_t n_dlq;                     /* records of this batch sent to the dead-letter topic */
+    struct worker_rec *recs;          /* cfg->batch_max entries */
+    struct shop_proj_record *prs;     /* decoded view of recs, same indexes */
+};
+
+struct worker_stats {
+    uint64_t events, batches, dlq, rejected, duplicates, pg_failures;
+};
+
+struct worker;
+
+/** What a role does with a batch. The projector is the only role today; an inventory or
+ *  ml role adds its own ops and is picked by --role. */
+struct worker_role_ops {
+    /** Applies the batch and its offsets in one PG transaction. 0, or SHOP_EPG. */
+    int (*apply)(struct worker *w, struct worker_batch *b, struct shop_err *err);
+};
+
+struct worker {
+    const struct shop_worker_cfg *cfg;
+    const struct worker_role_ops *role;
+    struct shop_event_limits limits;
+    uv_loop_t *loop;
+    uv_poll_t wake;                /* readable when the consumer queue went non-empty */
+    uv_idle_t resume;              /* keeps draining while the budget ran out */
+    uv_timer_t cron;               /* stats and a drain safety net */
+    uv_timer_t retry;              /* PG reconnect backoff */
+    uv_signal_t sigterm, sigint;
+    int wake_fds[2];
+    rd_kafka_t *rk;                /* consumer */
+    rd_kafka_queue_t *rkq;         /* the consumer queue, io events enabled */
+    rd_kafka_t *dlq_rk;            /* producer for the dead-letter topic, acks=all */
+    PGconn *conn;
+    struct shop_arena arena;
+    struct worker_batch batch;
+    struct worker_stats stats;
+    int dlq_failed;                /* failed dead-letter deliveries in the current batch */
+    int64_t retry_ms;
+    bool polling, stopping, pg_down;
+    int exit_code;
+};
+
+/* kafka.c */
+int worker_kafka_open(struct worker *w, struct shop_err *err);
+int worker_dlq_produce(struct worker *w, const struct worker_rec *rec);
+int worker_dlq_flush(struct worker *w, struct shop_err *err);
+void worker_kafka_commit_async(struct worker *w, const struct worker_batch *b);
+int worker_kafka_reassign_from_pg(struct worker *w, struct shop_err *err);
+int64_t worker_kafka_lag(struct worker *w);
+void worker_kafka_close(struct worker *w);
+
+/* pg.c */
+int worker_pg_connect(struct worker *w, struct shop_err *err);
+int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
+                   struct shop_err *err);
+int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err);
+void worker_pg_rollback(struct worker *w);
+void worker_pg_close(struct worker *w);
+
+/* loop.c */
+int worker_flush(struct worker *w);
+int worker_consume(struct worker *w, int64_t budget);
+int worker_run(const struct shop_worker_cfg *cfg);
+
+/* projector.c */
+extern const struct worker_role_ops worker_projector_ops;
+
+int64_t worker_now_ms(void);
+
+#endif
