@@ -52,6 +52,9 @@ static void batch_add(struct worker *w, rd_kafka_message_t *rkm)
         return;
     }
     rec->dlq_reason = shop_arena_strdup(&w->arena, err.msg);
+    for (char *c = err.msg; *c != '\0'; c++)
+        if (*c == '"')
+            *c = '\'';                         /* keep the logfmt value quotable */
     w->stats.dlq++;
     w->batch.n_dlq++;
     SHOP_LOG(SHOP_LOG_WARN, "worker", "dead-lettering record", "topic=%s partition=%" PRId32

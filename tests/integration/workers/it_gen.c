@@ -465,7 +465,8 @@ static void cmd_poison(const char *brokers, const char *prefix)
     rd_kafka_t *rk = producer(brokers);
     char topic[256];
     snprintf(topic, sizeof(topic), "%sbrowse.v1", prefix);
-    produce(rk, topic, "user-dlq", "\xff\xff\xff junk", 7);
+    static const char junk[] = "\xff\xff\xff junk";
+    produce(rk, topic, "user-dlq", junk, sizeof(junk) - 1);
     Shopstream__V1__Event ev;
     Shopstream__V1__ProductViewed pv;
     shopstream__v1__event__init(&ev);
@@ -473,7 +474,7 @@ static void cmd_poison(const char *brokers, const char *prefix)
     ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED;
     ev.product_viewed = &pv;
     ev.user_id = "user-dlq";
-    ev.type = "browse.product_viewed";
+    ev.type = (char *)shop_event_type_name(SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED);
     ev.occurred_at_ms = ev.received_at_ms = T0;
     pv.product_id = "dlq-probe";
     ev.id = "NOT-A-UUID";

@@ -22,14 +22,14 @@ RUN_ID=$(date +%s)$$
 PREFIX="it.${TEST#it_}.$RUN_ID."
 WORK=$(mktemp -d "/tmp/shopstream-$TEST.XXXXXX")
 DBS=()
-PIDS=()
 
 log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$TEST" "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
 
 cleanup() {
     local rc=$?
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    local p
+    for p in $(jobs -p); do kill -9 "$p" 2>/dev/null || true; done   # only our live children
     for db in "${DBS[@]}"; do psql "$SHOPSTREAM_IT_PG_DSN" -qXc "drop database if exists $db with (force)" >/dev/null 2>&1 || true; done
     if [ $rc -eq 0 ]; then rm -rf "$WORK"; else log "kept $WORK (worker logs)"; tail -n 30 "$WORK"/*.log 2>/dev/null >&2 || true; fi
 }
@@ -57,7 +57,6 @@ start_worker() {
     SHOPSTREAM_STATS_INTERVAL_MS=2000 SHOPSTREAM_BATCH_MAX="${BATCH_MAX:-500}" \
         "$WORKER" --role projector >>"$WORK/$3.log" 2>&1 &
     WPID=$!
-    PIDS+=("$WPID")
 }
 
 q() { psql "$1" -XAtqF, -c "$2"; }
