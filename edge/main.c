@@ -193,9 +193,9 @@ int main(void)
     for (int i = 0; i < edge.n_threads; i++)
         pthread_join(edge.threads[i].tid, NULL);
     atomic_store(&edge.stopping, 2);
+    edge_pg_stop(&edge);   /* first: a /readyz job may still use a producer */
     for (int i = 0; i < edge.n_threads; i++)
         edge_kafka_close(&edge.threads[i], 1000);
-    edge_pg_stop(&edge);
     SHOP_LOG(SHOP_LOG_INFO, "edge", "stopped", "inflight=%lld",
              (long long)atomic_load(&edge.inflight));
     return 0;

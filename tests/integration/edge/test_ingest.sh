@@ -169,6 +169,17 @@ check "metrics: queue depth and in-flight" bash -c "grep -q shopstream_edge_prod
 rc=0; stop_edge || rc=$?
 check "SIGTERM exits 0" [ "$rc" = 0 ]
 
+# ---- overload: more events than SHOPSTREAM_EDGE_MAX_INFLIGHT -------------------------
+start_edge "$PREFIX" "$BROKERS" SHOPSTREAM_EDGE_MAX_INFLIGHT=1 SHOPSTREAM_JWT_ISSUER=it-issuer
+post "$U1" '{"events":[{"type":"product.viewed","product_id":"'$MARK'"},{"type":"product.viewed","product_id":"'$MARK'"}]}'
+check "over the in-flight limit: 503" [ "$STATUS" = 503 ]
+check "over the in-flight limit: Retry-After" hdr_has '^retry-after: '
+check "over the in-flight limit: ids listed" body_has '"ids":\["'
+post "$U1" '{"events":[{"type":"product.viewed","product_id":"p1"}]}'
+check "within the in-flight limit: 202" [ "$STATUS" = 202 ]
+stop_edge
+check "nothing from the overloaded request reached kafka" bash -c "! kcat -b '$BROKERS' -C -t '${PREFIX}browse.v1' -o beginning -e -q -f '%s\n' 2>/dev/null | grep -qa '$MARK'"
+
 # ---- bad config ------------------------------------------------------------------------
 rc=0; env -i SHOPSTREAM_HTTP_PORT=x "$EDGE" 2>"$TMP/badcfg.log" || rc=$?
 check "bad config exits 2" [ "$rc" = 2 ]
