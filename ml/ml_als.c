@@ -181,8 +181,8 @@ void shop_ml_als_cfg_default(struct shop_ml_als_cfg *cfg)
 {
     cfg->factors = 64;
     cfg->cg_steps = 3;
-    cfg->reg = 0.1;
-    cfg->alpha = 10.0;
+    cfg->reg = 20.0;
+    cfg->alpha = 5.0;
     cfg->init_scale = 0.01;
     cfg->seed = 42;
 }
