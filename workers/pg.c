@@ -21,13 +21,14 @@ int worker_pg_connect(struct worker *w, struct shop_err *err)
         worker_pg_close(w);
         return SHOP_EPG;
     }
-    char sql[96];
-    snprintf(sql, sizeof(sql), "set statement_timeout = %" PRId64, w->cfg->pg_statement_timeout_ms);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "set statement_timeout = %" PRId64 "; set synchronous_commit = %s",
+             w->cfg->pg_statement_timeout_ms, w->cfg->pg_synchronous_commit ? "on" : "off");
     PGresult *res = PQexec(w->conn, sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
-        shop_err_set(err, SHOP_EPG, "could not set statement_timeout: %s", PQerrorMessage(w->conn));
+        shop_err_set(err, SHOP_EPG, "could not set session settings: %s", PQerrorMessage(w->conn));
         worker_pg_close(w);
         return SHOP_EPG;
     }

@@ -87,6 +87,9 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
         shop_cfg_int(get, "SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS", 30000, 0, 3600000, errs);
     cfg->pg_retry_max_ms = shop_cfg_int(get, "SHOPSTREAM_PG_RETRY_MAX_MS", 5000, 10, 600000, errs);
     cfg->dlq_timeout_ms = shop_cfg_int(get, "SHOPSTREAM_DLQ_TIMEOUT_MS", 30000, 100, 600000, errs);
+    /* Off is safe here: offsets commit in the same transaction as the effects, so a
+     * crash loses both together and the batch is consumed again. */
+    cfg->pg_synchronous_commit = shop_cfg_bool(get, "SHOPSTREAM_PG_SYNCHRONOUS_COMMIT", false, errs);
     cfg->session_timeout_ms =
         shop_cfg_int(get, "SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS", 45000, 1000, 3600000, errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
@@ -124,12 +127,12 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        "role=%s brokers=%s group=%s topic_prefix=%s topics=%s,%s,%s,%s dlq=%s "
                        "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64
                        " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
-                       " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " log_level=%s",
+                       " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " pg_synchronous_commit=%s log_level=%s",
                        shop_worker_role_name(cfg->role), cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, cfg->topics[0], cfg->topics[1], cfg->topics[2], cfg->topics[3],
                        cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->stats_interval_ms,
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
-                       cfg->session_timeout_ms, cfg->log_level);
+                       cfg->session_timeout_ms, cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level);
     if (len < 0)
         return 0;
     return (size_t)len < n ? (size_t)len : n - 1;

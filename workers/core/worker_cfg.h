@@ -6,6 +6,7 @@
 #ifndef SHOP_WORKER_CFG_H
 #define SHOP_WORKER_CFG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ struct shop_worker_cfg {
     const char *topic_prefix;        /* SHOPSTREAM_TOPIC_PREFIX */
     const char *pg_dsn;              /* SHOPSTREAM_PG_DSN (required) */
     const char *log_level;           /* SHOPSTREAM_LOG_LEVEL */
+    bool pg_synchronous_commit;      /* SHOPSTREAM_PG_SYNCHRONOUS_COMMIT */
     int n_topics;
     char topics[SHOP_WORKER_TOPICS_MAX][SHOP_TOPIC_NAME_MAX];
     char dlq_topic[SHOP_TOPIC_NAME_MAX];
