@@ -62,7 +62,10 @@ start() {
             -c "$dir/server.properties" >"$dir/format.log" 2>&1 || { cat "$dir/format.log"; die "kafka format failed"; }
     fi
     log "starting kafka on 127.0.0.1:$SHOPSTREAM_KAFKA_PORT"
-    java_run kafka.Kafka "$dir/server.properties" </dev/null >"$dir/stdout.log" 2>&1 &
+    # exec, so the pid saved below is the JVM's own and `stop` really stops the broker.
+    (exec java $SHOPSTREAM_KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+        -Dlog4j.configuration="file:$dir/log4j.properties" \
+        -cp "$SHOPSTREAM_KAFKA_JARS/*" kafka.Kafka "$dir/server.properties") </dev/null >"$dir/stdout.log" 2>&1 &
     echo $! > "$pidfile"
     # An open port is not a ready broker: wait for a metadata answer.
     for _ in $(seq 1 120); do

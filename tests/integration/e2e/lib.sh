@@ -16,7 +16,7 @@ it_require_env() {
     IT_PIDS=()
     IT_DB=""
     trap it_cleanup EXIT
-    export SHOPSTREAM_JWT_SECRET=it-secret-$RANDOM$RANDOM
+    export SHOPSTREAM_JWT_SECRET; SHOPSTREAM_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
     export SHOPSTREAM_LOG_LEVEL=${SHOPSTREAM_LOG_LEVEL:-info}
 }
 
