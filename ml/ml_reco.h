@@ -64,7 +64,7 @@ int shop_ml_pop_decode(struct shop_ml_pop *pop, const uint8_t *buf, size_t len, 
 void shop_ml_reco_popular(const struct shop_ml_pop *pop, const uint32_t *exclude, size_t n_exclude,
                           uint32_t n, struct shop_ml_scored *out, uint32_t *n_out);
 
-/** Top-n items for the user vector x (k floats of als, e.g. from a fold-in); a user
+/** Top-n items for the user vector x (als->k doubles, e.g. from a fold-in); a user
  *  with no signal (x NULL or all zero) gets popularity instead. */
 void shop_ml_reco_user(const struct shop_ml_als *als, const double *x, const struct shop_ml_pop *pop,
                        const uint32_t *exclude, size_t n_exclude, uint32_t n,
