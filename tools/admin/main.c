@@ -58,7 +58,9 @@ int main(int argc, char **argv)
         rc = admin_create_topics(brokers, prefix, (int)partitions, (int)replication, &err);
     } else if (strcmp(argv[1], "lag") == 0) {
         int64_t total;
-        int quiet = argc > 2 && strcmp(argv[argc - 1], "--quiet") == 0;
+        int quiet = 0;
+        for (int i = 2; i < argc; i++)
+            quiet |= strcmp(argv[i], "--quiet") == 0;
         rc = admin_lag(opt(argc, argv, "--brokers", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092")),
                        opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.")),
                        opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream")),

@@ -26,10 +26,9 @@ tok=$(it_token carol)
 
 : > "$IT_TMP/accepted"
 n=0; got503=0; retry_after=0
-post_view() { # posts one product.viewed with a fresh id; records the id if 202
+post_view() { # posts one product.viewed with a fresh id; sets $code, records the id if 202
     n=$((n + 1))
     local id; id=$(printf '7e0f1d2c-0000-4000-8000-%012d' "$n")
-    local code
     code=$(curl -sS --max-time 30 -D "$IT_TMP/hdr" -o "$IT_TMP/body" -w '%{http_code}' -X POST "$IT_URL/v1/events" \
         -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
         --data-binary "{\"events\":[{\"id\":\"$id\",\"type\":\"product.viewed\",\"product_id\":\"p1\"}]}") || code=000
@@ -39,18 +38,17 @@ post_view() { # posts one product.viewed with a fresh id; records the id if 202
         000) fail "request $n hung or the connection failed (curl gave up after 30 s)" ;;
         *) fail "request $n: unexpected status $code: $(cat "$IT_TMP/body")" ;;
     esac
-    echo "$code"
 }
 
-for _ in $(seq 1 15); do [ "$(post_view)" = 202 ] || fail "posts before the outage must be accepted"; done
+for _ in $(seq 1 15); do post_view; [ "$code" = 202 ] || fail "posts before the outage must be accepted"; done
 before=$(wc -l < "$IT_TMP/accepted")
 ok "$before events accepted before the outage"
 
 kafka stop
 during=0
 for _ in $(seq 1 8); do
-    c=$(post_view)
-    [ "$c" = 202 ] && during=$((during + 1))
+    post_view
+    [ "$code" = 202 ] && during=$((during + 1))
 done
 [ $got503 -ge 1 ] || fail "no 503 while the broker was down"
 [ $retry_after -eq $got503 ] || fail "a 503 came without Retry-After ($retry_after of $got503)"
@@ -59,11 +57,12 @@ ok "broker down: $got503 answers were 503 with Retry-After, $during were 202"
 kafka start || fail "private broker did not restart"
 back=0
 for _ in $(seq 1 120); do
-    [ "$(post_view)" = 202 ] && { back=1; break; }
+    post_view
+    [ "$code" = 202 ] && { back=1; break; }
     sleep 0.5
 done
 [ $back = 1 ] || fail "edge never accepted events again after the broker came back"
-for _ in $(seq 1 10); do [ "$(post_view)" = 202 ] || fail "posts after recovery must be accepted"; done
+for _ in $(seq 1 10); do post_view; [ "$code" = 202 ] || fail "posts after recovery must be accepted"; done
 ok "broker back: accepting again"
 
 lag_zero() { [ "$("$IT_BIN/tools/admin/shopstream-admin" lag --quiet --brokers "$brokers" --prefix "$IT_PREFIX" --dsn "$IT_DSN" --group "$IT_NAME-projector")" = 0 ]; }
