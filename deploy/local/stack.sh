@@ -15,8 +15,7 @@ mkdir -p "$run"
 secret_file=$SHOPSTREAM_STATE_DIR/jwt.secret
 [ -s "$secret_file" ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$secret_file"; chmod 600 "$secret_file"; }
 export SHOPSTREAM_JWT_SECRET_FILE=$secret_file
-export SHOPSTREAM_JWT_SECRET
-SHOPSTREAM_JWT_SECRET=$(cat "$secret_file")
+unset SHOPSTREAM_JWT_SECRET   # the edge takes exactly one source of the key
 
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
