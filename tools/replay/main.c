@@ -41,6 +41,7 @@ int main(int argc, char **argv)
     struct replay_opts ro = {.customers = 200, .seed = 42, .order_lines_max = 100};
     struct replay_post_opts po = {.concurrency = 8, .max_retries = 8};
     int dry = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines interleave with stderr logs in order */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--dry-run") == 0) { dry = 1; continue; }

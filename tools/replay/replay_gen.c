@@ -216,7 +216,7 @@ static int select_rows(const struct retail_row *rows, size_t n_rows, const struc
     const struct retail_row **sel = shop_xmalloc(n_rows * sizeof(*sel));
     size_t n = 0;
     for (size_t i = 0; i < n_rows; i++)
-        if (retail_row_is_purchase(&rows[i]))
+        if (retail_row_is_purchase(&rows[i]) && retail_row_is_product(&rows[i]))
             sel[n++] = &rows[i];
     qsort(sel, n, sizeof(*sel), cmp_invoice);
     int32_t *chosen = shop_xcalloc(o->customers ? o->customers : 1, sizeof(*chosen));

@@ -18,6 +18,8 @@ struct lane {
 };
 
 struct slot {
+    char resp[512];         /* start of the response body, for logging rejections */
+    size_t resp_len;
     CURL *easy;
     struct curl_slist *hdrs;
     struct lane *lane;
@@ -54,10 +56,13 @@ char *replay_mint_token(const char *secret, const char *sub, int admin, const ch
     return tok;
 }
 
-static size_t discard_body(char *p, size_t size, size_t n, void *ud)
+static size_t keep_body_start(char *p, size_t size, size_t n, void *ud)
 {
-    (void)p;
-    (void)ud;
+    struct slot *s = ud;
+    size_t room = sizeof(s->resp) - 1 - s->resp_len, take = size * n < room ? size * n : room;
+    memcpy(s->resp + s->resp_len, p, take);
+    s->resp_len += take;
+    s->resp[s->resp_len] = '\0';
     return size * n;
 }
 
@@ -75,7 +80,10 @@ static void slot_start(CURLM *multi, struct slot *s, const struct replay_request
     curl_easy_setopt(s->easy, CURLOPT_URL, url);
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->hdrs);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, req->body);
-    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, keep_body_start);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+    s->resp_len = 0;
+    s->resp[0] = '\0';
     curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     s->start_s = now_s();
@@ -112,8 +120,8 @@ static void on_done(struct slot *s, CURLcode res, const struct replay_request *r
             st->rejected++;
         else
             st->failed++;
-        SHOP_LOG(SHOP_LOG_WARN, "replay", "request not accepted", "user=%s status=%ld curl=\"%s\"", req->user_id, code,
-                 curl_easy_strerror(res));
+        SHOP_LOG(SHOP_LOG_WARN, "replay", "request not accepted", "user=%s status=%ld curl=\"%s\" body=%s", req->user_id,
+                 code, curl_easy_strerror(res), s->resp);
     }
     s->attempts = 0;
     s->lane->pos++;

@@ -162,6 +162,14 @@ bool retail_row_is_purchase(const struct retail_row *r)
     return r->customer_id > 0 && !r->cancelled && r->quantity > 0 && r->unit_price_minor > 0;
 }
 
+bool retail_row_is_product(const struct retail_row *r)
+{
+    for (int i = 0; i < 5; i++)
+        if (r->stock_code[i] < '0' || r->stock_code[i] > '9')
+            return false;
+    return true;
+}
+
 void retail_path(const char *data_dir, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/online-retail/online_retail.csv.gz", data_dir);

@@ -41,4 +41,8 @@ void retail_path(const char *data_dir, char *buf, size_t size);
  *  not a cancellation, positive quantity and price. */
 bool retail_row_is_purchase(const struct retail_row *r);
 
+/** True for merchandise: stock codes start with five digits. Postage, fees and manual
+ *  adjustments ("POST", "DOT", "M", "BANK CHARGES", "AMAZONFEE", ...) do not. */
+bool retail_row_is_product(const struct retail_row *r);
+
 #endif

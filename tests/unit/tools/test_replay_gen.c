@@ -20,16 +20,17 @@ static struct retail_row row(const char *inv, const char *code, int qty, int64_t
 }
 
 
-static struct retail_row data[6];
+static struct retail_row data[7];
 
 static void setup(void)
 {
-    data[0] = row("100", "A1", 2, 150, 11, 1300000000000LL);
-    data[1] = row("100", "B2", 1, 999, 11, 1300000000000LL);
-    data[2] = row("101", "A1", 3, 150, 12, 1300000100000LL);
-    data[3] = row("C102", "A1", -1, 150, 12, 1300000200000LL);  /* cancellation: ignored */
-    data[4] = row("103", "C3", 1, 500, 0, 1300000300000LL);     /* guest: ignored */
-    data[5] = row("104", "B2", 4, 999, 13, 1300000400000LL);    /* beyond --customers 2 */
+    data[0] = row("100", "10001", 2, 150, 11, 1300000000000LL);
+    data[1] = row("100", "20002", 1, 999, 11, 1300000000000LL);
+    data[2] = row("101", "10001", 3, 150, 12, 1300000100000LL);
+    data[3] = row("C102", "10001", -1, 150, 12, 1300000200000LL);  /* cancellation: ignored */
+    data[4] = row("103", "30003", 1, 500, 0, 1300000300000LL);     /* guest: ignored */
+    data[5] = row("104", "20002", 4, 999, 13, 1300000400000LL);    /* beyond --customers 2 */
+    data[6] = row("100", "POST", 1, 1800, 11, 1300000000000LL);    /* postage: not merchandise */
 }
 
 /* Sums quantity over every order.placed line in the plan, and checks totals. */
@@ -68,10 +69,10 @@ Test(replay_gen, replays_real_orders_of_the_first_customers, .init = setup)
 {
     struct replay_opts o = {.customers = 2, .seed = 7, .order_lines_max = 100};
     struct replay_plan p;
-    cr_assert_eq(replay_plan_build(data, 6, &o, &p), 0);
+    cr_assert_eq(replay_plan_build(data, 7, &o, &p), 0);
     cr_assert_eq(p.n_users, 2);
     cr_assert_eq(p.n_orders, 2);
-    cr_assert_eq(p.n_products, 2);      /* A1, B2 of customers 11 and 12 */
+    cr_assert_eq(p.n_products, 2);      /* 10001, 20002 of customers 11 and 12 */
     cr_assert(p.reqs[0].admin);         /* catalog comes first */
     cr_assert_str_eq(p.reqs[0].user_id, "catalog-admin");
     size_t orders;
@@ -84,10 +85,10 @@ Test(replay_gen, is_deterministic_for_a_seed_and_differs_across_seeds, .init = s
 {
     struct replay_opts o = {.customers = 3, .seed = 1, .order_lines_max = 100};
     struct replay_plan a, b, c;
-    cr_assert_eq(replay_plan_build(data, 6, &o, &a), 0);
-    cr_assert_eq(replay_plan_build(data, 6, &o, &b), 0);
+    cr_assert_eq(replay_plan_build(data, 7, &o, &a), 0);
+    cr_assert_eq(replay_plan_build(data, 7, &o, &b), 0);
     o.seed = 2;
-    cr_assert_eq(replay_plan_build(data, 6, &o, &c), 0);
+    cr_assert_eq(replay_plan_build(data, 7, &o, &c), 0);
     cr_assert_eq(a.n_reqs, b.n_reqs);
     for (size_t i = 0; i < a.n_reqs; i++)
         cr_assert_str_eq(a.reqs[i].body, b.reqs[i].body);
@@ -101,7 +102,7 @@ Test(replay_gen, skips_invoices_over_the_line_limit, .init = setup)
 {
     struct replay_opts o = {.customers = 3, .seed = 1, .order_lines_max = 1};
     struct replay_plan p;
-    cr_assert_eq(replay_plan_build(data, 6, &o, &p), 0);
+    cr_assert_eq(replay_plan_build(data, 7, &o, &p), 0);
     cr_assert_eq(p.n_skipped_invoices, 1);   /* invoice 100 has two lines */
     cr_assert_eq(p.n_orders, 2);
     replay_plan_free(&p);

@@ -42,6 +42,19 @@ Test(retail, handles_quotes_commas_cancellations_and_guests)
     cr_assert_eq(r.unit_price_minor, -1106206);
 }
 
+Test(retail, tells_merchandise_from_postage_and_fees)
+{
+    struct retail_row r;
+    cr_assert_eq(parse("1,85123A,,1,2011-01-01 00:00:00,1,1,UK", &r), 0);
+    cr_assert(retail_row_is_product(&r));
+    cr_assert_eq(parse("1,POST,,1,2011-01-01 00:00:00,1,1,UK", &r), 0);
+    cr_assert(!retail_row_is_product(&r));
+    cr_assert_eq(parse("1,BANK CHARGES,,1,2011-01-01 00:00:00,1,1,UK", &r), 0);
+    cr_assert(!retail_row_is_product(&r));
+    cr_assert_eq(parse("1,1234,,1,2011-01-01 00:00:00,1,1,UK", &r), 0);
+    cr_assert(!retail_row_is_product(&r));
+}
+
 Test(retail, rejects_malformed_lines)
 {
     struct retail_row r;
