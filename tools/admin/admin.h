@@ -10,6 +10,11 @@
 #define SHOP_XSTR(x) #x
 #define SHOP_STR(x) SHOP_XSTR(x)
 
+struct rd_kafka_s;
+
+/** A plain client for admin requests and metadata; NULL with err set on failure. */
+struct rd_kafka_s *admin_kafka_client(const char *brokers, struct shop_err *err);
+
 /** Applies pending migrations from dir to the database at dsn. */
 int admin_migrate(const char *dsn, const char *dir, struct shop_err *err);
 

@@ -36,17 +36,10 @@ static int64_t stored_offset(PGconn *conn, const char *group, const char *topic,
 int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group, int quiet,
               int64_t *total, struct shop_err *err)
 {
-    char errstr[512], topic[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        return shop_err_set(err, SHOP_ECONFIG, "invalid brokers: %s", errstr);
-    }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (rk == NULL) {
-        rd_kafka_conf_destroy(conf);
-        return shop_err_set(err, SHOP_EKAFKA, "could not create kafka client: %s", errstr);
-    }
+    char topic[256];
+    rd_kafka_t *rk = admin_kafka_client(brokers, err);
+    if (rk == NULL)
+        return err->code;
     PGconn *conn = PQconnectdb(dsn);
     int rc = 0, failed = 0;
     *total = 0;

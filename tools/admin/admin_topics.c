@@ -31,20 +31,30 @@ static int check_results(rd_kafka_event_t *ev, struct shop_err *err)
     return rc;
 }
 
-int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
-                        struct shop_err *err)
+rd_kafka_t *admin_kafka_client(const char *brokers, struct shop_err *err)
 {
-    char errstr[512], names[N_STREAMS][256];
+    char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
-        return shop_err_set(err, SHOP_ECONFIG, "invalid brokers: %s", errstr);
+        shop_err_set(err, SHOP_ECONFIG, "invalid brokers: %s", errstr);
+        return NULL;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (rk == NULL) {
         rd_kafka_conf_destroy(conf); /* rd_kafka_new() frees conf only on success */
-        return shop_err_set(err, SHOP_EKAFKA, "could not create kafka client: %s", errstr);
+        shop_err_set(err, SHOP_EKAFKA, "could not create kafka client: %s", errstr);
     }
+    return rk;
+}
+
+int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
+                        struct shop_err *err)
+{
+    char errstr[512], names[N_STREAMS][256];
+    rd_kafka_t *rk = admin_kafka_client(brokers, err);
+    if (rk == NULL)
+        return err->code;
     rd_kafka_NewTopic_t *topics[N_STREAMS];
     for (size_t i = 0; i < N_STREAMS; i++) {
         snprintf(names[i], sizeof(names[i]), "%s%s.v1", prefix, streams[i]);
