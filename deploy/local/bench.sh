@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Measured speed beside the machine's raw limits, in one run: builds, brings the
+# local stack up, then runs
+#   shopstream-bench-ingest     edge ingest (single events, 100-event batches) vs the raw producer
+#   shopstream-bench-projector  projector into PostgreSQL vs COPY of the same rows
+# and prints their figures (docs/benchmarks.md explains them).
+# Usage: bench.sh [all|ingest|projector]
+# Extra arguments for each program: SHOPSTREAM_BENCH_INGEST_ARGS, SHOPSTREAM_BENCH_PROJECTOR_ARGS
+# (e.g. SHOPSTREAM_BENCH_PROJECTOR_ARGS="--events 50000").
+set -euo pipefail
+here=$(dirname "$0")
+. "$here/env.sh"
+what=${1:-all}
+case "$what" in all|ingest|projector) ;; *) echo "usage: $0 [all|ingest|projector]" >&2; exit 2 ;; esac
+
+"$here/build.sh"
+"$here/stack.sh" up
+bin=$SHOPSTREAM_BUILD_DIR
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit:  $(git -C "$SHOPSTREAM_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+rc=0
+if [ "$what" != projector ]; then
+    echo
+    # The stack's edge and topics; its projector consumes what this posts (bench-* users,
+    # *-b order ids), so run it before the demo or accept those extra rows.
+    # shellcheck disable=SC2086
+    SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret \
+    "$bin/bench/ingest/shopstream-bench-ingest" --url "http://127.0.0.1:$SHOPSTREAM_HTTP_PORT" \
+        --brokers "$SHOPSTREAM_KAFKA_BROKERS" --topic-prefix shopstream. ${SHOPSTREAM_BENCH_INGEST_ARGS:-} || rc=1
+fi
+if [ "$what" != ingest ]; then
+    echo
+    # Its own database, topics and projector process, all dropped at the end.
+    # shellcheck disable=SC2086
+    "$bin/bench/projector/shopstream-bench-projector" --dsn "$SHOPSTREAM_PG_DSN" --brokers "$SHOPSTREAM_KAFKA_BROKERS" \
+        --build-dir "$bin" --schema-dir "$SHOPSTREAM_REPO/schema/migrations" ${SHOPSTREAM_BENCH_PROJECTOR_ARGS:-} || rc=1
+fi
+exit $rc
