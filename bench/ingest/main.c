@@ -9,9 +9,11 @@
  * (c) the events of (b) decoded, stamped and packed by proto/core and produced
  * to the same topics with the edge's producer settings, every delivery report
  * awaited. Prints one row per mode and the ratio (b)/(c).
- * Events are Online Retail shoppers from tools/replay/replay_gen, re-attributed
- * to "bench-<customer>" users and "<invoice>-b" order ids so they never mix with
- * the demo's. The JWT secret comes from SHOPSTREAM_JWT_SECRET or _FILE.
+ * Events are Online Retail shoppers from tools/replay/replay_gen with "<invoice>-b"
+ * order ids, posted by "bench-<customer>-s<session>" users (single events, ten per
+ * session, in order) and "bench-<customer>-w<window>" users (batches), so requests
+ * can run at the full concurrency and never mix with the demo's shoppers.
+ * The JWT secret comes from SHOPSTREAM_JWT_SECRET or _FILE.
  * Exit 0 when every request and record was accepted, 1 otherwise, 2 on usage.
  */
 #define _GNU_SOURCE
@@ -36,11 +38,16 @@ struct opts {
     uint64_t seed;
 };
 
-/* One shopper event of the replay, with the user that posts it. */
+/* One shopper event of the replay: its customer and its place in the customer's stream. */
 struct flat_ev {
-    char user[24];
+    char customer[16];
+    size_t seq;
     json_t *ev;
 };
+
+/* Events of one customer posted one at a time form sessions of this many; a session's
+ * requests run one after another, different sessions concurrently. */
+#define SESSION_EVENTS 10
 
 struct row {
     const char *mode;
@@ -120,7 +127,8 @@ static size_t flatten_plan(const struct replay_plan *plan, struct flat_ev *out, 
                 snprintf(buf, sizeof(buf), "%s-b", oid);
                 json_object_set_new(ev, "order_id", json_string(buf));
             }
-            snprintf(out[n].user, sizeof(out[n].user), "bench-%.16s", plan->reqs[r].user_id);
+            snprintf(out[n].customer, sizeof(out[n].customer), "%.15s", plan->reqs[r].user_id);
+            out[n].seq = n > 0 && strcmp(out[n - 1].customer, out[n].customer) == 0 ? out[n - 1].seq + 1 : 0;
             out[n++].ev = json_incref(ev);
         }
         json_decref(root);
@@ -164,13 +172,13 @@ static int load_events(const struct opts *o, size_t want, struct flat_ev **out, 
 
 /* ---- requests ---------------------------------------------------------------- */
 
-static void request_set(struct replay_request *req, const struct flat_ev *evs, size_t n)
+static void request_set(struct replay_request *req, const char *user, const struct flat_ev *evs, size_t n)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append(arr, evs[i].ev);
     json_t *body = json_pack("{s:o}", "events", arr);
-    snprintf(req->user_id, sizeof(req->user_id), "%s", evs[0].user);
+    snprintf(req->user_id, sizeof(req->user_id), "%s", user);
     req->admin = 0;
     req->body = json_dumps(body, JSON_COMPACT);
     req->n_events = n;
@@ -324,10 +332,17 @@ int main(int argc, char **argv)
     }
     struct replay_request *single = shop_xcalloc(o.n_single + 1, sizeof(*single));
     struct replay_request *batch = shop_xcalloc(o.n_batches, sizeof(*batch));
-    for (size_t i = 0; i < o.n_single; i++)
-        request_set(&single[i], &evs[i], 1);
-    for (size_t i = 0; i < o.n_batches; i++)
-        request_set(&batch[i], &evs[o.n_single + i * o.batch_size], o.batch_size);
+    char user[24];
+    for (size_t i = 0; i < o.n_single; i++) {
+        snprintf(user, sizeof(user), "bench-%.10s-s%zu", evs[i].customer, evs[i].seq / SESSION_EVENTS % 100000);
+        request_set(&single[i], user, &evs[i], 1);
+    }
+    /* A batch is a window of the time-ordered stream, posted by a user of its own. */
+    for (size_t i = 0; i < o.n_batches; i++) {
+        const struct flat_ev *first = &evs[o.n_single + i * o.batch_size];
+        snprintf(user, sizeof(user), "bench-%.10s-w%zu", first->customer, i % 100000);
+        request_set(&batch[i], user, first, o.batch_size);
+    }
     for (size_t i = 0; i < n_ev; i++)
         json_decref(evs[i].ev);
     free(evs);
