@@ -12,6 +12,8 @@ struct eval_opts {
 
 int eval_segment_run(const struct eval_opts *o);
 int eval_reco_run(const struct eval_opts *o);
+/** Online Retail parameter grid on a validation split carved from training. */
+int eval_reco_tune_run(const struct eval_opts *o);
 int eval_forecast_run(const struct eval_opts *o);
 
 #endif

@@ -16,6 +16,7 @@
 #include "ml/ml_als.h"
 #include "ml/ml_cooc.h"
 #include "ml/ml_csr.h"
+#include "ml/ml_interact.h"
 #include "ml/ml_rand.h"
 #include "ml/ml_reco.h"
 #include "reco_data.h"
@@ -25,6 +26,13 @@
 #define NO_TARGET UINT32_MAX
 #define FOLD_NEWEST 5
 
+/* How a user's purchase lines of one item become the ALS strength r. */
+enum conf_kind {
+    CONF_LINES = 0,   /* number of lines (each line 1, or its decayed weight) */
+    CONF_BINARY,      /* 1 */
+    CONF_LOG,         /* log(1 + lines) */
+};
+
 struct reco_params {
     uint32_t factors;
     uint32_t iters;
@@ -33,6 +41,9 @@ struct reco_params {
     double alpha;
     uint32_t hist_max;    /* co-occurrence history bound */
     uint32_t neighbours;  /* item-to-item table width */
+    enum conf_kind conf;
+    double half_life_d;   /* > 0: a line weighs 2^(-age/half-life), age from the user's last */
+    double pop_blend;     /* ALS score + pop_blend * log(1 + buyers of the item) */
 };
 
 /* One leave-last-out split: training matrix, stream and a held-out item per user. */
@@ -44,6 +55,8 @@ struct split {
     struct shop_ml_touch *stream;   /* training events in time order */
     size_t n_stream;
     uint32_t *target;               /* per user, NO_TARGET when none */
+    size_t *held_ptr;               /* per user, [held_ptr[u], held_ptr[u + 1]) of held: */
+    uint32_t *held;                 /* the items of the held-out basket, never negatives */
 };
 
 struct metrics {
@@ -105,9 +118,35 @@ static int cmp_touch_time(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* drop_newest > 0 removes each user's newest training events (the stale model's data). */
-static void split_build(const struct reco_data *d, unsigned seed, uint32_t drop_newest,
-                        struct split *s)
+/* Strength of one training line: 1, or 2^(-age/half-life) with the age counted from the
+ * user's newest training line (no look at the held-out basket or its date). */
+static double line_weight(const struct reco_params *p, int64_t ts_ms, int64_t newest_ms)
+{
+    if (!(p->half_life_d > 0))
+        return 1.0;
+    return shop_ml_decay(newest_ms - ts_ms, (int64_t)(p->half_life_d * 86400000.0));
+}
+
+static void conf_apply(enum conf_kind kind, struct shop_ml_csr *m)
+{
+    for (size_t t = 0; t < m->nnz; t++)
+        m->val[t] = kind == CONF_BINARY ? 1.0 : kind == CONF_LOG ? log1p(m->val[t]) : m->val[t];
+}
+
+/* Appends the held-out basket [from, e) of user u (nothing when it has no target) and
+ * counts it in held_ptr[u + 1]; split_build() turns the counts into offsets. */
+static size_t hold_basket(struct split *s, const struct reco_event *ev, size_t from, size_t e,
+                          uint32_t u, size_t n_held)
+{
+    if (s->target[u] == NO_TARGET)
+        return n_held;
+    for (size_t k = from; k < e; k++)
+        s->held[n_held++] = ev[k].item;
+    s->held_ptr[u + 1] = e - from;
+    return n_held;
+}
+
+static void split_alloc(const struct reco_data *d, struct split *s)
 {
     memset(s, 0, sizeof(*s));
     s->n_users = d->n_users;
@@ -115,20 +154,35 @@ static void split_build(const struct reco_data *d, unsigned seed, uint32_t drop_
     s->target = malloc(d->n_users * sizeof(*s->target));
     for (uint32_t u = 0; u < d->n_users; u++)
         s->target[u] = NO_TARGET;
+    s->held_ptr = calloc(d->n_users + 1, sizeof(*s->held_ptr));
+    s->held = malloc((d->n + 1) * sizeof(*s->held));
+}
+
+/* drop_newest > 0 removes each user's newest training events (the stale model's data). */
+static void split_build(const struct reco_data *d, unsigned seed, uint32_t drop_newest,
+                        const struct reco_params *p, struct split *s)
+{
+    split_alloc(d, s);
     const struct reco_event **kept = malloc((d->n + 1) * sizeof(*kept));
-    size_t n_kept = 0;
+    struct shop_ml_triplet *t = malloc((d->n + 1) * sizeof(*t));
+    size_t n_kept = 0, n_held = 0;
     for (size_t b = 0, e; b < d->n; b = e) {
-        for (e = b; e < d->n && d->ev[e].user == d->ev[b].user; e++)
+        uint32_t u = d->ev[b].user;
+        for (e = b; e < d->n && d->ev[e].user == u; e++)
             ;
-        size_t end = pick_target(d->ev, b, e, seed, &s->target[d->ev[b].user]);
+        size_t end = pick_target(d->ev, b, e, seed, &s->target[u]);
+        n_held = hold_basket(s, d->ev, end, e, u, n_held);
         end = end - b > drop_newest ? end - drop_newest : b;
-        for (size_t k = b; k < end; k++)
+        for (size_t k = b; k < end; k++) {
+            t[n_kept] = (struct shop_ml_triplet){u, d->ev[k].item,
+                                                 line_weight(p, d->ev[k].ts_ms, d->ev[end - 1].ts_ms)};
             kept[n_kept++] = &d->ev[k];
+        }
     }
-    struct shop_ml_triplet *t = malloc((n_kept + 1) * sizeof(*t));
-    for (size_t k = 0; k < n_kept; k++)
-        t[k] = (struct shop_ml_triplet){kept[k]->user, kept[k]->item, 1.0};
+    for (uint32_t u = 0; u < d->n_users; u++)
+        s->held_ptr[u + 1] += s->held_ptr[u];
     shop_ml_csr_build(&s->r_ui, d->n_users, d->n_items, t, n_kept, NULL);
+    conf_apply(p->conf, &s->r_ui);
     shop_ml_csr_transpose(&s->r_ui, &s->r_iu);
     qsort(kept, n_kept, sizeof(*kept), cmp_touch_time);
     s->stream = malloc((n_kept + 1) * sizeof(*s->stream));
@@ -139,12 +193,32 @@ static void split_build(const struct reco_data *d, unsigned seed, uint32_t drop_
     free(kept);
 }
 
+/* The same events without each user's last basket. Its split holds out the basket before
+ * the test one: parameters are chosen on it without looking at the test baskets. */
+static void data_drop_last_basket(const struct reco_data *d, struct reco_data *v)
+{
+    *v = *d;
+    v->ev = malloc((d->n + 1) * sizeof(*v->ev));
+    v->n = 0;
+    for (size_t b = 0, e; b < d->n; b = e) {
+        for (e = b; e < d->n && d->ev[e].user == d->ev[b].user; e++)
+            ;
+        size_t last = e;
+        while (last > b && d->ev[last - 1].basket == d->ev[e - 1].basket)
+            last--;
+        memcpy(v->ev + v->n, d->ev + b, (last - b) * sizeof(*v->ev));
+        v->n += last - b;
+    }
+}
+
 static void split_fini(struct split *s)
 {
     shop_ml_csr_fini(&s->r_ui);
     shop_ml_csr_fini(&s->r_iu);
     free(s->stream);
     free(s->target);
+    free(s->held_ptr);
+    free(s->held);
 }
 
 /* Rank of the target among candidates (score descending, item id ascending). */
@@ -167,14 +241,16 @@ static void add_hit(uint32_t rank, double *hr, double *ndcg)
     }
 }
 
-/* Candidates of one user: all items not in training and not the target, and 99 of them
- * drawn with a per-user seed (the same negatives for every method). */
+/* Candidates of one user: all items the user never bought (not in training, not in the
+ * held-out basket), and 99 of them drawn with a per-user seed (the same for every method). */
 static uint32_t candidates(const struct split *s, uint32_t u, unsigned seed, uint32_t *mark,
                            uint32_t *all, uint32_t *neg)
 {
     const struct shop_ml_csr *m = &s->r_ui;
     for (size_t k = m->row_ptr[u]; k < m->row_ptr[u + 1]; k++)
         mark[m->col[k]] = u + 1;
+    for (size_t k = s->held_ptr[u]; k < s->held_ptr[u + 1]; k++)
+        mark[s->held[k]] = u + 1;
     mark[s->target[u]] = u + 1;
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->n_items; i++)
@@ -231,10 +307,45 @@ static void score_i2i(const void *ctx, uint32_t u, const struct shop_ml_csr *r_u
     shop_ml_reco_item_scores(ctx, r_ui->col + at, NULL, r_ui->row_ptr[u + 1] - at, scores);
 }
 
+/* ALS scores, optionally plus w * log(1 + buyers): the same scores serve both metrics. */
+struct als_scorer {
+    const struct shop_ml_als *als;
+    double w;
+    double *log_pop;   /* per item */
+};
+
+static void scorer_init(struct als_scorer *sc, const struct shop_ml_als *als, const struct split *s,
+                        double w)
+{
+    sc->als = als;
+    sc->w = w;
+    sc->log_pop = malloc(s->n_items * sizeof(*sc->log_pop));
+    for (uint32_t i = 0; i < s->n_items; i++)
+        sc->log_pop[i] = log1p((double)(s->r_iu.row_ptr[i + 1] - s->r_iu.row_ptr[i]));
+}
+
+static void scorer_fini(struct als_scorer *sc)
+{
+    free(sc->log_pop);
+}
+
 static void score_als(const void *ctx, uint32_t u, const struct shop_ml_csr *r_ui, double *scores)
 {
-    const struct shop_ml_als *als = ctx;
-    shop_ml_als_scores(als, als->x + (size_t)u * als->k, scores);
+    const struct als_scorer *sc = ctx;
+    shop_ml_als_scores(sc->als, sc->als->x + (size_t)u * sc->als->k, scores);
+    if (sc->w > 0)
+        for (uint32_t i = 0; i < sc->als->n_items; i++)
+            scores[i] += sc->w * sc->log_pop[i];
+}
+
+/* Evaluates model als on split s with p's popularity blend. */
+static void evaluate_als(const struct split *s, const struct shop_ml_als *als,
+                         const struct reco_params *p, unsigned seed, struct metrics *out)
+{
+    struct als_scorer sc;
+    scorer_init(&sc, als, s, p->pop_blend);
+    evaluate(s, &s->r_ui, score_als, &sc, seed, out);
+    scorer_fini(&sc);
 }
 
 static void print_row(const char *data, const char *method, const struct metrics *m)
@@ -293,8 +404,9 @@ static void compare_methods(const struct reco_data *d, const struct split *s,
     shop_ml_cooc_fini(&c);
 
     *als_s = train_als(s, p, seed, als);
-    evaluate(s, &s->r_ui, score_als, als, seed, m_als);
-    snprintf(name, sizeof(name), "ALS (k=%u)", p->factors);
+    evaluate_als(s, als, p, seed, m_als);
+    snprintf(name, sizeof(name), p->pop_blend > 0 ? "ALS (k=%u) + pop. term" : "ALS (k=%u)",
+             p->factors);
     print_row(d->name, name, m_als);
 }
 
@@ -316,20 +428,20 @@ static void incremental(const struct reco_data *d, const struct split *full,
     struct split stale_split;
     struct shop_ml_als stale;
     struct metrics m;
-    split_build(d, seed, FOLD_NEWEST, &stale_split);
+    split_build(d, seed, FOLD_NEWEST, p, &stale_split);
     train_als(&stale_split, p, seed, &stale);
-    evaluate(full, &full->r_ui, score_als, &stale, seed, &m);
+    evaluate_als(full, &stale, p, seed, &m);
     print_row(d->name, "stale (without newest 5)", &m);
     double t0 = now_s();
     fold_in_all(&stale, full);
     double fold_s = now_s() - t0;
-    evaluate(full, &full->r_ui, score_als, &stale, seed, &m);
+    evaluate_als(full, &stale, p, seed, &m);
     print_row(d->name, "stale + fold-in", &m);
     print_row(d->name, "full retrain", m_full);
     t0 = now_s();
     shop_ml_als_train(&stale, &full->r_ui, &full->r_iu, 2, NULL);
     double warm_s = now_s() - t0;
-    evaluate(full, &full->r_ui, score_als, &stale, seed, &m);
+    evaluate_als(full, &stale, p, seed, &m);
     print_row(d->name, "fold-in + 2 warm iters", &m);
     printf("  (%s: fold-in of all %u users %.3f s, 2 warm iterations %.3f s)\n", d->name,
            full->n_users, fold_s, warm_s);
@@ -451,8 +563,8 @@ static void params_print(const char *name, const struct reco_params *p)
 
 /* Chosen on a small grid (reg in 1..40, alpha in 1..20; see docs/ml.md). Larger reg
  * raised ALS on MovieLens further but let the stale model catch up with fold-in. */
-static const struct reco_params ML_PARAMS = {64, 15, 3, 20.0, 5.0, 200, 200};
-static const struct reco_params RETAIL_PARAMS = {64, 15, 3, 40.0, 5.0, 200, 200};
+static const struct reco_params ML_PARAMS = {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 0, 0};
+static const struct reco_params RETAIL_PARAMS = {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 0, 0};
 
 int eval_reco_run(const struct eval_opts *o)
 {
@@ -484,11 +596,11 @@ int eval_reco_run(const struct eval_opts *o)
     struct metrics mm, mr;
     double train_m = 0.0, train_r = 0.0;
     if (ml_rc == 0) {
-        split_build(&ml, o->seed, 0, &sm);
+        split_build(&ml, o->seed, 0, &pm, &sm);
         compare_methods(&ml, &sm, &pm, o->seed, &als_m, &train_m, &mm);
     }
     if (rt_rc == 0) {
-        split_build(&rt, o->seed, 0, &sr);
+        split_build(&rt, o->seed, 0, &pr, &sr);
         compare_methods(&rt, &sr, &pr, o->seed, &als_r, &train_r, &mr);
     }
     printf("\nincremental: train without each user's %d newest events, fold them in (items "
@@ -515,5 +627,75 @@ int eval_reco_run(const struct eval_opts *o)
         split_fini(&sr);
         reco_data_fini(&rt);
     }
+    return 0;
+}
+
+/* Validation grid for Online Retail (ml-eval reco-tune): every configuration is trained
+ * on the data without each customer's last invoice and scored on the invoice before it,
+ * so the test invoices never choose a parameter. */
+static const struct reco_params TUNE_GRID[] = {
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 0, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_BINARY, 0, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LOG, 0, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 90, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LOG, 90, 0},
+    {64, 15, 3, 80.0, 5.0, 200, 200, CONF_LINES, 0, 0},
+    {64, 15, 3, 160.0, 5.0, 200, 200, CONF_LINES, 0, 0},
+    {64, 15, 3, 80.0, 20.0, 200, 200, CONF_LINES, 0, 0},
+    {128, 15, 3, 80.0, 5.0, 200, 200, CONF_LINES, 0, 0},
+};
+static const double TUNE_BLEND[] = {0, 0.01, 0.02, 0.05, 0.1};
+static const char *const CONF_NAME[] = {"lines", "binary", "log"};
+
+static void tune_one(const struct reco_data *v, const struct reco_params *p, unsigned seed,
+                     double pop_hr)
+{
+    struct split s;
+    struct shop_ml_als als;
+    struct metrics m;
+    split_build(v, seed, 0, p, &s);
+    double t = train_als(&s, p, seed, &als);
+    for (size_t b = 0; b < sizeof(TUNE_BLEND) / sizeof(TUNE_BLEND[0]); b++) {
+        struct reco_params q = *p;
+        q.pop_blend = TUNE_BLEND[b];
+        evaluate_als(&s, &als, &q, seed, &m);
+        printf("  k=%-3u reg=%-4g alpha=%-3g %-6s half-life=%-3gd blend=%-4g  %6.4f  %6.4f  "
+               "%5.2fx  %6.4f  (%.1f s)\n", p->factors, p->reg, p->alpha, CONF_NAME[p->conf],
+               p->half_life_d, q.pop_blend, m.hr_s, m.ndcg_s, m.hr_s / pop_hr, m.hr_f, t);
+    }
+    shop_ml_als_fini(&als);
+    split_fini(&s);
+}
+
+int eval_reco_tune_run(const struct eval_opts *o)
+{
+    struct reco_data rt, v;
+    int rc = reco_retail_load(o->data_dir, &rt);
+    if (rc != 0) {
+        fprintf(stderr, "ml-eval: reco-tune: Online Retail not readable under %s\n", o->data_dir);
+        return rc == 1 ? 77 : 1;
+    }
+    data_drop_last_basket(&rt, &v);
+    struct split s;
+    struct shop_ml_pop pop;
+    struct metrics m;
+    split_build(&v, o->seed, 0, &RETAIL_PARAMS, &s);
+    shop_ml_pop_init(&pop, s.n_items);
+    for (uint32_t i = 0; i < s.n_items; i++)
+        pop.score[i] = (double)(s.r_iu.row_ptr[i + 1] - s.r_iu.row_ptr[i]);
+    evaluate(&s, &s.r_ui, score_pop, &pop, o->seed, &m);
+    printf("== reco-tune: Online Retail validation (last invoice dropped, the one before held "
+           "out; seed %u) ==\n  popularity: %u users, HR@10 sampled %.4f, full %.4f\n",
+           o->seed, m.users, m.hr_s, m.hr_f);
+    printf("  %-57s %6s  %6s  %6s  %6s\n", "configuration", "HR smp", "NDCG s", "/pop",
+           "HR all");
+    double pop_hr = m.hr_s;
+    shop_ml_pop_fini(&pop);
+    split_fini(&s);
+    for (size_t g = 0; g < sizeof(TUNE_GRID) / sizeof(TUNE_GRID[0]); g++)
+        tune_one(&v, &TUNE_GRID[g], o->seed, pop_hr);
+    free(v.ev);
+    reco_data_fini(&rt);
     return 0;
 }

@@ -30,5 +30,7 @@ int main(int argc, char **argv)
         rc |= eval_reco_run(&o);
     if (all || strcmp(what, "forecast") == 0)
         rc |= eval_forecast_run(&o);
+    if (strcmp(what, "reco-tune") == 0)
+        rc |= eval_reco_tune_run(&o);
     return rc ? 1 : 0;
 }
