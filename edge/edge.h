@@ -16,6 +16,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "base/shop_err.h"
+#include "edge/core/edge_batch.h"
+#include "edge/core/edge_broker.h"
 #include "edge/core/edge_config.h"
 #include "edge/core/edge_cors.h"
 #include "edge/core/edge_jwt.h"
@@ -25,6 +27,9 @@
 #include "proto/core/shop_event.h"
 
 #define EDGE_SOURCE "shopstream-edge"
+/* While every broker is known down, one request per interval and thread is produced anyway,
+ * so the edge finds the brokers back even if no statistics say so. */
+#define EDGE_PROBE_INTERVAL_US 1000000
 
 struct edge_pg;
 struct edge_thread;
@@ -55,6 +60,8 @@ struct edge_thread {
     h2o_socket_t *listener;
     rd_kafka_t *rk;
     atomic_bool kafka_fatal;           /* set from librdkafka's threads */
+    struct shop_edge_broker broker;    /* reachability of this producer's brokers */
+    atomic_bool kafka_down;            /* broker is DOWN; read by /metrics on any thread */
     int wake_fds[2];                   /* librdkafka writes to [1] when the main queue fills */
     h2o_socket_t *wake_sock;
     char topics[SHOP_STREAM_COUNT][256];
@@ -84,6 +91,8 @@ int edge_kafka_open(struct edge *e, struct edge_thread *t, struct shop_err *err)
 void edge_kafka_attach(struct edge_thread *t);   /* loop thread: watch the wake-up pipe */
 void edge_kafka_drain(struct edge_thread *t);    /* loop thread: serve delivery reports */
 void edge_kafka_close(struct edge_thread *t, int flush_ms);
+void edge_kafka_delivered(struct edge_thread *t, bool ok);   /* loop thread: one report */
+void edge_kafka_probe_done(struct edge_thread *t);          /* loop thread: a probe finished */
 
 /* pg.c — the read pool; jobs come back on the submitting loop thread */
 int edge_pg_start(struct edge *e, struct shop_err *err);

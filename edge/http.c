@@ -176,6 +176,7 @@ static void answer_metrics(struct edge_thread *t, h2o_req_t *req)
     for (int i = 0; i < e->n_threads; i++) {
         if (e->threads[i].rk != NULL)
             g.producer_queue_depth += rd_kafka_outq_len(e->threads[i].rk);
+        g.producers_down += atomic_load(&e->threads[i].kafka_down) ? 1 : 0;
     }
     size_t need = shop_edge_metrics_render(&e->metrics, &g, NULL, 0);
     char *buf = h2o_mem_alloc_pool(&req->pool, need + 1);

@@ -31,10 +31,10 @@ struct ingest {
     struct ingest **req_slot;       /* lives in req's pool; cleared before ing is freed */
     struct shop_arena arena;        /* decoded events, ids, packed values */
     Shopstream__V1__Event **events;
-    size_t n, produced, pending, failed;
-    rd_kafka_resp_err_t first_err;
+    size_t n;
+    struct shop_edge_batch batch;   /* produced / pending / failed; the one verdict */
     int64_t started_us;
-    bool answered;
+    bool probe;                     /* produced although the brokers were known down */
     h2o_timeout_entry_t timeout;
 };
 
@@ -88,7 +88,6 @@ static char *ids_json(struct ingest *ing, const char *member)
 
 static void answer_unavailable(struct ingest *ing, const char *detail)
 {
-    ing->answered = true;
     if (ing->req == NULL)
         return;
     edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, 503, -1, "", detail, ids_json(ing, "ids"));
@@ -96,7 +95,6 @@ static void answer_unavailable(struct ingest *ing, const char *detail)
 
 static void answer_accepted(struct ingest *ing)
 {
-    ing->answered = true;
     if (ing->req == NULL)
         return;
     char *ids = ids_json(ing, "ids");
@@ -104,6 +102,32 @@ static void answer_accepted(struct ingest *ing)
     char *body = shop_arena_alloc(&ing->arena, cap);
     int n = snprintf(body, cap, "{\"accepted\":%zu,%s}", ing->n, ids);
     edge_respond(ing->t, ing->req, SHOP_ROUTE_EVENTS, 202, "application/json", body, (size_t)n);
+}
+
+/* Answers what the batch's verdict says; WAIT answers nothing. */
+static void answer(struct ingest *ing, enum shop_batch_verdict v, const char *detail)
+{
+    switch (v) {
+    case SHOP_BATCH_ACCEPTED:
+        answer_accepted(ing);
+        return;
+    case SHOP_BATCH_UNAVAILABLE:
+        answer_unavailable(ing, detail);
+        return;
+    case SHOP_BATCH_WAIT:
+        return;
+    }
+}
+
+/* Every report is in: the ingest is done with. */
+static void ingest_finish(struct ingest *ing)
+{
+    if (ing->batch.failed > 0)
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "events not acknowledged", "failed=%zu of=%zu err=\"%s\"",
+                 ing->batch.failed, ing->n, rd_kafka_err2str(ing->batch.first_err));
+    if (ing->probe)
+        edge_kafka_probe_done(ing->t);
+    ingest_free(ing);
 }
 
 /* Loop thread, inside rd_kafka_poll(): one event's delivery report. */
@@ -117,23 +141,11 @@ static void ingest_delivered(struct ingest_msg *msg, rd_kafka_resp_err_t err)
                                edge_mono_us() - ing->started_us);
     atomic_fetch_sub(&t->edge->inflight, 1);
     t->inflight--;
-    ing->pending--;
-    if (err != 0) {
-        if (ing->failed++ == 0)
-            ing->first_err = err;
-    }
-    if (ing->pending > 0)
-        return;
-    if (!ing->answered) {
-        if (ing->failed == 0 && ing->produced == ing->n)
-            answer_accepted(ing);
-        else
-            answer_unavailable(ing, rd_kafka_err2str(ing->first_err));
-    }
-    if (ing->failed > 0)
-        SHOP_LOG(SHOP_LOG_WARN, "edge", "events not acknowledged", "failed=%zu of=%zu err=\"%s\"",
-                 ing->failed, ing->n, rd_kafka_err2str(ing->first_err));
-    ingest_free(ing);
+    edge_kafka_delivered(t, err == 0);
+    enum shop_batch_verdict v = shop_edge_batch_report(&ing->batch, err);
+    answer(ing, v, rd_kafka_err2str(ing->batch.first_err));
+    if (shop_edge_batch_done(&ing->batch))
+        ingest_finish(ing);
 }
 
 /* Called by kafka.c's dr_msg_cb. */
@@ -147,8 +159,7 @@ void edge_ingest_on_delivery(const rd_kafka_message_t *rkm)
 static void on_answer_timeout(h2o_timeout_entry_t *entry)
 {
     struct ingest *ing = H2O_STRUCT_FROM_MEMBER(struct ingest, timeout, entry);
-    if (!ing->answered)
-        answer_unavailable(ing, "broker did not acknowledge in time");
+    answer(ing, shop_edge_batch_timeout(&ing->batch), "broker did not acknowledge in time");
 }
 
 static void reject(struct ingest *ing, int status, const struct shop_problem *p)
@@ -243,23 +254,23 @@ static void produce_all(struct ingest *ing)
     struct edge_thread *t = ing->t;
     const char *tp = traceparent_of(ing->req);
     rd_kafka_resp_err_t err = 0;
+    size_t produced = 0;
     ing->started_us = edge_mono_us();
+    shop_edge_batch_init(&ing->batch, ing->n);
     for (size_t i = 0; i < ing->n && err == 0; i++) {
         err = produce_one(ing, ing->events[i], tp);
         if (err == 0)
-            ing->produced++;
+            produced++;
     }
-    size_t unqueued = ing->n - ing->produced;
-    atomic_fetch_sub(&t->edge->inflight, (int_fast64_t)unqueued);
-    t->inflight += (int64_t)ing->produced;
-    ing->pending = ing->produced;
-    if (err != 0) {
+    atomic_fetch_sub(&t->edge->inflight, (int_fast64_t)(ing->n - produced));
+    t->inflight += (int64_t)produced;
+    enum shop_batch_verdict v = shop_edge_batch_queued(&ing->batch, produced, err);
+    if (v != SHOP_BATCH_WAIT) {
         SHOP_LOG(SHOP_LOG_WARN, "edge", "could not produce", "err=\"%s\" queued=%zu of=%zu",
-                 rd_kafka_err2str(err), ing->produced, ing->n);
-        ing->first_err = err;
-        answer_unavailable(ing, rd_kafka_err2str(err));
-        if (ing->pending == 0) {
-            ingest_free(ing);
+                 rd_kafka_err2str(err), produced, ing->n);
+        answer(ing, v, rd_kafka_err2str(err));
+        if (shop_edge_batch_done(&ing->batch)) {
+            ingest_finish(ing);
             return;
         }
     }
@@ -276,6 +287,30 @@ static bool reserve_inflight(struct edge *e, size_t n)
         return true;
     atomic_fetch_sub(&e->inflight, (int_fast64_t)n);
     return false;
+}
+
+/* Returns why the batch cannot be produced now, or NULL when it may be: then room for it is
+ * reserved in the in-flight budget, and a probe (brokers known down) is marked on ing. */
+static const char *refusal(struct ingest *ing)
+{
+    struct edge_thread *t = ing->t;
+    struct edge *e = t->edge;
+    if (atomic_load(&e->stopping))
+        return "shutting down";
+    if (atomic_load(&t->kafka_fatal))
+        return "kafka producer failed";
+    enum shop_broker_admit a = shop_edge_broker_admit(&t->broker, edge_mono_us());
+    if (a == SHOP_BROKER_REJECT) {
+        shop_edge_metrics_unreachable_reject(&e->metrics);
+        return "kafka brokers are unreachable";
+    }
+    if (!reserve_inflight(e, ing->n)) {
+        if (a == SHOP_BROKER_PROBE)
+            edge_kafka_probe_done(t);
+        return "overloaded";
+    }
+    ing->probe = a == SHOP_BROKER_PROBE;
+    return NULL;
 }
 
 static struct ingest *ingest_new(struct edge_thread *t, h2o_req_t *req)
@@ -323,8 +358,9 @@ void edge_ingest(struct edge_thread *t, h2o_req_t *req)
         reject(ing, status, &p);
         return;
     }
-    if (atomic_load(&e->stopping) || atomic_load(&t->kafka_fatal) || !reserve_inflight(e, ing->n)) {
-        answer_unavailable(ing, atomic_load(&e->stopping) ? "shutting down" : "overloaded");
+    const char *why = refusal(ing);
+    if (why != NULL) {
+        answer_unavailable(ing, why);
         ingest_free(ing);
         return;
     }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * One idempotent producer per loop thread. Its main queue (delivery reports,
- * errors) wakes that thread's evloop through a pipe, so delivery callbacks run
- * on the thread that owns the request and need no locks.
+ * errors, statistics) wakes that thread's evloop through a pipe, so delivery callbacks run
+ * on the thread that owns the request and need no locks. Errors and statistics
+ * keep the thread's broker reachability (struct shop_edge_broker) current.
  */
 #include "edge/edge.h"
 
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/shop_log.h"
+#include "edge/producer.h"
 
 void edge_ingest_on_delivery(const rd_kafka_message_t *rkm);
 
@@ -30,6 +32,46 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
              buf);
 }
 
+/* Loop thread (or the main thread's final flush, when the loops are gone). */
+static void set_reachable(struct edge_thread *t, const char *how)
+{
+    atomic_store(&t->kafka_down, false);
+    SHOP_LOG(SHOP_LOG_INFO, "edge", "kafka reachable again", "thread=%d via=%s", t->index, how);
+}
+
+/* Loop thread. A statistics document arrives every EDGE_KAFKA_STATS_INTERVAL_MS; while every
+ * broker is known down it is how we learn that one is back without producing. Returning 0
+ * lets librdkafka free json. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    struct edge_thread *t = opaque;
+    if (edge_producer_on_stats(&t->broker, json, len))
+        set_reachable(t, "statistics");
+    return 0;
+}
+
+void edge_kafka_delivered(struct edge_thread *t, bool ok)
+{
+    if (shop_edge_broker_delivered(&t->broker, ok))
+        set_reachable(t, "delivery");
+}
+
+void edge_kafka_probe_done(struct edge_thread *t)
+{
+    shop_edge_broker_probe_done(&t->broker, edge_mono_us());
+}
+
+/* Loop thread. librdkafka's "ts" and edge_mono_us() both read CLOCK_MONOTONIC, so a
+ * statistics snapshot can be ordered against the moment the brokers went down. */
+static void note_error(struct edge_thread *t, int err, const char *reason)
+{
+    if (!edge_producer_on_error(&t->broker, err, edge_mono_us()))
+        return;
+    atomic_store(&t->kafka_down, true);
+    SHOP_LOG(SHOP_LOG_WARN, "edge", "kafka unreachable, answering 503 at once",
+             "thread=%d reason=\"%s\"", t->index, reason);
+}
+
 /* Loop thread (errors arrive through the main queue, served by rd_kafka_poll). */
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
@@ -42,47 +84,22 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                  t->index, buf);
         return;
     }
+    note_error(t, err, reason);
     SHOP_LOG(SHOP_LOG_WARN, "edge", "kafka error", "thread=%d err=%s reason=\"%s\"", t->index,
              rd_kafka_err2name(err), reason);
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, struct shop_err *err)
-{
-    char errstr[256];
-    if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-        return shop_err_set(err, SHOP_ECONFIG, "kafka config %s=%s: %s", k, v, errstr);
-    return 0;
-}
-
 static rd_kafka_conf_t *producer_conf(struct edge *e, struct edge_thread *t, struct shop_err *err)
 {
-    char timeout[16], client[64];
-    snprintf(timeout, sizeof(timeout), "%d", e->cfg->delivery_timeout_ms);
+    char client[64];
     snprintf(client, sizeof(client), "shopstream-edge-%d", t->index);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    /* A request must not outlive the delivery timeout, even when a broker stalls with
-     * requests in flight, so request and socket timeouts are bounded by it as well. */
-    const char *kv[][2] = {
-        {"bootstrap.servers", e->cfg->kafka_brokers},
-        {"client.id", client},
-        {"acks", "all"},
-        {"enable.idempotence", "true"},
-        {"message.timeout.ms", timeout},
-        {"request.timeout.ms", timeout},
-        {"socket.timeout.ms", timeout},
-        {"linger.ms", "2"},
-        {"reconnect.backoff.max.ms", "1000"},
-        {"topic.metadata.refresh.interval.ms", "10000"},
-    };
-    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++) {
-        if (conf_set(conf, kv[i][0], kv[i][1], err) != 0) {
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
-    }
+    rd_kafka_conf_t *conf = edge_kafka_conf_new(e->cfg, client, err);
+    if (conf == NULL)
+        return NULL;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
     rd_kafka_conf_set_opaque(conf, t);
     return conf;
 }

@@ -150,6 +150,8 @@ static int start(struct edge *e, struct shop_err *err)
         t->edge = e;
         t->index = i;
         atomic_init(&t->kafka_fatal, false);
+        atomic_init(&t->kafka_down, false);
+        shop_edge_broker_init(&t->broker, EDGE_PROBE_INTERVAL_US);
         rc = edge_listen(e, t, err);
         if (rc == 0)
             rc = edge_kafka_open(e, t, err);

@@ -27,6 +27,7 @@ void shop_edge_metrics_init(struct shop_edge_metrics *m)
         atomic_init(&m->latency_buckets[b], 0);
     atomic_init(&m->latency_sum_us, 0);
     atomic_init(&m->latency_count, 0);
+    atomic_init(&m->unreachable_rejects, 0);
 }
 
 static size_t status_slot(int status)
@@ -62,6 +63,11 @@ void shop_edge_metrics_delivery(struct shop_edge_metrics *m, int s, bool ok, int
     atomic_fetch_add_explicit(&m->latency_buckets[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->latency_sum_us, (uint_fast64_t)latency_us, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
+}
+
+void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m)
+{
+    atomic_fetch_add_explicit(&m->unreachable_rejects, 1, memory_order_relaxed);
 }
 
 struct out {
@@ -154,5 +160,14 @@ size_t shop_edge_metrics_render(const struct shop_edge_metrics *m, const struct 
             "# TYPE shopstream_edge_producer_queue_depth gauge\n"
             "shopstream_edge_producer_queue_depth %lld\n",
         (long long)g->producer_queue_depth);
+    put(&o, "# HELP shopstream_edge_unreachable_rejects_total Requests answered 503 at once, "
+            "without producing, because every broker was known to be unreachable.\n"
+            "# TYPE shopstream_edge_unreachable_rejects_total counter\n"
+            "shopstream_edge_unreachable_rejects_total %llu\n",
+        (unsigned long long)load(&m->unreachable_rejects));
+    put(&o, "# HELP shopstream_edge_producers_down Producers that know every broker is "
+            "unreachable.\n# TYPE shopstream_edge_producers_down gauge\n"
+            "shopstream_edge_producers_down %lld\n",
+        (long long)g->producers_down);
     return o.len;
 }

@@ -23,18 +23,23 @@ struct shop_edge_metrics {
     atomic_uint_fast64_t latency_buckets[SHOP_METRICS_BUCKETS + 1]; /* last is +Inf */
     atomic_uint_fast64_t latency_sum_us;
     atomic_uint_fast64_t latency_count;
+    atomic_uint_fast64_t unreachable_rejects; /* requests answered 503 without producing */
 };
 
 /** Values sampled by the shell at scrape time. */
 struct shop_edge_gauges {
     int64_t inflight_events;
     int64_t producer_queue_depth;
+    int64_t producers_down;        /* producers that know every broker is unreachable */
 };
 
 void shop_edge_metrics_init(struct shop_edge_metrics *m);
 void shop_edge_metrics_request(struct shop_edge_metrics *m, enum shop_edge_route r, int status);
 /** One delivery report for stream s (0..3): ok, and produce-to-ack latency. */
 void shop_edge_metrics_delivery(struct shop_edge_metrics *m, int s, bool ok, int64_t latency_us);
+
+/** One request answered 503 at once because every broker was known to be unreachable. */
+void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m);
 
 /** Writes the Prometheus text exposition (version 0.0.4) into buf; returns its length, or
  *  the length it would need when cap is too small (snprintf-like). */

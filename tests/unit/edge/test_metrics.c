@@ -16,7 +16,9 @@ Test(metrics, renders_counters_histogram_and_gauges)
     shop_edge_metrics_delivery(&m, 1, true, 3000);     /* 3 ms */
     shop_edge_metrics_delivery(&m, 1, true, 7000000);  /* 7 s: only +Inf */
     shop_edge_metrics_delivery(&m, 3, false, 10);
-    struct shop_edge_gauges g = {.inflight_events = 5, .producer_queue_depth = 7};
+    shop_edge_metrics_unreachable_reject(&m);
+    struct shop_edge_gauges g = {.inflight_events = 5, .producer_queue_depth = 7,
+                                 .producers_down = 1};
     char buf[8192];
     size_t n = shop_edge_metrics_render(&m, &g, buf, sizeof(buf));
     cr_assert_lt(n, sizeof(buf));
@@ -33,6 +35,8 @@ Test(metrics, renders_counters_histogram_and_gauges)
     cr_assert_not_null(strstr(buf, "shopstream_edge_produce_latency_seconds_count 2\n"));
     cr_assert_not_null(strstr(buf, "shopstream_edge_inflight_events 5\n"));
     cr_assert_not_null(strstr(buf, "shopstream_edge_producer_queue_depth 7\n"));
+    cr_assert_not_null(strstr(buf, "shopstream_edge_unreachable_rejects_total 1\n"));
+    cr_assert_not_null(strstr(buf, "shopstream_edge_producers_down 1\n"));
     cr_assert_not_null(strstr(buf, "# TYPE shopstream_edge_produce_latency_seconds histogram\n"));
 }
 
