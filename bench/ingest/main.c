@@ -68,7 +68,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         .brokers = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:19092"),
         .topic_prefix = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream."),
         .data_dir = SHOP_DATA_DIR,
-        .n_single = 20000, .n_batches = 500, .batch_size = 100, .concurrency = 32, .seed = 7,
+        .n_single = 20000, .n_batches = 2000, .batch_size = 100, .concurrency = 32, .seed = 7,
     };
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
