@@ -27,9 +27,11 @@
 #include "proto/core/shop_event.h"
 
 #define EDGE_SOURCE "shopstream-edge"
-/* While every broker is known down, one request per interval and thread is produced anyway,
- * so the edge finds the brokers back even if no statistics say so. */
-#define EDGE_PROBE_INTERVAL_US 1000000
+/* While every broker is known down, statistics bring a producer back within about a second
+ * of a broker being UP again. As a safety net, one request per interval and thread is
+ * produced anyway (it waits up to the delivery timeout). Much longer than the delivery
+ * timeout, or a slow client's every request would be a probe. */
+#define EDGE_PROBE_INTERVAL_US 30000000
 
 struct edge_pg;
 struct edge_thread;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Broker outage against a PRIVATE broker (never the shared one): while it is down,
-# posts get 503 with Retry-After and never 202, and no request hangs; after it is
-# back, posts get 202 again and every event that got 202 is in the topic.
+# posts get 503 with Retry-After and never 202, and no request hangs; once the edge
+# knows every broker is down it answers 503 at once without producing (counted, not
+# timed); after the broker is back, posts get 202 again and every event that got 202
+# is in the topic.
 . "$(dirname "$0")/lib.sh"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -59,10 +61,26 @@ check "only 503 during the outage (no hang, no other status)" bash -c "! grep '^
 MAX_MS=$(sort -n "$TMP/latency_ms" | tail -1)
 check "no request hung (slowest ${MAX_MS} ms < 8000)" [ "$MAX_MS" -lt 8000 ]
 check "the 503 body lists the event id" grep -q '"ids":\["' "$TMP/body"
+# Without the fast path each request would wait the 3 s delivery timeout, so at most
+# 10/3 + 1 = 4 requests could finish in the 10 s window; we count them, never time them.
+DOWN_N=$(grep -c ' down$' "$TMP/results")
+check "503s came at once while down ($DOWN_N requests in the window, > 4 possible if each waited)" [ "$DOWN_N" -gt 4 ]
+req GET /metrics
+FAST=$(grep '^shopstream_edge_unreachable_rejects_total ' "$TMP/body" | awk '{print $2}')
+check "metrics count the fast 503s (${FAST:-none})" [ "${FAST:-0}" -gt 0 ]
+check "metrics show the producers down" grep -q '^shopstream_edge_producers_down [12]$' "$TMP/body"
+check "the edge logged that kafka is unreachable" grep -q 'kafka unreachable, answering 503 at once' "$TMP/edge.log"
 
 kafka start || { cat "$TMP/kafka.log"; exit 1; }
 for _ in $(seq 1 120); do shoot after; [ "$STATUS" = 202 ] && break; sleep 0.5; done
 check "posts get 202 after the broker is back" [ "$STATUS" = 202 ]
+# Both loop threads must find the broker again, not just the one that served the 202.
+for _ in $(seq 1 60); do
+    req GET /metrics
+    grep -q '^shopstream_edge_producers_down 0$' "$TMP/body" && break
+    sleep 0.5
+done
+check "metrics show no producer down after recovery" grep -q '^shopstream_edge_producers_down 0$' "$TMP/body"
 for _ in 1 2 3 4 5; do shoot after; done
 sleep 1
 kcat -b "$BROKERS" -C -t "${PREFIX}browse.v1" -o beginning -e -q -f '%h\n' 2>/dev/null >"$TMP/topic.txt" || true
