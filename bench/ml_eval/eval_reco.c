@@ -32,6 +32,7 @@ enum conf_kind {
     CONF_BINARY,      /* 1 */
     CONF_LOG,         /* log(1 + lines) */
 };
+static const char *const CONF_NAME[] = {"lines", "binary", "log"};
 
 struct reco_params {
     uint32_t factors;
@@ -379,15 +380,15 @@ static double train_als(const struct split *s, const struct reco_params *p, unsi
 /* Popularity, item-to-item and ALS on one dataset; keeps the ALS model for later parts. */
 static void compare_methods(const struct reco_data *d, const struct split *s,
                             const struct reco_params *p, unsigned seed, struct shop_ml_als *als,
-                            double *als_s, struct metrics *m_als)
+                            double *als_s, struct metrics *m_als, struct metrics *m_pop)
 {
     struct metrics m;
     struct shop_ml_pop pop;
     shop_ml_pop_init(&pop, s->n_items);
     for (uint32_t i = 0; i < s->n_items; i++)
         pop.score[i] = (double)(s->r_iu.row_ptr[i + 1] - s->r_iu.row_ptr[i]);
-    evaluate(s, &s->r_ui, score_pop, &pop, seed, &m);
-    print_row(d->name, "popularity", &m);
+    evaluate(s, &s->r_ui, score_pop, &pop, seed, m_pop);
+    print_row(d->name, "popularity", m_pop);
     shop_ml_pop_fini(&pop);
 
     struct shop_ml_cooc c;
@@ -450,7 +451,7 @@ static void incremental(const struct reco_data *d, const struct split *full,
 }
 
 /* Streams every event (not only training) and compares with the batch recount. */
-static void cooc_exactness(const struct reco_data *d, uint32_t hist_max)
+static int cooc_exactness(const struct reco_data *d, uint32_t hist_max)
 {
     struct shop_ml_touch *ev = malloc((d->n + 1) * sizeof(*ev));
     const struct reco_event **order = malloc((d->n + 1) * sizeof(*order));
@@ -468,15 +469,16 @@ static void cooc_exactness(const struct reco_data *d, uint32_t hist_max)
         first += shop_ml_cooc_add(&stream, ev[k].user, ev[k].item, NULL) == 1;
     double stream_s = now_s() - t0;
     shop_ml_cooc_recount(&batch, ev, d->n, NULL);
+    int equal = shop_ml_cooc_counts_equal(&stream, &batch);
     printf("  %-15s H=%-4u %8zu events, %7zu first touches, %9zu pairs: streamed %s batch recount"
            " (%.2f us/event)\n",
-           d->name, hist_max, d->n, first, stream.pairs.len,
-           shop_ml_cooc_counts_equal(&stream, &batch) ? "==" : "!= (MISMATCH)",
+           d->name, hist_max, d->n, first, stream.pairs.len, equal ? "==" : "!= (MISMATCH)",
            stream_s * 1e6 / (double)d->n);
     shop_ml_cooc_fini(&batch);
     shop_ml_cooc_fini(&stream);
     free(order);
     free(ev);
+    return equal ? 0 : 1;
 }
 
 static double time_fold_in(const struct shop_ml_als *als, unsigned seed, uint32_t n_items,
@@ -554,17 +556,26 @@ static void speed(const struct reco_data *ml, const struct shop_ml_als *als, dou
            time_top10(seed, reps * 5));
 }
 
-static void params_print(const char *name, const struct reco_params *p)
+/* Prints one check line; returns 2 when it failed (bit 0 is the co-occurrence check). */
+static int check_line(const char *what, int ok)
 {
-    printf("  %-15s ALS k=%u reg=%g alpha=%g iters=%u cg_steps=%u; item-to-item history "
-           "H=%u, neighbours K=%u\n",
-           name, p->factors, p->reg, p->alpha, p->iters, p->cg_steps, p->hist_max, p->neighbours);
+    printf("  %s: %s\n", what, ok ? "ok" : "FAILED");
+    return ok ? 0 : 2;
 }
 
-/* Chosen on a small grid (reg in 1..40, alpha in 1..20; see docs/ml.md). Larger reg
- * raised ALS on MovieLens further but let the stale model catch up with fold-in. */
+static void params_print(const char *name, const struct reco_params *p)
+{
+    printf("  %-15s ALS k=%u reg=%g alpha=%g iters=%u cg_steps=%u r=%s half-life=%gd "
+           "pop-term=%g; item-to-item history H=%u, neighbours K=%u\n",
+           name, p->factors, p->reg, p->alpha, p->iters, p->cg_steps, CONF_NAME[p->conf],
+           p->half_life_d, p->pop_blend, p->hist_max, p->neighbours);
+}
+
+/* MovieLens: chosen on a small grid (reg in 1..40, alpha in 1..20; see docs/ml.md); larger
+ * reg raised ALS further but let the stale model catch up with fold-in. Online Retail:
+ * the best k = 64 row of the validation grid below (ml-eval reco-tune), never the test. */
 static const struct reco_params ML_PARAMS = {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 0, 0};
-static const struct reco_params RETAIL_PARAMS = {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 0, 0};
+static const struct reco_params RETAIL_PARAMS = {64, 15, 3, 60.0, 5.0, 200, 200, CONF_LINES, 30, 0};
 
 int eval_reco_run(const struct eval_opts *o)
 {
@@ -573,8 +584,10 @@ int eval_reco_run(const struct eval_opts *o)
     if (o->quick)
         pm.iters = pr.iters = 5;
     printf("== reco: recommendations (seed %u) ==\n", o->seed);
-    int ml_rc = reco_movielens_load(o->data_dir, &ml);
+    int ml_rc = o->quick ? 2 : reco_movielens_load(o->data_dir, &ml);   /* --quick: retail only */
     int rt_rc = reco_retail_load(o->data_dir, &rt);
+    if (ml_rc == 2)
+        printf("MovieLens 100K: skipped in --quick mode\n");
     if (ml_rc == 1)
         printf("MovieLens 100K not found under %s/movielens-100k: skipping its part\n", o->data_dir);
     if (rt_rc == 1)
@@ -593,15 +606,16 @@ int eval_reco_run(const struct eval_opts *o)
            "HR smp", "NDCG s", "HR all", "NDCG a");
     struct split sm, sr;
     struct shop_ml_als als_m, als_r;
-    struct metrics mm, mr;
+    struct metrics mm, mr, pop_m, pop_r;
     double train_m = 0.0, train_r = 0.0;
+    int failed = 0;
     if (ml_rc == 0) {
         split_build(&ml, o->seed, 0, &pm, &sm);
-        compare_methods(&ml, &sm, &pm, o->seed, &als_m, &train_m, &mm);
+        compare_methods(&ml, &sm, &pm, o->seed, &als_m, &train_m, &mm, &pop_m);
     }
     if (rt_rc == 0) {
         split_build(&rt, o->seed, 0, &pr, &sr);
-        compare_methods(&rt, &sr, &pr, o->seed, &als_r, &train_r, &mr);
+        compare_methods(&rt, &sr, &pr, o->seed, &als_r, &train_r, &mr, &pop_r);
     }
     printf("\nincremental: train without each user's %d newest events, fold them in (items "
            "fixed), vs full retrain and the stale model\n", FOLD_NEWEST);
@@ -611,12 +625,20 @@ int eval_reco_run(const struct eval_opts *o)
         incremental(&rt, &sr, &pr, o->seed, &mr);
     printf("\nco-occurrence exactness (whole dataset streamed in time order)\n");
     if (ml_rc == 0)
-        cooc_exactness(&ml, pm.hist_max);
+        failed |= cooc_exactness(&ml, pm.hist_max);
     if (rt_rc == 0)
-        cooc_exactness(&rt, pr.hist_max);
+        failed |= cooc_exactness(&rt, pr.hist_max);
     speed(ml_rc == 0 ? &ml : NULL, ml_rc == 0 ? &als_m : NULL, train_m, &pm, o->seed, o->quick);
     if (rt_rc == 0)
         printf("  %-52s %7.3f s\n", "full ALS training, Online Retail", train_r);
+    printf("\nchecks (ml-eval exits 1 when one fails)\n");
+    if (ml_rc == 0)
+        failed |= check_line("MovieLens 100K: ALS HR@10 (sampled) above popularity",
+                             mm.hr_s > pop_m.hr_s);
+    if (rt_rc == 0)
+        failed |= check_line("Online Retail: ALS HR@10 (sampled) above popularity",
+                             mr.hr_s > pop_r.hr_s);
+    printf("  co-occurrence: streamed == batch recount: %s\n", failed & 1 ? "FAILED" : "ok");
     if (ml_rc == 0) {
         shop_ml_als_fini(&als_m);
         split_fini(&sm);
@@ -627,13 +649,14 @@ int eval_reco_run(const struct eval_opts *o)
         split_fini(&sr);
         reco_data_fini(&rt);
     }
-    return 0;
+    return failed;
 }
 
 /* Validation grid for Online Retail (ml-eval reco-tune): every configuration is trained
  * on the data without each customer's last invoice and scored on the invoice before it,
  * so the test invoices never choose a parameter. */
 static const struct reco_params TUNE_GRID[] = {
+    /* stage 1: confidence shape, decay, reg and k around the old choice */
     {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 0, 0},
     {64, 15, 3, 40.0, 5.0, 200, 200, CONF_BINARY, 0, 0},
     {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LOG, 0, 0},
@@ -644,9 +667,32 @@ static const struct reco_params TUNE_GRID[] = {
     {64, 15, 3, 160.0, 5.0, 200, 200, CONF_LINES, 0, 0},
     {64, 15, 3, 80.0, 20.0, 200, 200, CONF_LINES, 0, 0},
     {128, 15, 3, 80.0, 5.0, 200, 200, CONF_LINES, 0, 0},
+    /* stage 2: half-life x alpha x reg */
+    {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 7, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 7, 0},
+    {64, 15, 3, 20.0, 20.0, 200, 200, CONF_LINES, 7, 0},
+    {64, 15, 3, 40.0, 20.0, 200, 200, CONF_LINES, 7, 0},
+    {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 14, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 14, 0},
+    {64, 15, 3, 20.0, 20.0, 200, 200, CONF_LINES, 14, 0},
+    {64, 15, 3, 40.0, 20.0, 200, 200, CONF_LINES, 14, 0},
+    {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 20.0, 20.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 40.0, 20.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LOG, 30, 0},
+    {128, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
+    /* stage 3: around half-life 30 */
+    {64, 15, 3, 40.0, 1.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 80.0, 1.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 40.0, 2.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 80.0, 2.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 60.0, 5.0, 200, 200, CONF_LINES, 30, 0},
+    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 60, 0},
+    {64, 30, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
+    {32, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
 };
-static const double TUNE_BLEND[] = {0, 0.01, 0.02, 0.05, 0.1};
-static const char *const CONF_NAME[] = {"lines", "binary", "log"};
+static const double TUNE_BLEND[] = {0, 0.01, 0.05};
 
 static void tune_one(const struct reco_data *v, const struct reco_params *p, unsigned seed,
                      double pop_hr)

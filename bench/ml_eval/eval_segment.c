@@ -137,11 +137,12 @@ static double incremental_pass(const double *x, size_t n, size_t dim, size_t k, 
     return in;
 }
 
-static void report_batch(const double *x, size_t n, size_t dim, unsigned seed, double *batch_in)
+static void report_batch(const double *x, size_t n, size_t dim, unsigned seed, int quick,
+                         double *batch_in)
 {
     static const int ks[] = {4, 5, 8};
     double ref[3] = {0};
-    int got = sklearn_inertia(x, n, dim, ks, 3, ref);
+    int got = quick ? 0 : sklearn_inertia(x, n, dim, ks, 3, ref);   /* --quick: no Python */
     printf("\nbatch k-means (k-means++, 10 restarts, Lloyd) vs scikit-learn KMeans(n_init=10)\n");
     printf("%4s %14s %14s %8s %10s\n", "k", "ours", "sklearn", "ratio", "silhouette");
     uint32_t *labels = malloc(n * sizeof(uint32_t));
@@ -161,29 +162,32 @@ static void report_batch(const double *x, size_t n, size_t dim, unsigned seed, d
         shop_ml_kmeans_free(km);
     }
     free(labels);
-    if (got < 3)
+    if (quick)
+        printf("(scikit-learn reference skipped in --quick mode)\n");
+    else if (got < 3)
         printf("(scikit-learn reference unavailable: install python3-sklearn)\n");
 }
 
 static void report_incremental(const double *x, size_t n, size_t dim, unsigned seed,
-                               const double *batch_in)
+                               unsigned shuffles, const double *batch_in)
 {
     static const int ks[] = {4, 5, 8};
     size_t seed_n = n / 10, batch = 100;
     printf("\nincremental one pass (first %zu shuffled points seed the centres, then "
-           "mini-batches of %zu, each point seen once), 5 shuffles\n", seed_n, batch);
+           "mini-batches of %zu, each point seen once), %u shuffles\n", seed_n, batch, shuffles);
     printf("%4s %14s %14s %10s %10s %16s\n", "k", "batch", "mean incr", "mean/batch",
            "worst/batch", "per-event mean");
     for (int i = 0; i < 3; i++) {
         double sum = 0, worst = 0, one = 0;
-        for (unsigned s = 0; s < 5; s++) {
+        for (unsigned s = 0; s < shuffles; s++) {
             double in = incremental_pass(x, n, dim, (size_t)ks[i], seed_n, batch, seed * 100u + s);
             sum += in;
             worst = in > worst ? in : worst;
-            one += incremental_pass(x, n, dim, (size_t)ks[i], seed_n, 1, seed * 100u + s) / 5;
+            one += incremental_pass(x, n, dim, (size_t)ks[i], seed_n, 1, seed * 100u + s) /
+                   shuffles;
         }
-        printf("%4d %14.3f %14.3f %10.4f %10.4f %16.4f\n", ks[i], batch_in[i], sum / 5,
-               sum / 5 / batch_in[i], worst / batch_in[i], one / batch_in[i]);
+        printf("%4d %14.3f %14.3f %10.4f %10.4f %16.4f\n", ks[i], batch_in[i], sum / shuffles,
+               sum / shuffles / batch_in[i], worst / batch_in[i], one / batch_in[i]);
     }
     printf("(per-event mean: the same pass with batches of one, as the worker updates)\n");
 }
@@ -235,9 +239,9 @@ static void report_profiles(const double *x, size_t n, size_t dim, size_t k, uns
 }
 
 /* Cost of the worker's per-event step: features update, standardise, assign, move centre. */
-static void report_speed(struct customers *cu, const double *x, size_t n, unsigned seed)
+static void report_speed(struct customers *cu, const double *x, size_t n, unsigned seed, int quick)
 {
-    size_t dim = SHOP_ML_FEAT_DIM, k = 8, ops = 2000000;
+    size_t dim = SHOP_ML_FEAT_DIM, k = 8, ops = quick ? 200000 : 2000000;
     struct shop_ml_rand rnd;
     shop_ml_rand_init(&rnd, seed);
     struct shop_ml_scaler sc;
@@ -291,11 +295,11 @@ int eval_segment_run(const struct eval_opts *o)
     printf("== segment: Online Retail RFM, %zu customers (snapshot 2011-12-10; recency in days, "
            "log1p frequency and monetary; standardised)\n", cu.n);
     double batch_in[3];
-    report_batch(x, cu.n, dim, o->seed, batch_in);
-    report_incremental(x, cu.n, dim, o->seed, batch_in);
+    report_batch(x, cu.n, dim, o->seed, o->quick, batch_in);
+    report_incremental(x, cu.n, dim, o->seed, o->quick ? 1 : 5, batch_in);
     size_t best = report_choose_k(x, cu.n, dim, o->seed);
     report_profiles(x, cu.n, dim, best, o->seed);
-    report_speed(&cu, x, cu.n, o->seed);
+    report_speed(&cu, x, cu.n, o->seed, o->quick);
     free(x);
     free(cu.user);
     free(cu.last_invoice);
