@@ -14,7 +14,8 @@
  *    PostgreSQL are polled: steady state runs from its first committed batch to
  *    its last, end-to-end from the fork;
  * 4. the same N events as rows in one COPY into a table of the same database;
- * then the ratio projector / COPY. Everything created is dropped unless --keep.
+ * then the ratio projector / COPY. Everything created (database, topics, consumer
+ * group) is dropped unless --keep.
  * The worker's log goes to a file named on failure. Exit 0, 1 on failure, 2 usage.
  */
 #define _GNU_SOURCE
@@ -220,7 +221,7 @@ static int setup(struct bench *b, struct shop_err *err)
     return 0;
 }
 
-static void delete_topics(struct bench *b)
+static void delete_topics_and_group(struct bench *b)
 {
     static const char *const streams[] = {"browse", "cart", "order", "catalog", "dlq"};
     char errstr[256], names[5][160];
@@ -242,9 +243,26 @@ static void delete_topics(struct bench *b)
     if (ev == NULL || rd_kafka_event_error(ev) != 0)
         SHOP_LOG(SHOP_LOG_WARN, "bench", "could not delete topics", "prefix=%s err=\"%s\"", b->prefix,
                  ev ? rd_kafka_event_error_string(ev) : "timed out");
+    if (ev != NULL && rd_kafka_event_error(ev) == 0) {
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr =
+            rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+            if (rd_kafka_topic_result_error(tr[i]) != 0)
+                SHOP_LOG(SHOP_LOG_WARN, "bench", "could not delete topic", "topic=%s err=\"%s\"",
+                         rd_kafka_topic_result_name(tr[i]), rd_kafka_err2str(rd_kafka_topic_result_error(tr[i])));
+        }
+    }
     if (ev != NULL)
         rd_kafka_event_destroy(ev);
     rd_kafka_DeleteTopic_destroy_array(dt, 5);
+    /* The worker also commits its offsets to the broker (for lag monitoring): drop its group. */
+    rd_kafka_DeleteGroup_t *dg = rd_kafka_DeleteGroup_new(b->group);
+    rd_kafka_DeleteGroups(rk, &dg, 1, NULL, q);
+    ev = rd_kafka_queue_poll(q, 15000);
+    if (ev != NULL)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_DeleteGroup_destroy(dg);
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy(rk);
 }
@@ -264,7 +282,7 @@ static void teardown(struct bench *b, int failed)
     if (b->admin != NULL)
         PQfinish(b->admin);
     if (!b->o->keep && b->topics_created)
-        delete_topics(b);
+        delete_topics_and_group(b);
     if (b->o->keep)
         printf("kept: database %s, topics %s*.v1, consumer group %s, log %s\n", b->db, b->prefix, b->group,
                b->log_path);
