@@ -706,8 +706,8 @@ static void tune_one(const struct reco_data *v, const struct reco_params *p, uns
         struct reco_params q = *p;
         q.pop_blend = TUNE_BLEND[b];
         evaluate_als(&s, &als, &q, seed, &m);
-        printf("  k=%-3u reg=%-4g alpha=%-3g %-6s half-life=%-3gd blend=%-4g  %6.4f  %6.4f  "
-               "%5.2fx  %6.4f  (%.1f s)\n", p->factors, p->reg, p->alpha, CONF_NAME[p->conf],
+        printf("  k=%-3u it=%-2u reg=%-4g alpha=%-3g %-6s half-life=%-3gd blend=%-4g  %6.4f  %6.4f  "
+               "%5.2fx  %6.4f  (%.1f s)\n", p->factors, p->iters, p->reg, p->alpha, CONF_NAME[p->conf],
                p->half_life_d, q.pop_blend, m.hr_s, m.ndcg_s, m.hr_s / pop_hr, m.hr_f, t);
     }
     shop_ml_als_fini(&als);
