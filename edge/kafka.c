@@ -135,15 +135,18 @@ void edge_kafka_drain(struct edge_thread *t)
         ;
 }
 
-/* Loop thread: the pipe became readable. h2o already read the bytes into sock->input. */
+/* Loop thread: the pipe became readable. The socket is DONT_READ, so h2o leaves the bytes
+ * in the pipe: read them to EAGAIN ourselves, or the level-triggered poll spins the thread. */
 static void on_kafka_wake(h2o_socket_t *sock, const char *err)
 {
     struct edge_thread *t = sock->data;
+    char buf[64];
     if (err != NULL) {
         SHOP_LOG(SHOP_LOG_ERROR, "edge", "kafka wake-up pipe failed", "err=\"%s\"", err);
         return;
     }
-    h2o_buffer_consume(&sock->input, sock->input->size);
+    while (read(t->wake_fds[0], buf, sizeof(buf)) > 0)
+        ;
     edge_kafka_drain(t);
 }
 
