@@ -224,8 +224,9 @@ static void rolling_origin(const struct product *p, size_t days, int64_t day0,
     printf("selected per product vs each method over %d (product, origin) cases "
            "(lower / same / higher MASE):\n", all->cases);
     for (int k = 0; k < SHOP_ML_FC_METHODS; k++)
-        printf("  vs %-8s %3d / %3d / %3d\n", shop_ml_forecast_method_name((enum shop_ml_fc_method)k),
-               all->sel_beats[k], all->sel_ties[k],
+        printf("  vs %-8s %3d / %3d / %3d\n",
+               shop_ml_forecast_method_name((enum shop_ml_fc_method)k), all->sel_beats[k],
+               all->sel_ties[k],
                all->cases - all->sel_beats[k] - all->sel_ties[k]);
     printf("chosen:");
     for (int k = 1; k < SHOP_ML_FC_METHODS; k++)

@@ -175,8 +175,8 @@ static void split_build(const struct reco_data *d, unsigned seed, uint32_t drop_
         n_held = hold_basket(s, d->ev, end, e, u, n_held);
         end = end - b > drop_newest ? end - drop_newest : b;
         for (size_t k = b; k < end; k++) {
-            t[n_kept] = (struct shop_ml_triplet){u, d->ev[k].item,
-                                                 line_weight(p, d->ev[k].ts_ms, d->ev[end - 1].ts_ms)};
+            double w = line_weight(p, d->ev[k].ts_ms, d->ev[end - 1].ts_ms);
+            t[n_kept] = (struct shop_ml_triplet){u, d->ev[k].item, w};
             kept[n_kept++] = &d->ev[k];
         }
     }
@@ -575,7 +575,8 @@ static void params_print(const char *name, const struct reco_params *p)
  * reg raised ALS further but let the stale model catch up with fold-in. Online Retail:
  * the best k = 64 row of the validation grid below (ml-eval reco-tune), never the test. */
 static const struct reco_params ML_PARAMS = {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 0, 0};
-static const struct reco_params RETAIL_PARAMS = {64, 15, 3, 60.0, 5.0, 200, 200, CONF_LINES, 30, 0};
+static const struct reco_params RETAIL_PARAMS = {64, 15, 3, 60.0, 5.0, 200, 200,
+                                                 CONF_LINES, 30, 0};
 
 int eval_reco_run(const struct eval_opts *o)
 {
@@ -706,9 +707,10 @@ static void tune_one(const struct reco_data *v, const struct reco_params *p, uns
         struct reco_params q = *p;
         q.pop_blend = TUNE_BLEND[b];
         evaluate_als(&s, &als, &q, seed, &m);
-        printf("  k=%-3u it=%-2u reg=%-4g alpha=%-3g %-6s half-life=%-3gd blend=%-4g  %6.4f  %6.4f  "
-               "%5.2fx  %6.4f  (%.1f s)\n", p->factors, p->iters, p->reg, p->alpha, CONF_NAME[p->conf],
-               p->half_life_d, q.pop_blend, m.hr_s, m.ndcg_s, m.hr_s / pop_hr, m.hr_f, t);
+        printf("  k=%-3u it=%-2u reg=%-4g alpha=%-3g %-6s half-life=%-3gd blend=%-4g  %6.4f  "
+               "%6.4f  %5.2fx  %6.4f  (%.1f s)\n", p->factors, p->iters, p->reg, p->alpha,
+               CONF_NAME[p->conf], p->half_life_d, q.pop_blend, m.hr_s, m.ndcg_s, m.hr_s / pop_hr,
+               m.hr_f, t);
     }
     shop_ml_als_fini(&als);
     split_fini(&s);
