@@ -90,23 +90,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-static char *read_secret(void)
-{
-    const char *v = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_JWT_SECRET", NULL);
-    if (v != NULL)
-        return shop_xstrdup(v);
-    const char *path = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_JWT_SECRET_FILE", NULL);
-    FILE *f = path != NULL ? fopen(path, "r") : NULL;
-    if (f == NULL)
-        return NULL;
-    char buf[512] = {0};
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    return shop_xstrdup(buf);
-}
-
 /* ---- events ------------------------------------------------------------------ */
 
 /* The shoppers' events of a plan in order (the catalog is left out), re-attributed. */
@@ -318,7 +301,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    char *secret = read_secret();
+    char *secret = replay_jwt_secret_load();
     if (secret == NULL) {
         SHOP_LOG(SHOP_LOG_ERROR, "bench", "no jwt secret", "hint=\"set SHOPSTREAM_JWT_SECRET or _FILE\"");
         return 2;

@@ -16,25 +16,6 @@
 #include "tools/replay/replay_post.h"
 #include "tools/retail/retail.h"
 
-static char *read_secret(void)
-{
-    const char *v = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_JWT_SECRET", NULL);
-    if (v != NULL)
-        return strdup(v);
-    const char *path = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_JWT_SECRET_FILE", NULL);
-    if (path == NULL)
-        return NULL;
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    char buf[512] = {0};
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        buf[--n] = '\0';
-    return strdup(buf);
-}
-
 int main(int argc, char **argv)
 {
     const char *url = "http://127.0.0.1:8080", *data = "../shared/data";
@@ -77,7 +58,7 @@ int main(int argc, char **argv)
         replay_plan_free(&plan);
         return 0;
     }
-    char *secret = read_secret();
+    char *secret = replay_jwt_secret_load();
     if (secret == NULL) {
         SHOP_LOG(SHOP_LOG_ERROR, "replay", "no jwt secret", "hint=\"set SHOPSTREAM_JWT_SECRET or _FILE\"");
         return 2;

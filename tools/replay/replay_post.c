@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/shop_arena.h"
+#include "base/shop_cfg.h"
 #include "base/shop_log.h"
 
 struct lane {
@@ -33,6 +34,23 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+char *replay_jwt_secret_load(void)
+{
+    const char *v = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_JWT_SECRET", NULL);
+    if (v != NULL)
+        return shop_xstrdup(v);
+    const char *path = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_JWT_SECRET_FILE", NULL);
+    FILE *f = path != NULL ? fopen(path, "r") : NULL;
+    if (f == NULL)
+        return NULL;
+    char buf[512] = {0};
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return shop_xstrdup(buf);
 }
 
 char *replay_mint_token(const char *secret, const char *sub, int admin, const char *iss, const char *aud,

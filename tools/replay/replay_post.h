@@ -27,6 +27,11 @@ struct replay_post_stats {
     size_t n_lat;
 };
 
+/** The HS256 secret from SHOPSTREAM_JWT_SECRET, else the file named by
+ *  SHOPSTREAM_JWT_SECRET_FILE (trailing newline dropped); malloc'd, or NULL when neither
+ *  is set or the file cannot be read. */
+char *replay_jwt_secret_load(void);
+
 /** Mints an HS256 token for sub (role admin when admin); caller frees with free(). */
 char *replay_mint_token(const char *secret, const char *sub, int admin, const char *iss, const char *aud,
                         int64_t now_s, int64_t ttl_s);
