@@ -100,9 +100,16 @@ struct sweep {
     const double *g;       /* its Gram matrix */
     uint32_t k;
     double reg;
+    double reg_exp;        /* a row with n interactions gets reg (1 + n)^reg_exp */
     double alpha;
     double *work;          /* 3k (CG) or k*k + k (Cholesky) */
 };
+
+/* Weighted-lambda (Zhou et al. 2008): rows with more interactions are shrunk harder. */
+static double row_reg(const struct sweep *s, size_t n)
+{
+    return s->reg * pow(1.0 + (double)n, s->reg_exp);
+}
 
 /* x = argmin for one row, exactly: (G + reg I + sum (c-1) y y') x = sum c y. */
 static int row_cholesky(const struct sweep *s, const uint32_t *idx, const double *r, size_t n,
@@ -111,8 +118,9 @@ static int row_cholesky(const struct sweep *s, const uint32_t *idx, const double
     uint32_t k = s->k;
     double *a = s->work, *b = s->work + (size_t)k * k;
     memcpy(a, s->g, (size_t)k * k * sizeof(*a));
+    double reg = row_reg(s, n);
     for (uint32_t f = 0; f < k; f++)
-        a[(size_t)f * k + f] += s->reg;
+        a[(size_t)f * k + f] += reg;
     memset(b, 0, k * sizeof(*b));
     for (size_t t = 0; t < n; t++) {
         const double *y = s->other + (size_t)idx[t] * k;
@@ -130,7 +138,7 @@ static int row_cholesky(const struct sweep *s, const uint32_t *idx, const double
 static void row_mul(const struct sweep *s, const uint32_t *idx, const double *r, size_t n,
                     const double *v, double *out)
 {
-    gram_mul(s->g, s->reg, v, out, s->k);
+    gram_mul(s->g, row_reg(s, n), v, out, s->k);
     for (size_t t = 0; t < n; t++) {
         const double *y = s->other + (size_t)idx[t] * s->k;
         axpy(s->alpha * r[t] * dot(y, v, s->k), y, out, s->k);
@@ -182,6 +190,7 @@ void shop_ml_als_cfg_default(struct shop_ml_als_cfg *cfg)
     cfg->factors = 64;
     cfg->cg_steps = 3;
     cfg->reg = 20.0;
+    cfg->reg_exp = 0.0;
     cfg->alpha = 5.0;
     cfg->init_scale = 0.01;
     cfg->seed = 42;
@@ -207,6 +216,9 @@ static int check_cfg(const struct shop_ml_als_cfg *cfg, struct shop_err *err)
     if (!(cfg->reg >= 0.0 && isfinite(cfg->reg)) || !(cfg->alpha >= 0.0 && isfinite(cfg->alpha)) ||
         !(cfg->init_scale >= 0.0 && isfinite(cfg->init_scale)))
         return shop_err_set(err, SHOP_EINVAL, "reg, alpha and init scale must be finite and >= 0");
+    if (!(cfg->reg_exp >= 0.0 && cfg->reg_exp <= 2.0))
+        return shop_err_set(err, SHOP_EINVAL, "weighted-lambda exponent must be in 0..2: %g",
+                            cfg->reg_exp);
     return 0;
 }
 
@@ -259,7 +271,8 @@ int shop_ml_als_train(struct shop_ml_als *als, const struct shop_ml_csr *r_ui,
     uint32_t k = als->k;
     double *g = shop_xmalloc((size_t)k * k * sizeof(*g));
     double *work = shop_xmalloc(((size_t)k * k + 3 * (size_t)k) * sizeof(*work));
-    struct sweep s = {.k = k, .reg = als->cfg.reg, .alpha = als->cfg.alpha, .work = work};
+    struct sweep s = {.k = k, .reg = als->cfg.reg, .reg_exp = als->cfg.reg_exp,
+                      .alpha = als->cfg.alpha, .work = work};
     int rc = 0;
     for (uint32_t it = 0; it < iters && rc == 0; it++) {
         s.other = als->y;
@@ -292,24 +305,37 @@ int shop_ml_als_fold_in(const struct shop_ml_als *als, const uint32_t *items, co
             return shop_err_set(err, SHOP_EINVAL, "unknown item %u (model has %u)", items[t],
                                 als->n_items);
     struct sweep s = {.other = als->y, .g = als->yty, .k = als->k, .reg = als->cfg.reg,
-                      .alpha = als->cfg.alpha, .work = work};
+                      .reg_exp = als->cfg.reg_exp, .alpha = als->cfg.alpha, .work = work};
     if (row_cholesky(&s, items, r, n, x) != 0)
         return shop_err_set(err, SHOP_EINVAL, "row system not positive definite (reg = %g)",
                             als->cfg.reg);
     return 0;
 }
 
+/* reg times (1 + interactions)^reg_exp for each item: the items' weighted lambda. */
+static double *item_regs(const struct shop_ml_als *als, const struct shop_ml_csr *r_ui)
+{
+    double *reg = shop_xcalloc((size_t)als->n_items + 1, sizeof(*reg));
+    for (size_t t = 0; t < r_ui->nnz; t++)
+        reg[r_ui->col[t]] += 1.0;
+    for (uint32_t i = 0; i < als->n_items; i++)
+        reg[i] = als->cfg.reg * pow(1.0 + reg[i], als->cfg.reg_exp);
+    return reg;
+}
+
 double shop_ml_als_loss(const struct shop_ml_als *als, const struct shop_ml_csr *r_ui)
 {
     uint32_t k = als->k;
     double *gx = shop_xmalloc(k * sizeof(*gx));
-    double loss = 0.0, norm = 0.0;
+    double *reg_i = item_regs(als, r_ui);
+    double loss = 0.0;
     /* Every (u, i) contributes s^2 with p = 0, c = 1; observed pairs are corrected. */
     for (uint32_t u = 0; u < als->n_users; u++) {
         const double *x = als->x + (size_t)u * k;
+        size_t n = r_ui->row_ptr[u + 1] - r_ui->row_ptr[u];
         gram_mul(als->yty, 0.0, x, gx, k);
         loss += dot(x, gx, k);
-        norm += dot(x, x, k);
+        loss += als->cfg.reg * pow(1.0 + (double)n, als->cfg.reg_exp) * dot(x, x, k);
         for (size_t t = r_ui->row_ptr[u]; t < r_ui->row_ptr[u + 1]; t++) {
             double sc = dot(x, als->y + (size_t)r_ui->col[t] * k, k);
             double c = 1.0 + als->cfg.alpha * r_ui->val[t];
@@ -318,9 +344,10 @@ double shop_ml_als_loss(const struct shop_ml_als *als, const struct shop_ml_csr 
         }
     }
     for (uint32_t i = 0; i < als->n_items; i++)
-        norm += dot(als->y + (size_t)i * k, als->y + (size_t)i * k, k);
+        loss += reg_i[i] * dot(als->y + (size_t)i * k, als->y + (size_t)i * k, k);
+    free(reg_i);
     free(gx);
-    return loss + als->cfg.reg * norm;
+    return loss;
 }
 
 void shop_ml_als_scores(const struct shop_ml_als *als, const double *x, double *scores)
@@ -336,6 +363,7 @@ void shop_ml_als_encode(const struct shop_ml_als *als, struct shop_ml_writer *w)
     shop_ml_put_u32(w, als->cfg.cg_steps);
     shop_ml_put_f64(w, als->cfg.reg);
     shop_ml_put_f64(w, als->cfg.alpha);
+    shop_ml_put_f64(w, als->cfg.reg_exp);   /* since format version 2 */
     shop_ml_put_f64(w, als->cfg.init_scale);
     shop_ml_put_u64(w, als->cfg.seed);
     shop_ml_put_u32(w, als->n_users);
@@ -361,6 +389,9 @@ static int als_read(struct shop_ml_reader *r, struct shop_ml_als *als)
     shop_ml_get_u32(r, &cfg.cg_steps);
     shop_ml_get_f64(r, &cfg.reg);
     shop_ml_get_f64(r, &cfg.alpha);
+    cfg.reg_exp = 0.0;   /* version 1 records predate weighted lambda */
+    if (r->version >= 2)
+        shop_ml_get_f64(r, &cfg.reg_exp);
     shop_ml_get_f64(r, &cfg.init_scale);
     shop_ml_get_u64(r, &cfg.seed);
     shop_ml_get_u32(r, &n_users);

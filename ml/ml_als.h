@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * Implicit-feedback ALS (Hu, Koren & Volinsky 2008): preference p = [r > 0], confidence
- * c = 1 + alpha * r, loss sum_ui c (p - x_u.y_i)^2 + reg (|X|^2 + |Y|^2). Rows are solved
+ * c = 1 + alpha * r, loss sum_ui c (p - x_u.y_i)^2 + reg (|X|^2 + |Y|^2); optionally
+ * weighted lambda (Zhou et al. 2008): a row with n interactions is regularised by
+ * reg (1 + n)^reg_exp instead of reg (0, the default, is plain ALS). Rows are solved
  * exactly (Cholesky) or by a few warm-started conjugate-gradient steps, both against a
  * cached Gram matrix Y'Y. Pure. Invariant: yty always equals Y'Y of the current y.
  */
@@ -19,6 +21,7 @@ struct shop_ml_als_cfg {
     uint32_t factors;    /* k */
     uint32_t cg_steps;   /* per row and sweep; 0 = exact Cholesky solves */
     double reg;          /* lambda */
+    double reg_exp;      /* weighted lambda, 0..2: reg (1 + n)^reg_exp for n interactions */
     double alpha;        /* confidence slope */
     double init_scale;   /* initial factors are uniform in [0, init_scale) */
     uint64_t seed;       /* row r of the users (items) is seeded from (seed, r) */
@@ -38,7 +41,8 @@ struct shop_ml_als {
 void shop_ml_als_cfg_default(struct shop_ml_als_cfg *cfg);
 
 /** Allocates a model with seeded random factors. Owns memory until shop_ml_als_fini().
- *  SHOP_EINVAL for factors outside 1..1024 or a negative/non-finite reg or alpha. */
+ *  SHOP_EINVAL for factors outside 1..1024, a negative/non-finite reg or alpha, or a
+ *  reg_exp outside 0..2. */
 int shop_ml_als_init(struct shop_ml_als *als, const struct shop_ml_als_cfg *cfg, uint32_t n_users,
                      uint32_t n_items, struct shop_err *err);
 void shop_ml_als_fini(struct shop_ml_als *als);
@@ -69,7 +73,8 @@ double shop_ml_als_loss(const struct shop_ml_als *als, const struct shop_ml_csr 
 void shop_ml_als_scores(const struct shop_ml_als *als, const double *x, double *scores);
 
 /** Record "ALSM" with configuration and factors (the Gram cache is rebuilt on load).
- *  Loading replaces als (initialised or zeroed); SHOP_EBADMSG on a bad record. */
+ *  Loading replaces als (initialised or zeroed); SHOP_EBADMSG on a bad record. A format
+ *  version 1 record (no weighted lambda) loads with reg_exp 0. */
 void shop_ml_als_encode(const struct shop_ml_als *als, struct shop_ml_writer *w);
 int shop_ml_als_decode(struct shop_ml_als *als, const uint8_t *buf, size_t len, size_t *used,
                        struct shop_err *err);
