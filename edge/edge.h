@@ -78,6 +78,8 @@ void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route ro
 /* A problem body (RFC 9457); extra_json, when not NULL, is appended as more members. */
 void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
                   int index, const char *field, const char *detail, const char *extra_json);
+/* "body is larger than N bytes" into buf; returns buf. */
+char *edge_too_large_detail(struct edge *e, char *buf, size_t cap);
 int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
                       struct shop_jwt_claims *claims);
 int edge_http_setup(struct edge *e, struct shop_err *err);

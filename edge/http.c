@@ -90,6 +90,79 @@ static const char *title(int status)
     return reason(status);
 }
 
+/* The problem JSON of a too-large body, e.g. "body is larger than 1048576 bytes". */
+char *edge_too_large_detail(struct edge *e, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "body is larger than %zu bytes", e->cfg->body_max);
+    return buf;
+}
+
+/* h2o refuses a body past max_request_entity_size itself, before any handler runs, with a
+ * plain-text 413 (h2o_send_error_413 on the host's fallback path). This output filter sees
+ * that response before its headers leave and swaps in our problem body naming the limit. */
+struct problem_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+    bool sent;
+};
+
+/* Loop thread. h2o's own body is dropped; ours goes once, with whatever state it had. */
+static void on_problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                            h2o_send_state_t state)
+{
+    struct problem_ostream *p = (struct problem_ostream *)self;
+    size_t n = p->sent ? 0 : 1;
+    p->sent = true;
+    h2o_ostream_send_next(&p->super, req, n != 0 ? &p->body : NULL, n, state);
+}
+
+static bool is_h2o_own_413(h2o_req_t *req)
+{
+    if (req->res.status != 413)
+        return false;
+    ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    return i < 0 || !h2o_memis(req->res.headers.entries[i].value.base,
+                               req->res.headers.entries[i].value.len,
+                               H2O_STRLIT("application/problem+json"));
+}
+
+static enum shop_edge_route route_of(h2o_req_t *req)
+{
+    struct shop_edge_match m;
+    if (req->path_normalized.base == NULL)
+        return SHOP_ROUTE_OTHER;
+    shop_edge_route_match(req->method.base, req->method.len, req->path_normalized.base,
+                          req->path_normalized.len, &m);
+    return m.status == 404 ? SHOP_ROUTE_OTHER : m.route;
+}
+
+/* Loop thread: the response's headers are about to be set up. */
+static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    if (is_h2o_own_413(req)) {
+        struct edge_thread *t = H2O_STRUCT_FROM_MEMBER(struct edge_thread, ctx, req->conn->ctx);
+        struct shop_problem p = {.index = -1, .field = "body"};
+        edge_too_large_detail(t->edge, p.detail, sizeof(p.detail));
+        struct shop_arena arena = SHOP_ARENA_INIT;
+        const char *json = shop_problem_json(&p, 413, title(413), &arena);
+        struct problem_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
+        o->body = h2o_strdup(&req->pool, json, strlen(json));
+        o->sent = false;
+        o->super.do_send = on_problem_send;
+        shop_arena_fini(&arena);
+        slot = &o->super.next;
+        req->res.headers = (h2o_headers_t){NULL};
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                       H2O_STRLIT("application/problem+json"));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-control"), 0, NULL,
+                              H2O_STRLIT("no-store"));
+        add_cors(t, req);
+        req->res.content_length = o->body.len;
+        shop_edge_metrics_request(&t->edge->metrics, route_of(req), 413);
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
 /* Loop thread. */
 void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
                   int index, const char *field, const char *detail, const char *extra_json)
@@ -226,14 +299,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 int edge_http_setup(struct edge *e, struct shop_err *err)
 {
     h2o_config_init(&e->h2o);
-    /* h2o refuses bodies past its limit before we see them; keep room above ours so that an
-     * oversized body usually gets our problem answer, while memory stays bounded. */
-    e->h2o.max_request_entity_size = e->cfg->body_max * 2 + 65536;
+    /* h2o refuses a body past our limit before reading it (content-length) or as soon as it
+     * grows past it (chunked), so no body larger than the limit is ever buffered; the
+     * filter turns h2o's plain 413 into our problem body. It sits on the fallback path,
+     * which h2o's early errors use, and on "/" for any later one. */
+    e->h2o.max_request_entity_size = e->cfg->body_max;
     h2o_hostconf_t *host = h2o_config_register_host(&e->h2o, h2o_iovec_init(H2O_STRLIT("default")),
                                                     65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
     handler->on_req = on_req;
+    h2o_create_filter(path, sizeof(h2o_filter_t))->on_setup_ostream = on_setup_ostream;
+    h2o_create_filter(&host->fallback_path, sizeof(h2o_filter_t))->on_setup_ostream =
+        on_setup_ostream;
     return 0;
 }
 

@@ -334,9 +334,9 @@ void edge_ingest(struct edge_thread *t, h2o_req_t *req)
         return;
     }
     if (req->entity.len > e->cfg->body_max) {
-        char detail[96];
-        snprintf(detail, sizeof(detail), "body is larger than %zu bytes", e->cfg->body_max);
-        edge_problem(t, req, SHOP_ROUTE_EVENTS, 413, -1, "body", detail, NULL);
+        char detail[96];   /* h2o refuses larger bodies first; this is a second guard */
+        edge_problem(t, req, SHOP_ROUTE_EVENTS, 413, -1, "body",
+                     edge_too_large_detail(e, detail, sizeof(detail)), NULL);
         return;
     }
     struct shop_jwt_claims claims;
