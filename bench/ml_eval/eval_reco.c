@@ -45,6 +45,13 @@ struct reco_params {
     enum conf_kind conf;
     double half_life_d;   /* > 0: a line weighs 2^(-age/half-life), age from the user's last */
     double pop_blend;     /* ALS score + pop_blend * log(1 + buyers of the item) */
+    double bm25_k1;       /* > 0: r becomes its BM25 weight (saturation K1, length norm B) */
+    double bm25_b;
+    int idf;              /* with BM25: times log(users / (1 + buyers of the item)) */
+    double user_norm;     /* r *= (mean row sum / the user's row sum)^user_norm */
+    double cap;           /* > 0: r = min(r, cap) */
+    double reg_exp;       /* weighted lambda: reg (1 + n)^reg_exp per row */
+    double i2i_blend;     /* hybrid row: ALS + i2i_blend * item-to-item / its user maximum */
 };
 
 /* One leave-last-out split: training matrix, stream and a held-out item per user. */
@@ -134,6 +141,44 @@ static void conf_apply(enum conf_kind kind, struct shop_ml_csr *m)
         m->val[t] = kind == CONF_BINARY ? 1.0 : kind == CONF_LOG ? log1p(m->val[t]) : m->val[t];
 }
 
+/* Confidence weighting of users x items r: cap, per-user normalisation, BM25 (as the
+ * implicit library's bm25_weight: rows are documents, items are terms). */
+static void conf_weight(const struct reco_params *p, struct shop_ml_csr *m)
+{
+    double *row_sum = calloc(m->n_rows + 1, sizeof(*row_sum));
+    double *df = calloc(m->n_cols + 1, sizeof(*df));
+    double total = 0.0;
+    uint32_t rows = 0;
+    for (uint32_t u = 0; u < m->n_rows; u++)
+        for (size_t t = m->row_ptr[u]; t < m->row_ptr[u + 1]; t++) {
+            if (p->cap > 0 && m->val[t] > p->cap)
+                m->val[t] = p->cap;
+            row_sum[u] += m->val[t];
+            df[m->col[t]] += 1.0;
+        }
+    for (uint32_t u = 0; u < m->n_rows; u++)
+        if (row_sum[u] > 0) {
+            total += row_sum[u];
+            rows++;
+        }
+    double avg = rows ? total / rows : 1.0;
+    for (uint32_t u = 0; u < m->n_rows; u++)
+        for (size_t t = m->row_ptr[u]; t < m->row_ptr[u + 1]; t++) {
+            double v = m->val[t];
+            if (p->user_norm > 0)
+                v *= pow(avg / row_sum[u], p->user_norm);
+            if (p->bm25_k1 > 0) {
+                double len = 1.0 - p->bm25_b + p->bm25_b * row_sum[u] / avg;
+                v = v * (p->bm25_k1 + 1.0) / (p->bm25_k1 * len + v);
+                if (p->idf)
+                    v *= fmax(log((double)m->n_rows) - log1p(df[m->col[t]]), 0.01);
+            }
+            m->val[t] = v;
+        }
+    free(df);
+    free(row_sum);
+}
+
 /* Appends the held-out basket [from, e) of user u (nothing when it has no target) and
  * counts it in held_ptr[u + 1]; split_build() turns the counts into offsets. */
 static size_t hold_basket(struct split *s, const struct reco_event *ev, size_t from, size_t e,
@@ -184,6 +229,7 @@ static void split_build(const struct reco_data *d, unsigned seed, uint32_t drop_
         s->held_ptr[u + 1] += s->held_ptr[u];
     shop_ml_csr_build(&s->r_ui, d->n_users, d->n_items, t, n_kept, NULL);
     conf_apply(p->conf, &s->r_ui);
+    conf_weight(p, &s->r_ui);
     shop_ml_csr_transpose(&s->r_ui, &s->r_iu);
     qsort(kept, n_kept, sizeof(*kept), cmp_touch_time);
     s->stream = malloc((n_kept + 1) * sizeof(*s->stream));
@@ -313,6 +359,12 @@ struct als_scorer {
     const struct shop_ml_als *als;
     double w;
     double *log_pop;   /* per item */
+    const struct shop_ml_similar *sim;   /* hybrid with item-to-item when not NULL */
+    double w_i2i;
+    int i2i_weighted;  /* history weighted by the user's (decayed) r */
+    int i2i_rrf;       /* reciprocal-rank fusion instead of scaled scores */
+    double *i2i;       /* per item scratch */
+    struct shop_ml_scored *rank;   /* per item scratch for rrf */
 };
 
 static void scorer_init(struct als_scorer *sc, const struct shop_ml_als *als, const struct split *s,
@@ -320,6 +372,12 @@ static void scorer_init(struct als_scorer *sc, const struct shop_ml_als *als, co
 {
     sc->als = als;
     sc->w = w;
+    sc->sim = NULL;
+    sc->w_i2i = 0.0;
+    sc->i2i = malloc(s->n_items * sizeof(*sc->i2i));
+    sc->i2i_weighted = 0;
+    sc->i2i_rrf = 0;
+    sc->rank = malloc(s->n_items * sizeof(*sc->rank));
     sc->log_pop = malloc(s->n_items * sizeof(*sc->log_pop));
     for (uint32_t i = 0; i < s->n_items; i++)
         sc->log_pop[i] = log1p((double)(s->r_iu.row_ptr[i + 1] - s->r_iu.row_ptr[i]));
@@ -328,6 +386,23 @@ static void scorer_init(struct als_scorer *sc, const struct shop_ml_als *als, co
 static void scorer_fini(struct als_scorer *sc)
 {
     free(sc->log_pop);
+    free(sc->i2i);
+    free(sc->rank);
+}
+
+static int cmp_scored(const void *a, const void *b)
+{
+    return shop_ml_scored_before(b, a) - shop_ml_scored_before(a, b);
+}
+
+/* v[i] becomes 1 / (60 + rank of item i in v), rank 0 the best. */
+static void to_rrf(double *v, uint32_t n, struct shop_ml_scored *tmp)
+{
+    for (uint32_t i = 0; i < n; i++)
+        tmp[i] = (struct shop_ml_scored){i, v[i]};
+    qsort(tmp, n, sizeof(*tmp), cmp_scored);
+    for (uint32_t r = 0; r < n; r++)
+        v[tmp[r].item] = 1.0 / (60.0 + r);
 }
 
 static void score_als(const void *ctx, uint32_t u, const struct shop_ml_csr *r_ui, double *scores)
@@ -337,6 +412,40 @@ static void score_als(const void *ctx, uint32_t u, const struct shop_ml_csr *r_u
     if (sc->w > 0)
         for (uint32_t i = 0; i < sc->als->n_items; i++)
             scores[i] += sc->w * sc->log_pop[i];
+    if (sc->sim == NULL)
+        return;
+    size_t at = r_ui->row_ptr[u];
+    shop_ml_reco_item_scores(sc->sim, r_ui->col + at, sc->i2i_weighted ? r_ui->val + at : NULL,
+                             r_ui->row_ptr[u + 1] - at, sc->i2i);
+    uint32_t n = sc->als->n_items;
+    if (sc->i2i_rrf) {
+        to_rrf(scores, n, sc->rank);
+        to_rrf(sc->i2i, n, sc->rank);
+        for (uint32_t i = 0; i < n; i++)
+            scores[i] += sc->w_i2i * sc->i2i[i];
+        return;
+    }
+    double top = 0.0;
+    for (uint32_t i = 0; i < sc->als->n_items; i++)
+        top = fmax(top, sc->i2i[i]);
+    if (top > 0)
+        for (uint32_t i = 0; i < sc->als->n_items; i++)
+            scores[i] += sc->w_i2i * sc->i2i[i] / top;
+}
+
+/* The hybrid row: ALS plus the item-to-item scores scaled to the user's best. */
+static void evaluate_hybrid(const struct split *s, const struct shop_ml_als *als,
+                            const struct shop_ml_similar *sim, double w, int weighted, int rrf,
+                            unsigned seed, struct metrics *out)
+{
+    struct als_scorer sc;
+    scorer_init(&sc, als, s, 0.0);
+    sc.sim = sim;
+    sc.w_i2i = w;
+    sc.i2i_weighted = weighted;
+    sc.i2i_rrf = rrf;
+    evaluate(s, &s->r_ui, score_als, &sc, seed, out);
+    scorer_fini(&sc);
 }
 
 /* Evaluates model als on split s with p's popularity blend. */
@@ -362,6 +471,7 @@ static void als_cfg(const struct reco_params *p, unsigned seed, struct shop_ml_a
     cfg->cg_steps = p->cg_steps;
     cfg->reg = p->reg;
     cfg->alpha = p->alpha;
+    cfg->reg_exp = p->reg_exp;
     cfg->seed = seed;
 }
 
@@ -401,14 +511,19 @@ static void compare_methods(const struct reco_data *d, const struct split *s,
     char name[64];
     snprintf(name, sizeof(name), "item-to-item (H=%u,K=%u)", p->hist_max, p->neighbours);
     print_row(d->name, name, &m);
-    shop_ml_similar_fini(&sim);
-    shop_ml_cooc_fini(&c);
 
     *als_s = train_als(s, p, seed, als);
     evaluate_als(s, als, p, seed, m_als);
     snprintf(name, sizeof(name), p->pop_blend > 0 ? "ALS (k=%u) + pop. term" : "ALS (k=%u)",
              p->factors);
     print_row(d->name, name, m_als);
+    if (p->i2i_blend > 0) {
+        evaluate_hybrid(s, als, &sim, p->i2i_blend, 1, 0, seed, &m);
+        snprintf(name, sizeof(name), "hybrid ALS + %g item-to-item", p->i2i_blend);
+        print_row(d->name, name, &m);
+    }
+    shop_ml_similar_fini(&sim);
+    shop_ml_cooc_fini(&c);
 }
 
 /* Fold-in of every user's full training row against the stale model's item factors. */
@@ -565,18 +680,26 @@ static int check_line(const char *what, int ok)
 
 static void params_print(const char *name, const struct reco_params *p)
 {
-    printf("  %-15s ALS k=%u reg=%g alpha=%g iters=%u cg_steps=%u r=%s half-life=%gd "
-           "pop-term=%g; item-to-item history H=%u, neighbours K=%u\n",
-           name, p->factors, p->reg, p->alpha, p->iters, p->cg_steps, CONF_NAME[p->conf],
-           p->half_life_d, p->pop_blend, p->hist_max, p->neighbours);
+    printf("  %-15s ALS k=%u reg=%g reg-exp=%g alpha=%g iters=%u cg_steps=%u r=%s "
+           "half-life=%gd pop-term=%g; item-to-item history H=%u, neighbours K=%u; "
+           "hybrid weight %g\n",
+           name, p->factors, p->reg, p->reg_exp, p->alpha, p->iters, p->cg_steps,
+           CONF_NAME[p->conf], p->half_life_d, p->pop_blend, p->hist_max, p->neighbours,
+           p->i2i_blend);
 }
 
 /* MovieLens: chosen on a small grid (reg in 1..40, alpha in 1..20; see docs/ml.md); larger
  * reg raised ALS further but let the stale model catch up with fold-in. Online Retail:
- * the best k = 64 row of the validation grid below (ml-eval reco-tune), never the test. */
-static const struct reco_params ML_PARAMS = {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 0, 0};
-static const struct reco_params RETAIL_PARAMS = {64, 15, 3, 60.0, 5.0, 200, 200,
-                                                 CONF_LINES, 30, 0};
+ * the best k = 64 row of the validation grid below (ml-eval reco-tune), never the test;
+ * no confidence weighting or weighted lambda beat it by more than the validation noise.
+ * i2i_blend only adds the hybrid row (history weighted by r, item-to-item scaled to the
+ * user's best), reported beside ALS alone. */
+static const struct reco_params ML_PARAMS = {
+    .factors = 64, .iters = 15, .cg_steps = 3, .reg = 20.0, .alpha = 5.0, .hist_max = 200,
+    .neighbours = 200, .conf = CONF_LINES};
+static const struct reco_params RETAIL_PARAMS = {
+    .factors = 64, .iters = 15, .cg_steps = 3, .reg = 60.0, .alpha = 5.0, .hist_max = 200,
+    .neighbours = 200, .conf = CONF_LINES, .half_life_d = 30, .i2i_blend = 0.1};
 
 int eval_reco_run(const struct eval_opts *o)
 {
@@ -655,62 +778,87 @@ int eval_reco_run(const struct eval_opts *o)
 
 /* Validation grid for Online Retail (ml-eval reco-tune): every configuration is trained
  * on the data without each customer's last invoice and scored on the invoice before it,
- * so the test invoices never choose a parameter. */
-static const struct reco_params TUNE_GRID[] = {
-    /* stage 1: confidence shape, decay, reg and k around the old choice */
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 0, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_BINARY, 0, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LOG, 0, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 90, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LOG, 90, 0},
-    {64, 15, 3, 80.0, 5.0, 200, 200, CONF_LINES, 0, 0},
-    {64, 15, 3, 160.0, 5.0, 200, 200, CONF_LINES, 0, 0},
-    {64, 15, 3, 80.0, 20.0, 200, 200, CONF_LINES, 0, 0},
-    {128, 15, 3, 80.0, 5.0, 200, 200, CONF_LINES, 0, 0},
-    /* stage 2: half-life x alpha x reg */
-    {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 7, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 7, 0},
-    {64, 15, 3, 20.0, 20.0, 200, 200, CONF_LINES, 7, 0},
-    {64, 15, 3, 40.0, 20.0, 200, 200, CONF_LINES, 7, 0},
-    {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 14, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 14, 0},
-    {64, 15, 3, 20.0, 20.0, 200, 200, CONF_LINES, 14, 0},
-    {64, 15, 3, 40.0, 20.0, 200, 200, CONF_LINES, 14, 0},
-    {64, 15, 3, 20.0, 5.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 20.0, 20.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 40.0, 20.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LOG, 30, 0},
-    {128, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
-    /* stage 3: around half-life 30 */
-    {64, 15, 3, 40.0, 1.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 80.0, 1.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 40.0, 2.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 80.0, 2.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 60.0, 5.0, 200, 200, CONF_LINES, 30, 0},
-    {64, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 60, 0},
-    {64, 30, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
-    {32, 15, 3, 40.0, 5.0, 200, 200, CONF_LINES, 30, 0},
+ * so the test invoices never choose a parameter. Rows vary RETAIL_PARAMS. */
+struct tune_row {
+    double reg, alpha, half_life_d;
+    double bm25_k1, bm25_b;
+    int idf;
+    double user_norm, cap, reg_exp;
 };
-static const double TUNE_BLEND[] = {0, 0.01, 0.05};
 
-static void tune_one(const struct reco_data *v, const struct reco_params *p, unsigned seed,
-                     double pop_hr)
+static const struct tune_row TUNE_GRID[] = {
+    {60, 5, 30, 0, 0, 0, 0, 0, 0},          /* the chosen row (RETAIL_PARAMS) */
+    /* BM25 as implicit's bm25_weight (K1, B), with and without the idf factor */
+    {60, 5, 30, 100, 0.8, 1, 0, 0, 0},
+    {60, 1, 30, 100, 0.8, 1, 0, 0, 0},
+    {60, 5, 30, 1.2, 0.75, 1, 0, 0, 0},
+    {60, 5, 30, 100, 0.8, 0, 0, 0, 0},
+    {60, 5, 30, 1.2, 0.75, 0, 0, 0, 0},
+    {60, 5, 30, 1.2, 0.0, 0, 0, 0, 0},
+    /* TF-IDF: r times idf (BM25 with K1 large, B 0) */
+    {60, 1, 30, 1000, 0, 1, 0, 0, 0},
+    {60, 0.5, 30, 1000, 0, 1, 0, 0, 0},
+    /* per-user normalisation; confidence cap (wholesale customers' repeat lines) */
+    {60, 5, 30, 0, 0, 0, 0.5, 0, 0},
+    {60, 5, 30, 0, 0, 0, 1.0, 0, 0},
+    {60, 5, 30, 0, 0, 0, 0, 1, 0},
+    {60, 5, 30, 0, 0, 0, 0, 3, 0},
+    /* weighted lambda: reg (1 + n)^reg_exp per user and item */
+    {10, 5, 30, 0, 0, 0, 0, 0, 0.25},
+    {15, 5, 30, 0, 0, 0, 0, 0, 0.25},
+    {20, 5, 30, 0, 0, 0, 0, 0, 0.25},
+    {30, 5, 30, 0, 0, 0, 0, 0, 0.25},
+    {15, 10, 30, 0, 0, 0, 0, 0, 0.25},
+    {15, 5, 30, 0, 0, 0, 0, 3, 0.25},
+    {2, 5, 30, 0, 0, 0, 0, 0, 0.5},
+    {4, 5, 30, 0, 0, 0, 0, 0, 0.5},
+    {8, 5, 30, 0, 0, 0, 0, 0, 0.5},
+    {1, 5, 30, 0, 0, 0, 0, 0, 1.0},
+};
+struct tune_blend {
+    double w;
+    int weighted, rrf;
+};
+static const struct tune_blend TUNE_I2I[] = {
+    {0, 0, 0}, {0.05, 0, 0}, {0.1, 1, 0}, {0.3, 1, 0}, {0.3, 1, 1}, {1.0, 1, 1},
+};
+
+static void tune_params(const struct tune_row *t, struct reco_params *p)
 {
+    *p = RETAIL_PARAMS;
+    p->reg = t->reg;
+    p->alpha = t->alpha;
+    p->half_life_d = t->half_life_d;
+    p->bm25_k1 = t->bm25_k1;
+    p->bm25_b = t->bm25_b;
+    p->idf = t->idf;
+    p->user_norm = t->user_norm;
+    p->cap = t->cap;
+    p->reg_exp = t->reg_exp;
+}
+
+static void tune_one(const struct reco_data *v, const struct tune_row *t,
+                     const struct shop_ml_similar *sim, unsigned seed, double pop_hr)
+{
+    struct reco_params p;
     struct split s;
     struct shop_ml_als als;
     struct metrics m;
-    split_build(v, seed, 0, p, &s);
-    double t = train_als(&s, p, seed, &als);
-    for (size_t b = 0; b < sizeof(TUNE_BLEND) / sizeof(TUNE_BLEND[0]); b++) {
-        struct reco_params q = *p;
-        q.pop_blend = TUNE_BLEND[b];
-        evaluate_als(&s, &als, &q, seed, &m);
-        printf("  k=%-3u it=%-2u reg=%-4g alpha=%-3g %-6s half-life=%-3gd blend=%-4g  %6.4f  "
-               "%6.4f  %5.2fx  %6.4f  (%.1f s)\n", p->factors, p->iters, p->reg, p->alpha,
-               CONF_NAME[p->conf], p->half_life_d, q.pop_blend, m.hr_s, m.ndcg_s, m.hr_s / pop_hr,
-               m.hr_f, t);
+    tune_params(t, &p);
+    split_build(v, seed, 0, &p, &s);
+    double sec = train_als(&s, &p, seed, &als);
+    for (size_t b = 0; b < sizeof(TUNE_I2I) / sizeof(TUNE_I2I[0]); b++) {
+        const struct tune_blend *bl = &TUNE_I2I[b];
+        if (bl->w > 0)
+            evaluate_hybrid(&s, &als, sim, bl->w, bl->weighted, bl->rrf, seed, &m);
+        else
+            evaluate_als(&s, &als, &p, seed, &m);
+        printf("  reg=%-4g a=%-3g hl=%-3g bm25=%g/%g%s unorm=%g cap=%g wl=%g i2i=%-4g%s%s  %6.4f  "
+               "%6.4f  %5.3fx  %6.4f  (%.1f s)\n", p.reg, p.alpha, p.half_life_d, p.bm25_k1,
+               p.bm25_b, p.idf ? "+idf" : "", p.user_norm, p.cap, p.reg_exp, bl->w,
+               bl->weighted ? "w" : "", bl->rrf ? "rrf" : "", m.hr_s,
+               m.ndcg_s, m.hr_s / pop_hr, m.hr_f, sec);
+        fflush(stdout);
     }
     shop_ml_als_fini(&als);
     split_fini(&s);
@@ -727,6 +875,8 @@ int eval_reco_tune_run(const struct eval_opts *o)
     data_drop_last_basket(&rt, &v);
     struct split s;
     struct shop_ml_pop pop;
+    struct shop_ml_cooc c;
+    struct shop_ml_similar sim;
     struct metrics m;
     split_build(&v, o->seed, 0, &RETAIL_PARAMS, &s);
     shop_ml_pop_init(&pop, s.n_items);
@@ -736,13 +886,21 @@ int eval_reco_tune_run(const struct eval_opts *o)
     printf("== reco-tune: Online Retail validation (last invoice dropped, the one before held "
            "out; seed %u) ==\n  popularity: %u users, HR@10 sampled %.4f, full %.4f\n",
            o->seed, m.users, m.hr_s, m.hr_f);
-    printf("  %-57s %6s  %6s  %6s  %6s\n", "configuration", "HR smp", "NDCG s", "/pop",
-           "HR all");
     double pop_hr = m.hr_s;
+    shop_ml_cooc_init(&c, RETAIL_PARAMS.hist_max, NULL);
+    for (size_t k = 0; k < s.n_stream; k++)
+        shop_ml_cooc_add(&c, s.stream[k].user, s.stream[k].item, NULL);
+    shop_ml_cooc_similar(&c, RETAIL_PARAMS.neighbours, &sim);
+    evaluate(&s, &s.r_ui, score_i2i, &sim, o->seed, &m);
+    printf("  item-to-item: HR@10 sampled %.4f, full %.4f\n", m.hr_s, m.hr_f);
+    printf("  %-78s %6s  %6s  %6s  %6s\n", "configuration (k 64, 15 iterations)", "HR smp",
+           "NDCG s", "/pop", "HR all");
     shop_ml_pop_fini(&pop);
+    shop_ml_cooc_fini(&c);
     split_fini(&s);
     for (size_t g = 0; g < sizeof(TUNE_GRID) / sizeof(TUNE_GRID[0]); g++)
-        tune_one(&v, &TUNE_GRID[g], o->seed, pop_hr);
+        tune_one(&v, &TUNE_GRID[g], &sim, o->seed, pop_hr);
+    shop_ml_similar_fini(&sim);
     free(v.ev);
     reco_data_fini(&rt);
     return 0;
