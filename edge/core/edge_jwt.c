@@ -80,7 +80,9 @@ static int check_claims(const struct shop_jwt_verifier *v, jwt_t *jwt, int64_t n
     int64_t exp_s, nbf_s;
     if (!claim_int(jwt, "exp", &exp_s))
         return shop_err_set(err, SHOP_EAUTH, "token has no integer exp claim");
-    if (now_s >= exp_s + v->leeway_s)
+    /* exp and nbf are the token's, up to INT64_MAX/MIN: only now_s and the leeway (both
+     * small) are added or subtracted, so nothing overflows (found by tests/fuzz/fuzz_jwt). */
+    if (now_s - v->leeway_s >= exp_s)
         return shop_err_set(err, SHOP_EAUTH, "token expired");
     if (claim_int(jwt, "nbf", &nbf_s) && now_s + v->leeway_s < nbf_s)
         return shop_err_set(err, SHOP_EAUTH, "token not yet valid (nbf)");

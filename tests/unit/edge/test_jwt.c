@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <jwt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,20 @@ Test(jwt, leeway_covers_small_clock_skew)
     struct shop_jwt_claims c;
     char *tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = "u1", .exp = NOW - 10});
     cr_assert_eq(verify(&v, tok, &c, NULL), 0);
+    free(tok);
+}
+
+Test(jwt, extreme_time_claims_do_not_overflow)
+{
+    struct shop_jwt_verifier v = hs256();
+    v.leeway_s = 30;
+    struct shop_jwt_claims c;
+    char *tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = "u1", .exp = INT64_MAX,
+                                    .nbf = INT64_MIN});
+    cr_assert_eq(verify(&v, tok, &c, NULL), 0, "far future exp, far past nbf");
+    free(tok);
+    tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = "u1", .exp = INT64_MIN});
+    cr_assert_eq(verify(&v, tok, &c, NULL), SHOP_EAUTH, "exp in the far past");
     free(tok);
 }
 
