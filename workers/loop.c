@@ -27,6 +27,8 @@ int64_t worker_now_ms(void)
 
 static void batch_reset(struct worker *w)
 {
+    uv_timer_stop(&w->linger);
+    w->linger_expired = false;
     for (size_t i = 0; i < w->batch.n; i++)
         rd_kafka_message_destroy(w->batch.recs[i].rkm);
     w->batch.n = 0;
@@ -70,6 +72,7 @@ static void begin_recovery(struct worker *w)
     w->pg_down = true;
     uv_poll_stop(&w->wake);
     uv_idle_stop(&w->resume);
+    uv_timer_stop(&w->linger);
     if (!w->stopping)
         uv_timer_start(&w->retry, on_retry, (uint64_t)w->retry_ms, 0);
 }
@@ -99,6 +102,23 @@ int worker_flush(struct worker *w)
     return 0;
 }
 
+static void on_linger(uv_timer_t *handle);
+
+/* The consumer queue ran empty. Under a backlog that happens between two fetch
+ * responses, so a non-full batch stays open for batch_linger_ms before it is
+ * closed: fewer, fuller transactions. A full batch, a revoke and SIGTERM flush at
+ * once; the timer only bounds how long records wait when the stream is slow. */
+static void batch_linger(struct worker *w)
+{
+    if (w->batch.n == 0 || uv_is_active((uv_handle_t *)&w->linger))
+        return;
+    if (w->cfg->batch_linger_ms == 0 || w->linger_expired || w->stopping) {
+        worker_flush(w);
+        return;
+    }
+    uv_timer_start(&w->linger, on_linger, (uint64_t)w->cfg->batch_linger_ms, 0);
+}
+
 int worker_consume(struct worker *w, int64_t budget)
 {
     for (int64_t i = 0; i < budget; i++) {
@@ -106,7 +126,7 @@ int worker_consume(struct worker *w, int64_t budget)
             return 0;
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->rk, 0);
         if (rkm == NULL) {
-            worker_flush(w);            /* the queue is empty: close the batch */
+            batch_linger(w);            /* the queue is empty: close the batch, or soon */
             return 0;
         }
         if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -136,6 +156,15 @@ static void start_draining(struct worker *w)
         uv_idle_start(&w->resume, on_resume);   /* no new wake-up for a non-empty queue */
     else
         uv_idle_stop(&w->resume);
+}
+
+/* The batch lingered long enough: take what arrived meanwhile, then close it. */
+static void on_linger(uv_timer_t *handle)
+{
+    struct worker *w = handle->data;
+    w->linger_expired = true;
+    if (!w->pg_down && !w->stopping)
+        start_draining(w);          /* flushes when the queue is empty or the batch full */
 }
 
 /* librdkafka wrote to the pipe: the consumer queue went non-empty. */
@@ -181,9 +210,10 @@ static void log_stats(struct worker *w, int64_t elapsed_ms)
     double secs = elapsed_ms > 0 ? (double)elapsed_ms / 1000.0 : 1.0;
     SHOP_LOG(SHOP_LOG_INFO, "worker", "stats",
              "events_per_s=%.1f events=%" PRIu64 " batches=%" PRIu64 " dlq=%" PRIu64 " duplicates=%" PRIu64
-             " no_effect=%" PRIu64 " pg_failures=%" PRIu64 " lag=%" PRId64,
+             " no_effect=%" PRIu64 " pg_failures=%" PRIu64 " dedup_probes=%" PRIu64 " lag=%" PRId64,
              (double)(w->stats.events - prev.events) / secs, w->stats.events, w->stats.batches, w->stats.dlq,
-             w->stats.duplicates, w->stats.rejected, w->stats.pg_failures, worker_kafka_lag(w));
+             w->stats.duplicates, w->stats.rejected, w->stats.pg_failures, w->stats.dedup_probes,
+             worker_kafka_lag(w));
     prev = w->stats;
 }
 
@@ -209,8 +239,9 @@ static void on_closed(uv_handle_t *handle)
 
 static void close_handles(struct worker *w)
 {
-    uv_handle_t *handles[] = {(uv_handle_t *)&w->wake, (uv_handle_t *)&w->resume, (uv_handle_t *)&w->cron,
-                              (uv_handle_t *)&w->retry, (uv_handle_t *)&w->sigterm, (uv_handle_t *)&w->sigint};
+    uv_handle_t *handles[] = {(uv_handle_t *)&w->wake,   (uv_handle_t *)&w->resume,  (uv_handle_t *)&w->cron,
+                              (uv_handle_t *)&w->linger, (uv_handle_t *)&w->retry,   (uv_handle_t *)&w->sigterm,
+                              (uv_handle_t *)&w->sigint};
     for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
         if (!uv_is_closing(handles[i]))
             uv_close(handles[i], on_closed);
@@ -246,10 +277,12 @@ static int handles_init(struct worker *w)
         return rc;
     uv_idle_init(w->loop, &w->resume);
     uv_timer_init(w->loop, &w->cron);
+    uv_timer_init(w->loop, &w->linger);
     uv_timer_init(w->loop, &w->retry);
     uv_signal_init(w->loop, &w->sigterm);
     uv_signal_init(w->loop, &w->sigint);
-    w->wake.data = w->resume.data = w->cron.data = w->retry.data = w->sigterm.data = w->sigint.data = w;
+    w->wake.data = w->resume.data = w->cron.data = w->linger.data = w;
+    w->retry.data = w->sigterm.data = w->sigint.data = w;
     uv_poll_start(&w->wake, UV_READABLE, on_kafka_readable);
     uv_timer_start(&w->cron, on_cron, CRON_MS, CRON_MS);
     uv_signal_start(&w->sigterm, on_signal, SIGTERM);

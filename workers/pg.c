@@ -39,12 +39,33 @@ int worker_pg_connect(struct worker *w, struct shop_err *err)
 /* Every failure is treated as transient: a lost connection, a deadlock with another
  * replica during a rebalance, a timeout. The batch is retried from the committed
  * offsets; the SQLSTATE is logged so a permanent one is noticed. */
+/* COPY ... FROM STDIN with the statement's rows; the result is the COPY's own. */
+static PGresult *copy_in(struct worker *w, const struct shop_sql_stmt *st)
+{
+    PGresult *res = PQexec(w->conn, st->sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        return res;
+    PQclear(res);
+    if (PQputCopyData(w->conn, st->copy_data, (int)st->copy_len) != 1)
+        PQputCopyEnd(w->conn, "could not send copy data");
+    else
+        PQputCopyEnd(w->conn, NULL);
+    res = PQgetResult(w->conn);
+    for (PGresult *more; (more = PQgetResult(w->conn)) != NULL;)
+        PQclear(more);
+    return res;
+}
+
 int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
                    struct shop_err *err)
 {
-    PGresult *res = PQexecParams(w->conn, st->sql, st->n_params, NULL, st->params, NULL, NULL, 0);
+    PGresult *res = st->copy_data != NULL
+                        ? copy_in(w, st)
+                        : PQexecParams(w->conn, st->sql, st->n_params, NULL, st->params, NULL, NULL, 0);
+    w->pg_sqlstate[0] = '\0';
     if (PQresultStatus(res) != want) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
         shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
                      PQerrorMessage(w->conn));
         PQclear(res);

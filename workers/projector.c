@@ -1,28 +1,78 @@
 /* SPDX-License-Identifier: MIT
- * The projector role: one batch, one transaction. Dedup by event id, read the
- * orders the batch touches, fold in memory (workers/core), run the plan, store
- * the offsets, commit. Shell around the pure core. Loop thread.
+ * The projector role: one batch, one transaction. Dedup by event id (applied_events,
+ * its primary key the arbiter), read the orders the batch touches, fold in memory
+ * (workers/core), run the plan, store the offsets, commit. Shell around the pure
+ * core. Loop thread.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/shop_log.h"
 #include "workers/worker.h"
 
-/* Runs the dedup insert and marks the records whose ids came back. */
-static int dedup(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_err *err)
+#define SQLSTATE_UNIQUE_VIOLATION "23505"
+
+static int exec_simple(struct worker *w, const char *sql, struct shop_err *err)
+{
+    struct shop_sql_stmt st = {.name = sql, .sql = sql, .n_params = 0};
+    return worker_pg_exec(w, &st, PGRES_COMMAND_OK, NULL, err);
+}
+
+/* Copies the ids of the records marked new into applied_events. */
+static int copy_applied(struct worker *w, struct worker_batch *b, const bool *is_new, struct shop_err *err)
 {
     struct shop_sql_stmt st;
-    if (shop_proj_build_dedup(w->cfg->group_id, b->prs, b->n, &w->arena, &st) == 0)
+    if (shop_proj_build_applied_copy(w->cfg->group_id, b->prs, is_new, b->n, &w->arena, &st) == 0)
         return 0;
+    return worker_pg_exec(w, &st, PGRES_COMMAND_OK, NULL, err);
+}
+
+/* Marks the records whose ids applied_events does not hold yet, by probing it first,
+ * and adds those ids. Returns how many ids were applied before, or SHOP_EPG. */
+static int dedup_probe(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_err *err)
+{
+    struct shop_sql_stmt st;
+    if (shop_proj_build_dedup(w->cfg->group_id, b->prs, b->n, &w->arena, &st) == 0) {
+        shop_proj_mark_unapplied(b->prs, b->n, NULL, 0, &w->arena, is_new);   /* all dead letters */
+        return 0;
+    }
     PGresult *res = NULL;
     if (worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, err) < 0)
         return SHOP_EPG;
-    size_t n_new = (size_t)PQntuples(res);
-    const char **ids = shop_arena_alloc(&w->arena, (n_new + 1) * sizeof(*ids));
-    for (size_t i = 0; i < n_new; i++)
-        ids[i] = shop_arena_strdup(&w->arena, PQgetvalue(res, (int)i, 0));
+    int n_applied = PQntuples(res);
+    const char **ids = shop_arena_alloc(&w->arena, ((size_t)n_applied + 1) * sizeof(*ids));
+    for (int i = 0; i < n_applied; i++)
+        ids[i] = shop_arena_strdup(&w->arena, PQgetvalue(res, i, 0));
     PQclear(res);
-    shop_proj_mark_new(b->prs, b->n, ids, n_new, &w->arena, is_new);
+    shop_proj_mark_unapplied(b->prs, b->n, ids, (size_t)n_applied, &w->arena, is_new);
+    return copy_applied(w, b, is_new, err) < 0 ? SHOP_EPG : n_applied;
+}
+
+/* Opens the batch's transaction and records its new event ids in applied_events.
+ * Usually no id of a batch was applied before, so the ids are copied in directly and
+ * the primary key decides: a unique violation (a client retry, a replayed topic)
+ * rolls that attempt back and the batch starts over, probing applied_events first.
+ * Probing stays on while batches keep holding applied ids. */
+static int begin_dedup(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_err *err)
+{
+    if (exec_simple(w, "begin", err) < 0)
+        return SHOP_EPG;
+    if (!w->dedup_probe) {
+        shop_proj_mark_unapplied(b->prs, b->n, NULL, 0, &w->arena, is_new);
+        if (copy_applied(w, b, is_new, err) == 0)
+            return 0;
+        if (strcmp(w->pg_sqlstate, SQLSTATE_UNIQUE_VIOLATION) != 0)
+            return SHOP_EPG;
+        worker_pg_rollback(w);
+        w->dedup_probe = true;
+        if (exec_simple(w, "begin", err) < 0)
+            return SHOP_EPG;
+    }
+    w->stats.dedup_probes++;
+    int n_applied = dedup_probe(w, b, is_new, err);
+    if (n_applied < 0)
+        return SHOP_EPG;
+    w->dedup_probe = n_applied > 0;
     return 0;
 }
 
@@ -73,19 +123,12 @@ static int run_plan(struct worker *w, const struct shop_plan *plan, struct shop_
     return 0;
 }
 
-static int exec_simple(struct worker *w, const char *sql, struct shop_err *err)
-{
-    struct shop_sql_stmt st = {.name = sql, .sql = sql, .n_params = 0};
-    return worker_pg_exec(w, &st, PGRES_COMMAND_OK, NULL, err);
-}
-
 static int projector_apply(struct worker *w, struct worker_batch *b, struct shop_err *err)
 {
     bool *is_new = shop_arena_alloc(&w->arena, (b->n + 1) * sizeof(*is_new));
     struct shop_proj_fold *f = shop_proj_fold_new(&w->arena);
     struct shop_plan *plan = shop_arena_alloc(&w->arena, sizeof(*plan));
-    if (exec_simple(w, "begin", err) < 0 || dedup(w, b, is_new, err) < 0 ||
-        read_orders(w, b, is_new, f, err) < 0)
+    if (begin_dedup(w, b, is_new, err) < 0 || read_orders(w, b, is_new, f, err) < 0)
         goto out_rollback;
     fold_batch(w, b, is_new, f);
     shop_proj_plan_build(f, w->cfg->group_id, worker_now_ms(), plan, err);

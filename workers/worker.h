@@ -32,7 +32,7 @@ struct worker_batch {
 };
 
 struct worker_stats {
-    uint64_t events, batches, dlq, rejected, duplicates, pg_failures;
+    uint64_t events, batches, dlq, rejected, duplicates, pg_failures, dedup_probes;
 };
 
 struct worker;
@@ -52,6 +52,7 @@ struct worker {
     uv_poll_t wake;                /* readable when the consumer queue went non-empty */
     uv_idle_t resume;              /* keeps draining while the budget ran out */
     uv_timer_t cron;               /* stats and a drain safety net */
+    uv_timer_t linger;             /* closes a non-full batch batch_linger_ms after the queue ran empty */
     uv_timer_t retry;              /* PG reconnect backoff */
     uv_signal_t sigterm, sigint;
     int wake_fds[2];
@@ -63,8 +64,11 @@ struct worker {
     struct worker_batch batch;
     struct worker_stats stats;
     int dlq_failed;                /* failed dead-letter deliveries in the current batch */
+    char pg_sqlstate[6];           /* SQLSTATE of the last failed statement, "" if none */
+    bool dedup_probe;              /* probe applied_events before the COPY (duplicates were seen lately) */
     int64_t retry_ms;
     bool polling, stopping, pg_down;
+    bool linger_expired;           /* the open batch waited batch_linger_ms: close it when the queue is empty */
     int exit_code;
 };
 

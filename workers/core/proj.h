@@ -4,8 +4,9 @@
  * literals, to be run in one transaction by the shell. Nothing here runs SQL.
  *
  * Per batch the shell does:
- *   1. shop_proj_build_dedup     -> insert ids into applied_events, returning new ids
- *      shop_proj_mark_new        -> which records are new (first occurrence of a new id)
+ *   1. shop_proj_build_dedup     -> which of the batch's ids applied_events already holds
+ *      shop_proj_mark_unapplied  -> which records are new (first occurrence of another id)
+ *      shop_proj_build_applied_copy -> COPY the new ids into applied_events
  *   2. shop_proj_build_order_read-> status and lines of the orders the new events touch
  *      shop_proj_fold_known_order for each row it returned
  *   3. shop_proj_fold_event      for each new event, in batch order
@@ -27,12 +28,15 @@
 #define SHOP_SQL_PARAMS_MAX 12
 #define SHOP_PLAN_STMTS_MAX 16
 
-/** One statement: fixed SQL text and text-format parameters (array literals in the arena). */
+/** One statement: fixed SQL text and text-format parameters (array literals in the arena).
+ *  A COPY ... FROM STDIN statement has no parameters and carries its rows in copy_data. */
 struct shop_sql_stmt {
     const char *name;   /* short label for logs and tests, e.g. "cart_add" */
     const char *sql;
     int n_params;
     const char *params[SHOP_SQL_PARAMS_MAX];
+    const char *copy_data;   /* COPY text-format rows, or NULL for a plain statement */
+    size_t copy_len;
 };
 
 struct shop_plan {
@@ -79,16 +83,23 @@ enum shop_order_status shop_order_status_parse(const char *s);
  *  paid only; never backwards, never out of delivered or cancelled. */
 bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_status to);
 
-/** Statement 1: inserts the batch's event ids (first occurrence of each; DLQ records
- *  skipped) into applied_events for projector group, RETURNING the ids that were new.
+/** Statement 1a: reads which of the batch's event ids (first occurrence of each; DLQ
+ *  records skipped) applied_events already holds for projector group.
  *  Returns the number of ids; 0 means there is nothing to run. */
 size_t shop_proj_build_dedup(const char *group, const struct shop_proj_record *recs, size_t n,
                              struct shop_arena *arena, struct shop_sql_stmt *out);
 
-/** Sets is_new[i] for every record whose id is among new_ids (as RETURNING gave them),
- *  for the first record carrying that id only. Returns how many are new. */
-size_t shop_proj_mark_new(const struct shop_proj_record *recs, size_t n, const char *const *new_ids,
-                          size_t n_new, struct shop_arena *arena, bool *is_new);
+/** Sets is_new[i] for the first record carrying each id that is not among applied_ids
+ *  (as statement 1a returned them); DLQ records are never new. Returns how many are new. */
+size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
+                                size_t n_applied, struct shop_arena *arena, bool *is_new);
+
+/** Statement 1b: a COPY of the new records' ids into applied_events for group. The
+ *  primary key stays the arbiter: an id that another transaction applied after 1a
+ *  makes the COPY fail with a unique violation, the batch rolls back and is consumed
+ *  again. Returns the number of rows; 0 means there is nothing to run. */
+size_t shop_proj_build_applied_copy(const char *group, const struct shop_proj_record *recs, const bool *is_new,
+                                    size_t n, struct shop_arena *arena, struct shop_sql_stmt *out);
 
 /** Statement 2: reads (order_id, status, product_id, quantity) of the existing orders
  *  that new order events name, locking the order rows. Returns the number of order
@@ -123,6 +134,7 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
 
 /* The fixed SQL texts, exported so tests can name them. */
 extern const char SHOP_PROJ_SQL_DEDUP[];
+extern const char SHOP_PROJ_SQL_APPLIED_COPY[];
 extern const char SHOP_PROJ_SQL_ORDER_READ[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_ENSURE[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_UPDATE[];
@@ -132,7 +144,7 @@ extern const char SHOP_PROJ_SQL_CART_SET[];
 extern const char SHOP_PROJ_SQL_CART_ADD[];
 extern const char SHOP_PROJ_SQL_CARTS_TOUCH[];
 extern const char SHOP_PROJ_SQL_ORDERS_INSERT[];
-extern const char SHOP_PROJ_SQL_ORDER_LINES_INSERT[];
+extern const char SHOP_PROJ_SQL_ORDER_LINES_COPY[];
 extern const char SHOP_PROJ_SQL_ORDERS_UPDATE[];
 extern const char SHOP_PROJ_SQL_ORDER_HISTORY[];
 extern const char SHOP_PROJ_SQL_OFFSETS[];

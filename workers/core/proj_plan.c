@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "workers/core/copy_text.h"
 #include "workers/core/proj_internal.h"
 #include "workers/core/sql_array.h"
 
@@ -107,24 +108,37 @@ static void plan_carts(const struct shop_proj_fold *f, struct shop_plan *plan)
     builder_emit(&touch, plan, "carts_touch", SHOP_PROJ_SQL_CARTS_TOUCH);
 }
 
-static void add_order_lines(struct builder *b, const struct proj_order *o)
+static void add_order_lines(struct shop_copy_text *rows, const struct proj_order *o)
 {
     for (size_t j = 0; j < o->n_lines; j++) {
         const struct proj_order_line *ol = &o->lines[j];
-        shop_sql_array_text(&b->cols[0], o->order_id);
-        shop_sql_array_int(&b->cols[1], (int64_t)j + 1);
-        shop_sql_array_text(&b->cols[2], ol->product_id);
-        shop_sql_array_int(&b->cols[3], ol->quantity);
-        shop_sql_array_int(&b->cols[4], ol->unit_price_minor);
-        shop_sql_array_text(&b->cols[5], ol->currency);
+        shop_copy_text_str(rows, o->order_id);
+        shop_copy_text_int(rows, (int64_t)j + 1);
+        shop_copy_text_str(rows, ol->product_id);
+        shop_copy_text_int(rows, ol->quantity);
+        shop_copy_text_int(rows, ol->unit_price_minor);
+        shop_copy_text_str(rows, ol->currency);
+        shop_copy_text_end_row(rows);
     }
+}
+
+/* Appends a COPY ... FROM STDIN statement unless it has no rows. */
+static void emit_copy(struct shop_copy_text *rows, struct shop_plan *plan, const char *name, const char *sql)
+{
+    if (rows->rows == 0)
+        return;
+    assert(plan->n < SHOP_PLAN_STMTS_MAX);
+    struct shop_sql_stmt *st = &plan->stmts[plan->n++];
+    *st = (struct shop_sql_stmt){.name = name, .sql = sql};
+    st->copy_data = shop_copy_text_data(rows, &st->copy_len);
 }
 
 static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
-    struct builder ins, lines, upd, hist;
+    struct builder ins, upd, hist;
+    struct shop_copy_text lines;
     builder_init(&ins, f->arena, 7);
-    builder_init(&lines, f->arena, 6);
+    shop_copy_text_init(&lines, f->arena);
     builder_init(&upd, f->arena, 3);
     builder_init(&hist, f->arena, 4);
     for (size_t i = 0; i < f->orders.n; i++) {
@@ -154,7 +168,7 @@ static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
         shop_sql_array_text(&hist.cols[3], h->event_id);
     }
     builder_emit(&ins, plan, "orders_insert", SHOP_PROJ_SQL_ORDERS_INSERT);
-    builder_emit(&lines, plan, "order_lines_insert", SHOP_PROJ_SQL_ORDER_LINES_INSERT);
+    emit_copy(&lines, plan, "order_lines_copy", SHOP_PROJ_SQL_ORDER_LINES_COPY);
     builder_emit(&upd, plan, "orders_update", SHOP_PROJ_SQL_ORDERS_UPDATE);
     builder_emit(&hist, plan, "order_history", SHOP_PROJ_SQL_ORDER_HISTORY);
 }

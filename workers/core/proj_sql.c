@@ -5,16 +5,22 @@
  */
 #include <string.h>
 
+#include "workers/core/copy_text.h"
 #include "workers/core/proj.h"
 #include "workers/core/sql_array.h"
 #include "workers/core/strmap.h"
 
+/* Which ids were applied before: one primary-key probe per id (the lateral limit 1
+ * keeps it a probe: "event_id = any($2)" was planned as a scan of the group's whole
+ * index while the table was young). The new ones then go in with one COPY (heap
+ * multi-insert, one plain index insertion each): less than half the cost of a
+ * speculative insert ... on conflict do nothing returning per row. */
 const char SHOP_PROJ_SQL_DEDUP[] =
-    "insert into applied_events (projector, event_id, topic, partition, kafka_offset) "
-    "select $1, u.event_id, u.topic, u.partition, u.kafka_offset "
-    "from unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) "
-    "as u(event_id, topic, partition, kafka_offset) "
-    "on conflict do nothing returning event_id";
+    "select u.event_id from unnest($2::uuid[]) as u(event_id), lateral "
+    "(select 1 from applied_events a where a.projector = $1 and a.event_id = u.event_id limit 1) as hit";
+
+const char SHOP_PROJ_SQL_APPLIED_COPY[] =
+    "copy applied_events (projector, event_id, topic, partition, kafka_offset) from stdin";
 
 const char SHOP_PROJ_SQL_ORDER_READ[] =
     "select o.order_id, o.status, l.product_id, l.quantity "
@@ -81,10 +87,12 @@ const char SHOP_PROJ_SQL_ORDERS_INSERT[] =
     "$6::bigint[], $7::bigint[]) "
     "on conflict do nothing";
 
-const char SHOP_PROJ_SQL_ORDER_LINES_INSERT[] =
-    "insert into order_lines (order_id, line_no, product_id, quantity, unit_price_minor, currency) "
-    "select * from unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bigint[], $6::text[]) "
-    "on conflict do nothing";
+/* The lines of orders inserted by this batch, which read every order it names FOR
+ * UPDATE first: no line of them can exist. Should another transaction insert the same
+ * order in between, the primary key fails the COPY, the batch rolls back and, consumed
+ * again, finds the order and leaves it alone. */
+const char SHOP_PROJ_SQL_ORDER_LINES_COPY[] =
+    "copy order_lines (order_id, line_no, product_id, quantity, unit_price_minor, currency) from stdin";
 
 const char SHOP_PROJ_SQL_ORDERS_UPDATE[] =
     "update orders o set status = u.status, "
@@ -114,56 +122,65 @@ const char SHOP_PROJ_SQL_OFFSETS_READ[] =
 size_t shop_proj_build_dedup(const char *group, const struct shop_proj_record *recs, size_t n,
                              struct shop_arena *arena, struct shop_sql_stmt *out)
 {
-    struct shop_sql_array ids, topics, parts, offs;
+    static char mark;
+    struct shop_sql_array ids;
     struct shop_strmap seen;
     shop_sql_array_init(&ids, arena);
-    shop_sql_array_init(&topics, arena);
-    shop_sql_array_init(&parts, arena);
-    shop_sql_array_init(&offs, arena);
     shop_strmap_init(&seen, arena);
     for (size_t i = 0; i < n; i++) {
         const Shopstream__V1__Event *ev = recs[i].ev;
         if (ev == NULL || shop_strmap_get(&seen, ev->id) != NULL)
             continue;
-        shop_strmap_put(&seen, ev->id, (void *)&recs[i]);
+        shop_strmap_put(&seen, ev->id, &mark);
         shop_sql_array_text(&ids, ev->id);
-        shop_sql_array_text(&topics, recs[i].topic);
-        shop_sql_array_int(&parts, recs[i].partition);
-        shop_sql_array_int(&offs, recs[i].offset);
     }
-    *out = (struct shop_sql_stmt){.name = "dedup", .sql = SHOP_PROJ_SQL_DEDUP, .n_params = 5};
+    *out = (struct shop_sql_stmt){.name = "dedup", .sql = SHOP_PROJ_SQL_DEDUP, .n_params = 2};
     out->params[0] = group;
     out->params[1] = shop_sql_array_end(&ids);
-    out->params[2] = shop_sql_array_end(&topics);
-    out->params[3] = shop_sql_array_end(&parts);
-    out->params[4] = shop_sql_array_end(&offs);
     return ids.n;
 }
 
-size_t shop_proj_mark_new(const struct shop_proj_record *recs, size_t n, const char *const *new_ids,
-                          size_t n_new, struct shop_arena *arena, bool *is_new)
+size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
+                                size_t n_applied, struct shop_arena *arena, bool *is_new)
 {
-    static char fresh_mark, used_mark;
-    struct shop_strmap ids;
+    static char mark;
+    struct shop_strmap taken;        /* applied before, or claimed by an earlier record */
     size_t count = 0;
-    shop_strmap_init(&ids, arena);
-    for (size_t i = 0; i < n_new; i++) {
-        if (shop_strmap_get(&ids, new_ids[i]) == NULL)
-            shop_strmap_put(&ids, new_ids[i], &fresh_mark);
+    shop_strmap_init(&taken, arena);
+    for (size_t i = 0; i < n_applied; i++) {
+        if (shop_strmap_get(&taken, applied_ids[i]) == NULL)
+            shop_strmap_put(&taken, applied_ids[i], &mark);
     }
-    /* The map cannot remove entries, so ids already claimed by a record are kept apart. */
-    struct shop_strmap used;
-    shop_strmap_init(&used, arena);
     for (size_t i = 0; i < n; i++) {
         const Shopstream__V1__Event *ev = recs[i].ev;
         is_new[i] = false;
-        if (ev == NULL || shop_strmap_get(&ids, ev->id) == NULL || shop_strmap_get(&used, ev->id))
+        if (ev == NULL || shop_strmap_get(&taken, ev->id) != NULL)
             continue;
-        shop_strmap_put(&used, ev->id, &used_mark);
+        shop_strmap_put(&taken, ev->id, &mark);
         is_new[i] = true;
         count++;
     }
     return count;
+}
+
+size_t shop_proj_build_applied_copy(const char *group, const struct shop_proj_record *recs, const bool *is_new,
+                                    size_t n, struct shop_arena *arena, struct shop_sql_stmt *out)
+{
+    struct shop_copy_text rows;
+    shop_copy_text_init(&rows, arena);
+    for (size_t i = 0; i < n; i++) {
+        if (!is_new[i])
+            continue;
+        shop_copy_text_str(&rows, group);
+        shop_copy_text_str(&rows, recs[i].ev->id);
+        shop_copy_text_str(&rows, recs[i].topic);
+        shop_copy_text_int(&rows, recs[i].partition);
+        shop_copy_text_int(&rows, recs[i].offset);
+        shop_copy_text_end_row(&rows);
+    }
+    *out = (struct shop_sql_stmt){.name = "applied_copy", .sql = SHOP_PROJ_SQL_APPLIED_COPY};
+    out->copy_data = shop_copy_text_data(&rows, &out->copy_len);
+    return rows.rows;
 }
 
 static const char *order_id_of(const Shopstream__V1__Event *ev)

@@ -82,6 +82,10 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     load_log_level(cfg, get, errs);
     cfg->poll_budget = shop_cfg_int(get, "SHOPSTREAM_POLL_BUDGET", 256, 1, 1000000, errs);
     cfg->batch_max = shop_cfg_int(get, "SHOPSTREAM_BATCH_MAX", 1000, 1, 100000, errs);
+    /* How long a non-full batch waits for more records once the consumer queue ran
+     * empty: under a backlog the queue empties between fetch responses, and closing
+     * the batch there made batches a third of batch_max. 0 closes it at once. */
+    cfg->batch_linger_ms = shop_cfg_int(get, "SHOPSTREAM_BATCH_LINGER_MS", 10, 0, 10000, errs);
     cfg->stats_interval_ms = shop_cfg_int(get, "SHOPSTREAM_STATS_INTERVAL_MS", 10000, 100, 3600000, errs);
     cfg->pg_statement_timeout_ms =
         shop_cfg_int(get, "SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS", 30000, 0, 3600000, errs);
@@ -126,11 +130,11 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
     int len = snprintf(buf, n,
                        "role=%s brokers=%s group=%s topic_prefix=%s topics=%s,%s,%s,%s dlq=%s "
                        "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64
-                       " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
+                       " batch_linger_ms=%" PRId64 " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
                        " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " pg_synchronous_commit=%s log_level=%s",
                        shop_worker_role_name(cfg->role), cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, cfg->topics[0], cfg->topics[1], cfg->topics[2], cfg->topics[3],
-                       cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->stats_interval_ms,
+                       cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->batch_linger_ms, cfg->stats_interval_ms,
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
                        cfg->session_timeout_ms, cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level);
     if (len < 0)

@@ -35,6 +35,7 @@ struct shop_worker_cfg {
     char dlq_topic[SHOP_TOPIC_NAME_MAX];
     int64_t poll_budget;             /* SHOPSTREAM_POLL_BUDGET: polls per loop turn */
     int64_t batch_max;               /* SHOPSTREAM_BATCH_MAX: records per transaction */
+    int64_t batch_linger_ms;         /* SHOPSTREAM_BATCH_LINGER_MS: keep a non-full batch open */
     int64_t stats_interval_ms;       /* SHOPSTREAM_STATS_INTERVAL_MS */
     int64_t pg_statement_timeout_ms; /* SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS */
     int64_t pg_retry_max_ms;         /* SHOPSTREAM_PG_RETRY_MAX_MS: backoff cap */

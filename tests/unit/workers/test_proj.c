@@ -198,11 +198,10 @@ Test(proj, placed_inserts_order_lines_history_and_takes_stock)
     assert_param(plan, "orders_insert", 3, "{500}");
     assert_param(plan, "orders_insert", 4, "{\"GBP\"}");
     assert_param(plan, "orders_insert", 5, "{1001}");
-    assert_param(plan, "order_lines_insert", 0, "{\"o1\",\"o1\"}");
-    assert_param(plan, "order_lines_insert", 1, "{1,2}");
-    assert_param(plan, "order_lines_insert", 2, "{\"p1\",\"p2\"}");
-    assert_param(plan, "order_lines_insert", 3, "{2,3}");
-    assert_param(plan, "order_lines_insert", 4, "{100,100}");
+    const struct shop_sql_stmt *lines = stmt(plan, "order_lines_copy");
+    cr_assert(not(eq(ptr, (void *)lines, NULL)));
+    cr_assert(eq(str, (char *)lines->sql, (char *)SHOP_PROJ_SQL_ORDER_LINES_COPY));
+    cr_assert(eq(str, (char *)lines->copy_data, "o1\t1\tp1\t2\t100\tGBP\no1\t2\tp2\t3\t100\tGBP\n"));
     assert_param(plan, "order_history", 1, "{\"placed\"}");
     assert_param(plan, "order_history", 3, "{\"00000000-0000-4000-8000-000000000001\"}");
     assert_param(plan, "products_update", 7, "{-2,-3}");    /* stock */
@@ -297,7 +296,7 @@ Test(proj, known_order_rejections_change_nothing)
 
 /* ---- dedup, order read, offsets ---------------------------------------------------- */
 
-Test(proj, dedup_sends_each_id_once_and_skips_dead_letters)
+Test(proj, dedup_asks_for_each_id_once_and_skips_dead_letters)
 {
     Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
     struct shop_proj_record recs[] = {
@@ -305,25 +304,55 @@ Test(proj, dedup_sends_each_id_once_and_skips_dead_letters)
     struct shop_sql_stmt st;
     cr_assert(eq(sz, shop_proj_build_dedup("grp", recs, 4, &arena, &st), 2));
     cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_DEDUP));
+    cr_assert(eq(int, st.n_params, 2));
     cr_assert(eq(str, (char *)st.params[0], "grp"));
     cr_assert(eq(str, (char *)st.params[1],
                  "{\"00000000-0000-4000-8000-000000000001\",\"00000000-0000-4000-8000-000000000002\"}"));
-    cr_assert(eq(str, (char *)st.params[2], "{\"t.browse\",\"t.browse\"}"));
-    cr_assert(eq(str, (char *)st.params[3], "{0,0}"));
-    cr_assert(eq(str, (char *)st.params[4], "{10,12}"));
+    cr_assert(eq(ptr, (void *)st.copy_data, NULL));
 }
 
-Test(proj, mark_new_marks_first_occurrence_of_returned_ids_only)
+Test(proj, dedup_of_dead_letters_only_runs_nothing)
 {
-    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
-    struct shop_proj_record recs[] = {{a, "t", 0, 1}, {NULL, "t", 0, 2}, {a, "t", 0, 3}, {b, "t", 0, 4}};
-    const char *returned[] = {"00000000-0000-4000-8000-000000000001"};   /* b was applied before */
-    bool is_new[4];
-    cr_assert(eq(sz, shop_proj_mark_new(recs, 4, returned, 1, &arena, is_new), 1));
+    struct shop_proj_record recs[] = {{NULL, "t", 0, 1}, {NULL, "t", 0, 2}};
+    struct shop_sql_stmt st;
+    bool is_new[2] = {true, true};
+    cr_assert(eq(sz, shop_proj_build_dedup("grp", recs, 2, &arena, &st), 0));
+    cr_assert(eq(sz, shop_proj_mark_unapplied(recs, 2, NULL, 0, &arena, is_new), 0));
+    cr_assert(not(is_new[0]));
+    cr_assert(not(is_new[1]));
+    cr_assert(eq(sz, shop_proj_build_applied_copy("grp", recs, is_new, 2, &arena, &st), 0));
+}
+
+Test(proj, mark_unapplied_marks_first_occurrence_of_ids_not_applied_before)
+{
+    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1"),
+                          *c = ev_view(&arena, 3, "u1", "p1");
+    struct shop_proj_record recs[] = {{a, "t", 0, 1}, {NULL, "t", 0, 2}, {a, "t", 0, 3}, {b, "t", 0, 4},
+                                      {c, "t", 0, 5}, {c, "t", 1, 9}};
+    const char *applied[] = {"00000000-0000-4000-8000-000000000002"};   /* b was applied before */
+    bool is_new[6];
+    cr_assert(eq(sz, shop_proj_mark_unapplied(recs, 6, applied, 1, &arena, is_new), 2));
     cr_assert(is_new[0]);
     cr_assert(not(is_new[1]));
-    cr_assert(not(is_new[2]));
+    cr_assert(not(is_new[2]));        /* a retry of a inside the batch */
     cr_assert(not(is_new[3]));
+    cr_assert(is_new[4]);
+    cr_assert(not(is_new[5]));
+}
+
+Test(proj, applied_copy_has_one_row_per_new_record)
+{
+    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
+    struct shop_proj_record recs[] = {{a, "t.browse", 0, 10}, {NULL, "t.browse", 0, 11}, {b, "t.cart", 3, 7}};
+    bool is_new[] = {true, false, true};
+    struct shop_sql_stmt st;
+    cr_assert(eq(sz, shop_proj_build_applied_copy("g\\1", recs, is_new, 3, &arena, &st), 2));
+    cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_APPLIED_COPY));
+    cr_assert(eq(int, st.n_params, 0));
+    const char *want = "g\\\\1\t00000000-0000-4000-8000-000000000001\tt.browse\t0\t10\n"
+                       "g\\\\1\t00000000-0000-4000-8000-000000000002\tt.cart\t3\t7\n";
+    cr_assert(eq(str, (char *)st.copy_data, (char *)want));
+    cr_assert(eq(sz, st.copy_len, strlen(want)));
 }
 
 Test(proj, order_read_names_each_order_of_new_events_once)
@@ -356,16 +385,18 @@ Test(proj, offsets_keep_the_highest_per_partition_and_come_last)
     cr_assert(eq(str, (char *)st->params[4], "42"));
 }
 
-Test(proj, statement_order_respects_foreign_keys)
+Test(proj, statement_order_puts_orders_before_their_lines)
 {
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_add(&arena, 2, "u1", "p1", 1, -1),
          ev_clear(&arena, 3, "u1"), ev_remove(&arena, 4, "u1", "p3"), ev_set(&arena, 5, "u1", "p4", 2),
          ev_add(&arena, 6, "u1", "p5", 1, -1));
     const char *want[] = {"products_ensure", "products_update", "cart_clear", "cart_delete", "cart_set",
-                          "cart_add", "carts_touch", "orders_insert", "order_lines_insert", "order_history"};
+                          "cart_add", "carts_touch", "orders_insert", "order_lines_copy", "order_history"};
     cr_assert(eq(int, plan->n, 10));
     for (int i = 0; i < plan->n; i++)
         cr_assert(eq(str, (char *)plan->stmts[i].name, (char *)want[i]));
     for (int i = 0; i < plan->n; i++)
         cr_assert(eq(ptr, strstr(plan->stmts[i].sql, "u1"), NULL), "values never reach SQL text");
+    for (int i = 0; i < plan->n; i++)
+        cr_assert(eq(int, plan->stmts[i].copy_data != NULL, strncmp(plan->stmts[i].sql, "copy ", 5) == 0));
 }

@@ -23,7 +23,22 @@ Test(worker_cfg, defaults_and_topic_names)
     cr_assert(eq(str, cfg.topics[3], "shopstream.catalog.v1"));
     cr_assert(eq(str, cfg.dlq_topic, "shopstream.dlq.v1"));
     cr_assert(eq(i64, cfg.batch_max, 1000));
+    cr_assert(eq(i64, cfg.batch_linger_ms, 10));
     cr_assert(eq(i64, cfg.poll_budget, 256));
+}
+
+Test(worker_cfg, batch_linger_may_be_off_and_is_bounded)
+{
+    static const char *const off[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_BATCH_LINGER_MS", "0", NULL};
+    static const char *const big[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_BATCH_LINGER_MS", "10001", NULL};
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    shop_cfg_table_use(off);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(i64, cfg.batch_linger_ms, 0));
+    shop_cfg_table_use(big);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+    cr_assert(not(eq(ptr, strstr(errs.msg[0], "SHOPSTREAM_BATCH_LINGER_MS"), NULL)), "%s", errs.msg[0]);
 }
 
 Test(worker_cfg, overrides)
