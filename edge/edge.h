@@ -43,6 +43,8 @@ struct edge {
     struct shop_event_limits limits;
     struct shop_edge_metrics metrics;
     atomic_int_fast64_t inflight;      /* events produced, not yet acknowledged */
+    atomic_int_fast64_t kafka_ok_us;   /* edge_mono_us() of the latest acknowledgement or
+                                        * statistics with a broker UP, on any thread */
     atomic_int stopping;
     h2o_globalconf_t h2o;
     struct edge_pg *pg;
@@ -97,6 +99,7 @@ void edge_kafka_drain(struct edge_thread *t);    /* loop thread: serve delivery 
 void edge_kafka_close(struct edge_thread *t, int flush_ms);
 void edge_kafka_delivered(struct edge_thread *t, bool ok);   /* loop thread: one report */
 void edge_kafka_probe_done(struct edge_thread *t);          /* loop thread: a probe finished */
+enum shop_broker_admit edge_kafka_admit(struct edge_thread *t);   /* loop thread: may we produce? */
 
 /* pg.c — the read pool; jobs come back on the submitting loop thread */
 int edge_pg_start(struct edge *e, struct shop_err *err);

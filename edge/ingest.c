@@ -299,7 +299,7 @@ static const char *refusal(struct ingest *ing)
         return "shutting down";
     if (atomic_load(&t->kafka_fatal))
         return "kafka producer failed";
-    enum shop_broker_admit a = shop_edge_broker_admit(&t->broker, edge_mono_us());
+    enum shop_broker_admit a = edge_kafka_admit(t);
     if (a == SHOP_BROKER_REJECT) {
         shop_edge_metrics_unreachable_reject(&e->metrics);
         return "kafka brokers are unreachable";

@@ -45,15 +45,30 @@ static void set_reachable(struct edge_thread *t, const char *how)
 static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
     struct edge_thread *t = opaque;
-    if (edge_producer_on_stats(&t->broker, json, len))
+    if (edge_producer_on_stats(&t->broker, json, len)) {
+        atomic_store_explicit(&t->edge->kafka_ok_us, edge_mono_us(), memory_order_relaxed);
         set_reachable(t, "statistics");
+    }
     return 0;
 }
 
 void edge_kafka_delivered(struct edge_thread *t, bool ok)
 {
+    if (ok)
+        atomic_store_explicit(&t->edge->kafka_ok_us, edge_mono_us(), memory_order_relaxed);
     if (shop_edge_broker_delivered(&t->broker, ok))
         set_reachable(t, "delivery");
+}
+
+/* Loop thread. Another thread's producer that reached a broker after this one went down
+ * is evidence enough: without it, one thread could refuse for up to a statistics interval
+ * after its neighbour already accepts again. */
+enum shop_broker_admit edge_kafka_admit(struct edge_thread *t)
+{
+    int64_t ok_us = atomic_load_explicit(&t->edge->kafka_ok_us, memory_order_relaxed);
+    if (shop_edge_broker_peer_up(&t->broker, ok_us))
+        set_reachable(t, "another producer");
+    return shop_edge_broker_admit(&t->broker, edge_mono_us());
 }
 
 void edge_kafka_probe_done(struct edge_thread *t)

@@ -172,6 +172,7 @@ int main(void)
     edge.port = cfg.http_port;
     shop_edge_metrics_init(&edge.metrics);
     atomic_init(&edge.inflight, 0);
+    atomic_init(&edge.kafka_ok_us, 0);
     atomic_init(&edge.stopping, 0);
     SHOP_LOG(SHOP_LOG_INFO, "edge", "effective configuration", "%s",
              shop_edge_config_describe(&cfg, desc, sizeof(desc)));

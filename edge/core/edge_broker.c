@@ -38,6 +38,11 @@ bool shop_edge_broker_stats(struct shop_edge_broker *b, int64_t snapshot_us, int
     return set_up(b);
 }
 
+bool shop_edge_broker_peer_up(struct shop_edge_broker *b, int64_t at_us)
+{
+    return shop_edge_broker_stats(b, at_us, 1);
+}
+
 bool shop_edge_broker_delivered(struct shop_edge_broker *b, bool ok)
 {
     return ok ? set_up(b) : false;

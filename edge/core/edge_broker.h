@@ -40,6 +40,11 @@ bool shop_edge_broker_all_down(struct shop_edge_broker *b, int64_t now_us);
  *  state changed. */
 bool shop_edge_broker_stats(struct shop_edge_broker *b, int64_t snapshot_us, int brokers_up);
 
+/** Evidence that a broker was reachable at at_us from elsewhere (another producer of the
+ *  process acknowledged a message then). Like statistics, it counts only if it is newer
+ *  than the outage. Returns true if the state changed. */
+bool shop_edge_broker_peer_up(struct shop_edge_broker *b, int64_t at_us);
+
 /** One delivery report: ok means the broker acknowledged it. Returns true if the state
  *  changed. */
 bool shop_edge_broker_delivered(struct shop_edge_broker *b, bool ok);

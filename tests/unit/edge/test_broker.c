@@ -74,6 +74,16 @@ Test(broker, fresh_statistics_with_a_broker_up_bring_it_back)
     cr_assert_eq(shop_edge_broker_admit(&b, 2001), SHOP_BROKER_ADMIT);
 }
 
+Test(broker, a_peer_reaching_a_broker_after_the_outage_brings_it_back)
+{
+    struct shop_edge_broker b = down_at(1000);
+    cr_assert_not(shop_edge_broker_peer_up(&b, 0), "no peer has reached a broker yet");
+    cr_assert_not(shop_edge_broker_peer_up(&b, 900), "before this producer went down");
+    cr_assert(shop_edge_broker_is_down(&b));
+    cr_assert(shop_edge_broker_peer_up(&b, 1500));
+    cr_assert_eq(shop_edge_broker_admit(&b, 1501), SHOP_BROKER_ADMIT);
+}
+
 Test(broker, statistics_older_than_the_outage_are_ignored)
 {
     struct shop_edge_broker b = down_at(1000);
