@@ -136,8 +136,7 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
 extern const char SHOP_PROJ_SQL_DEDUP[];
 extern const char SHOP_PROJ_SQL_APPLIED_COPY[];
 extern const char SHOP_PROJ_SQL_ORDER_READ[];
-extern const char SHOP_PROJ_SQL_PRODUCTS_ENSURE[];
-extern const char SHOP_PROJ_SQL_PRODUCTS_UPDATE[];
+extern const char SHOP_PROJ_SQL_PRODUCTS_UPSERT[];
 extern const char SHOP_PROJ_SQL_CART_CLEAR[];
 extern const char SHOP_PROJ_SQL_CART_DELETE[];
 extern const char SHOP_PROJ_SQL_CART_SET[];

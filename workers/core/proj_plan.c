@@ -36,32 +36,30 @@ static void builder_emit(struct builder *b, struct shop_plan *plan, const char *
         st->params[i] = shop_sql_array_end(&b->cols[i]);
 }
 
+/* A product's catalog fields travel only when the batch set them (has_catalog, which
+ * also makes the stock absolute); the upsert reads a non-NULL name as that flag. */
 static void plan_products(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
-    struct builder ensure, upd;
-    builder_init(&ensure, f->arena, 1);
-    builder_init(&upd, f->arena, 11);
+    struct builder b;
+    builder_init(&b, f->arena, 9);
     for (size_t i = 0; i < f->products.n; i++) {
         const struct proj_product *p = f->products.order[i];
-        struct shop_sql_array *c = upd.cols;
-        shop_sql_array_text(&ensure.cols[0], p->product_id);
+        struct shop_sql_array *c = b.cols;
+        assert(p->has_catalog == p->stock_abs && (!p->has_catalog || p->name != NULL));
         shop_sql_array_text(&c[0], p->product_id);
-        shop_sql_array_bool(&c[1], p->has_catalog);
-        shop_sql_array_text(&c[2], p->name);
-        shop_sql_array_text(&c[3], p->category);
-        if (p->has_price)
-            shop_sql_array_int(&c[4], p->price_minor);
+        shop_sql_array_text(&c[1], p->has_catalog ? p->name : NULL);
+        shop_sql_array_text(&c[2], p->has_catalog ? p->category : NULL);
+        if (p->has_catalog && p->has_price)
+            shop_sql_array_int(&c[3], p->price_minor);
         else
-            shop_sql_array_null(&c[4]);
-        shop_sql_array_text(&c[5], p->currency);
-        shop_sql_array_bool(&c[6], p->stock_abs);
-        shop_sql_array_int(&c[7], p->stock);
-        shop_sql_array_int(&c[8], p->views);
-        shop_sql_array_int(&c[9], p->purchases);
-        shop_sql_array_int(&c[10], p->updated_at_ms);
+            shop_sql_array_null(&c[3]);
+        shop_sql_array_text(&c[4], p->has_catalog ? p->currency : NULL);
+        shop_sql_array_int(&c[5], p->stock);
+        shop_sql_array_int(&c[6], p->views);
+        shop_sql_array_int(&c[7], p->purchases);
+        shop_sql_array_int(&c[8], p->updated_at_ms);
     }
-    builder_emit(&ensure, plan, "products_ensure", SHOP_PROJ_SQL_PRODUCTS_ENSURE);
-    builder_emit(&upd, plan, "products_update", SHOP_PROJ_SQL_PRODUCTS_UPDATE);
+    builder_emit(&b, plan, "products_upsert", SHOP_PROJ_SQL_PRODUCTS_UPSERT);
 }
 
 static void add_cart_row(struct builder *b, const struct proj_cart_line *l)

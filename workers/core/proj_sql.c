@@ -28,24 +28,24 @@ const char SHOP_PROJ_SQL_ORDER_READ[] =
     "where o.order_id = any($1::text[]) "
     "order by o.order_id, l.line_no for update of o";
 
-const char SHOP_PROJ_SQL_PRODUCTS_ENSURE[] =
-    "insert into products (product_id) select unnest($1::text[]) on conflict do nothing";
-
-const char SHOP_PROJ_SQL_PRODUCTS_UPDATE[] =
-    "update products p set "
-    "name = case when u.has_catalog then u.name else p.name end, "
-    "category = case when u.has_catalog then u.category else p.category end, "
-    "price_minor = case when u.has_catalog then u.price_minor else p.price_minor end, "
-    "currency = case when u.has_catalog then u.currency else p.currency end, "
-    "stock = case when u.stock_abs then u.stock else p.stock + u.stock end, "
-    "views = p.views + u.views, "
-    "purchases = p.purchases + u.purchases, "
-    "updated_at_ms = greatest(p.updated_at_ms, u.updated_at_ms) "
-    "from unnest($1::text[], $2::bool[], $3::text[], $4::text[], $5::bigint[], $6::text[], "
-    "$7::bool[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[]) "
-    "as u(product_id, has_catalog, name, category, price_minor, currency, "
-    "stock_abs, stock, views, purchases, updated_at_ms) "
-    "where p.product_id = u.product_id";
+/* One upsert per product. The catalog fields and an absolute stock come only with a
+ * catalog.product_upserted, whose name the validator requires (never empty), so a
+ * non-NULL name is what says "this batch set the catalog": the plan sends NULL names
+ * for every other product. */
+const char SHOP_PROJ_SQL_PRODUCTS_UPSERT[] =
+    "insert into products as p (product_id, name, category, price_minor, currency, stock, views, "
+    "purchases, updated_at_ms) "
+    "select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], "
+    "$7::bigint[], $8::bigint[], $9::bigint[]) "
+    "on conflict (product_id) do update set "
+    "name = coalesce(excluded.name, p.name), "
+    "category = case when excluded.name is null then p.category else excluded.category end, "
+    "price_minor = case when excluded.name is null then p.price_minor else excluded.price_minor end, "
+    "currency = case when excluded.name is null then p.currency else excluded.currency end, "
+    "stock = case when excluded.name is null then p.stock + excluded.stock else excluded.stock end, "
+    "views = p.views + excluded.views, "
+    "purchases = p.purchases + excluded.purchases, "
+    "updated_at_ms = greatest(p.updated_at_ms, excluded.updated_at_ms)";
 
 const char SHOP_PROJ_SQL_CART_CLEAR[] =
     "delete from cart_items where user_id = any($1::text[])";

@@ -89,12 +89,11 @@ Test(proj, views_count_per_product_and_search_is_not_projected)
          ev_search(&arena, 4, "u1"));
     cr_assert(eq(sz, shop_proj_fold_stats(f)->applied, 3));
     cr_assert(eq(sz, shop_proj_fold_stats(f)->no_projection, 1));
-    assert_param(plan, "products_ensure", 0, "{\"p1\",\"p2\"}");
-    assert_param(plan, "products_update", 1, "{f,f}");      /* no catalog fields */
-    assert_param(plan, "products_update", 6, "{f,f}");      /* stock is a delta */
-    assert_param(plan, "products_update", 7, "{0,0}");
-    assert_param(plan, "products_update", 8, "{2,1}");      /* views */
-    assert_param(plan, "products_update", 10, "{1003,1002}");
+    assert_param(plan, "products_upsert", 0, "{\"p1\",\"p2\"}");
+    assert_param(plan, "products_upsert", 1, "{NULL,NULL}"); /* no catalog fields, stock is a delta */
+    assert_param(plan, "products_upsert", 5, "{0,0}");
+    assert_param(plan, "products_upsert", 6, "{2,1}");      /* views */
+    assert_param(plan, "products_upsert", 8, "{1003,1002}");
     assert_absent(plan, "cart_add");
     assert_absent(plan, "orders_insert");
 }
@@ -103,21 +102,19 @@ Test(proj, upsert_then_adjust_is_absolute_plus_delta)
 {
     FOLD(ev_adjust(&arena, 1, "p1", 5), ev_upsert(&arena, 2, "p1", "Sock", 250, 10),
          ev_adjust(&arena, 3, "p1", -3));
-    assert_param(plan, "products_update", 1, "{t}");
-    assert_param(plan, "products_update", 2, "{\"Sock\"}");
-    assert_param(plan, "products_update", 3, "{NULL}");     /* empty category is NULL */
-    assert_param(plan, "products_update", 4, "{250}");
-    assert_param(plan, "products_update", 5, "{\"GBP\"}");
-    assert_param(plan, "products_update", 6, "{t}");
-    assert_param(plan, "products_update", 7, "{7}");        /* the +5 before the upsert is gone */
+    assert_param(plan, "products_upsert", 1, "{\"Sock\"}");  /* catalog set: stock is absolute */
+    assert_param(plan, "products_upsert", 2, "{NULL}");     /* empty category is NULL */
+    assert_param(plan, "products_upsert", 3, "{250}");
+    assert_param(plan, "products_upsert", 4, "{\"GBP\"}");
+    assert_param(plan, "products_upsert", 5, "{7}");        /* the +5 before the upsert is gone */
 }
 
 Test(proj, adjust_alone_is_a_delta)
 {
     FOLD(ev_adjust(&arena, 1, "p1", 5), ev_adjust(&arena, 2, "p1", -2));
-    assert_param(plan, "products_update", 6, "{f}");
-    assert_param(plan, "products_update", 7, "{3}");
-    assert_param(plan, "products_update", 2, "{NULL}");
+    assert_param(plan, "products_upsert", 1, "{NULL}");     /* no catalog: stock is a delta */
+    assert_param(plan, "products_upsert", 5, "{3}");
+    assert_param(plan, "products_upsert", 2, "{NULL}");
 }
 
 /* ---- cart ------------------------------------------------------------------------ */
@@ -204,8 +201,8 @@ Test(proj, placed_inserts_order_lines_history_and_takes_stock)
     cr_assert(eq(str, (char *)lines->copy_data, "o1\t1\tp1\t2\t100\tGBP\no1\t2\tp2\t3\t100\tGBP\n"));
     assert_param(plan, "order_history", 1, "{\"placed\"}");
     assert_param(plan, "order_history", 3, "{\"00000000-0000-4000-8000-000000000001\"}");
-    assert_param(plan, "products_update", 7, "{-2,-3}");    /* stock */
-    assert_param(plan, "products_update", 9, "{2,3}");      /* purchases */
+    assert_param(plan, "products_upsert", 5, "{-2,-3}");    /* stock */
+    assert_param(plan, "products_upsert", 7, "{2,3}");      /* purchases */
     assert_absent(plan, "orders_update");
 }
 
@@ -226,7 +223,7 @@ Test(proj, cancel_after_ship_is_rejected)
     cr_assert(eq(sz, shop_proj_fold_stats(f)->rejected, 1));
     assert_param(plan, "orders_insert", 2, "{\"shipped\"}");
     assert_param(plan, "order_history", 1, "{\"placed\",\"shipped\"}");
-    assert_param(plan, "products_update", 7, "{-2,-3}");    /* no stock returned */
+    assert_param(plan, "products_upsert", 5, "{-2,-3}");    /* no stock returned */
 }
 
 Test(proj, cancel_returns_stock_and_purchases)
@@ -234,8 +231,8 @@ Test(proj, cancel_returns_stock_and_purchases)
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_paid(&arena, 2, "u1", "o1"),
          ev_cancelled(&arena, 3, "u1", "o1"));
     assert_param(plan, "orders_insert", 2, "{\"cancelled\"}");
-    assert_param(plan, "products_update", 7, "{0,0}");
-    assert_param(plan, "products_update", 9, "{0,0}");
+    assert_param(plan, "products_upsert", 5, "{0,0}");
+    assert_param(plan, "products_upsert", 7, "{0,0}");
 }
 
 Test(proj, status_never_regresses)
@@ -247,7 +244,7 @@ Test(proj, status_never_regresses)
     cr_assert(eq(sz, shop_proj_fold_stats(f)->duplicate_order, 1));
     assert_param(plan, "orders_insert", 2, "{\"delivered\"}");
     assert_param(plan, "order_history", 1, "{\"placed\",\"shipped\",\"delivered\"}");
-    assert_param(plan, "products_update", 9, "{2,3}");      /* placed once */
+    assert_param(plan, "products_upsert", 7, "{2,3}");      /* placed once */
 }
 
 Test(proj, transitions_table)
@@ -275,9 +272,9 @@ Test(proj, known_order_from_the_database_is_updated_and_cancel_uses_its_lines)
     assert_absent(plan, "orders_insert");
     assert_param(plan, "orders_update", 0, "{\"o9\"}");
     assert_param(plan, "orders_update", 1, "{\"cancelled\"}");
-    assert_param(plan, "products_update", 0, "{\"p1\",\"p2\"}");
-    assert_param(plan, "products_update", 7, "{4,1}");
-    assert_param(plan, "products_update", 9, "{-4,-1}");
+    assert_param(plan, "products_upsert", 0, "{\"p1\",\"p2\"}");
+    assert_param(plan, "products_upsert", 5, "{4,1}");
+    assert_param(plan, "products_upsert", 7, "{-4,-1}");
 }
 
 Test(proj, known_order_rejections_change_nothing)
@@ -390,9 +387,9 @@ Test(proj, statement_order_puts_orders_before_their_lines)
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_add(&arena, 2, "u1", "p1", 1, -1),
          ev_clear(&arena, 3, "u1"), ev_remove(&arena, 4, "u1", "p3"), ev_set(&arena, 5, "u1", "p4", 2),
          ev_add(&arena, 6, "u1", "p5", 1, -1));
-    const char *want[] = {"products_ensure", "products_update", "cart_clear", "cart_delete", "cart_set",
+    const char *want[] = {"products_upsert", "cart_clear", "cart_delete", "cart_set",
                           "cart_add", "carts_touch", "orders_insert", "order_lines_copy", "order_history"};
-    cr_assert(eq(int, plan->n, 10));
+    cr_assert(eq(int, plan->n, 9));
     for (int i = 0; i < plan->n; i++)
         cr_assert(eq(str, (char *)plan->stmts[i].name, (char *)want[i]));
     for (int i = 0; i < plan->n; i++)
