@@ -78,6 +78,62 @@ int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusT
     return 0;
 }
 
+/* After an unexpected answer the protocol state is unknown: drop the connection, the
+ * retry path reconnects. */
+static int pipeline_broken(struct worker *w, struct shop_err *err)
+{
+    shop_err_set(err, SHOP_EPG, "pipeline: %s", PQerrorMessage(w->conn));
+    worker_pg_close(w);
+    return SHOP_EPG;
+}
+
+#define PIPELINE_LOST 1
+
+/* Reads statement st's result: rc unchanged, SHOP_EPG at the first failure (kept in err),
+ * or PIPELINE_LOST when there is no result. */
+static int pipeline_result(struct worker *w, const struct shop_sql_stmt *st, int rc, struct shop_err *err)
+{
+    PGresult *res = PQgetResult(w->conn);
+    if (res == NULL)
+        return PIPELINE_LOST;
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && rc == 0) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
+        shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
+                     status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : PQresultErrorMessage(res));
+        rc = SHOP_EPG;
+    }
+    PQclear(res);
+    PQclear(PQgetResult(w->conn));         /* the NULL that ends each statement's results */
+    return rc;
+}
+
+int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, int n, struct shop_err *err)
+{
+    w->pg_sqlstate[0] = '\0';
+    if (PQenterPipelineMode(w->conn) != 1)
+        return pipeline_broken(w, err);
+    for (int i = 0; i < n; i++) {
+        if (PQsendQueryParams(w->conn, sts[i].sql, sts[i].n_params, NULL, sts[i].params, NULL, NULL, 0) != 1)
+            return pipeline_broken(w, err);
+    }
+    if (PQpipelineSync(w->conn) != 1)
+        return pipeline_broken(w, err);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        rc = pipeline_result(w, &sts[i], rc, err);
+        if (rc == PIPELINE_LOST)
+            return pipeline_broken(w, err);
+    }
+    PGresult *res = PQgetResult(w->conn);
+    bool synced = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+    PQclear(res);
+    if (!synced || PQexitPipelineMode(w->conn) != 1)
+        return pipeline_broken(w, err);
+    return rc;
+}
+
 /* Fills parts[i].offset from consumer_offsets, or OFFSET_BEGINNING without a row. */
 int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err)
 {

@@ -4,6 +4,7 @@
  * (workers/core), run the plan, store the offsets, commit. Shell around the pure
  * core. Loop thread.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,11 +115,21 @@ static void fold_batch(struct worker *w, struct worker_batch *b, const bool *is_
     }
 }
 
-static int run_plan(struct worker *w, const struct shop_plan *plan, struct shop_err *err)
+/* Runs the plan and the commit: runs of plain statements go in one pipeline each (one
+ * round trip), a COPY on its own. */
+static int run_plan_and_commit(struct worker *w, struct shop_plan *plan, struct shop_err *err)
 {
-    for (int i = 0; i < plan->n; i++) {
-        if (worker_pg_exec(w, &plan->stmts[i], PGRES_COMMAND_OK, NULL, err) < 0)
+    assert(plan->n < SHOP_PLAN_STMTS_MAX);
+    plan->stmts[plan->n++] = (struct shop_sql_stmt){.name = "commit", .sql = "commit"};
+    for (int i = 0; i < plan->n;) {
+        int j = i;
+        while (j < plan->n && plan->stmts[j].copy_data == NULL)
+            j++;
+        if (j > i && worker_pg_exec_pipeline(w, &plan->stmts[i], j - i, err) < 0)
             return SHOP_EPG;
+        if (j < plan->n && worker_pg_exec(w, &plan->stmts[j], PGRES_COMMAND_OK, NULL, err) < 0)
+            return SHOP_EPG;
+        i = j + 1;
     }
     return 0;
 }
@@ -132,7 +143,7 @@ static int projector_apply(struct worker *w, struct worker_batch *b, struct shop
         goto out_rollback;
     fold_batch(w, b, is_new, f);
     shop_proj_plan_build(f, w->cfg->group_id, worker_now_ms(), plan, err);
-    if (run_plan(w, plan, err) < 0 || exec_simple(w, "commit", err) < 0)
+    if (run_plan_and_commit(w, plan, err) < 0)
         goto out_rollback;
     const struct shop_proj_stats *ps = shop_proj_fold_stats(f);
     w->stats.rejected += ps->rejected + ps->orphan + ps->duplicate_order;
