@@ -102,8 +102,9 @@ static int set_repeated(struct jctx *c, void *msg, const ProtobufCFieldDescripto
         if (rc < 0)
             return rc;
     }
-    *(size_t *)((char *)msg + f->quantifier_offset) = n;
-    *(ProtobufCMessage ***)((char *)msg + f->offset) = items;
+    /* memcpy: the descriptor's offsets are byte offsets into the message struct. */
+    memcpy((char *)msg + f->quantifier_offset, &n, sizeof(n));
+    memcpy((char *)msg + f->offset, &items, sizeof(items));
     return 0;
 }
 
@@ -236,7 +237,7 @@ static int parse_event(struct jctx *c, json_t *obj, Shopstream__V1__Event **out)
     const struct shop__type_info *ti = shop__type_info(pc);
     ProtobufCMessage *payload = new_message(c, ti->desc);
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(D(event), (unsigned)pc);
-    *(ProtobufCMessage **)((char *)ev + f->offset) = payload;
+    memcpy((char *)ev + f->offset, &payload, sizeof(payload));
     ev->payload_case = pc;
 
     int rc = parse_envelope(c, obj, ev);

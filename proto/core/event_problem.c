@@ -25,6 +25,7 @@ static void trim_utf8_tail(char *s)
         s[lead - 1] = '\0';
 }
 
+__attribute__((format(printf, 4, 0)))
 static int vproblem(struct shop_problem *p, const char *prefix, const char *name,
                     const char *fmt, va_list ap)
 {
