@@ -52,6 +52,7 @@ struct reco_params {
     double cap;           /* > 0: r = min(r, cap) */
     double reg_exp;       /* weighted lambda: reg (1 + n)^reg_exp per row */
     double i2i_blend;     /* hybrid row: ALS + i2i_blend * item-to-item / its user maximum */
+    double global_hl_d;   /* > 0: lines also decay with their age from the newest training line */
 };
 
 /* One leave-last-out split: training matrix, stream and a held-out item per user. */
@@ -179,6 +180,20 @@ static void conf_weight(const struct reco_params *p, struct shop_ml_csr *m)
     free(row_sum);
 }
 
+/* Global decay: each line's weight times 2^(-age/global half-life), the age counted from
+ * the newest line of all training data, so items nobody buys any more fade. */
+static void decay_global(const struct reco_params *p, const struct reco_event *const *kept,
+                         struct shop_ml_triplet *t, size_t n)
+{
+    if (!(p->global_hl_d > 0))
+        return;
+    int64_t newest = INT64_MIN;
+    for (size_t k = 0; k < n; k++)
+        newest = kept[k]->ts_ms > newest ? kept[k]->ts_ms : newest;
+    for (size_t k = 0; k < n; k++)
+        t[k].val *= shop_ml_decay(newest - kept[k]->ts_ms, (int64_t)(p->global_hl_d * 86400000.0));
+}
+
 /* Appends the held-out basket [from, e) of user u (nothing when it has no target) and
  * counts it in held_ptr[u + 1]; split_build() turns the counts into offsets. */
 static size_t hold_basket(struct split *s, const struct reco_event *ev, size_t from, size_t e,
@@ -227,6 +242,7 @@ static void split_build(const struct reco_data *d, unsigned seed, uint32_t drop_
     }
     for (uint32_t u = 0; u < d->n_users; u++)
         s->held_ptr[u + 1] += s->held_ptr[u];
+    decay_global(p, kept, t, n_kept);
     shop_ml_csr_build(&s->r_ui, d->n_users, d->n_items, t, n_kept, NULL);
     conf_apply(p->conf, &s->r_ui);
     conf_weight(p, &s->r_ui);
@@ -784,36 +800,41 @@ struct tune_row {
     double bm25_k1, bm25_b;
     int idf;
     double user_norm, cap, reg_exp;
+    double global_hl_d;
 };
 
 static const struct tune_row TUNE_GRID[] = {
-    {60, 5, 30, 0, 0, 0, 0, 0, 0},          /* the chosen row (RETAIL_PARAMS) */
+    {60, 5, 30, 0, 0, 0, 0, 0, 0, 0},          /* the chosen row (RETAIL_PARAMS) */
     /* BM25 as implicit's bm25_weight (K1, B), with and without the idf factor */
-    {60, 5, 30, 100, 0.8, 1, 0, 0, 0},
-    {60, 1, 30, 100, 0.8, 1, 0, 0, 0},
-    {60, 5, 30, 1.2, 0.75, 1, 0, 0, 0},
-    {60, 5, 30, 100, 0.8, 0, 0, 0, 0},
-    {60, 5, 30, 1.2, 0.75, 0, 0, 0, 0},
-    {60, 5, 30, 1.2, 0.0, 0, 0, 0, 0},
+    {60, 5, 30, 100, 0.8, 1, 0, 0, 0, 0},
+    {60, 1, 30, 100, 0.8, 1, 0, 0, 0, 0},
+    {60, 5, 30, 1.2, 0.75, 1, 0, 0, 0, 0},
+    {60, 5, 30, 100, 0.8, 0, 0, 0, 0, 0},
+    {60, 5, 30, 1.2, 0.75, 0, 0, 0, 0, 0},
+    {60, 5, 30, 1.2, 0.0, 0, 0, 0, 0, 0},
     /* TF-IDF: r times idf (BM25 with K1 large, B 0) */
-    {60, 1, 30, 1000, 0, 1, 0, 0, 0},
-    {60, 0.5, 30, 1000, 0, 1, 0, 0, 0},
+    {60, 1, 30, 1000, 0, 1, 0, 0, 0, 0},
+    {60, 0.5, 30, 1000, 0, 1, 0, 0, 0, 0},
     /* per-user normalisation; confidence cap (wholesale customers' repeat lines) */
-    {60, 5, 30, 0, 0, 0, 0.5, 0, 0},
-    {60, 5, 30, 0, 0, 0, 1.0, 0, 0},
-    {60, 5, 30, 0, 0, 0, 0, 1, 0},
-    {60, 5, 30, 0, 0, 0, 0, 3, 0},
+    {60, 5, 30, 0, 0, 0, 0.5, 0, 0, 0},
+    {60, 5, 30, 0, 0, 0, 1.0, 0, 0, 0},
+    {60, 5, 30, 0, 0, 0, 0, 1, 0, 0},
+    {60, 5, 30, 0, 0, 0, 0, 3, 0, 0},
     /* weighted lambda: reg (1 + n)^reg_exp per user and item */
-    {10, 5, 30, 0, 0, 0, 0, 0, 0.25},
-    {15, 5, 30, 0, 0, 0, 0, 0, 0.25},
-    {20, 5, 30, 0, 0, 0, 0, 0, 0.25},
-    {30, 5, 30, 0, 0, 0, 0, 0, 0.25},
-    {15, 10, 30, 0, 0, 0, 0, 0, 0.25},
-    {15, 5, 30, 0, 0, 0, 0, 3, 0.25},
-    {2, 5, 30, 0, 0, 0, 0, 0, 0.5},
-    {4, 5, 30, 0, 0, 0, 0, 0, 0.5},
-    {8, 5, 30, 0, 0, 0, 0, 0, 0.5},
-    {1, 5, 30, 0, 0, 0, 0, 0, 1.0},
+    {10, 5, 30, 0, 0, 0, 0, 0, 0.25, 0},
+    {15, 5, 30, 0, 0, 0, 0, 0, 0.25, 0},
+    {20, 5, 30, 0, 0, 0, 0, 0, 0.25, 0},
+    {30, 5, 30, 0, 0, 0, 0, 0, 0.25, 0},
+    {15, 10, 30, 0, 0, 0, 0, 0, 0.25, 0},
+    {15, 5, 30, 0, 0, 0, 0, 3, 0.25, 0},
+    {2, 5, 30, 0, 0, 0, 0, 0, 0.5, 0},
+    {4, 5, 30, 0, 0, 0, 0, 0, 0.5, 0},
+    {8, 5, 30, 0, 0, 0, 0, 0, 0.5, 0},
+    {1, 5, 30, 0, 0, 0, 0, 0, 1.0, 0},
+    /* global decay: lines also fade with their age from the newest training line */
+    {60, 5, 30, 0, 0, 0, 0, 0, 0, 365},
+    {60, 10, 30, 0, 0, 0, 0, 0, 0, 90},
+    {40, 5, 30, 0, 0, 0, 0, 0, 0, 180},
 };
 struct tune_blend {
     double w;
@@ -835,6 +856,7 @@ static void tune_params(const struct tune_row *t, struct reco_params *p)
     p->user_norm = t->user_norm;
     p->cap = t->cap;
     p->reg_exp = t->reg_exp;
+    p->global_hl_d = t->global_hl_d;
 }
 
 static void tune_one(const struct reco_data *v, const struct tune_row *t,
@@ -853,9 +875,10 @@ static void tune_one(const struct reco_data *v, const struct tune_row *t,
             evaluate_hybrid(&s, &als, sim, bl->w, bl->weighted, bl->rrf, seed, &m);
         else
             evaluate_als(&s, &als, &p, seed, &m);
-        printf("  reg=%-4g a=%-3g hl=%-3g bm25=%g/%g%s unorm=%g cap=%g wl=%g i2i=%-4g%s%s  %6.4f  "
-               "%6.4f  %5.3fx  %6.4f  (%.1f s)\n", p.reg, p.alpha, p.half_life_d, p.bm25_k1,
-               p.bm25_b, p.idf ? "+idf" : "", p.user_norm, p.cap, p.reg_exp, bl->w,
+        printf("  reg=%-4g a=%-3g hl=%-3g ghl=%g bm25=%g/%g%s unorm=%g cap=%g wl=%g i2i=%-4g%s%s  "
+               "%6.4f  %6.4f  %5.3fx  %6.4f  (%.1f s)\n", p.reg, p.alpha, p.half_life_d,
+               p.global_hl_d, p.bm25_k1, p.bm25_b, p.idf ? "+idf" : "", p.user_norm, p.cap,
+               p.reg_exp, bl->w,
                bl->weighted ? "w" : "", bl->rrf ? "rrf" : "", m.hr_s,
                m.ndcg_s, m.hr_s / pop_hr, m.hr_f, sec);
         fflush(stdout);
