@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Runs every test: installs what is missing, builds with warnings as errors,
 # starts Kafka and PostgreSQL (if not already up), runs the unit and
-# integration tests (CTest), then the unit tests again under ASan + UBSan.
+# integration tests (CTest), then the unit tests again under ASan + UBSan, and a
+# short libFuzzer smoke of the event decoder and the JWT checks (clang).
 # Services this script started are stopped at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,3 +30,17 @@ log "unit and integration tests"
 log "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 SHOPSTREAM_BUILD_DIR=$SHOPSTREAM_BUILD_DIR-asan "$here/build.sh" -DSHOPSTREAM_SANITIZE=address,undefined
 (cd "$SHOPSTREAM_BUILD_DIR-asan" && ctest -L unit --output-on-failure --timeout 900)
+
+log "fuzz smoke: ${SHOPSTREAM_FUZZ_SECONDS:=30} s each for the event decoder and the JWT checks"
+fuzz=$SHOPSTREAM_BUILD_DIR-fuzz
+CC=clang cmake -S "$SHOPSTREAM_REPO" -B "$fuzz" -G Ninja -DSHOPSTREAM_WERROR=ON -DSHOPSTREAM_FUZZ=ON >/dev/null
+cmake --build "$fuzz" --target fuzz_event fuzz_jwt
+for t in fuzz_event fuzz_jwt; do
+    corpus=$(mktemp -d)
+    cp "$SHOPSTREAM_REPO"/tests/fixtures/proto/* "$corpus"/
+    "$fuzz/tests/fuzz/$t" -max_total_time="$SHOPSTREAM_FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="$fuzz/" "$corpus" 2>"$fuzz/$t.log" \
+        || { tail -n 40 "$fuzz/$t.log"; die "$t found a crash (reproducer in $fuzz)"; }
+    grep -E '^stat::number_of_executed_units' "$fuzz/$t.log" | sed "s/^/$t: /"
+    rm -rf "$corpus"
+done
+log "all tests passed"
