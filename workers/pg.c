@@ -90,26 +90,32 @@ static int pipeline_broken(struct worker *w, struct shop_err *err)
 #define PIPELINE_LOST 1
 
 /* Reads statement st's result: rc unchanged, SHOP_EPG at the first failure (kept in err),
- * or PIPELINE_LOST when there is no result. */
-static int pipeline_result(struct worker *w, const struct shop_sql_stmt *st, int rc, struct shop_err *err)
+ * or PIPELINE_LOST when there is no result. With out, a result of status want is handed
+ * over instead of cleared. */
+static int pipeline_result(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
+                           int rc, struct shop_err *err)
 {
     PGresult *res = PQgetResult(w->conn);
     if (res == NULL)
         return PIPELINE_LOST;
     ExecStatusType status = PQresultStatus(res);
-    if (status != PGRES_COMMAND_OK && rc == 0) {
+    if (status != want && rc == 0) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
         shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
                      status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : PQresultErrorMessage(res));
         rc = SHOP_EPG;
     }
-    PQclear(res);
+    if (status == want && out != NULL)
+        *out = res;
+    else
+        PQclear(res);
     PQclear(PQgetResult(w->conn));         /* the NULL that ends each statement's results */
     return rc;
 }
 
-int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, int n, struct shop_err *err)
+int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, int n, PGresult **last,
+                            struct shop_err *err)
 {
     w->pg_sqlstate[0] = '\0';
     if (PQenterPipelineMode(w->conn) != 1)
@@ -121,16 +127,27 @@ int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, i
     if (PQpipelineSync(w->conn) != 1)
         return pipeline_broken(w, err);
     int rc = 0;
+    PGresult *res = NULL;
     for (int i = 0; i < n; i++) {
-        rc = pipeline_result(w, &sts[i], rc, err);
-        if (rc == PIPELINE_LOST)
+        bool tuples = last != NULL && i == n - 1;
+        rc = pipeline_result(w, &sts[i], tuples ? PGRES_TUPLES_OK : PGRES_COMMAND_OK, tuples ? &res : NULL, rc,
+                             err);
+        if (rc == PIPELINE_LOST) {
+            PQclear(res);
             return pipeline_broken(w, err);
+        }
     }
-    PGresult *res = PQgetResult(w->conn);
-    bool synced = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC;
-    PQclear(res);
-    if (!synced || PQexitPipelineMode(w->conn) != 1)
+    PGresult *sync = PQgetResult(w->conn);
+    bool synced = sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if (!synced || PQexitPipelineMode(w->conn) != 1) {
+        PQclear(res);
         return pipeline_broken(w, err);
+    }
+    if (last != NULL && rc == 0)
+        *last = res;
+    else
+        PQclear(res);
     return rc;
 }
 

@@ -86,9 +86,12 @@ int worker_pg_connect(struct worker *w, struct shop_err *err);
 int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
                    struct shop_err *err);
 /** Sends sts[0..n) (none a COPY) in one pipeline, one round trip, and reads every result.
- *  After the first failure the server skips the rest; that failure is in err. 0, or SHOP_EPG
- *  (the connection is closed if the protocol state became unknown). */
-int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, int n, struct shop_err *err);
+ *  With last, the last statement is a query and *last gets its rows (the caller clears
+ *  them). After the first failure the server skips the rest; that failure is in err and
+ *  w->pg_sqlstate. 0, or SHOP_EPG (the connection is closed if the protocol state became
+ *  unknown). */
+int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, int n, PGresult **last,
+                            struct shop_err *err);
 int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err);
 void worker_pg_rollback(struct worker *w);
 void worker_pg_close(struct worker *w);

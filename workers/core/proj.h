@@ -4,9 +4,11 @@
  * literals, to be run in one transaction by the shell. Nothing here runs SQL.
  *
  * Per batch the shell does:
- *   1. shop_proj_build_dedup     -> which of the batch's ids applied_events already holds
- *      shop_proj_mark_unapplied  -> which records are new (first occurrence of another id)
- *      shop_proj_build_applied_copy -> COPY the new ids into applied_events
+ *   1. shop_proj_mark_unapplied  -> which records are new (first occurrence of each id)
+ *      shop_proj_build_applied_insert -> insert their ids into applied_events; should the
+ *                                  key refuse one (applied before), roll back and use
+ *      shop_proj_build_dedup     -> which of the batch's ids applied_events already holds,
+ *                                  then mark_unapplied with those and insert again
  *   2. shop_proj_build_order_read-> status and lines of the orders the new events touch
  *      shop_proj_fold_known_order for each row it returned
  *   3. shop_proj_fold_event      for each new event, in batch order
@@ -83,23 +85,24 @@ enum shop_order_status shop_order_status_parse(const char *s);
  *  paid only; never backwards, never out of delivered or cancelled. */
 bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_status to);
 
-/** Statement 1a: reads which of the batch's event ids (first occurrence of each; DLQ
+/** Statement 1a: inserts the ids of the records marked in is_new into applied_events for
+ *  projector group (a plain insert: the primary key fails it if any id was applied
+ *  before, or by another transaction meanwhile; the batch is then redone with 1b).
+ *  Returns the number of ids; 0 means there is nothing to run. */
+size_t shop_proj_build_applied_insert(const char *group, const struct shop_proj_record *recs, const bool *is_new,
+                                      size_t n, struct shop_arena *arena, struct shop_sql_stmt *out);
+
+/** Statement 1b: reads which of the batch's event ids (first occurrence of each; DLQ
  *  records skipped) applied_events already holds for projector group.
  *  Returns the number of ids; 0 means there is nothing to run. */
 size_t shop_proj_build_dedup(const char *group, const struct shop_proj_record *recs, size_t n,
                              struct shop_arena *arena, struct shop_sql_stmt *out);
 
 /** Sets is_new[i] for the first record carrying each id that is not among applied_ids
- *  (as statement 1a returned them); DLQ records are never new. Returns how many are new. */
+ *  (none before 1a; as 1b returned them before a retry); DLQ records are never new.
+ *  Returns how many are new. */
 size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
                                 size_t n_applied, struct shop_arena *arena, bool *is_new);
-
-/** Statement 1b: a COPY of the new records' ids into applied_events for group. The
- *  primary key stays the arbiter: an id that another transaction applied after 1a
- *  makes the COPY fail with a unique violation, the batch rolls back and is consumed
- *  again. Returns the number of rows; 0 means there is nothing to run. */
-size_t shop_proj_build_applied_copy(const char *group, const struct shop_proj_record *recs, const bool *is_new,
-                                    size_t n, struct shop_arena *arena, struct shop_sql_stmt *out);
 
 /** Statement 2: reads (order_id, status, product_id, quantity) of the existing orders
  *  that new order events name, locking the order rows. Returns the number of order
@@ -134,7 +137,7 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
 
 /* The fixed SQL texts, exported so tests can name them. */
 extern const char SHOP_PROJ_SQL_DEDUP[];
-extern const char SHOP_PROJ_SQL_APPLIED_COPY[];
+extern const char SHOP_PROJ_SQL_APPLIED_INSERT[];
 extern const char SHOP_PROJ_SQL_ORDER_READ[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_UPSERT[];
 extern const char SHOP_PROJ_SQL_CART_CLEAR[];

@@ -5,22 +5,25 @@
  */
 #include <string.h>
 
-#include "workers/core/copy_text.h"
 #include "workers/core/proj.h"
 #include "workers/core/sql_array.h"
 #include "workers/core/strmap.h"
 
 /* Which ids were applied before: one primary-key probe per id (the lateral limit 1
  * keeps it a probe: "event_id = any($2)" was planned as a scan of the group's whole
- * index while the table was young). The new ones then go in with one COPY (heap
- * multi-insert, one plain index insertion each): less than half the cost of a
- * speculative insert ... on conflict do nothing returning per row. */
+ * index while the table was young). Only run once a batch hit the key. */
 const char SHOP_PROJ_SQL_DEDUP[] =
     "select u.event_id from unnest($2::uuid[]) as u(event_id), lateral "
     "(select 1 from applied_events a where a.projector = $1 and a.event_id = u.event_id limit 1) as hit";
 
-const char SHOP_PROJ_SQL_APPLIED_COPY[] =
-    "copy applied_events (projector, event_id, topic, partition, kafka_offset) from stdin";
+/* A plain insert, not "on conflict do nothing returning": no speculative insertion per
+ * row and no rows back, so it can share a pipeline with begin and the order read. The
+ * primary key decides; a conflict fails the batch's attempt (see workers/projector.c). */
+const char SHOP_PROJ_SQL_APPLIED_INSERT[] =
+    "insert into applied_events (projector, event_id, topic, partition, kafka_offset) "
+    "select $1, u.event_id, u.topic, u.partition, u.kafka_offset "
+    "from unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) "
+    "as u(event_id, topic, partition, kafka_offset)";
 
 const char SHOP_PROJ_SQL_ORDER_READ[] =
     "select o.order_id, o.status, l.product_id, l.quantity "
@@ -163,24 +166,29 @@ size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, c
     return count;
 }
 
-size_t shop_proj_build_applied_copy(const char *group, const struct shop_proj_record *recs, const bool *is_new,
-                                    size_t n, struct shop_arena *arena, struct shop_sql_stmt *out)
+size_t shop_proj_build_applied_insert(const char *group, const struct shop_proj_record *recs, const bool *is_new,
+                                      size_t n, struct shop_arena *arena, struct shop_sql_stmt *out)
 {
-    struct shop_copy_text rows;
-    shop_copy_text_init(&rows, arena);
+    struct shop_sql_array ids, topics, parts, offs;
+    shop_sql_array_init(&ids, arena);
+    shop_sql_array_init(&topics, arena);
+    shop_sql_array_init(&parts, arena);
+    shop_sql_array_init(&offs, arena);
     for (size_t i = 0; i < n; i++) {
         if (!is_new[i])
             continue;
-        shop_copy_text_str(&rows, group);
-        shop_copy_text_str(&rows, recs[i].ev->id);
-        shop_copy_text_str(&rows, recs[i].topic);
-        shop_copy_text_int(&rows, recs[i].partition);
-        shop_copy_text_int(&rows, recs[i].offset);
-        shop_copy_text_end_row(&rows);
+        shop_sql_array_text(&ids, recs[i].ev->id);
+        shop_sql_array_text(&topics, recs[i].topic);
+        shop_sql_array_int(&parts, recs[i].partition);
+        shop_sql_array_int(&offs, recs[i].offset);
     }
-    *out = (struct shop_sql_stmt){.name = "applied_copy", .sql = SHOP_PROJ_SQL_APPLIED_COPY};
-    out->copy_data = shop_copy_text_data(&rows, &out->copy_len);
-    return rows.rows;
+    *out = (struct shop_sql_stmt){.name = "applied_insert", .sql = SHOP_PROJ_SQL_APPLIED_INSERT, .n_params = 5};
+    out->params[0] = group;
+    out->params[1] = shop_sql_array_end(&ids);
+    out->params[2] = shop_sql_array_end(&topics);
+    out->params[3] = shop_sql_array_end(&parts);
+    out->params[4] = shop_sql_array_end(&offs);
+    return ids.n;
 }
 
 static const char *order_id_of(const Shopstream__V1__Event *ev)

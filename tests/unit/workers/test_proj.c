@@ -306,6 +306,7 @@ Test(proj, dedup_asks_for_each_id_once_and_skips_dead_letters)
     cr_assert(eq(str, (char *)st.params[1],
                  "{\"00000000-0000-4000-8000-000000000001\",\"00000000-0000-4000-8000-000000000002\"}"));
     cr_assert(eq(ptr, (void *)st.copy_data, NULL));
+    cr_assert(eq(ptr, strstr(st.sql, "any("), NULL), "one primary-key probe per id, not a scan");
 }
 
 Test(proj, dedup_of_dead_letters_only_runs_nothing)
@@ -317,7 +318,7 @@ Test(proj, dedup_of_dead_letters_only_runs_nothing)
     cr_assert(eq(sz, shop_proj_mark_unapplied(recs, 2, NULL, 0, &arena, is_new), 0));
     cr_assert(not(is_new[0]));
     cr_assert(not(is_new[1]));
-    cr_assert(eq(sz, shop_proj_build_applied_copy("grp", recs, is_new, 2, &arena, &st), 0));
+    cr_assert(eq(sz, shop_proj_build_applied_insert("grp", recs, is_new, 2, &arena, &st), 0));
 }
 
 Test(proj, mark_unapplied_marks_first_occurrence_of_ids_not_applied_before)
@@ -337,19 +338,21 @@ Test(proj, mark_unapplied_marks_first_occurrence_of_ids_not_applied_before)
     cr_assert(not(is_new[5]));
 }
 
-Test(proj, applied_copy_has_one_row_per_new_record)
+Test(proj, applied_insert_has_one_row_per_new_record)
 {
     Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
     struct shop_proj_record recs[] = {{a, "t.browse", 0, 10}, {NULL, "t.browse", 0, 11}, {b, "t.cart", 3, 7}};
     bool is_new[] = {true, false, true};
     struct shop_sql_stmt st;
-    cr_assert(eq(sz, shop_proj_build_applied_copy("g\\1", recs, is_new, 3, &arena, &st), 2));
-    cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_APPLIED_COPY));
-    cr_assert(eq(int, st.n_params, 0));
-    const char *want = "g\\\\1\t00000000-0000-4000-8000-000000000001\tt.browse\t0\t10\n"
-                       "g\\\\1\t00000000-0000-4000-8000-000000000002\tt.cart\t3\t7\n";
-    cr_assert(eq(str, (char *)st.copy_data, (char *)want));
-    cr_assert(eq(sz, st.copy_len, strlen(want)));
+    cr_assert(eq(sz, shop_proj_build_applied_insert("grp", recs, is_new, 3, &arena, &st), 2));
+    cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_APPLIED_INSERT));
+    cr_assert(eq(ptr, strstr(st.sql, "on conflict"), NULL), "the primary key must refuse an applied id");
+    cr_assert(eq(str, (char *)st.params[0], "grp"));
+    cr_assert(eq(str, (char *)st.params[1],
+                 "{\"00000000-0000-4000-8000-000000000001\",\"00000000-0000-4000-8000-000000000002\"}"));
+    cr_assert(eq(str, (char *)st.params[2], "{\"t.browse\",\"t.cart\"}"));
+    cr_assert(eq(str, (char *)st.params[3], "{0,3}"));
+    cr_assert(eq(str, (char *)st.params[4], "{10,7}"));
 }
 
 Test(proj, order_read_names_each_order_of_new_events_once)
