@@ -3,9 +3,8 @@
  * like sql_array.c.
  */
 #include "workers/core/copy_text.h"
+#include "workers/core/sql_array.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 void shop_copy_text_init(struct shop_copy_text *c, struct shop_arena *arena)
@@ -61,8 +60,8 @@ void shop_copy_text_str(struct shop_copy_text *c, const char *s)
 void shop_copy_text_int(struct shop_copy_text *c, int64_t v)
 {
     separate(c);
-    reserve(c, 24);
-    c->len += (size_t)snprintf(c->buf + c->len, 24, "%" PRId64, v);
+    reserve(c, SHOP_I64_TEXT_MAX);
+    c->len += shop_i64_text(c->buf + c->len, v);
 }
 
 void shop_copy_text_end_row(struct shop_copy_text *c)

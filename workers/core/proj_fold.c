@@ -4,11 +4,10 @@
  * effects once gives the same rows as applying the events one by one in the
  * same order (see docs/projections.md).
  */
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "workers/core/proj_internal.h"
+#include "workers/core/sql_array.h"
 
 static const char *const status_names[] = {
     [SHOP_ORDER_NONE] = "none",       [SHOP_ORDER_PLACED] = "placed",
@@ -75,9 +74,12 @@ static const char *opt_str(const char *s)
 /* Keys of two strings are length-prefixed so that no pair of ids can collide. */
 static const char *pair_key(struct shop_arena *arena, const char *a, const char *b)
 {
-    size_t n = strlen(a) + strlen(b) + 24;
-    char *key = shop_arena_alloc(arena, n);
-    snprintf(key, n, "%zu:%s%s", strlen(a), a, b);
+    size_t la = strlen(a), lb = strlen(b);
+    char *key = shop_arena_alloc(arena, la + lb + SHOP_I64_TEXT_MAX + 2);
+    size_t n = shop_i64_text(key, (int64_t)la);
+    key[n++] = ':';
+    memcpy(key + n, a, la);
+    memcpy(key + n + la, b, lb + 1);
     return key;
 }
 
@@ -352,8 +354,8 @@ enum shop_proj_outcome shop_proj_fold_event(struct shop_proj_fold *f, const Shop
 void shop_proj_fold_offset(struct shop_proj_fold *f, const char *topic, int32_t partition,
                            int64_t next_offset)
 {
-    char part[16];
-    snprintf(part, sizeof(part), "%" PRId32, partition);
+    char part[SHOP_I64_TEXT_MAX];
+    shop_i64_text(part, partition);
     const char *key = pair_key(f->arena, topic, part);
     struct proj_offset *o = shop_strmap_get(&f->offsets, key);
     if (o == NULL) {

@@ -4,9 +4,24 @@
  */
 #include "workers/core/sql_array.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
+
+size_t shop_i64_text(char *buf, int64_t v)
+{
+    char tmp[SHOP_I64_TEXT_MAX];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;   /* INT64_MIN too */
+    size_t n = 0, len = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        buf[len++] = '-';
+    while (n > 0)
+        buf[len++] = tmp[--n];
+    buf[len] = '\0';
+    return len;
+}
 
 void shop_sql_array_init(struct shop_sql_array *a, struct shop_arena *arena)
 {
@@ -60,8 +75,8 @@ void shop_sql_array_text(struct shop_sql_array *a, const char *s)
 void shop_sql_array_int(struct shop_sql_array *a, int64_t v)
 {
     separate(a);
-    reserve(a, 24);
-    a->len += (size_t)snprintf(a->buf + a->len, 24, "%" PRId64, v);
+    reserve(a, SHOP_I64_TEXT_MAX);
+    a->len += shop_i64_text(a->buf + a->len, v);
 }
 
 void shop_sql_array_bool(struct shop_sql_array *a, bool v)

@@ -27,6 +27,10 @@ void shop_sql_array_text(struct shop_sql_array *a, const char *s);
 void shop_sql_array_int(struct shop_sql_array *a, int64_t v);
 void shop_sql_array_bool(struct shop_sql_array *a, bool v);
 void shop_sql_array_null(struct shop_sql_array *a);
+/** Writes v in decimal and a NUL to buf (at least SHOP_I64_TEXT_MAX bytes); returns the
+ *  number of digits and sign written. snprintf's cost, without its format parsing. */
+#define SHOP_I64_TEXT_MAX 21
+size_t shop_i64_text(char *buf, int64_t v);
 /** Returns the NUL-terminated literal (lives in the arena); "{}" when empty. */
 const char *shop_sql_array_end(struct shop_sql_array *a);
 

@@ -70,6 +70,21 @@ Test(proj, array_literal_escapes_quotes_and_backslashes)
     cr_assert(eq(str, (char *)shop_sql_array_end(&a), "{\"a\\\"b\\\\c\",NULL,\"{x, y}\",-7,t}"));
 }
 
+Test(proj, i64_text_covers_the_whole_range)
+{
+    static const struct {
+        int64_t v;
+        const char *want;
+    } cases[] = {{0, "0"}, {7, "7"}, {-1, "-1"}, {1000, "1000"}, {-2147483648LL, "-2147483648"},
+                 {INT64_MAX, "9223372036854775807"}, {INT64_MIN, "-9223372036854775808"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[SHOP_I64_TEXT_MAX];
+        size_t n = shop_i64_text(buf, cases[i].v);
+        cr_assert(eq(str, buf, (char *)cases[i].want));
+        cr_assert(eq(sz, n, strlen(cases[i].want)));
+    }
+}
+
 Test(proj, array_literal_empty_and_long)
 {
     struct shop_sql_array a;
