@@ -81,7 +81,7 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     load_topics(cfg, errs);
     load_log_level(cfg, get, errs);
     cfg->poll_budget = shop_cfg_int(get, "SHOPSTREAM_POLL_BUDGET", 256, 1, 1000000, errs);
-    cfg->batch_max = shop_cfg_int(get, "SHOPSTREAM_BATCH_MAX", 1000, 1, 100000, errs);
+    cfg->batch_max = shop_cfg_int(get, "SHOPSTREAM_BATCH_MAX", 5000, 1, 100000, errs);
     /* How long a non-full batch waits for more records once the consumer queue ran
      * empty: under a backlog the queue empties between fetch responses, and closing
      * the batch there made batches a third of batch_max. 0 closes it at once. */

@@ -22,7 +22,7 @@ Test(worker_cfg, defaults_and_topic_names)
     cr_assert(eq(str, cfg.topics[0], "shopstream.browse.v1"));
     cr_assert(eq(str, cfg.topics[3], "shopstream.catalog.v1"));
     cr_assert(eq(str, cfg.dlq_topic, "shopstream.dlq.v1"));
-    cr_assert(eq(i64, cfg.batch_max, 1000));
+    cr_assert(eq(i64, cfg.batch_max, 5000));
     cr_assert(eq(i64, cfg.batch_linger_ms, 10));
     cr_assert(eq(i64, cfg.poll_budget, 256));
 }
