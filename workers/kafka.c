@@ -38,7 +38,7 @@ static void on_revoke(struct worker *w, rd_kafka_topic_partition_list_t *parts)
     SHOP_LOG(SHOP_LOG_INFO, "worker", "partitions revoked", "partitions=%d", parts->cnt);
 }
 
-/* Positions come from consumer_offsets; without a row, from the beginning. If PG is
+/* Positions come from consumer_offsets; without a row, from offset 0. If PG is
  * unreachable, assign at the Kafka-committed offsets (never ahead of PG's, as Kafka is
  * committed after PG) and let the retry path reassign from PG. */
 static void on_assign(struct worker *w, rd_kafka_topic_partition_list_t *parts)

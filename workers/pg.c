@@ -151,7 +151,11 @@ int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, i
     return rc;
 }
 
-/* Fills parts[i].offset from consumer_offsets, or OFFSET_BEGINNING without a row. */
+/* Fills parts[i].offset from consumer_offsets, or 0 without a row: nothing of the
+ * partition was applied, so start at its first record. A concrete offset needs no
+ * ListOffsets lookup (OFFSET_BEGINNING held back one partition of fresh topics for up to
+ * ~0.6 s after assignment); should retention have removed offset 0, the fetch is out of
+ * range and auto.offset.reset=earliest moves it to the log start. */
 int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err)
 {
     if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
@@ -163,7 +167,7 @@ int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *pa
     for (int i = 0; i < parts->cnt; i++) {
         shop_sql_array_text(&topics, parts->elems[i].topic);
         shop_sql_array_int(&partitions, parts->elems[i].partition);
-        parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        parts->elems[i].offset = 0;
     }
     struct shop_sql_stmt st = {.name = "offsets_read", .sql = SHOP_PROJ_SQL_OFFSETS_READ, .n_params = 3};
     st.params[0] = w->cfg->group_id;
