@@ -188,10 +188,12 @@ static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims
     int64_t now_ms = edge_now_ms();
     for (size_t i = 0; i < ing->n; i++) {
         Shopstream__V1__Event *ev = ing->events[i];
-        uuid_t u;
-        char uuid_text[37];
-        uuid_generate_random(u);
-        uuid_unparse_lower(u, uuid_text);
+        char uuid_text[37] = "";
+        if (ev->id == NULL || ev->id[0] == '\0') { /* a client's own id needs no fresh one */
+            uuid_t u;
+            uuid_generate_random(u);
+            uuid_unparse_lower(u, uuid_text);
+        }
         int rc = shop_event_stamp(ev, (int)i, claims->sub, uuid_text, now_ms, EDGE_SOURCE,
                                   &ing->arena, p);
         if (rc == SHOP_EFORBIDDEN)
