@@ -53,7 +53,7 @@ char *shop_xstrdup(const char *s)
     return memcpy(shop_xmalloc(n), s, n);
 }
 
-void *shop_arena_alloc(struct shop_arena *arena, size_t size)
+void *shop_arena_alloc_uninit(struct shop_arena *arena, size_t size)
 {
     size = (size + ALIGN_TO - 1) & ~(ALIGN_TO - 1);
     if (arena->head == NULL || arena->head->cap - arena->used < size) {
@@ -71,7 +71,23 @@ void *shop_arena_alloc(struct shop_arena *arena, size_t size)
     void *p = arena->head->data + arena->used;
     arena->used += size;
     arena->total += size;
-    return memset(p, 0, size);
+    return p;
+}
+
+void *shop_arena_alloc(struct shop_arena *arena, size_t size)
+{
+    return memset(shop_arena_alloc_uninit(arena, size), 0, size);
+}
+
+bool shop_arena_owns(const struct shop_arena *arena, const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    for (const struct shop_arena_chunk *c = arena->head; c != NULL; c = c->next) {
+        uintptr_t lo = (uintptr_t)c->data;
+        if (a >= lo && a < lo + c->cap)
+            return true;
+    }
+    return false;
 }
 
 char *shop_arena_strndup(struct shop_arena *arena, const char *s, size_t n)

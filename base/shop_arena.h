@@ -6,6 +6,7 @@
 #ifndef SHOP_ARENA_H
 #define SHOP_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct shop_arena_chunk;
@@ -20,6 +21,11 @@ struct shop_arena {
 
 /** Returns size bytes aligned for any type, zeroed; lives until reset/fini. */
 void *shop_arena_alloc(struct shop_arena *arena, size_t size);
+/** Like shop_arena_alloc, but the bytes are not zeroed (for callers that fill them). */
+void *shop_arena_alloc_uninit(struct shop_arena *arena, size_t size);
+/** True when p points into one of the chunks arena holds now. Walks the
+ *  arena's chunks (a handful: each is at least twice the last, up to 512 KiB). */
+bool shop_arena_owns(const struct shop_arena *arena, const void *p);
 /** Copies n bytes of s plus a NUL terminator into the arena. */
 char *shop_arena_strndup(struct shop_arena *arena, const char *s, size_t n);
 char *shop_arena_strdup(struct shop_arena *arena, const char *s);

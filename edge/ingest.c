@@ -13,6 +13,7 @@
 #include <uuid/uuid.h>
 
 #include "base/shop_arena.h"
+#include "base/shop_json_alloc.h"
 #include "base/shop_log.h"
 
 enum body_kind { BODY_JSON, BODY_PB, BODY_OTHER };
@@ -174,9 +175,15 @@ static int decode(struct ingest *ing, enum body_kind kind, struct shop_problem *
     if (body.base == NULL)
         body = h2o_iovec_init("", 0);
     const struct shop_event_limits *lim = &ing->t->edge->limits;
-    if (kind == BODY_JSON)
-        return shop_event_batch_from_json(body.base, body.len, lim, &ing->arena, &ing->events,
-                                          &ing->n, p);
+    if (kind == BODY_JSON) {
+        /* The JSON tree lives only inside the call; its nodes go to the ingest's arena
+         * instead of a malloc/free each (the decoded events live there already). */
+        shop_json_alloc_begin(&ing->arena);
+        int rc = shop_event_batch_from_json(body.base, body.len, lim, &ing->arena,
+                                            &ing->events, &ing->n, p);
+        shop_json_alloc_end();
+        return rc;
+    }
     return shop_event_batch_from_pb((const uint8_t *)body.base, body.len, lim, &ing->arena,
                                     &ing->events, &ing->n, p);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/shop_arena.h"
+#include "base/shop_json_alloc.h"
 #include "base/shop_log.h"
 
 static struct edge edge;
@@ -165,6 +166,7 @@ int main(void)
 {
     static struct shop_edge_config cfg;
     char desc[2048];
+    shop_json_alloc_install();   /* first: before any thread touches jansson */
     load_config(&cfg);
     edge.cfg = &cfg;
     edge.limits = shop_event_limits_default();
