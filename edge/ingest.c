@@ -74,16 +74,31 @@ static void ingest_free(struct ingest *ing)
     free(ing);
 }
 
-/* JSON array of the request's event ids, e.g. "ids":["...","..."]; ids are canonical UUIDs. */
+static char *put(char *dst, const char *s, size_t n)
+{
+    memcpy(dst, s, n);
+    return dst + n;
+}
+
+/* JSON array of the request's event ids, e.g. "ids":["...","..."]; validation made every id
+ * a canonical UUID, so none needs escaping. memcpy, not a snprintf per id (in the profile). */
 static char *ids_json(struct ingest *ing, const char *member)
 {
-    size_t cap = strlen(member) + 8 + ing->n * 40;
-    char *buf = shop_arena_alloc(&ing->arena, cap);
-    size_t len = (size_t)snprintf(buf, cap, "\"%s\":[", member);
+    size_t cap = strlen(member) + 8;
     for (size_t i = 0; i < ing->n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s\"%s\"", i > 0 ? "," : "",
-                                ing->events[i]->id);
-    snprintf(buf + len, cap - len, "]");
+        cap += strlen(ing->events[i]->id) + 3;
+    char *buf = shop_arena_alloc_uninit(&ing->arena, cap);
+    char *o = put(buf, "\"", 1);
+    o = put(o, member, strlen(member));
+    o = put(o, "\":[", 3);
+    for (size_t i = 0; i < ing->n; i++) {
+        if (i > 0)
+            *o++ = ',';
+        *o++ = '"';
+        o = put(o, ing->events[i]->id, strlen(ing->events[i]->id));
+        *o++ = '"';
+    }
+    o = put(o, "]", 2);   /* with the NUL */
     return buf;
 }
 

@@ -56,7 +56,18 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-/* RFC 3339 UTC with milliseconds, e.g. 2024-03-01T12:00:00.250Z. */
+/* Writes v as exactly width decimal digits, zero-padded (0 <= v < 10^width). */
+static char *put_digits(char *dst, int64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        dst[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return dst + width;
+}
+
+/* RFC 3339 UTC with milliseconds, e.g. 2024-03-01T12:00:00.250Z. Written digit by digit
+ * (once per produced event): years 0-9999 take the fast path, others go through snprintf. */
 static char *format_time(int64_t ms, struct shop_arena *arena)
 {
     int64_t secs = ms / 1000, rem = ms % 1000;
@@ -72,19 +83,49 @@ static char *format_time(int64_t ms, struct shop_arena *arena)
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    char buf[48];
-    snprintf(buf, sizeof(buf), "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
-             (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)rem);
-    return shop_arena_strdup(arena, buf);
+    if (y < 0 || y > 9999) {
+        char buf[48];
+        snprintf(buf, sizeof(buf), "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
+                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)rem);
+        return shop_arena_strdup(arena, buf);
+    }
+    char *out = shop_arena_alloc_uninit(arena, sizeof("2024-03-01T12:00:00.250Z"));
+    char *o = put_digits(out, y, 4);
+    *o++ = '-';
+    o = put_digits(o, m, 2);
+    *o++ = '-';
+    o = put_digits(o, d, 2);
+    *o++ = 'T';
+    o = put_digits(o, sod / 3600, 2);
+    *o++ = ':';
+    o = put_digits(o, sod / 60 % 60, 2);
+    *o++ = ':';
+    o = put_digits(o, sod % 60, 2);
+    *o++ = '.';
+    o = put_digits(o, rem, 3);
+    *o++ = 'Z';
+    *o = '\0';
+    return out;
+}
+
+/* Appends s to dst[0..len), cut to cap - 1 bytes in all (as snprintf cuts); returns the length. */
+static size_t append(char *dst, size_t len, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - 1 - len)
+        n = cap - 1 - len;
+    memcpy(dst + len, s, n);
+    return len + n;
 }
 
 static char *ce_type(const Shopstream__V1__Event *ev, struct shop_arena *arena)
 {
     const char *name = shop_event_type_name(ev->payload_case);
     char buf[96];
-    snprintf(buf, sizeof(buf), CE_TYPE_PREFIX "%s" CE_TYPE_SUFFIX,
-             name != NULL ? name : shop__str(ev->type));
-    return shop_arena_strdup(arena, buf);
+    size_t len = append(buf, 0, sizeof(buf), CE_TYPE_PREFIX);
+    len = append(buf, len, sizeof(buf), name != NULL ? name : shop__str(ev->type));
+    len = append(buf, len, sizeof(buf), CE_TYPE_SUFFIX);
+    return shop_arena_strndup(arena, buf, len);
 }
 
 size_t shop_event_ce_headers(const Shopstream__V1__Event *ev, const char *traceparent,

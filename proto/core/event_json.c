@@ -75,30 +75,33 @@ static ProtobufCMessage *new_message(struct jctx *c, const ProtobufCMessageDescr
 static int fill_message(struct jctx *c, ProtobufCMessage *msg, json_t *obj, const char *prefix,
                         bool envelope);
 
+/* A field's path is prefix + name ("lines[2]." + "quantity"). It is only needed for an
+ * error or a nested message, so it is put together only then: formatting it for every
+ * field was a vsnprintf per JSON key. */
 static int to_message(struct jctx *c, const ProtobufCFieldDescriptor *f, json_t *v,
-                      const char *path, ProtobufCMessage **out)
+                      const char *prefix, const char *name, ProtobufCMessage **out)
 {
     if (!json_is_object(v))
-        return shop__problem(c->p, path, "must be an object");
-    char prefix[PATH_BYTES];
-    pathf(prefix, sizeof(prefix), "%s.", path);
+        return shop__problem_at(c->p, prefix, name, "must be an object");
+    char nested[PATH_BYTES];
+    pathf(nested, sizeof(nested), "%s%s.", prefix, name);
     *out = new_message(c, f->descriptor);
-    return fill_message(c, *out, v, prefix, false);
+    return fill_message(c, *out, v, nested, false);
 }
 
 static int set_repeated(struct jctx *c, void *msg, const ProtobufCFieldDescriptor *f, json_t *v,
-                        const char *path)
+                        const char *prefix, const char *name)
 {
     if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-        return shop__problem(c->p, path, "is not supported in JSON");
+        return shop__problem_at(c->p, prefix, name, "is not supported in JSON");
     if (!json_is_array(v))
-        return shop__problem(c->p, path, "must be an array");
+        return shop__problem_at(c->p, prefix, name, "must be an array");
     size_t n = json_array_size(v);
     ProtobufCMessage **items = shop_arena_alloc(c->arena, (n ? n : 1) * sizeof(*items));
     for (size_t i = 0; i < n; i++) {
         char item[PATH_BYTES];
-        pathf(item, sizeof(item), "%s[%zu]", path, i);
-        int rc = to_message(c, f, json_array_get(v, i), item, &items[i]);
+        pathf(item, sizeof(item), "%s[%zu]", name, i);
+        int rc = to_message(c, f, json_array_get(v, i), prefix, item, &items[i]);
         if (rc < 0)
             return rc;
     }
@@ -108,68 +111,78 @@ static int set_repeated(struct jctx *c, void *msg, const ProtobufCFieldDescripto
     return 0;
 }
 
-static int get_integer(struct jctx *c, json_t *v, const char *path, json_int_t min, json_int_t max,
-                       json_int_t *out)
+static int get_integer(struct jctx *c, json_t *v, const char *prefix, const char *name,
+                       json_int_t min, json_int_t max, json_int_t *out)
 {
     /* JSON numbers with a fraction or exponent are reals in jansson: 1.5 and 1e3 are refused. */
     if (!json_is_integer(v))
-        return shop__problem(c->p, path, "must be an integer");
+        return shop__problem_at(c->p, prefix, name, "must be an integer");
     *out = json_integer_value(v);
     if (*out < min || *out > max)
-        return shop__problem(c->p, path, "is out of range");
+        return shop__problem_at(c->p, prefix, name, "is out of range");
     return 0;
 }
 
 static int set_field(struct jctx *c, void *msg, const ProtobufCFieldDescriptor *f, json_t *v,
-                     const char *path)
+                     const char *prefix, const char *name)
 {
     void *slot = (char *)msg + f->offset;
     json_int_t i;
     int rc = 0;
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return set_repeated(c, msg, f, v, path);
+        return set_repeated(c, msg, f, v, prefix, name);
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING:
         if (!json_is_string(v))
-            return shop__problem(c->p, path, "must be a string");
+            return shop__problem_at(c->p, prefix, name, "must be a string");
         *(char **)slot = shop_arena_strndup(c->arena, json_string_value(v), json_string_length(v));
         return 0;
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        if ((rc = get_integer(c, v, path, INT32_MIN, INT32_MAX, &i)) == 0)
+        if ((rc = get_integer(c, v, prefix, name, INT32_MIN, INT32_MAX, &i)) == 0)
             *(int32_t *)slot = (int32_t)i;
         return rc;
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        if ((rc = get_integer(c, v, path, 0, UINT32_MAX, &i)) == 0)
+        if ((rc = get_integer(c, v, prefix, name, 0, UINT32_MAX, &i)) == 0)
             *(uint32_t *)slot = (uint32_t)i;
         return rc;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        if ((rc = get_integer(c, v, path, INT64_MIN, INT64_MAX, &i)) == 0)
+        if ((rc = get_integer(c, v, prefix, name, INT64_MIN, INT64_MAX, &i)) == 0)
             *(int64_t *)slot = (int64_t)i;
         return rc;
     case PROTOBUF_C_TYPE_BOOL:
         if (!json_is_boolean(v))
-            return shop__problem(c->p, path, "must be a boolean");
+            return shop__problem_at(c->p, prefix, name, "must be a boolean");
         *(protobuf_c_boolean *)slot = json_is_true(v);
         return 0;
     case PROTOBUF_C_TYPE_MESSAGE:
-        return to_message(c, f, v, path, (ProtobufCMessage **)slot);
+        return to_message(c, f, v, prefix, name, (ProtobufCMessage **)slot);
     default:
-        return shop__problem(c->p, path, "is not supported in JSON");
+        return shop__problem_at(c->p, prefix, name, "is not supported in JSON");
     }
 }
 
+/* "type", "id", "at", "session_id", "user_id": one strcmp at most, on the first letter. */
 static bool is_envelope_key(const char *key)
 {
-    static const char *const keys[] = {"type", "id", "at", "session_id", "user_id"};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (strcmp(key, keys[i]) == 0)
-            return true;
-    return false;
+    switch (key[0]) {
+    case 't':
+        return strcmp(key, "type") == 0;
+    case 'i':
+        return strcmp(key, "id") == 0;
+    case 'a':
+        return strcmp(key, "at") == 0;
+    case 's':
+        return strcmp(key, "session_id") == 0;
+    case 'u':
+        return strcmp(key, "user_id") == 0;
+    default:
+        return false;
+    }
 }
 
 static int fill_message(struct jctx *c, ProtobufCMessage *msg, json_t *obj, const char *prefix,
@@ -180,13 +193,11 @@ static int fill_message(struct jctx *c, ProtobufCMessage *msg, json_t *obj, cons
     json_object_foreach (obj, key, v) {
         if (envelope && is_envelope_key(key))
             continue;
-        char path[PATH_BYTES];
-        pathf(path, sizeof(path), "%s%s", prefix, key);
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, key);
         if (f == NULL)
-            return shop__problem(c->p, path, "unknown field");
-        int rc = set_field(c, msg, f, v, path);
+            return shop__problem_at(c->p, prefix, key, "unknown field");
+        int rc = set_field(c, msg, f, v, prefix, key);
         if (rc < 0)
             return rc;
     }
@@ -208,7 +219,7 @@ static int parse_envelope(struct jctx *c, json_t *obj, Shopstream__V1__Event *ev
 {
     json_int_t at;
     json_t *v = json_object_get(obj, "at");
-    if (v != NULL && get_integer(c, v, "at", INT64_MIN, INT64_MAX, &at) < 0)
+    if (v != NULL && get_integer(c, v, "", "at", INT64_MIN, INT64_MAX, &at) < 0)
         return SHOP_EINVAL;
     if (v != NULL)
         ev->occurred_at_ms = at;
