@@ -166,22 +166,42 @@ static int set_field(struct jctx *c, void *msg, const ProtobufCFieldDescriptor *
     }
 }
 
-/* "type", "id", "at", "session_id", "user_id": one strcmp at most, on the first letter. */
-static bool is_envelope_key(const char *key)
+enum envelope_member { ENV_TYPE, ENV_ID, ENV_AT, ENV_SESSION_ID, ENV_USER_ID, ENV_COUNT, ENV_NONE };
+
+/* Which envelope member key names: one strcmp at most, on the first letter. */
+static enum envelope_member envelope_member(const char *key)
 {
     switch (key[0]) {
     case 't':
-        return strcmp(key, "type") == 0;
+        return strcmp(key, "type") == 0 ? ENV_TYPE : ENV_NONE;
     case 'i':
-        return strcmp(key, "id") == 0;
+        return strcmp(key, "id") == 0 ? ENV_ID : ENV_NONE;
     case 'a':
-        return strcmp(key, "at") == 0;
+        return strcmp(key, "at") == 0 ? ENV_AT : ENV_NONE;
     case 's':
-        return strcmp(key, "session_id") == 0;
+        return strcmp(key, "session_id") == 0 ? ENV_SESSION_ID : ENV_NONE;
     case 'u':
-        return strcmp(key, "user_id") == 0;
+        return strcmp(key, "user_id") == 0 ? ENV_USER_ID : ENV_NONE;
     default:
-        return false;
+        return ENV_NONE;
+    }
+}
+
+static bool is_envelope_key(const char *key)
+{
+    return envelope_member(key) != ENV_NONE;
+}
+
+/* The envelope's members of obj, in one pass over its keys: a json_object_get for each
+ * would hash and look up every name again. Keys are unique (JSON_REJECT_DUPLICATES). */
+static void find_envelope(json_t *obj, json_t *env[ENV_COUNT])
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach (obj, key, v) {
+        enum envelope_member m = envelope_member(key);
+        if (m != ENV_NONE)
+            env[m] = v;
     }
 }
 
@@ -204,9 +224,8 @@ static int fill_message(struct jctx *c, ProtobufCMessage *msg, json_t *obj, cons
     return check_required(c, msg->descriptor, obj, prefix);
 }
 
-static int envelope_string(struct jctx *c, json_t *obj, const char *key, char **out)
+static int envelope_string(struct jctx *c, json_t *v, const char *key, char **out)
 {
-    json_t *v = json_object_get(obj, key);
     if (v == NULL)
         return 0;
     if (!json_is_string(v))
@@ -215,17 +234,17 @@ static int envelope_string(struct jctx *c, json_t *obj, const char *key, char **
     return 0;
 }
 
-static int parse_envelope(struct jctx *c, json_t *obj, Shopstream__V1__Event *ev)
+static int parse_envelope(struct jctx *c, json_t *env[ENV_COUNT], Shopstream__V1__Event *ev)
 {
     json_int_t at;
-    json_t *v = json_object_get(obj, "at");
+    json_t *v = env[ENV_AT];
     if (v != NULL && get_integer(c, v, "", "at", INT64_MIN, INT64_MAX, &at) < 0)
         return SHOP_EINVAL;
     if (v != NULL)
         ev->occurred_at_ms = at;
-    if (envelope_string(c, obj, "id", &ev->id) < 0 ||
-        envelope_string(c, obj, "session_id", &ev->session_id) < 0 ||
-        envelope_string(c, obj, "user_id", &ev->user_id) < 0)
+    if (envelope_string(c, env[ENV_ID], "id", &ev->id) < 0 ||
+        envelope_string(c, env[ENV_SESSION_ID], "session_id", &ev->session_id) < 0 ||
+        envelope_string(c, env[ENV_USER_ID], "user_id", &ev->user_id) < 0)
         return SHOP_EINVAL;
     return 0;
 }
@@ -234,7 +253,9 @@ static int parse_event(struct jctx *c, json_t *obj, Shopstream__V1__Event **out)
 {
     if (!json_is_object(obj))
         return shop__problem(c->p, "", "event must be a JSON object");
-    json_t *t = json_object_get(obj, "type");
+    json_t *env[ENV_COUNT] = {NULL};
+    find_envelope(obj, env);
+    json_t *t = env[ENV_TYPE];
     if (t == NULL)
         return shop__problem(c->p, "type", "is required");
     if (!json_is_string(t))
@@ -251,7 +272,7 @@ static int parse_event(struct jctx *c, json_t *obj, Shopstream__V1__Event **out)
     memcpy((char *)ev + f->offset, &payload, sizeof(payload));
     ev->payload_case = pc;
 
-    int rc = parse_envelope(c, obj, ev);
+    int rc = parse_envelope(c, env, ev);
     if (rc == 0)
         rc = fill_message(c, payload, obj, "", true);
     if (rc == 0)
