@@ -24,12 +24,13 @@ export SHOPSTREAM_IT_BUILD_DIR=$SHOPSTREAM_BUILD_DIR
 export SHOPSTREAM_IT_REPO=$SHOPSTREAM_REPO
 export SHOPSTREAM_DATA_DIR=${SHOPSTREAM_DATA_DIR:-$SHOPSTREAM_REPO/../shared/data}
 
+summary=$(mktemp)
 log "unit and integration tests"
-(cd "$SHOPSTREAM_BUILD_DIR" && ctest --output-on-failure --timeout 900)
+(cd "$SHOPSTREAM_BUILD_DIR" && ctest --output-on-failure --timeout 900) | tee -a "$summary"
 
 log "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 SHOPSTREAM_BUILD_DIR=$SHOPSTREAM_BUILD_DIR-asan "$here/build.sh" -DSHOPSTREAM_SANITIZE=address,undefined
-(cd "$SHOPSTREAM_BUILD_DIR-asan" && ctest -L unit --output-on-failure --timeout 900)
+(cd "$SHOPSTREAM_BUILD_DIR-asan" && ctest -L unit --output-on-failure --timeout 900) | tee -a "$summary"
 
 log "fuzz smoke: ${SHOPSTREAM_FUZZ_SECONDS:=30} s each for the event decoder and the JWT checks"
 fuzz=$SHOPSTREAM_BUILD_DIR-fuzz
@@ -43,4 +44,8 @@ for t in fuzz_event fuzz_jwt; do
     grep -E '^stat::number_of_executed_units' "$fuzz/$t.log" | sed "s/^/$t: /"
     rm -rf "$corpus"
 done
-log "all tests passed"
+# One closing line over both CTest runs and the fuzz smoke (pipefail already stopped us on a failure).
+total=0
+for n in $(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$summary"); do total=$((total + n)); done
+rm -f "$summary"
+echo "tests: $((total + 2)) passed, 0 failed"
