@@ -122,12 +122,10 @@ static size_t flatten_plan(const struct replay_plan *plan, struct flat_ev *out, 
 /* Loads the dataset and replays enough customers for want shopper events. */
 static int load_events(const struct opts *o, size_t want, struct flat_ev **out, size_t *n_out)
 {
-    char path[1024];
-    retail_path(o->data_dir, path, sizeof(path));
     struct retail_row *rows;
     size_t n_rows, skipped;
     struct shop_err err = {0};
-    if (retail_load(path, &rows, &n_rows, &skipped, &err) != 0) {
+    if (retail_load_dir(o->data_dir, &rows, &n_rows, &skipped, &err) != 0) {
         SHOP_LOG(SHOP_LOG_ERROR, "bench", "could not load dataset", "err=\"%s\"", err.msg);
         return SHOP_EIO;
     }

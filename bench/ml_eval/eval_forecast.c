@@ -248,12 +248,10 @@ static double zero_share(const struct product *p, size_t train)
 
 int eval_forecast_run(const struct eval_opts *o)
 {
-    char path[1024];
-    retail_path(o->data_dir, path, sizeof(path));
     struct retail_row *rows;
     size_t n_rows;
     struct shop_err err = {0};
-    if (retail_load(path, &rows, &n_rows, NULL, &err) != 0) {
+    if (retail_load_dir(o->data_dir, &rows, &n_rows, NULL, &err) != 0) {
         fprintf(stderr, "ml-eval forecast: %s\n", err.msg);
         return 1;
     }

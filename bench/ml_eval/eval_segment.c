@@ -278,12 +278,10 @@ static void report_speed(struct customers *cu, const double *x, size_t n, unsign
 
 int eval_segment_run(const struct eval_opts *o)
 {
-    char path[1024];
-    retail_path(o->data_dir, path, sizeof(path));
     struct retail_row *rows;
     size_t n_rows;
     struct shop_err err = {0};
-    if (retail_load(path, &rows, &n_rows, NULL, &err) != 0) {
+    if (retail_load_dir(o->data_dir, &rows, &n_rows, NULL, &err) != 0) {
         fprintf(stderr, "ml-eval segment: %s\n", err.msg);
         return 1;
     }

@@ -298,11 +298,9 @@ static void teardown(struct bench *b, int failed)
  * checked and packed as the edge would; grows the number of customers until enough. */
 static int load_events(const struct opts *o, struct bench_msgs *m, struct shop_err *err)
 {
-    char path[1024];
-    retail_path(o->data_dir, path, sizeof(path));
     struct retail_row *rows;
     size_t n_rows, skipped;
-    if (retail_load(path, &rows, &n_rows, &skipped, err) != 0)
+    if (retail_load_dir(o->data_dir, &rows, &n_rows, &skipped, err) != 0)
         return SHOP_EIO;
     int64_t now_ms = (int64_t)time(NULL) * 1000;
     int rc = 0;
@@ -310,7 +308,7 @@ static int load_events(const struct opts *o, struct bench_msgs *m, struct shop_e
         struct replay_opts ro = {.customers = customers, .seed = o->seed, .order_lines_max = 100};
         struct replay_plan plan;
         if (replay_plan_build(rows, n_rows, &ro, &plan) != 0) {
-            rc = shop_err_set(err, SHOP_EINVAL, "no rows to replay in %s", path);
+            rc = shop_err_set(err, SHOP_EINVAL, "no rows to replay in %s", o->data_dir);
             break;
         }
         bench_msgs_fini(m);

@@ -213,3 +213,11 @@ int retail_load(const char *path, struct retail_row **rows, size_t *n_rows, size
         *n_skipped = skipped;
     return 0;
 }
+
+int retail_load_dir(const char *data_dir, struct retail_row **rows, size_t *n_rows, size_t *n_skipped,
+                    struct shop_err *err)
+{
+    char path[1024];
+    retail_path(data_dir, path, sizeof(path));
+    return retail_load(path, rows, n_rows, n_skipped, err);
+}

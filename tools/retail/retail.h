@@ -33,6 +33,10 @@ int retail_parse_line(const char *line, size_t len, struct retail_row *out);
 int retail_load(const char *path, struct retail_row **rows, size_t *n_rows, size_t *n_skipped,
                 struct shop_err *err);
 
+/** retail_load() of the dataset under data_dir (see retail_path()). */
+int retail_load_dir(const char *data_dir, struct retail_row **rows, size_t *n_rows, size_t *n_skipped,
+                    struct shop_err *err);
+
 /** Path of the dataset under a data dir ("../shared/data" → ".../online-retail/online_retail.csv.gz"),
  *  written into buf. */
 void retail_path(const char *data_dir, char *buf, size_t size);
