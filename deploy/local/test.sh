@@ -48,4 +48,6 @@ done
 total=0
 for n in $(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$summary"); do total=$((total + n)); done
 rm -f "$summary"
+trap - EXIT
+cleanup                     # stop what we started first, so the closing line is the last one
 echo "tests: $((total + 2)) passed, 0 failed"
