@@ -16,15 +16,7 @@ void shop_copy_text_init(struct shop_copy_text *c, struct shop_arena *arena)
 
 static void reserve(struct shop_copy_text *c, size_t more)
 {
-    if (c->len + more + 1 <= c->cap)    /* room for the NUL */
-        return;
-    size_t cap = c->cap;
-    while (c->len + more + 1 > cap)
-        cap *= 2;
-    char *buf = shop_arena_alloc(c->arena, cap);
-    memcpy(buf, c->buf, c->len);
-    c->buf = buf;
-    c->cap = cap;
+    shop_text_reserve(c->arena, &c->buf, c->len, &c->cap, c->len + more + 1); /* and NUL */
 }
 
 static void separate(struct shop_copy_text *c)

@@ -33,17 +33,22 @@ void shop_sql_array_init(struct shop_sql_array *a, struct shop_arena *arena)
     a->n = 0;
 }
 
+void shop_text_reserve(struct shop_arena *arena, char **buf, size_t len, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    size_t grown = *cap;
+    while (need > grown)
+        grown *= 2;
+    char *p = shop_arena_alloc(arena, grown);
+    memcpy(p, *buf, len);
+    *buf = p;
+    *cap = grown;
+}
+
 static void reserve(struct shop_sql_array *a, size_t more)
 {
-    if (a->len + more + 2 <= a->cap)    /* room for '}' and NUL */
-        return;
-    size_t cap = a->cap;
-    while (a->len + more + 2 > cap)
-        cap *= 2;
-    char *buf = shop_arena_alloc(a->arena, cap);
-    memcpy(buf, a->buf, a->len);
-    a->buf = buf;
-    a->cap = cap;
+    shop_text_reserve(a->arena, &a->buf, a->len, &a->cap, a->len + more + 2); /* '}' and NUL */
 }
 
 static void separate(struct shop_sql_array *a)

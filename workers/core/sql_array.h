@@ -27,6 +27,10 @@ void shop_sql_array_text(struct shop_sql_array *a, const char *s);
 void shop_sql_array_int(struct shop_sql_array *a, int64_t v);
 void shop_sql_array_bool(struct shop_sql_array *a, bool v);
 void shop_sql_array_null(struct shop_sql_array *a);
+/** Makes *buf (len bytes used, *cap allocated, in arena) hold at least need bytes, doubling
+ *  into a new arena block when it must; the old block is abandoned until the arena resets. */
+void shop_text_reserve(struct shop_arena *arena, char **buf, size_t len, size_t *cap, size_t need);
+
 /** Writes v in decimal and a NUL to buf (at least SHOP_I64_TEXT_MAX bytes); returns the
  *  number of digits and sign written. snprintf's cost, without its format parsing. */
 #define SHOP_I64_TEXT_MAX 21
