@@ -11,7 +11,8 @@ SHOPSTREAM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SHOPSTREAM_KAFKA_JARS:=${XDG_CACHE_HOME:-$HOME/.cache}/shopstream/kafka-3.9.1}"
 : "${SHOPSTREAM_KAFKA_HEAP:=-Xms256m -Xmx768m}"
 : "${SHOPSTREAM_KAFKA_PARTITIONS:=4}"
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+# Empty until PostgreSQL is installed: install.sh sources this file first, under pipefail.
+PG_BIN=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -n 1 || true)
 export SHOPSTREAM_REPO SHOPSTREAM_STATE_DIR SHOPSTREAM_BUILD_DIR SHOPSTREAM_KAFKA_PORT \
        SHOPSTREAM_KAFKA_CONTROLLER_PORT SHOPSTREAM_PG_PORT SHOPSTREAM_HTTP_PORT \
        SHOPSTREAM_KAFKA_JARS SHOPSTREAM_KAFKA_PARTITIONS PG_BIN
