@@ -13,6 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${DEMO_SEED:=42}"
 
 "$here/install.sh"
+. "$here/env.sh"   # again: PG_BIN is only known once install.sh has put PostgreSQL there
 "$here/build.sh"
 "$here/stack.sh" up
 export SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret
