@@ -15,7 +15,9 @@
 
 #include "base/shop_arena.h"
 #include "base/shop_json_alloc.h"
+#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "edge/producer.h"
 
 static struct edge edge;
 
@@ -134,6 +136,9 @@ static void load_config(struct shop_edge_config *cfg)
     struct shop_err err = {0};
     if (shop_edge_cors_parse(&edge.cors, cfg->cors_origins, &err) != 0)
         shop_cfg_errorf(&errs, "SHOPSTREAM_EDGE_CORS_ORIGINS: %s", err.msg);
+    static struct shop_kafka_props kafka_props;
+    shop_kafka_props_load(&kafka_props, env_get, edge_kafka_owned, &errs);
+    cfg->kafka_props = &kafka_props;
     if (errs.count > 0) {
         for (int i = 0; i < errs.count; i++)
             SHOP_LOG(SHOP_LOG_FATAL, "edge", "bad configuration", "err=\"%s\"", errs.msg[i]);
@@ -165,7 +170,7 @@ static int start(struct edge *e, struct shop_err *err)
 int main(void)
 {
     static struct shop_edge_config cfg;
-    char desc[2048];
+    char desc[4096];
     shop_json_alloc_install();   /* first: before any thread touches jansson */
     load_config(&cfg);
     edge.cfg = &cfg;

@@ -13,6 +13,7 @@
 
 #include "base/shop_arena.h"
 #include "base/shop_log.h"
+#include "base/shop_redact.h"
 
 #define PG_QUEUE_MAX 1024
 
@@ -65,9 +66,10 @@ static PGconn *pg_connect(struct edge *e)
     const char *const val[] = {e->cfg->pg_dsn, timeout, opts, "shopstream-edge", NULL};
     PGconn *conn = PQconnectdbParams(kw, val, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
-        char line[200];
+        char line[200], safe[256];   /* libpq may quote parts of the DSN */
+        shop_redact_text(PQerrorMessage(conn), e->cfg->pg_dsn, safe, sizeof(safe));
         SHOP_LOG(SHOP_LOG_WARN, "edge", "could not connect to postgresql", "err=\"%s\"",
-                 first_line(PQerrorMessage(conn), line, sizeof(line)));
+                 first_line(safe, line, sizeof(line)));
         PQfinish(conn);
         return NULL;
     }

@@ -6,6 +6,20 @@
 
 #include <stdio.h>
 
+#include "base/shop_kafka_conf.h"
+
+const struct shop_kafka_owned edge_kafka_owned[] = {
+    {"bootstrap.servers", "set SHOPSTREAM_KAFKA_BROKERS"},
+    {"metadata.broker.list", "set SHOPSTREAM_KAFKA_BROKERS"},
+    {"acks", "202 means every replica in sync has the event (acks=all)"},
+    {"request.required.acks", "202 means every replica in sync has the event (acks=all)"},
+    {"enable.idempotence", "a retried produce must not duplicate events"},
+    {"message.timeout.ms", "set SHOPSTREAM_KAFKA_DELIVERY_TIMEOUT_MS"},
+    {"delivery.timeout.ms", "set SHOPSTREAM_KAFKA_DELIVERY_TIMEOUT_MS"},
+    {"statistics.interval.ms", "broker statistics tell a producer that was down that a broker is back"},
+    {NULL, NULL},
+};
+
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, struct shop_err *err)
 {
     char errstr[256];
@@ -41,6 +55,10 @@ rd_kafka_conf_t *edge_kafka_conf_new(const struct shop_edge_config *cfg, const c
             rd_kafka_conf_destroy(conf);
             return NULL;
         }
+    }
+    if (shop_kafka_conf_apply(conf, cfg->kafka_props, err) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
     }
     return conf;
 }

@@ -18,9 +18,12 @@
  * down learns that one is back without producing. */
 #define EDGE_KAFKA_STATS_INTERVAL_MS 1000
 
+/** Kafka properties the edge sets itself; SHOPSTREAM_KAFKA_PROPERTIES may not name them. */
+extern const struct shop_kafka_owned edge_kafka_owned[];
+
 /** A new producer configuration as the edge runs it: idempotent, acks=all, delivery,
  *  request and socket timeouts all cfg->delivery_timeout_ms, statistics every
- *  EDGE_KAFKA_STATS_INTERVAL_MS. No callbacks are set. Returns NULL with err set on a
+ *  EDGE_KAFKA_STATS_INTERVAL_MS, then the operator's cfg->kafka_props. No callbacks are set. Returns NULL with err set on a
  *  bad value; on success the caller owns the result. Any thread. */
 rd_kafka_conf_t *edge_kafka_conf_new(const struct shop_edge_config *cfg, const char *client_id,
                                      struct shop_err *err);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "workers/worker.h"
 
@@ -77,6 +78,21 @@ static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, 
     return 0;
 }
 
+const struct shop_kafka_owned worker_kafka_owned[] = {
+    {"bootstrap.servers", "set SHOPSTREAM_KAFKA_BROKERS"},
+    {"metadata.broker.list", "set SHOPSTREAM_KAFKA_BROKERS"},
+    {"group.id", "set SHOPSTREAM_KAFKA_GROUP_ID"},
+    {"session.timeout.ms", "set SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS"},
+    {"enable.auto.commit", "offsets commit with the effects in PostgreSQL"},
+    {"auto.commit.enable", "offsets commit with the effects in PostgreSQL"},
+    {"enable.auto.offset.store", "offsets commit with the effects in PostgreSQL"},
+    {"auto.offset.reset", "a partition without stored offsets is read from its start"},
+    {"acks", "dead letters are produced with acks=all"},
+    {"request.required.acks", "dead letters are produced with acks=all"},
+    {"enable.idempotence", "dead letters are produced idempotently"},
+    {NULL, NULL},
+};
+
 static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
 {
     char session_ms[24];
@@ -89,7 +105,8 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
         conf_set(conf, "enable.auto.offset.store", "false", err) < 0 ||
         conf_set(conf, "auto.offset.reset", "earliest", err) < 0 ||
         conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
-        conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0) {
+        conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0 ||
+        shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -118,7 +135,7 @@ static int dlq_open(struct worker *w, struct shop_err *err)
     if (conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
         conf_set(conf, "client.id", "shopstream-worker-dlq", err) < 0 ||
         conf_set(conf, "acks", "all", err) < 0 || conf_set(conf, "enable.idempotence", "true", err) < 0 ||
-        conf_set(conf, "linger.ms", "0", err) < 0) {
+        conf_set(conf, "linger.ms", "0", err) < 0 || shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
         rd_kafka_conf_destroy(conf);
         return err->code;
     }

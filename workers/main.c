@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "workers/worker.h"
 
@@ -38,6 +39,7 @@ static const char *parse_role(int argc, char **argv)
 int main(int argc, char **argv)
 {
     static struct shop_worker_cfg cfg;
+    static struct shop_kafka_props kafka_props;
     struct shop_cfg_errs errs = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -45,14 +47,17 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    if (shop_worker_cfg_load(&cfg, parse_role(argc, argv), env_get, &errs) < 0) {
+    int bad = shop_worker_cfg_load(&cfg, parse_role(argc, argv), env_get, &errs) < 0;
+    bad |= shop_kafka_props_load(&kafka_props, env_get, worker_kafka_owned, &errs) < 0;
+    cfg.kafka_props = &kafka_props;
+    if (bad) {
         for (int i = 0; i < errs.count; i++)
             SHOP_LOG(SHOP_LOG_ERROR, "worker", "invalid configuration", "err=\"%s\"", errs.msg[i]);
         usage(stderr);
         return 2;
     }
     shop_log_level_parse(cfg.log_level, &shop_log_level);
-    char line[1024];
+    char line[2048];
     shop_worker_cfg_format(&cfg, line, sizeof(line));
     SHOP_LOG(SHOP_LOG_INFO, "worker", "effective configuration", "%s", line);
     return worker_run(&cfg);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/shop_log.h"
+#include "base/shop_redact.h"
 #include "workers/core/sql_array.h"
 #include "workers/worker.h"
 
@@ -17,7 +18,9 @@ int worker_pg_connect(struct worker *w, struct shop_err *err)
     worker_pg_close(w);
     w->conn = PQconnectdb(w->cfg->pg_dsn);
     if (PQstatus(w->conn) != CONNECTION_OK) {
-        shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", PQerrorMessage(w->conn));
+        char msg[SHOP_ERR_MSG_MAX];   /* libpq may quote parts of the DSN */
+        shop_redact_text(PQerrorMessage(w->conn), w->cfg->pg_dsn, msg, sizeof(msg));
+        shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", msg);
         worker_pg_close(w);
         return SHOP_EPG;
     }

@@ -14,6 +14,7 @@
 
 #include "base/shop_arena.h"
 #include "base/shop_err.h"
+#include "base/shop_kafka_props.h"
 #include "proto/core/shop_event.h"
 #include "workers/core/proj.h"
 #include "workers/core/worker_cfg.h"
@@ -73,6 +74,8 @@ struct worker {
 };
 
 /* kafka.c */
+/** Kafka properties the worker sets itself; SHOPSTREAM_KAFKA_PROPERTIES may not name them. */
+extern const struct shop_kafka_owned worker_kafka_owned[];
 int worker_kafka_open(struct worker *w, struct shop_err *err);
 int worker_dlq_produce(struct worker *w, const struct worker_rec *rec);
 int worker_dlq_flush(struct worker *w, struct shop_err *err);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <uuid/uuid.h>
 
+#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 
 double bench_now_s(void)
@@ -125,6 +126,31 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
     SHOP_LOG(l, "rdkafka", "librdkafka log", "client=%s fac=%s text=\"%s\"", rd_kafka_name(rk), fac, buf);
 }
 
+const struct shop_kafka_props *bench_kafka_props(void)
+{
+    /* What the bench measures is the edge's producer: those settings stay. */
+    static const struct shop_kafka_owned owned[] = {
+        {"bootstrap.servers", "use --brokers or SHOPSTREAM_KAFKA_BROKERS"},
+        {"metadata.broker.list", "use --brokers or SHOPSTREAM_KAFKA_BROKERS"},
+        {"acks", "the bench produces as the edge does (acks=all)"},
+        {"request.required.acks", "the bench produces as the edge does (acks=all)"},
+        {"enable.idempotence", "the bench produces as the edge does (idempotent)"},
+        {NULL, NULL},
+    };
+    static struct shop_kafka_props props;
+    static int loaded;
+    if (!loaded) {
+        struct shop_cfg_errs errs = {0};
+        if (shop_kafka_props_load(&props, shop_cfg_getenv, owned, &errs) != 0) {
+            for (int i = 0; i < errs.count; i++)
+                SHOP_LOG(SHOP_LOG_FATAL, "bench", "bad configuration", "err=\"%s\"", errs.msg[i]);
+            exit(2);
+        }
+        loaded = 1;
+    }
+    return &props;
+}
+
 /* The edge's producer settings (edge/kafka.c), so the only difference is HTTP and the edge. */
 static rd_kafka_t *producer_new(const char *brokers, struct run *run, struct shop_err *err)
 {
@@ -145,6 +171,10 @@ static rd_kafka_t *producer_new(const char *brokers, struct run *run, struct sho
             shop_err_set(err, SHOP_ECONFIG, "kafka config %s=%s: %s", kv[i][0], kv[i][1], errstr);
             return NULL;
         }
+    }
+    if (shop_kafka_conf_apply(conf, bench_kafka_props(), err) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_log_cb(conf, on_log);

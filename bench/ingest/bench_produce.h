@@ -68,4 +68,9 @@ int bench_produce_all(struct bench_msgs *m, const struct bench_produce_opts *o, 
 /** Seconds on the monotonic clock. */
 double bench_now_s(void);
 
+struct shop_kafka_props;
+/** SHOPSTREAM_KAFKA_PROPERTIES[_FILE] (TLS, SASL), loaded once and applied to every bench
+ *  client; exits 2 listing every bad property, as the edge does. */
+const struct shop_kafka_props *bench_kafka_props(void);
+
 #endif

@@ -34,7 +34,9 @@
 #include <unistd.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "base/shop_redact.h"
 #include "bench/ingest/bench_produce.h"
 #include "bench/projector/copy_rows.h"
 #include "tools/replay/replay_gen.h"
@@ -227,6 +229,12 @@ static void delete_topics_and_group(struct bench *b)
     char errstr[256], names[5][160];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", b->o->brokers, errstr, sizeof(errstr));
+    struct shop_err err = {0};
+    if (shop_kafka_conf_apply(conf, bench_kafka_props(), &err) != 0) {
+        rd_kafka_conf_destroy(conf);
+        SHOP_LOG(SHOP_LOG_WARN, "bench", "could not delete topics", "err=\"%s\"", err.msg);
+        return;
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (rk == NULL) {
         rd_kafka_conf_destroy(conf);
@@ -438,6 +446,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    bench_kafka_props();   /* exits 2 on a bad SHOPSTREAM_KAFKA_PROPERTIES before any work */
     struct bench b = {.o = &o};
     long stamp = (long)time(NULL) % 1000000;
     snprintf(b.db, sizeof(b.db), "bench_proj_%d_%ld", (int)getpid(), stamp);
@@ -472,7 +481,11 @@ int main(int argc, char **argv)
     if (rc == 0)
         print_figures(&b, m.n, &fig);
     else
-        SHOP_LOG(SHOP_LOG_ERROR, "bench", "projector benchmark failed", "err=\"%s\"", err.msg);
+    {
+        char msg[SHOP_ERR_MSG_MAX];   /* libpq's messages may quote parts of the DSN */
+        shop_redact_text(err.msg, o.admin_dsn, msg, sizeof(msg));
+        SHOP_LOG(SHOP_LOG_ERROR, "bench", "projector benchmark failed", "err=\"%s\"", msg);
+    }
     teardown(&b, rc != 0);
     bench_msgs_fini(&m);
     return rc == 0 ? 0 : 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/shop_err.h"
+#include "base/shop_redact.h"
 
 static const char *opt_str(shop_getenv_fn get, const char *name)
 {
@@ -83,17 +84,26 @@ static const char *or_unset(const char *s)
 
 char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, size_t cap)
 {
-    snprintf(buf, cap,
+    char dsn[512];
+    if (cfg->pg_dsn != NULL)
+        shop_redact_dsn(cfg->pg_dsn, dsn, sizeof(dsn));
+    int len = snprintf(buf, cap,
              "http=%s:%d kafka_brokers=%s topic_prefix=%s pg_dsn=\"%s\" jwt_alg=%s jwt_key=%s "
              "jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld body_max=%zu threads=%d "
              "max_inflight=%lld delivery_timeout_ms=%d retry_after_s=%d cors_origins=\"%s\" "
              "pg_pool=%d pg_timeout_ms=%d",
              cfg->http_host, cfg->http_port, or_unset(cfg->kafka_brokers), cfg->topic_prefix,
-             cfg->pg_dsn != NULL && strstr(cfg->pg_dsn, "password") != NULL ? "(redacted)" : or_unset(cfg->pg_dsn),
+             cfg->pg_dsn != NULL ? dsn : "(unset)",
              shop_jwt_alg_name(cfg->jwt_alg),
              cfg->jwt_secret != NULL ? "(redacted)" : or_unset(cfg->jwt_key_file),
              or_unset(cfg->jwt_issuer), or_unset(cfg->jwt_audience), (long long)cfg->jwt_leeway_s,
              cfg->body_max, cfg->threads, (long long)cfg->max_inflight, cfg->delivery_timeout_ms,
              cfg->retry_after_s, or_unset(cfg->cors_origins), cfg->pg_pool, cfg->pg_timeout_ms);
+    if (cfg->kafka_props != NULL && len >= 0 && (size_t)len + 20 < cap) {
+        size_t at = (size_t)len;
+        at += (size_t)snprintf(buf + at, cap - at, " kafka_properties=\"");
+        at += shop_kafka_props_describe(cfg->kafka_props, buf + at, cap - at - 1);
+        snprintf(buf + at, cap - at, "\"");
+    }
     return buf;
 }

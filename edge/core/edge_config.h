@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_kafka_props.h"
 #include "base/shop_log.h"
 #include "edge/core/edge_jwt.h"
 
@@ -34,6 +35,7 @@ struct shop_edge_config {
     int pg_pool;                   /* database threads for reads */
     int pg_timeout_ms;
     enum shop_log_level log_level;
+    const struct shop_kafka_props *kafka_props; /* SHOPSTREAM_KAFKA_PROPERTIES[_FILE]; the shell reads them */
 };
 
 /** Fills cfg from get; ncpu is the default thread count. Returns 0, or SHOP_ECONFIG

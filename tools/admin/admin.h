@@ -11,6 +11,10 @@
 #define SHOP_STR(x) SHOP_XSTR(x)
 
 struct rd_kafka_s;
+struct shop_kafka_props;
+
+/** SHOPSTREAM_KAFKA_PROPERTIES[_FILE] as main loaded them, applied to every client; NULL: none. */
+extern const struct shop_kafka_props *admin_kafka_props;
 
 /** A plain client for admin requests and metadata; NULL with err set on failure. */
 struct rd_kafka_s *admin_kafka_client(const char *brokers, struct shop_err *err);

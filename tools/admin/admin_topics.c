@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "tools/admin/admin.h"
 
@@ -31,6 +32,8 @@ static int check_results(rd_kafka_event_t *ev, struct shop_err *err)
     return rc;
 }
 
+const struct shop_kafka_props *admin_kafka_props;
+
 rd_kafka_t *admin_kafka_client(const char *brokers, struct shop_err *err)
 {
     char errstr[512];
@@ -38,6 +41,10 @@ rd_kafka_t *admin_kafka_client(const char *brokers, struct shop_err *err)
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         shop_err_set(err, SHOP_ECONFIG, "invalid brokers: %s", errstr);
+        return NULL;
+    }
+    if (shop_kafka_conf_apply(conf, admin_kafka_props, err) != 0) {
+        rd_kafka_conf_destroy(conf);
         return NULL;
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));

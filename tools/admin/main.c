@@ -4,13 +4,16 @@
  *   shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] [--replication R]
  *   shopstream-admin lag [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]
  * Defaults come from SHOPSTREAM_PG_DSN, SHOPSTREAM_SCHEMA_DIR, SHOPSTREAM_KAFKA_BROKERS,
- * SHOPSTREAM_TOPIC_PREFIX, SHOPSTREAM_KAFKA_PARTITIONS and SHOPSTREAM_KAFKA_GROUP_ID. Exit 0 ok, 1 failure, 2 usage. */
+ * SHOPSTREAM_TOPIC_PREFIX, SHOPSTREAM_KAFKA_PARTITIONS and SHOPSTREAM_KAFKA_GROUP_ID; Kafka clients
+ * take SHOPSTREAM_KAFKA_PROPERTIES[_FILE]. Exit 0 ok, 1 failure, 2 usage or configuration. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "base/shop_redact.h"
 #include "tools/admin/admin.h"
 
 static void usage(void)
@@ -19,6 +22,26 @@ static void usage(void)
                     "       shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] "
                     "[--replication R]\n"
                     "       shopstream-admin lag [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]\n");
+}
+
+/* admin_kafka_client() only sets bootstrap.servers (--brokers). */
+static const struct shop_kafka_owned admin_kafka_owned[] = {
+    {"bootstrap.servers", "use --brokers or SHOPSTREAM_KAFKA_BROKERS"},
+    {"metadata.broker.list", "use --brokers or SHOPSTREAM_KAFKA_BROKERS"},
+    {NULL, NULL},
+};
+
+/* Exits 2 listing every bad property. */
+static void load_kafka_props(void)
+{
+    static struct shop_kafka_props props;
+    struct shop_cfg_errs errs = {0};
+    if (shop_kafka_props_load(&props, shop_cfg_getenv, admin_kafka_owned, &errs) != 0) {
+        for (int i = 0; i < errs.count; i++)
+            SHOP_LOG(SHOP_LOG_FATAL, "admin", "bad configuration", "err=\"%s\"", errs.msg[i]);
+        exit(2);
+    }
+    admin_kafka_props = &props;
 }
 
 static const char *opt(int argc, char **argv, const char *name, const char *def)
@@ -38,9 +61,10 @@ int main(int argc, char **argv)
     }
     struct shop_cfg_errs errs = {0};
     struct shop_err err = {0};
+    const char *dsn = NULL;   /* whose password must not reach the log */
     int rc;
     if (strcmp(argv[1], "migrate") == 0) {
-        const char *dsn = opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
+        dsn = opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
         const char *dir = opt(argc, argv, "--dir", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_SCHEMA_DIR", SHOP_SCHEMA_DIR));
         rc = admin_migrate(dsn, dir, &err);
     } else if (strcmp(argv[1], "create-topics") == 0) {
@@ -55,15 +79,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", errs.count ? errs.msg[0] : "--replication must be >= 1");
             return 2;
         }
+        load_kafka_props();
         rc = admin_create_topics(brokers, prefix, (int)partitions, (int)replication, &err);
     } else if (strcmp(argv[1], "lag") == 0) {
         int64_t total;
         int quiet = 0;
         for (int i = 2; i < argc; i++)
             quiet |= strcmp(argv[i], "--quiet") == 0;
+        load_kafka_props();
+        dsn = opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
         rc = admin_lag(opt(argc, argv, "--brokers", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092")),
                        opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.")),
-                       opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream")),
+                       dsn,
                        opt(argc, argv, "--group", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_GROUP_ID", "shopstream-projector")),
                        quiet, &total, &err);
         if (rc == 0)
@@ -73,7 +100,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (rc != 0) {
-        SHOP_LOG(SHOP_LOG_ERROR, "admin", "command failed", "cmd=%s err=\"%s\"", argv[1], err.msg);
+        char msg[SHOP_ERR_MSG_MAX];   /* libpq's messages may quote parts of the DSN */
+        shop_redact_text(err.msg, dsn, msg, sizeof(msg));
+        SHOP_LOG(SHOP_LOG_ERROR, "admin", "command failed", "cmd=%s err=\"%s\"", argv[1], msg);
         return 1;
     }
     return 0;

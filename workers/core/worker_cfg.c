@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/shop_err.h"
+#include "base/shop_redact.h"
 
 static const char *const role_names[SHOP_WORKER_ROLE_COUNT] = {
     [SHOP_WORKER_PROJECTOR] = "projector",
@@ -99,44 +100,26 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 
-void shop_dsn_redact(const char *dsn, char *out, size_t n)
-{
-    const char *scheme = strstr(dsn, "://");
-    if (scheme != NULL) {
-        const char *userinfo = scheme + 3;
-        const char *at = strchr(userinfo, '@');
-        const char *colon = strchr(userinfo, ':');
-        if (at != NULL && colon != NULL && colon < at) {
-            snprintf(out, n, "%.*s***%s", (int)(colon + 1 - dsn), dsn, at);
-            return;
-        }
-        snprintf(out, n, "%s", dsn);
-        return;
-    }
-    const char *pw = strstr(dsn, "password=");
-    if (pw == NULL) {
-        snprintf(out, n, "%s", dsn);
-        return;
-    }
-    const char *value = pw + strlen("password=");
-    const char *rest = value + strcspn(value, " \t");
-    snprintf(out, n, "%.*s***%s", (int)(value - dsn), dsn, rest);
-}
-
 size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size_t n)
 {
-    char dsn[512];
-    shop_dsn_redact(cfg->pg_dsn ? cfg->pg_dsn : "", dsn, sizeof(dsn));
+    char dsn[512], props[1024];
+    shop_redact_dsn(cfg->pg_dsn ? cfg->pg_dsn : "", dsn, sizeof(dsn));
+    if (cfg->kafka_props != NULL)
+        shop_kafka_props_describe(cfg->kafka_props, props, sizeof(props));
+    else
+        snprintf(props, sizeof(props), "(none)");
     int len = snprintf(buf, n,
                        "role=%s brokers=%s group=%s topic_prefix=%s topics=%s,%s,%s,%s dlq=%s "
                        "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64
                        " batch_linger_ms=%" PRId64 " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
-                       " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " pg_synchronous_commit=%s log_level=%s",
+                       " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " pg_synchronous_commit=%s log_level=%s"
+                       " kafka_properties=\"%s\"",
                        shop_worker_role_name(cfg->role), cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, cfg->topics[0], cfg->topics[1], cfg->topics[2], cfg->topics[3],
                        cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->batch_linger_ms, cfg->stats_interval_ms,
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
-                       cfg->session_timeout_ms, cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level);
+                       cfg->session_timeout_ms, cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level,
+                       props);
     if (len < 0)
         return 0;
     return (size_t)len < n ? (size_t)len : n - 1;

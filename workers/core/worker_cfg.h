@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_kafka_props.h"
 
 /** What a worker process does with the events it consumes. Only the projector exists;
  *  inventory and ml roles are planned and plug in beside it. */
@@ -41,6 +42,7 @@ struct shop_worker_cfg {
     int64_t pg_retry_max_ms;         /* SHOPSTREAM_PG_RETRY_MAX_MS: backoff cap */
     int64_t dlq_timeout_ms;          /* SHOPSTREAM_DLQ_TIMEOUT_MS: wait for dead-letter acks */
     int64_t session_timeout_ms;      /* SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS: group liveness */
+    const struct shop_kafka_props *kafka_props; /* SHOPSTREAM_KAFKA_PROPERTIES[_FILE]; set by main */
 };
 
 /** "projector"; NULL for an unknown role. */
@@ -51,12 +53,9 @@ const char *shop_worker_role_name(enum shop_worker_role role);
 int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, shop_getenv_fn get,
                          struct shop_cfg_errs *errs);
 
-/** Writes the effective config as one logfmt fragment, the DSN's password redacted.
+/** Writes the effective config as one logfmt fragment, the DSN's password and secret
+ *  Kafka properties redacted.
  *  Returns the length written (truncated to n - 1). */
 size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size_t n);
-
-/** Copies dsn to out (size n) with any password value replaced by "***", for both
- *  key=value and postgresql:// URI forms. */
-void shop_dsn_redact(const char *dsn, char *out, size_t n);
 
 #endif

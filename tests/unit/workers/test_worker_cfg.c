@@ -73,17 +73,6 @@ Test(worker_cfg, lists_every_error)
         cr_assert(not(eq(ptr, strstr(errs.msg[i], want[i]), NULL)), "%s in %s", want[i], errs.msg[i]);
 }
 
-Test(worker_cfg, redacts_passwords)
-{
-    char out[128];
-    shop_dsn_redact("host=h password=s3cret user=u", out, sizeof(out));
-    cr_assert(eq(str, out, "host=h password=*** user=u"));
-    shop_dsn_redact("postgresql://u:s3cret@h:5432/db", out, sizeof(out));
-    cr_assert(eq(str, out, "postgresql://u:***@h:5432/db"));
-    shop_dsn_redact("host=h user=u", out, sizeof(out));
-    cr_assert(eq(str, out, "host=h user=u"));
-}
-
 Test(worker_cfg, format_shows_effective_values_without_secrets)
 {
     static const char *const env[] = {"SHOPSTREAM_PG_DSN", "host=h password=pw", NULL};
