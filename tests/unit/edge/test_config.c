@@ -90,3 +90,26 @@ Test(config, describe_redacts_secrets)
     cr_assert_null(strstr(buf, "hunter2"));
     cr_assert_not_null(strstr(buf, "kafka_brokers=k"));
 }
+
+/* The URI form has no "password" keyword; the old check missed it. */
+Test(config, describe_redacts_uri_passwords_and_kafka_secrets)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN",
+                                      "postgresql://u:hunter2@db:5432/shop?sslmode=verify-full",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    static struct shop_kafka_props props;
+    shop_kafka_props_init(&props);
+    shop_kafka_props_parse_list(&props, "security.protocol=SASL_SSL;sasl.password=kafkapw", "V", &errs);
+    cfg.kafka_props = &props;
+    char buf[4096];
+    shop_edge_config_describe(&cfg, buf, sizeof(buf));
+    cr_assert_null(strstr(buf, "hunter2"), "%s", buf);
+    cr_assert_null(strstr(buf, "kafkapw"), "%s", buf);
+    cr_assert_not_null(strstr(buf, "pg_dsn=\"postgresql://u:***@db:5432/shop?sslmode=verify-full\""), "%s", buf);
+    cr_assert_not_null(strstr(buf, "kafka_properties=\"security.protocol=SASL_SSL,sasl.password=***\""), "%s",
+                       buf);
+}

@@ -86,3 +86,21 @@ Test(worker_cfg, format_shows_effective_values_without_secrets)
     cr_assert(not(eq(ptr, strstr(buf, "password=***"), NULL)));
     cr_assert(eq(ptr, strstr(buf, "pw\""), NULL));
 }
+
+/* Spaces around '=' and quoted values: the worker's old redaction let these through. */
+Test(worker_cfg, format_redacts_every_dsn_form)
+{
+    static const char *const forms[] = {"host=h password = hunter2 user=u", "host=h password='hun ter2'",
+                                        "postgresql://u:hun%40ter2@h/db", "postgresql://h/db?password=hunter2"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        const char *env[] = {"SHOPSTREAM_PG_DSN", forms[i], NULL};
+        shop_cfg_table_use(env);
+        struct shop_worker_cfg cfg;
+        struct shop_cfg_errs errs = {0};
+        cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), 0));
+        char buf[2048];
+        shop_worker_cfg_format(&cfg, buf, sizeof(buf));
+        cr_assert(eq(ptr, strstr(buf, "hun"), NULL), "%s", buf);
+        cr_assert(eq(ptr, strstr(buf, "ter2"), NULL), "%s", buf);
+    }
+}
