@@ -6,6 +6,7 @@
 #include "base/shop_kafka_conf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,9 @@ static void on_check_log(const rd_kafka_t *rk, int level, const char *fac, const
     (void)rk, (void)level, (void)fac, (void)buf;
 }
 
-static int check_with_librdkafka(const struct shop_kafka_props *props, struct shop_cfg_errs *errs)
+/* Every property goes through rd_kafka_conf_set(), so all bad ones are listed; the
+ * client is made only when nothing else was wrong (earlier is set by the caller). */
+static int check_with_librdkafka(const struct shop_kafka_props *props, bool earlier, struct shop_cfg_errs *errs)
 {
     char errstr[512], msg[512];
     int rc = 0;
@@ -65,7 +68,7 @@ static int check_with_librdkafka(const struct shop_kafka_props *props, struct sh
             rc = SHOP_ECONFIG;
         }
     }
-    if (rc != 0 || props->n == 0) {
+    if (rc != 0 || earlier || props->n == 0) {
         rd_kafka_conf_destroy(conf);
         return rc;
     }
@@ -101,8 +104,8 @@ int shop_kafka_props_load(struct shop_kafka_props *props, shop_getenv_fn get,
         rc = SHOP_ECONFIG;
     if (shop_kafka_props_refuse(props, owned, errs) != 0)
         rc = SHOP_ECONFIG;
-    if (rc == 0)
-        rc = check_with_librdkafka(props, errs);
+    if (check_with_librdkafka(props, rc != 0, errs) != 0)
+        rc = SHOP_ECONFIG;
     return rc;
 }
 
