@@ -358,10 +358,15 @@ size_t shop_kafka_props_describe(const struct shop_kafka_props *props, char *buf
             put(&o, ",", 1);
         put_escaped(&o, props->p[i].name);
         put(&o, "=", 1);
-        if (shop_redact_kafka_is_secret(props->p[i].name))
+        size_t vlen = strlen(props->p[i].value);
+        if (shop_redact_kafka_is_secret(props->p[i].name)) {
             put(&o, SHOP_REDACTED, strlen(SHOP_REDACTED));
-        else
+        } else if (vlen > SHOP_KAFKA_PROP_DESCRIBE_MAX || strchr(props->p[i].value, '\n') != NULL) {
+            char len[32];   /* an inline PEM certificate: its size says enough */
+            put(&o, len, (size_t)snprintf(len, sizeof(len), "(%zu bytes)", vlen));
+        } else {
             put_escaped(&o, props->p[i].value);
+        }
     }
     if (n > 0)
         buf[o.len] = '\0';

@@ -24,6 +24,7 @@
 #define SHOP_KAFKA_PROPS_MAX 64
 #define SHOP_KAFKA_PROPS_TEXT_MAX 65536   /* names and values; room for PEM keys */
 #define SHOP_KAFKA_PROP_NAME_MAX 128
+#define SHOP_KAFKA_PROP_DESCRIBE_MAX 200  /* longer values are described by their size */
 
 struct shop_kafka_prop {
     const char *name;
@@ -64,7 +65,8 @@ const char *shop_kafka_props_get(const struct shop_kafka_props *props, const cha
 int shop_kafka_props_refuse(const struct shop_kafka_props *props, const struct shop_kafka_owned *owned,
                             struct shop_cfg_errs *errs);
 
-/** "name=value,name=***" with secret values (shop_redact_kafka_is_secret) redacted and
+/** "name=value,name=***" with secret values (shop_redact_kafka_is_secret) redacted, values
+ *  longer than SHOP_KAFKA_PROP_DESCRIBE_MAX or multi-line shown as "(N bytes)", and
  *  '"', '\\' and control bytes escaped for logfmt; "(none)" when empty. Returns the
  *  length written (truncated to n - 1). */
 size_t shop_kafka_props_describe(const struct shop_kafka_props *props, char *buf, size_t n);

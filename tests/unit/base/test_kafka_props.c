@@ -154,6 +154,13 @@ Test(kafka_props, describe_redacts_secrets_and_escapes)
     char small[10];
     cr_assert(eq(sz, shop_kafka_props_describe(&props, small, sizeof(small)), 9));
     cr_assert(eq(str, small, "security."));
+    /* an inline PEM (newlines escaped in the list form) is described by its size */
+    shop_kafka_props_init(&props);
+    shop_kafka_props_parse_list(&props, "ssl.ca.pem=-----BEGIN CERTIFICATE-----\\\nMIIB\\\n-----END CERTIFICATE-----",
+                                "V", &errs);
+    cr_assert(eq(int, errs.count, 0));
+    shop_kafka_props_describe(&props, buf, sizeof(buf));
+    cr_assert(eq(str, buf, "ssl.ca.pem=(58 bytes)"));
 }
 
 Test(kafka_props, bounded_count)
