@@ -462,6 +462,7 @@ static void worker_init(struct worker *w, const struct shop_worker_cfg *cfg, uv_
         seed[2] = seed[1] * 0x94d049bb133111ebULL + 1;
     }
     w->seed = (struct shop_hash_seed){seed[0], seed[1]};
+    shop_strmap_seed_default(w->seed);      /* the maps built without a seed (dedup id sets) */
     w->rnd = seed[2] | 1;
     w->batch.recs = shop_xcalloc((size_t)cfg->batch_max, sizeof(*w->batch.recs));
     w->batch.prs = shop_xcalloc((size_t)cfg->batch_max, sizeof(*w->batch.prs));

@@ -19,7 +19,7 @@ static inline uint64_t rotl(uint64_t x, int b)
         v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);                                                 \
     } while (0)
 
-/* Little-endian load of n <= 8 bytes. */
+/* Little-endian load of the n < 8 bytes of the tail. */
 static inline uint64_t load_le(const unsigned char *p, size_t n)
 {
     uint64_t v = 0;
@@ -35,7 +35,11 @@ uint64_t shop_siphash(int c, int d, struct shop_hash_seed seed, const void *msg,
     uint64_t v2 = 0x6c7967656e657261ULL ^ seed.k0, v3 = 0x7465646279746573ULL ^ seed.k1;
     size_t whole = len - len % 8;
     for (size_t i = 0; i < whole; i += 8) {
-        uint64_t m = load_le(p + i, 8);
+        uint64_t m;
+        memcpy(&m, p + i, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        m = __builtin_bswap64(m);
+#endif
         v3 ^= m;
         for (int r = 0; r < c; r++)
             SIPROUND(v0, v1, v2, v3);
@@ -69,9 +73,17 @@ void shop_strmap_init_seeded(struct shop_strmap *m, struct shop_arena *arena, st
     m->order = shop_arena_alloc(arena, m->order_cap * sizeof(*m->order));
 }
 
+/* Set once by the shell before the first map is built (and before any thread). */
+static struct shop_hash_seed default_seed;
+
+void shop_strmap_seed_default(struct shop_hash_seed seed)
+{
+    default_seed = seed;
+}
+
 void shop_strmap_init(struct shop_strmap *m, struct shop_arena *arena)
 {
-    shop_strmap_init_seeded(m, arena, (struct shop_hash_seed){0, 0});
+    shop_strmap_init_seeded(m, arena, default_seed);
 }
 
 static size_t slot_of(const struct shop_strmap *m, const char **keys, size_t cap, const char *key)

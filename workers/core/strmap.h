@@ -32,8 +32,12 @@ struct shop_strmap {
     size_t order_cap;
 };
 
-/** A map hashing with the all-zero seed (predictable: tests and benches). */
+/** A map hashing with the process's default seed: all zero (tests, benches) unless the
+ *  shell set one with shop_strmap_seed_default. For maps whose builders are not handed a
+ *  seed (the dedup id sets of proj_sql.c). */
 void shop_strmap_init(struct shop_strmap *m, struct shop_arena *arena);
+/** Sets the default seed; the worker calls it once at start, before any map exists. */
+void shop_strmap_seed_default(struct shop_hash_seed seed);
 /** A map hashing with seed; the shell passes one random seed per process. */
 void shop_strmap_init_seeded(struct shop_strmap *m, struct shop_arena *arena, struct shop_hash_seed seed);
 /** The value stored under key, or NULL. */

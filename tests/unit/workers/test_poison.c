@@ -241,3 +241,14 @@ Test(poison, no_blocking_wait_may_outlast_the_poll_interval)
     shop_cfg_table_use(ok);
     cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs2), 0));
 }
+
+Test(poison, maps_built_without_a_seed_take_the_process_default)
+{
+    struct shop_strmap m;
+    shop_strmap_seed_default((struct shop_hash_seed){7, 9});   /* Criterion runs each test in its own process */
+    shop_strmap_init(&m, &arena);
+    cr_assert(eq(u64, m.seed.k0, 7));
+    cr_assert(eq(u64, m.seed.k1, 9));
+    shop_strmap_put(&m, "a", "x");
+    cr_assert(eq(str, (char *)shop_strmap_get(&m, "a"), "x"));
+}
