@@ -12,7 +12,8 @@
  *   it-workers-gen poison-pg --brokers B --prefix P --round R
  *                          (views of pv-0..pv-29 with two views of pz-bad among them, which the
  *                           test's CHECK refuses; round 1 adds stock deltas of pz-stock, one of
- *                           them INT64_MAX; rounds give distinct event ids)
+ *                           them INT64_MAX; round 2 adds INT64_MAX - 10 and +1 to the stored stock;
+ *                           rounds give distinct event ids)
  *   it-workers-gen junk    --brokers B --prefix P --bytes N (one undecodable record of N bytes)
  *
  * Cross-topic effects are kept commutative on purpose (see docs/projections.md):
@@ -533,6 +534,24 @@ static void cmd_poison_pg(const char *brokers, const char *prefix, int round)
             snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012d", 0xbad00000u, i);
             pv.product_id = "pz-bad";
             pack_produce(rk, browse, user, &ev);
+        }
+    }
+    if (round == 2) {   /* pz-stock is stored by now: only PostgreSQL can see the sum overflow */
+        Shopstream__V1__StockAdjusted sa;
+        static const int64_t deltas[] = {INT64_MAX - 10, 1};
+        for (int i = 0; i < 2; i++) {
+            shopstream__v1__event__init(&ev);
+            shopstream__v1__stock_adjusted__init(&sa);
+            ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED;
+            ev.stock_adjusted = &sa;
+            ev.type = (char *)shop_event_type_name(ev.payload_case);
+            ev.occurred_at_ms = ev.received_at_ms = T0 + 1;
+            ev.user_id = "admin";
+            snprintf(id, sizeof(id), "570c0000-0000-4000-8000-%012d", i + 10);
+            ev.id = id;
+            sa.product_id = "pz-stock";
+            sa.delta = deltas[i];
+            pack_produce(rk, catalog, "pz-stock", &ev);
         }
     }
     if (round == 1) {

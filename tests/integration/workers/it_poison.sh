@@ -38,10 +38,18 @@ grep -q 'msg="postgresql unavailable' "$WORK/worker.log" && fail "poison was tak
 errors=$(grep -c 'level=error' "$WORK/worker.log" || true)
 [ "$errors" -le 2 ] || fail "$errors error lines: a refused batch must not log per retry"
 
-# The worker goes on.
+# The worker goes on. Round 2 also adds INT64_MAX - 10 to the stored stock 22: it fits the
+# batch's own sum, so PostgreSQL refuses it: 22003 (or decoding, with bounded deltas).
 "$GEN" poison-pg --brokers "$BROKERS" --prefix "$PREFIX" --round 2
-wait_offsets "$DSN" "$GROUP" $((TOTAL + 50)) 60
+wait_offsets "$DSN" "$GROUP" $((TOTAL + 52)) 60
 [ "$(q "$DSN" "select sum(views) from products where product_id like 'pv-%'")" = 350 ] || fail "round 2 not applied once"
+stock=$(q "$DSN" "select stock from products where product_id = 'pz-stock'")
+[ "$stock" = 23 ] || fail "pz-stock has stock $stock, want 22 + 1 = 23"
+kcat -C -b "$BROKERS" -t "${PREFIX}dlq.v1" -o beginning -e -q -f '%h\n' >"$WORK/dlq2.txt" 2>/dev/null \
+    || fail "could not read the dead-letter topic"
+[ "$(grep -c . "$WORK/dlq2.txt")" = 4 ] || { cat "$WORK/dlq2.txt" >&2; fail "want 4 dead letters after round 2"; }
+grep 'catalog.v1' "$WORK/dlq2.txt" | grep -Eq 'x-shopstream-sqlstate=22003|x-shopstream-error=invalid event' \
+    || { cat "$WORK/dlq2.txt" >&2; fail "the stored stock's overflow is not dead-lettered with 22003"; }
 
 # Another owner committed further ahead (a rebalance's stale batch): our next commit on
 # that partition must not move it back.
@@ -56,4 +64,4 @@ done
 ahead=$(q "$DSN" "select next_offset >= 1000000 from consumer_offsets where consumer_group = '$GROUP' and topic = '$TOPIC' and partition = $PART")
 [ "$ahead" = t ] || fail "the offset of $TOPIC/$PART moved backwards"
 kill -TERM "$WPID"; wait "$WPID" || fail "worker exited $?"
-log "ok: 3 dead letters with their SQLSTATE, 400 views applied once, offsets never backwards"
+log "ok: 4 dead letters with their SQLSTATE, 400 views applied once, offsets never backwards"
