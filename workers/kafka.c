@@ -237,9 +237,10 @@ int worker_dlq_produce(struct worker *w, const struct worker_rec *rec)
 /* Blocks until every dead-letter record is acknowledged (acks=all) or the timeout. */
 int worker_dlq_flush(struct worker *w, struct shop_err *err)
 {
-    rd_kafka_resp_err_t kerr = rd_kafka_fatal_error(w->dlq_rk, NULL, 0);
+    char fatal[256];
+    rd_kafka_resp_err_t kerr = rd_kafka_fatal_error(w->dlq_rk, fatal, sizeof(fatal));
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        dlq_failure(w, kerr, "fatal producer error");
+        dlq_failure(w, kerr, fatal);
     kerr = rd_kafka_flush(w->dlq_rk, (int)w->cfg->dlq_timeout_ms);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
         return shop_err_set(err, SHOP_EKAFKA, "dead-letter flush: %s", rd_kafka_err2str(kerr));
