@@ -54,6 +54,8 @@ static void on_assign(struct worker *w, rd_kafka_topic_partition_list_t *parts)
     rd_kafka_resp_err_t kerr = rd_kafka_assign(w->rk, parts);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
         SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not assign partitions", "err=%s", rd_kafka_err2name(kerr));
+    if (w->pg_down)
+        rd_kafka_pause_partitions(w->rk, parts);   /* consumption stays paused until PG is back */
     for (int i = 0; i < parts->cnt; i++)
         SHOP_LOG(SHOP_LOG_INFO, "worker", "partition assigned", "topic=%s partition=%" PRId32 " offset=%" PRId64,
                  parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset);
@@ -83,6 +85,7 @@ const struct shop_kafka_owned worker_kafka_owned[] = {
     {"metadata.broker.list", "set SHOPSTREAM_KAFKA_BROKERS"},
     {"group.id", "set SHOPSTREAM_KAFKA_GROUP_ID"},
     {"session.timeout.ms", "set SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS"},
+    {"max.poll.interval.ms", "set SHOPSTREAM_KAFKA_MAX_POLL_INTERVAL_MS"},
     {"enable.auto.commit", "offsets commit with the effects in PostgreSQL"},
     {"auto.commit.enable", "offsets commit with the effects in PostgreSQL"},
     {"enable.auto.offset.store", "offsets commit with the effects in PostgreSQL"},
@@ -90,13 +93,17 @@ const struct shop_kafka_owned worker_kafka_owned[] = {
     {"acks", "dead letters are produced with acks=all"},
     {"request.required.acks", "dead letters are produced with acks=all"},
     {"enable.idempotence", "dead letters are produced idempotently"},
+    {"message.timeout.ms", "set SHOPSTREAM_DLQ_TIMEOUT_MS"},
+    {"delivery.timeout.ms", "set SHOPSTREAM_DLQ_TIMEOUT_MS"},
     {NULL, NULL},
 };
 
 static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
 {
     char session_ms[24];
+    char max_poll_ms[24];
     snprintf(session_ms, sizeof(session_ms), "%" PRId64, w->cfg->session_timeout_ms);
+    snprintf(max_poll_ms, sizeof(max_poll_ms), "%" PRId64, w->cfg->max_poll_interval_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
         conf_set(conf, "group.id", w->cfg->group_id, err) < 0 ||
@@ -105,6 +112,7 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
         conf_set(conf, "enable.auto.offset.store", "false", err) < 0 ||
         conf_set(conf, "auto.offset.reset", "earliest", err) < 0 ||
         conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
+        conf_set(conf, "max.poll.interval.ms", max_poll_ms, err) < 0 ||
         conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0 ||
         shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
         rd_kafka_conf_destroy(conf);
@@ -117,25 +125,60 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
     return conf;
 }
 
+/* librdkafka retries what it can inside message.timeout.ms (= dlq_timeout_ms), so a
+ * failed delivery has already been retried; only an outage-like error (a timeout, the
+ * brokers unreachable) is worth retrying with the batch. Anything else (record too
+ * large, topic missing, not authorized, a fatal idempotence error) fails again
+ * whatever we do: the worker stops instead of spinning. */
+static bool dlq_error_is_transient(rd_kafka_resp_err_t kerr)
+{
+    switch (kerr) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void dlq_failure(struct worker *w, rd_kafka_resp_err_t kerr, const char *what)
+{
+    w->dlq_failed++;
+    if (!dlq_error_is_transient(kerr) && !w->dlq_fatal) {
+        w->dlq_fatal = true;
+        snprintf(w->dlq_error, sizeof(w->dlq_error), "%s: %s", what, rd_kafka_err2name(kerr));
+    }
+    SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not deliver to the dead-letter topic", "err=%s what=%s",
+             rd_kafka_err2name(kerr), what);
+}
+
 /* Runs inside rd_kafka_flush()/rd_kafka_poll() on the producer: loop thread. */
 static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     struct worker *w = opaque;
-    if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        w->dlq_failed++;
-        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not deliver to the dead-letter topic", "err=%s",
-                 rd_kafka_err2name(rkm->err));
-    }
+    if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        dlq_failure(w, rkm->err, "delivery");
 }
 
 static int dlq_open(struct worker *w, struct shop_err *err)
 {
-    char errstr[512];
+    char errstr[512], dlq_ms[24];
+    snprintf(dlq_ms, sizeof(dlq_ms), "%" PRId64, w->cfg->dlq_timeout_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
         conf_set(conf, "client.id", "shopstream-worker-dlq", err) < 0 ||
         conf_set(conf, "acks", "all", err) < 0 || conf_set(conf, "enable.idempotence", "true", err) < 0 ||
-        conf_set(conf, "linger.ms", "0", err) < 0 || shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
+        conf_set(conf, "linger.ms", "0", err) < 0 || conf_set(conf, "message.timeout.ms", dlq_ms, err) < 0 ||
+        shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
         rd_kafka_conf_destroy(conf);
         return err->code;
     }
@@ -192,8 +235,10 @@ int worker_dlq_produce(struct worker *w, const struct worker_rec *rec)
     snprintf(part, sizeof(part), "%" PRId32, rkm->partition);
     snprintf(off, sizeof(off), "%" PRId64, rkm->offset);
     const char *topic = rd_kafka_topic_name(rkm->rkt);
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(5);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(6);
     rd_kafka_header_add(hdrs, "x-shopstream-error", -1, rec->dlq_reason, -1);
+    if (rec->dlq_sqlstate != NULL)
+        rd_kafka_header_add(hdrs, "x-shopstream-sqlstate", -1, rec->dlq_sqlstate, -1);
     rd_kafka_header_add(hdrs, "x-shopstream-topic", -1, topic, -1);
     rd_kafka_header_add(hdrs, "x-shopstream-partition", -1, part, -1);
     rd_kafka_header_add(hdrs, "x-shopstream-offset", -1, off, -1);
@@ -204,9 +249,7 @@ int worker_dlq_produce(struct worker *w, const struct worker_rec *rec)
         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_headers_destroy(hdrs);  /* producev owns the headers only on success */
-        w->dlq_failed++;
-        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not produce to the dead-letter topic", "err=%s",
-                 rd_kafka_err2name(kerr));
+        dlq_failure(w, kerr, "produce");
         return SHOP_EKAFKA;
     }
     return 0;
@@ -215,7 +258,11 @@ int worker_dlq_produce(struct worker *w, const struct worker_rec *rec)
 /* Blocks until every dead-letter record is acknowledged (acks=all) or the timeout. */
 int worker_dlq_flush(struct worker *w, struct shop_err *err)
 {
-    rd_kafka_resp_err_t kerr = rd_kafka_flush(w->dlq_rk, (int)w->cfg->dlq_timeout_ms);
+    char fatal[256];
+    rd_kafka_resp_err_t kerr = rd_kafka_fatal_error(w->dlq_rk, fatal, sizeof(fatal));
+    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        dlq_failure(w, kerr, fatal);
+    kerr = rd_kafka_flush(w->dlq_rk, (int)w->cfg->dlq_timeout_ms);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
         return shop_err_set(err, SHOP_EKAFKA, "dead-letter flush: %s", rd_kafka_err2str(kerr));
     if (w->dlq_failed > 0)
@@ -257,8 +304,20 @@ int worker_kafka_reassign_from_pg(struct worker *w, struct shop_err *err)
         if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
             rc = shop_err_set(err, SHOP_EKAFKA, "could not reassign: %s", rd_kafka_err2str(kerr));
     }
+    if (rc == 0 && parts->cnt > 0)
+        rd_kafka_resume_partitions(w->rk, parts);   /* paused by begin_recovery */
     rd_kafka_topic_partition_list_destroy(parts);
     return rc;
+}
+
+void worker_kafka_pause(struct worker *w, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (w->rk == NULL || rd_kafka_assignment(w->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    if (parts->cnt > 0)
+        (pause ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(w->rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
 }
 
 /* Sum over assigned partitions of (high watermark - position), from cached values. */

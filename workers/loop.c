@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/shop_log.h"
+#include "workers/core/pgerr.h"
 #include "workers/worker.h"
 
 #define RETRY_FIRST_MS 100
@@ -25,6 +27,14 @@ int64_t worker_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static uint32_t next_rnd(struct worker *w)
+{
+    w->rnd ^= w->rnd << 13;
+    w->rnd ^= w->rnd >> 7;
+    w->rnd ^= w->rnd << 17;
+    return (uint32_t)(w->rnd >> 32);
+}
+
 static void batch_reset(struct worker *w)
 {
     uv_timer_stop(&w->linger);
@@ -33,68 +43,188 @@ static void batch_reset(struct worker *w)
         rd_kafka_message_destroy(w->batch.recs[i].rkm);
     w->batch.n = 0;
     w->batch.n_dlq = 0;
+    w->batch.bytes = 0;
     w->dlq_failed = 0;
     shop_arena_reset(&w->arena);
 }
 
-/* Decodes into the batch arena; a poison record is dead-lettered now and its
- * delivery awaited before the batch commits. */
+/* Marks record i for the dead-letter topic and produces it; its delivery is awaited
+ * (worker_dlq_flush) before any offset past it commits. sqlstate is NULL for a record
+ * that never reached PostgreSQL. */
+static void dead_letter(struct worker *w, size_t i, const char *reason, const char *sqlstate)
+{
+    struct worker_rec *rec = &w->batch.recs[i];
+    struct shop_proj_record *pr = &w->batch.prs[i];
+    char *r = shop_arena_strdup(&w->arena, reason);
+    for (char *c = r; *c != '\0'; c++)
+        if (*c == '"' || *c == '\n')
+            *c = *c == '"' ? '\'' : ' ';      /* keep the logfmt value quotable, the header one line */
+    rec->dlq_reason = r;
+    rec->dlq_sqlstate = sqlstate != NULL ? shop_arena_strdup(&w->arena, sqlstate) : NULL;
+    pr->ev = NULL;                           /* from now on it only advances its offset */
+    w->stats.dlq++;
+    w->batch.n_dlq++;
+    SHOP_LOG(SHOP_LOG_WARN, "worker", "dead-lettering record", "topic=%s partition=%" PRId32
+             " offset=%" PRId64 " sqlstate=%s err=\"%s\"", pr->topic, pr->partition, pr->offset,
+             sqlstate != NULL ? sqlstate : "none", r);
+    worker_dlq_produce(w, rec);
+}
+
+/* Decodes into the batch arena; a record that does not decode is dead-lettered now. */
 static void batch_add(struct worker *w, rd_kafka_message_t *rkm)
 {
-    struct worker_rec *rec = &w->batch.recs[w->batch.n];
-    struct shop_proj_record *pr = &w->batch.prs[w->batch.n++];
+    size_t i = w->batch.n++;
+    struct worker_rec *rec = &w->batch.recs[i];
+    struct shop_proj_record *pr = &w->batch.prs[i];
     struct shop_err err = {0};
     Shopstream__V1__Event *ev = NULL;
     const uint8_t *value = rkm->payload != NULL ? rkm->payload : (const uint8_t *)"";
     *rec = (struct worker_rec){.rkm = rkm};
     *pr = (struct shop_proj_record){.topic = rd_kafka_topic_name(rkm->rkt), .partition = rkm->partition,
                                     .offset = rkm->offset};
+    w->batch.bytes += rkm->len + rkm->key_len;
     if (shop_event_decode(value, rkm->len, &w->limits, &w->arena, &ev, &err) == 0) {
         pr->ev = ev;
         return;
     }
-    rec->dlq_reason = shop_arena_strdup(&w->arena, err.msg);
-    for (char *c = err.msg; *c != '\0'; c++)
-        if (*c == '"')
-            *c = '\'';                         /* keep the logfmt value quotable */
-    w->stats.dlq++;
-    w->batch.n_dlq++;
-    SHOP_LOG(SHOP_LOG_WARN, "worker", "dead-lettering record", "topic=%s partition=%" PRId32
-             " offset=%" PRId64 " err=\"%s\"", pr->topic, pr->partition, pr->offset, err.msg);
-    worker_dlq_produce(w, rec);
+    dead_letter(w, i, err.msg, NULL);
 }
 
 static void on_retry(uv_timer_t *handle);
+static void on_fatal(uv_timer_t *handle);
 
-/* Stops consuming until PostgreSQL is back; the retry timer reassigns from PG. */
-static void begin_recovery(struct worker *w)
+/* Stops for good without committing the batch: the fatal stop runs from the loop, not
+ * from inside a librdkafka callback that may have called worker_flush. */
+static void begin_fatal(struct worker *w)
 {
-    w->pg_down = true;
+    w->fatal = true;
+    w->exit_code = 1;
     uv_poll_stop(&w->wake);
     uv_idle_stop(&w->resume);
     uv_timer_stop(&w->linger);
-    if (!w->stopping)
-        uv_timer_start(&w->retry, on_retry, (uint64_t)w->retry_ms, 0);
+    uv_timer_start(&w->retry, on_fatal, 0, 0);
+}
+
+/* PostgreSQL failed transiently: pause the assignment (the consumer is still polled by
+ * the cron and the wake-up, so the group keeps us however long the outage lasts) and
+ * retry with a backoff that keeps growing until a batch commits. Logged once per
+ * outage; every retry is a debug line. */
+static void begin_recovery(struct worker *w, const char *why)
+{
+    if (!w->in_outage) {
+        w->in_outage = true;
+        w->outage_since_ms = worker_now_ms();
+        snprintf(w->outage_sqlstate, sizeof(w->outage_sqlstate), "%s", w->pg_sqlstate);
+        SHOP_LOG(SHOP_LOG_ERROR, "worker", "postgresql unavailable; pausing consumption",
+                 "sqlstate=%s err=\"%s\"", w->pg_sqlstate[0] ? w->pg_sqlstate : "none", why);
+    }
+    w->pg_down = true;
+    worker_kafka_pause(w, true);
+    uv_idle_stop(&w->resume);
+    uv_timer_stop(&w->linger);
+    if (!w->stopping && !w->fatal && !uv_is_active((uv_handle_t *)&w->retry)) {
+        int64_t delay = shop_backoff_next(&w->backoff, next_rnd(w));
+        SHOP_LOG(SHOP_LOG_DEBUG, "worker", "retrying postgresql", "in_ms=%" PRId64 " attempt=%" PRIu32
+                 " err=\"%s\"", delay, w->backoff.failures, why);
+        uv_timer_start(&w->retry, on_retry, (uint64_t)delay, 0);
+    }
+}
+
+enum apply_outcome { APPLY_DONE = 0, APPLY_TRANSIENT, APPLY_FATAL };
+
+/* Waits for the dead-letter deliveries. A delivery that failed for good stops the
+ * worker; one that only timed out is retried with the batch. */
+static enum apply_outcome settle_dead_letters(struct worker *w, struct shop_err *err)
+{
+    if (w->batch.n_dlq == 0)
+        return APPLY_DONE;
+    if (worker_dlq_flush(w, err) == 0)
+        return APPLY_DONE;
+    if (w->dlq_fatal) {
+        SHOP_LOG(SHOP_LOG_FATAL, "worker", "the dead-letter topic refuses records; stopping",
+                 "topic=%s err=\"%s\"", w->cfg->dlq_topic, w->dlq_error);
+        return APPLY_FATAL;
+    }
+    return APPLY_TRANSIENT;
+}
+
+/* Applies records [lo, hi) of the batch, each committed range with its offsets in one
+ * transaction, left to right so that every commit covers a prefix of each partition.
+ * A poison failure (the data, see workers/core/pgerr.h) splits the range in halves
+ * down to the records PostgreSQL refuses on their own; those are dead-lettered (the
+ * delivery acknowledged before their offsets commit) and the rest is applied. */
+static enum apply_outcome apply_split(struct worker *w, size_t lo, size_t hi, struct shop_err *err)
+{
+    for (;;) {
+        struct worker_batch sub = {.n = hi - lo, .recs = w->batch.recs + lo, .prs = w->batch.prs + lo,
+                                   .bad = SIZE_MAX};
+        int rc = w->role->apply(w, &sub, err);
+        if (rc == 0)
+            return APPLY_DONE;
+        if (rc == SHOP_EINVAL && sub.bad < sub.n) {      /* the fold named the record */
+            dead_letter(w, lo + sub.bad, err->msg, NULL);
+        } else {
+            bool connected = w->conn != NULL && PQstatus(w->conn) == CONNECTION_OK;
+            enum shop_pgerr_kind kind = connected ? shop_pgerr_classify(w->pg_sqlstate) : SHOP_PGERR_TRANSIENT;
+            if (kind == SHOP_PGERR_TRANSIENT)
+                return APPLY_TRANSIENT;
+            bool only_offsets = true;
+            for (size_t i = lo; i < hi && only_offsets; i++)
+                only_offsets = w->batch.prs[i].ev == NULL;
+            if (kind == SHOP_PGERR_FATAL || only_offsets) {
+                SHOP_LOG(SHOP_LOG_FATAL, "worker", "postgresql refuses what no record causes; stopping",
+                         "sqlstate=%s err=\"%s\"", w->pg_sqlstate, err->msg);
+                return APPLY_FATAL;
+            }
+            if (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                w->stats.splits++;
+                SHOP_LOG(SHOP_LOG_DEBUG, "worker", "splitting a refused batch", "records=%zu sqlstate=%s",
+                         hi - lo, w->pg_sqlstate);
+                enum apply_outcome oc = apply_split(w, lo, mid, err);
+                if (oc != APPLY_DONE)
+                    return oc;
+                lo = mid;
+                continue;
+            }
+            char reason[SHOP_ERR_MSG_MAX];
+            snprintf(reason, sizeof(reason), "postgresql refused the event: %s", w->pg_message);
+            dead_letter(w, lo, reason, w->pg_sqlstate);
+        }
+        enum apply_outcome oc = settle_dead_letters(w, err);
+        if (oc != APPLY_DONE)
+            return oc;
+    }
 }
 
 int worker_flush(struct worker *w)
 {
     struct shop_err err = {0};
-    if (w->batch.n == 0)
+    if (w->batch.n == 0 || w->fatal)
         return 0;
-    int rc = w->pg_down ? shop_err_set(&err, SHOP_EPG, "postgresql is down") : 0;
-    if (rc == 0 && w->batch.n_dlq > 0)
-        rc = worker_dlq_flush(w, &err);
-    if (rc == 0)
-        rc = w->role->apply(w, &w->batch, &err);
-    if (rc < 0) {
-        w->stats.pg_failures++;
-        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not apply batch; will reprocess from committed offsets",
-                 "records=%zu err=\"%s\"", w->batch.n, err.msg);
+    enum apply_outcome oc = w->pg_down ? APPLY_TRANSIENT : settle_dead_letters(w, &err);
+    if (w->pg_down)
+        shop_err_set(&err, SHOP_EPG, "postgresql is down");
+    if (oc == APPLY_DONE)
+        oc = apply_split(w, 0, w->batch.n, &err);
+    if (oc != APPLY_DONE) {
+        size_t n = w->batch.n;
         batch_reset(w);
-        begin_recovery(w);
-        return rc;
+        if (oc == APPLY_FATAL) {
+            begin_fatal(w);
+        } else {
+            w->stats.pg_failures++;
+            begin_recovery(w, err.msg);   /* what did not commit is consumed again from PG's offsets */
+        }
+        SHOP_LOG(SHOP_LOG_DEBUG, "worker", "batch not committed", "records=%zu err=\"%s\"", n, err.msg);
+        return SHOP_EPG;
     }
+    if (w->in_outage) {
+        SHOP_LOG(SHOP_LOG_INFO, "worker", "postgresql is back; a batch committed", "retries=%" PRIu32
+                 " outage_ms=%" PRId64, w->backoff.failures, worker_now_ms() - w->outage_since_ms);
+        w->in_outage = false;
+    }
+    shop_backoff_reset(&w->backoff);
     worker_kafka_commit_async(w, &w->batch);
     w->stats.events += w->batch.n;
     w->stats.batches++;
@@ -119,11 +249,29 @@ static void batch_linger(struct worker *w)
     uv_timer_start(&w->linger, on_linger, (uint64_t)w->cfg->batch_linger_ms, 0);
 }
 
+/* While PostgreSQL is down the assignment is paused and the consumer is still polled
+ * (rebalances, group liveness); anything fetched before the pause is dropped, as the
+ * recovery reassigns at PostgreSQL's offsets. */
+static int drain_paused(struct worker *w, int64_t budget)
+{
+    for (int64_t i = 0; i < budget; i++) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->rk, 0);
+        if (rkm == NULL)
+            return 0;
+        rd_kafka_message_destroy(rkm);
+        if (!w->pg_down)
+            return SHOP_MORE;   /* a rebalance callback found PostgreSQL back */
+    }
+    return SHOP_MORE;
+}
+
 int worker_consume(struct worker *w, int64_t budget)
 {
     for (int64_t i = 0; i < budget; i++) {
-        if (w->stopping || w->pg_down)
+        if (w->stopping || w->fatal)
             return 0;
+        if (w->pg_down)
+            return drain_paused(w, budget - i);
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->rk, 0);
         if (rkm == NULL) {
             batch_linger(w);            /* the queue is empty: close the batch, or soon */
@@ -137,7 +285,7 @@ int worker_consume(struct worker *w, int64_t budget)
             continue;
         }
         batch_add(w, rkm);
-        if (w->batch.n == (size_t)w->cfg->batch_max)
+        if (w->batch.n == (size_t)w->cfg->batch_max || w->batch.bytes >= (size_t)w->cfg->batch_max_bytes)
             worker_flush(w);
     }
     return SHOP_MORE;
@@ -189,19 +337,22 @@ static void on_retry(uv_timer_t *handle)
     if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
         rc = worker_pg_connect(w, &err);
     if (rc == 0)
-        rc = worker_kafka_reassign_from_pg(w, &err);
+        rc = worker_kafka_reassign_from_pg(w, &err);   /* also resumes the partitions */
     if (rc < 0) {
-        w->retry_ms = w->retry_ms * 2 > w->cfg->pg_retry_max_ms ? w->cfg->pg_retry_max_ms : w->retry_ms * 2;
-        SHOP_LOG(SHOP_LOG_WARN, "worker", "postgresql still unavailable", "retry_ms=%" PRId64 " err=\"%s\"",
-                 w->retry_ms, err.msg);
-        uv_timer_start(&w->retry, on_retry, (uint64_t)w->retry_ms, 0);
+        begin_recovery(w, err.msg);
         return;
     }
-    SHOP_LOG(SHOP_LOG_INFO, "worker", "postgresql is back; resuming from committed offsets", "%s", "");
-    w->pg_down = false;
-    w->retry_ms = RETRY_FIRST_MS;
-    uv_poll_start(&w->wake, UV_READABLE, on_kafka_readable);
+    SHOP_LOG(SHOP_LOG_DEBUG, "worker", "postgresql reachable; resuming from committed offsets",
+             "attempt=%" PRIu32, w->backoff.failures);
+    w->pg_down = false;     /* the backoff keeps growing until a batch commits */
     start_draining(w);
+}
+
+static void shutdown_worker(struct worker *w, int signum);
+
+static void on_fatal(uv_timer_t *handle)
+{
+    shutdown_worker(handle->data, 0);
 }
 
 static void log_stats(struct worker *w, int64_t elapsed_ms)
@@ -210,9 +361,11 @@ static void log_stats(struct worker *w, int64_t elapsed_ms)
     double secs = elapsed_ms > 0 ? (double)elapsed_ms / 1000.0 : 1.0;
     SHOP_LOG(SHOP_LOG_INFO, "worker", "stats",
              "events_per_s=%.1f events=%" PRIu64 " batches=%" PRIu64 " dlq=%" PRIu64 " duplicates=%" PRIu64
-             " no_effect=%" PRIu64 " pg_failures=%" PRIu64 " dedup_probes=%" PRIu64 " lag=%" PRId64,
+             " no_effect=%" PRIu64 " pg_failures=%" PRIu64 " dedup_probes=%" PRIu64 " splits=%" PRIu64
+             " paused=%d lag=%" PRId64,
              (double)(w->stats.events - prev.events) / secs, w->stats.events, w->stats.batches, w->stats.dlq,
-             w->stats.duplicates, w->stats.rejected, w->stats.pg_failures, w->stats.dedup_probes,
+             w->stats.duplicates, w->stats.rejected, w->stats.pg_failures, w->stats.dedup_probes, w->stats.splits,
+             (int)w->pg_down,
              worker_kafka_lag(w));
     prev = w->stats;
 }
@@ -229,8 +382,8 @@ static void on_cron(uv_timer_t *handle)
         log_stats(w, now - last_stats_ms);
         last_stats_ms = now;
     }
-    if (!w->pg_down && !w->stopping)
-        start_draining(w);
+    if (!w->stopping && !w->fatal)
+        start_draining(w);      /* while paused too: the group must see us poll */
 }
 
 static void on_closed(uv_handle_t *handle)
@@ -253,10 +406,12 @@ static void shutdown_worker(struct worker *w, int signum)
 {
     if (w->stopping)
         return;
-    SHOP_LOG(SHOP_LOG_INFO, "worker", "shutting down", "signal=%d pending=%zu", signum, w->batch.n);
+    SHOP_LOG(SHOP_LOG_INFO, "worker", "shutting down", "signal=%d pending=%zu fatal=%d", signum, w->batch.n,
+             (int)w->fatal);
     uv_poll_stop(&w->wake);
     uv_idle_stop(&w->resume);
-    if (worker_flush(w) < 0 || w->pg_down)
+    uv_timer_stop(&w->retry);
+    if (worker_flush(w) < 0 || w->pg_down || w->fatal)
         w->exit_code = 1;
     w->stopping = true;
     log_stats(w, 0);
@@ -298,7 +453,17 @@ static void worker_init(struct worker *w, const struct shop_worker_cfg *cfg, uv_
     w->limits = shop_event_limits_default();
     w->loop = loop;
     w->wake_fds[0] = w->wake_fds[1] = -1;
-    w->retry_ms = RETRY_FIRST_MS;
+    shop_backoff_init(&w->backoff, RETRY_FIRST_MS, cfg->pg_retry_max_ms);
+    uint64_t seed[3];
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+        /* No entropy yet (early boot): the clock and pid still differ per process. */
+        seed[0] = (uint64_t)worker_now_ms() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+        seed[1] = seed[0] * 0xbf58476d1ce4e5b9ULL + 1;
+        seed[2] = seed[1] * 0x94d049bb133111ebULL + 1;
+    }
+    w->seed = (struct shop_hash_seed){seed[0], seed[1]};
+    shop_strmap_seed_default(w->seed);      /* the maps built without a seed (dedup id sets) */
+    w->rnd = seed[2] | 1;
     w->batch.recs = shop_xcalloc((size_t)cfg->batch_max, sizeof(*w->batch.recs));
     w->batch.prs = shop_xcalloc((size_t)cfg->batch_max, sizeof(*w->batch.prs));
 }
@@ -315,11 +480,12 @@ int worker_run(const struct shop_worker_cfg *cfg)
     uv_loop_t loop;
     struct worker w;
     struct shop_err err = {0};
+    bool pg_down_at_start = false;
     uv_loop_init(&loop);
     worker_init(&w, cfg, &loop);
     if (worker_pg_connect(&w, &err) < 0) {
         SHOP_LOG(SHOP_LOG_WARN, "worker", "postgresql unavailable at start; will retry", "err=\"%s\"", err.msg);
-        w.pg_down = true;
+        pg_down_at_start = true;
     }
     if (worker_kafka_open(&w, &err) < 0) {
         SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start kafka client", "err=\"%s\"", err.msg);
@@ -330,8 +496,8 @@ int worker_run(const struct shop_worker_cfg *cfg)
         return 1;
     }
     handles_init(&w);
-    if (w.pg_down)
-        begin_recovery(&w);
+    if (pg_down_at_start)
+        begin_recovery(&w, err.msg);
     SHOP_LOG(SHOP_LOG_INFO, "worker", "started", "role=%s group=%s", shop_worker_role_name(cfg->role),
              cfg->group_id);
     uv_run(&loop, UV_RUN_DEFAULT);

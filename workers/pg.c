@@ -13,10 +13,19 @@
 #include "workers/core/sql_array.h"
 #include "workers/worker.h"
 
+/* Our limits come first, so a DSN that sets its own wins. Bounded waits keep the loop
+ * polling the consumer (max.poll.interval.ms): connect_timeout for the connect,
+ * statement_timeout for a statement, keepalives and tcp_user_timeout for a server
+ * that vanished without a reset. */
 int worker_pg_connect(struct worker *w, struct shop_err *err)
 {
     worker_pg_close(w);
-    w->conn = PQconnectdb(w->cfg->pg_dsn);
+    char connect_s[24];
+    snprintf(connect_s, sizeof(connect_s), "%" PRId64, w->cfg->pg_connect_timeout_s);
+    const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                                "keepalives_count", "tcp_user_timeout", "dbname", NULL};
+    const char *const vals[] = {connect_s, "1", "10", "5", "3", "30000", w->cfg->pg_dsn, NULL};
+    w->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(w->conn) != CONNECTION_OK) {
         char msg[SHOP_ERR_MSG_MAX];   /* libpq may quote parts of the DSN */
         shop_redact_text(PQerrorMessage(w->conn), w->cfg->pg_dsn, msg, sizeof(msg));
@@ -39,9 +48,8 @@ int worker_pg_connect(struct worker *w, struct shop_err *err)
     return 0;
 }
 
-/* Every failure is treated as transient: a lost connection, a deadlock with another
- * replica during a rebalance, a timeout. The batch is retried from the committed
- * offsets; the SQLSTATE is logged so a permanent one is noticed. */
+/* Failures keep their SQLSTATE in w->pg_sqlstate; the loop classifies them once
+ * (workers/core/pgerr.c). */
 /* COPY ... FROM STDIN with the statement's rows; the result is the COPY's own. */
 static PGresult *copy_in(struct worker *w, const struct shop_sql_stmt *st)
 {
@@ -66,9 +74,12 @@ int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusT
                         ? copy_in(w, st)
                         : PQexecParams(w->conn, st->sql, st->n_params, NULL, st->params, NULL, NULL, 0);
     w->pg_sqlstate[0] = '\0';
+    w->pg_message[0] = '\0';
     if (PQresultStatus(res) != want) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
+        snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", st->name, msg ? msg : "no message");
         shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
                      PQerrorMessage(w->conn));
         PQclear(res);
@@ -104,7 +115,9 @@ static int pipeline_result(struct worker *w, const struct shop_sql_stmt *st, Exe
     ExecStatusType status = PQresultStatus(res);
     if (status != want && rc == 0) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
+        snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", st->name, msg ? msg : "no message");
         shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
                      status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : PQresultErrorMessage(res));
         rc = SHOP_EPG;
@@ -121,6 +134,7 @@ int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, i
                             struct shop_err *err)
 {
     w->pg_sqlstate[0] = '\0';
+    w->pg_message[0] = '\0';
     if (PQenterPipelineMode(w->conn) != 1)
         return pipeline_broken(w, err);
     for (int i = 0; i < n; i++) {

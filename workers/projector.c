@@ -90,7 +90,9 @@ static int begin_batch(struct worker *w, struct worker_batch *b, bool *is_new, s
     return insert_ids_read_orders(w, b, is_new, false, f, err);
 }
 
-static void fold_batch(struct worker *w, struct worker_batch *b, const bool *is_new, struct shop_proj_fold *f)
+/* Returns the index of a record the fold refused (its sums would overflow int64), or
+ * b->n when every record folded. */
+static size_t fold_batch(struct worker *w, struct worker_batch *b, const bool *is_new, struct shop_proj_fold *f)
 {
     for (size_t i = 0; i < b->n; i++) {
         const struct shop_proj_record *pr = &b->prs[i];
@@ -102,11 +104,14 @@ static void fold_batch(struct worker *w, struct worker_batch *b, const bool *is_
             continue;
         }
         enum shop_proj_outcome oc = shop_proj_fold_event(f, pr->ev);
+        if (oc == SHOP_PROJ_OVERFLOW)
+            return i;
         if (oc == SHOP_PROJ_REJECTED || oc == SHOP_PROJ_ORPHAN || oc == SHOP_PROJ_DUPLICATE_ORDER)
             SHOP_LOG(SHOP_LOG_DEBUG, "worker", "event changes nothing", "outcome=%d type=%s id=%s topic=%s "
                      "partition=%d offset=%lld", (int)oc, pr->ev->type, pr->ev->id, pr->topic,
                      (int)pr->partition, (long long)pr->offset);
     }
+    return b->n;
 }
 
 /* Runs the plan and the commit: runs of plain statements go in one pipeline each (one
@@ -131,11 +136,16 @@ static int run_plan_and_commit(struct worker *w, struct shop_plan *plan, struct 
 static int projector_apply(struct worker *w, struct worker_batch *b, struct shop_err *err)
 {
     bool *is_new = shop_arena_alloc(&w->arena, (b->n + 1) * sizeof(*is_new));
-    struct shop_proj_fold *f = shop_proj_fold_new(&w->arena);
+    struct shop_proj_fold *f = shop_proj_fold_new_seeded(&w->arena, w->seed);
     struct shop_plan *plan = shop_arena_alloc(&w->arena, sizeof(*plan));
     if (begin_batch(w, b, is_new, f, err) < 0)
         goto out_rollback;
-    fold_batch(w, b, is_new, f);
+    size_t bad = fold_batch(w, b, is_new, f);
+    if (bad < b->n) {
+        worker_pg_rollback(w);
+        b->bad = bad;
+        return shop_err_set(err, SHOP_EINVAL, "the event's stock or purchases would overflow int64");
+    }
     shop_proj_plan_build(f, w->cfg->group_id, worker_now_ms(), plan, err);
     if (run_plan_and_commit(w, plan, err) < 0)
         goto out_rollback;

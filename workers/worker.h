@@ -16,24 +16,29 @@
 #include "base/shop_err.h"
 #include "base/shop_kafka_props.h"
 #include "proto/core/shop_event.h"
+#include "workers/core/backoff.h"
 #include "workers/core/proj.h"
+#include "workers/core/strmap.h"
 #include "workers/core/worker_cfg.h"
 
 /* One consumed record waiting for the batch's commit. */
 struct worker_rec {
     rd_kafka_message_t *rkm;       /* owned until the batch ends */
     const char *dlq_reason;        /* non-NULL: goes to the dead-letter topic */
+    const char *dlq_sqlstate;      /* non-NULL: PostgreSQL refused it with this SQLSTATE */
 };
 
 struct worker_batch {
     size_t n;
     size_t n_dlq;                     /* records of this batch sent to the dead-letter topic */
+    size_t bytes;                     /* keys and values of recs, against batch_max_bytes */
+    size_t bad;                       /* set by apply: the record the fold refused, else SIZE_MAX */
     struct worker_rec *recs;          /* cfg->batch_max entries */
     struct shop_proj_record *prs;     /* decoded view of recs, same indexes */
 };
 
 struct worker_stats {
-    uint64_t events, batches, dlq, rejected, duplicates, pg_failures, dedup_probes;
+    uint64_t events, batches, dlq, rejected, duplicates, pg_failures, dedup_probes, splits;
 };
 
 struct worker;
@@ -41,7 +46,10 @@ struct worker;
 /** What a role does with a batch. The projector is the only role today; an inventory or
  *  ml role adds its own ops and is picked by --role. */
 struct worker_role_ops {
-    /** Applies the batch and its offsets in one PG transaction. 0, or SHOP_EPG. */
+    /** Applies the batch and its offsets in one PG transaction, records whose prs[i].ev is
+     *  NULL only advancing offsets. 0; SHOP_EPG (w->pg_sqlstate and w->pg_message say
+     *  why); or SHOP_EINVAL with b->bad the index of a record the fold refused (err says
+     *  why). Either failure rolled back. */
     int (*apply)(struct worker *w, struct worker_batch *b, struct shop_err *err);
 };
 
@@ -54,7 +62,7 @@ struct worker {
     uv_idle_t resume;              /* keeps draining while the budget ran out */
     uv_timer_t cron;               /* stats and a drain safety net */
     uv_timer_t linger;             /* closes a non-full batch batch_linger_ms after the queue ran empty */
-    uv_timer_t retry;              /* PG reconnect backoff */
+    uv_timer_t retry;              /* PG reconnect backoff; also runs the fatal stop */
     uv_signal_t sigterm, sigint;
     int wake_fds[2];
     rd_kafka_t *rk;                /* consumer */
@@ -65,10 +73,19 @@ struct worker {
     struct worker_batch batch;
     struct worker_stats stats;
     int dlq_failed;                /* failed dead-letter deliveries in the current batch */
+    bool dlq_fatal;                /* a delivery failed for good: stop the worker */
+    char dlq_error[128];           /* why, for the fatal log */
     char pg_sqlstate[6];           /* SQLSTATE of the last failed statement, "" if none */
+    char pg_message[160];          /* its primary message, for the dead-letter header */
+    struct shop_hash_seed seed;    /* keys the fold's maps (hash flooding), from getrandom */
+    uint64_t rnd;                  /* xorshift state for backoff jitter */
+    struct shop_backoff backoff;   /* reset only after a batch commits */
+    int64_t outage_since_ms;       /* when consumption paused, for the recovery log */
+    char outage_sqlstate[6];       /* the failure logged when the outage began */
     bool dedup_probe;              /* probe applied_events before the COPY (duplicates were seen lately) */
-    int64_t retry_ms;
     bool polling, stopping, pg_down;
+    bool in_outage;                /* since a transient failure, until a batch commits */
+    bool fatal;                    /* stopping for good, the batch not committed: exit 1 */
     bool linger_expired;           /* the open batch waited batch_linger_ms: close it when the queue is empty */
     int exit_code;
 };
@@ -76,6 +93,9 @@ struct worker {
 /* kafka.c */
 /** Kafka properties the worker sets itself; SHOPSTREAM_KAFKA_PROPERTIES may not name them. */
 extern const struct shop_kafka_owned worker_kafka_owned[];
+/** Pauses (pause true) or resumes every assigned partition: consumption stops while the
+ *  consumer keeps being polled, so the group keeps the worker. */
+void worker_kafka_pause(struct worker *w, bool pause);
 int worker_kafka_open(struct worker *w, struct shop_err *err);
 int worker_dlq_produce(struct worker *w, const struct worker_rec *rec);
 int worker_dlq_flush(struct worker *w, struct shop_err *err);

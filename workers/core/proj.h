@@ -26,6 +26,7 @@
 #include "base/shop_arena.h"
 #include "base/shop_err.h"
 #include "shopstream/v1/events.pb-c.h"
+#include "workers/core/strmap.h"
 
 #define SHOP_SQL_PARAMS_MAX 12
 #define SHOP_PLAN_STMTS_MAX 16
@@ -60,11 +61,13 @@ enum shop_proj_outcome {
     SHOP_PROJ_NO_PROJECTION,   /* e.g. browse.search_performed: nothing to project */
     SHOP_PROJ_REJECTED,        /* an order transition the state machine forbids */
     SHOP_PROJ_ORPHAN,          /* an order event for an order that was never placed */
-    SHOP_PROJ_DUPLICATE_ORDER  /* order.placed for an order id that already exists */
+    SHOP_PROJ_DUPLICATE_ORDER, /* order.placed for an order id that already exists */
+    SHOP_PROJ_OVERFLOW         /* a stock or purchases sum would leave int64: the fold is
+                                * unchanged and the record goes to the dead-letter topic */
 };
 
 struct shop_proj_stats {
-    size_t applied, no_projection, rejected, orphan, duplicate_order;
+    size_t applied, no_projection, rejected, orphan, duplicate_order, overflow;
 };
 
 /** Order statuses, in the order the happy path visits them. */
@@ -112,15 +115,19 @@ size_t shop_proj_build_order_read(const struct shop_proj_record *recs, const boo
 
 struct shop_proj_fold;
 
-/** A fold living in arena. */
+/** A fold living in arena, its maps hashing with the all-zero seed (tests, benches). */
 struct shop_proj_fold *shop_proj_fold_new(struct shop_arena *arena);
+/** A fold whose maps, keyed by client-chosen ids, hash with seed (see strmap.h). */
+struct shop_proj_fold *shop_proj_fold_new_seeded(struct shop_arena *arena, struct shop_hash_seed seed);
 
 /** Feeds one row of the order read; product_id is NULL for an order without lines.
  *  Strings are copied into the arena. */
 void shop_proj_fold_known_order(struct shop_proj_fold *f, const char *order_id, const char *status,
                                 const char *product_id, int64_t quantity);
 
-/** Folds one new, validated event. ev must outlive the plan. */
+/** Folds one new, validated event. ev must outlive the plan. Sums are checked: an
+ *  event whose stock or purchases effect would overflow int64 changes nothing and
+ *  returns SHOP_PROJ_OVERFLOW (the caller dead-letters it). */
 enum shop_proj_outcome shop_proj_fold_event(struct shop_proj_fold *f, const Shopstream__V1__Event *ev);
 
 /** Records that partition (topic, partition) was consumed up to next_offset (exclusive).

@@ -38,16 +38,21 @@ bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_statu
     return to > from && to <= SHOP_ORDER_DELIVERED;
 }
 
-struct shop_proj_fold *shop_proj_fold_new(struct shop_arena *arena)
+struct shop_proj_fold *shop_proj_fold_new_seeded(struct shop_arena *arena, struct shop_hash_seed seed)
 {
     struct shop_proj_fold *f = shop_arena_alloc(arena, sizeof(*f));
     f->arena = arena;
-    shop_strmap_init(&f->products, arena);
-    shop_strmap_init(&f->lines, arena);
-    shop_strmap_init(&f->users, arena);
-    shop_strmap_init(&f->orders, arena);
-    shop_strmap_init(&f->offsets, arena);
+    shop_strmap_init_seeded(&f->products, arena, seed);
+    shop_strmap_init_seeded(&f->lines, arena, seed);
+    shop_strmap_init_seeded(&f->users, arena, seed);
+    shop_strmap_init_seeded(&f->orders, arena, seed);
+    shop_strmap_init_seeded(&f->offsets, arena, seed);
     return f;
+}
+
+struct shop_proj_fold *shop_proj_fold_new(struct shop_arena *arena)
+{
+    return shop_proj_fold_new_seeded(arena, (struct shop_hash_seed){0, 0});
 }
 
 const struct shop_proj_stats *shop_proj_fold_stats(const struct shop_proj_fold *f)
@@ -196,8 +201,36 @@ static void fold_stock(struct shop_proj_fold *f, const char *product_id, int64_t
                        int64_t purchases_delta)
 {
     struct proj_product *p = product_of(f, product_id, at_ms);
-    p->stock += stock_delta;
+    p->stock += stock_delta;            /* checked by stock_fits before any change */
     p->purchases += purchases_delta;
+}
+
+/* Whether stock += sign * q and purchases -= sign * q for every line (a product may
+ * appear on several lines) stay within int64, checked before the fold changes anything:
+ * signed overflow is undefined in C, and PostgreSQL would refuse the sum anyway. */
+static bool lines_fit(const struct shop_proj_fold *f, const char *const *products, const int64_t *qty, size_t n,
+                      int64_t sign)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct proj_product *p = shop_strmap_get(&f->products, products[i]);
+        int64_t stock = p != NULL ? p->stock : 0, purchases = p != NULL ? p->purchases : 0;
+        for (size_t j = 0; j <= i; j++) {
+            if (strcmp(products[j], products[i]) != 0)
+                continue;
+            int64_t d;
+            if (__builtin_mul_overflow(qty[j], sign, &d) || __builtin_add_overflow(stock, d, &stock) ||
+                __builtin_sub_overflow(purchases, d, &purchases))
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool stock_fits(const struct shop_proj_fold *f, const char *product_id, int64_t delta)
+{
+    const struct proj_product *p = shop_strmap_get(&f->products, product_id);
+    int64_t sum;
+    return !__builtin_add_overflow(p != NULL ? p->stock : 0, delta, &sum);
 }
 
 static void add_history(struct shop_proj_fold *f, const char *order_id, enum shop_order_status status,
@@ -251,6 +284,14 @@ static enum shop_proj_outcome fold_order_placed(struct shop_proj_fold *f, const 
     const Shopstream__V1__OrderPlaced *op = ev->order_placed;
     if (shop_strmap_get(&f->orders, op->order_id) != NULL)
         return SHOP_PROJ_DUPLICATE_ORDER;
+    const char **products = shop_arena_alloc(f->arena, (op->n_lines + 1) * sizeof(*products));
+    int64_t *qty = shop_arena_alloc(f->arena, (op->n_lines + 1) * sizeof(*qty));
+    for (size_t i = 0; i < op->n_lines; i++) {
+        products[i] = op->lines[i]->product_id;
+        qty[i] = op->lines[i]->quantity;
+    }
+    if (!lines_fit(f, products, qty, op->n_lines, -1))
+        return SHOP_PROJ_OVERFLOW;
     struct proj_order *o = order_new(f, op->order_id, op->n_lines);
     o->user_id = ev->user_id;
     o->placed_here = true;
@@ -278,6 +319,16 @@ static enum shop_proj_outcome fold_order_status(struct shop_proj_fold *f, const 
         return SHOP_PROJ_ORPHAN;
     if (!shop_order_transition_ok(o->status, to))
         return SHOP_PROJ_REJECTED;
+    if (to == SHOP_ORDER_CANCELLED) {
+        const char **products = shop_arena_alloc(f->arena, (o->n_lines + 1) * sizeof(*products));
+        int64_t *qty = shop_arena_alloc(f->arena, (o->n_lines + 1) * sizeof(*qty));
+        for (size_t i = 0; i < o->n_lines; i++) {
+            products[i] = o->lines[i].product_id;
+            qty[i] = o->lines[i].quantity;
+        }
+        if (!lines_fit(f, products, qty, o->n_lines, 1))
+            return SHOP_PROJ_OVERFLOW;
+    }
     o->status = to;
     o->updated_at_ms = max64(o->updated_at_ms, ev->occurred_at_ms);
     if (to == SHOP_ORDER_CANCELLED) {
@@ -321,6 +372,8 @@ static enum shop_proj_outcome fold_dispatch(struct shop_proj_fold *f, const Shop
         fold_product_upserted(f, ev);
         return SHOP_PROJ_APPLIED;
     case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED:
+        if (!stock_fits(f, ev->stock_adjusted->product_id, ev->stock_adjusted->delta))
+            return SHOP_PROJ_OVERFLOW;
         fold_stock(f, ev->stock_adjusted->product_id, ev->occurred_at_ms, ev->stock_adjusted->delta, 0);
         return SHOP_PROJ_APPLIED;
     default:   /* search_performed, and payloads added after this projector was written */
@@ -346,6 +399,9 @@ enum shop_proj_outcome shop_proj_fold_event(struct shop_proj_fold *f, const Shop
         break;
     case SHOP_PROJ_DUPLICATE_ORDER:
         f->stats.duplicate_order++;
+        break;
+    case SHOP_PROJ_OVERFLOW:
+        f->stats.overflow++;
         break;
     }
     return oc;

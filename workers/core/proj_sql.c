@@ -114,7 +114,8 @@ const char SHOP_PROJ_SQL_OFFSETS[] =
     "select $1, u.topic, u.partition, u.next_offset, $5::bigint "
     "from unnest($2::text[], $3::int[], $4::bigint[]) as u(topic, partition, next_offset) "
     "on conflict (consumer_group, topic, partition) do update set "
-    "next_offset = excluded.next_offset, updated_at_ms = excluded.updated_at_ms";
+    "next_offset = excluded.next_offset, updated_at_ms = excluded.updated_at_ms "
+    "where o.next_offset <= excluded.next_offset";   /* never backwards: a stale owner's late commit */
 
 const char SHOP_PROJ_SQL_OFFSETS_READ[] =
     "select u.topic, u.partition, o.next_offset "

@@ -2,16 +2,28 @@
  * A string-keyed hash map in an arena, remembering insertion order so that
  * plans come out in the order keys were first seen (deterministic, testable).
  * Pure. Keys are borrowed, not copied; entries are never removed.
+ *
+ * Keys are client-chosen (product, user, order and event ids), so the hash is keyed
+ * (SipHash-1-3) by a seed the shell draws from a random source at start: without it
+ * anyone who can publish events could pick ids that all land in one probe chain and
+ * make every batch quadratic (hash flooding).
  */
 #ifndef SHOP_STRMAP_H
 #define SHOP_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/shop_arena.h"
 
+/** The 128-bit SipHash key. All zero is a valid key, for tests and benches only. */
+struct shop_hash_seed {
+    uint64_t k0, k1;
+};
+
 struct shop_strmap {
     struct shop_arena *arena;
+    struct shop_hash_seed seed;
     const char **keys;
     void **vals;
     size_t cap;     /* power of two */
@@ -20,10 +32,21 @@ struct shop_strmap {
     size_t order_cap;
 };
 
+/** A map hashing with the process's default seed: all zero (tests, benches) unless the
+ *  shell set one with shop_strmap_seed_default. For maps whose builders are not handed a
+ *  seed (the dedup id sets of proj_sql.c). */
 void shop_strmap_init(struct shop_strmap *m, struct shop_arena *arena);
+/** Sets the default seed; the worker calls it once at start, before any map exists. */
+void shop_strmap_seed_default(struct shop_hash_seed seed);
+/** A map hashing with seed; the shell passes one random seed per process. */
+void shop_strmap_init_seeded(struct shop_strmap *m, struct shop_arena *arena, struct shop_hash_seed seed);
 /** The value stored under key, or NULL. */
 void *shop_strmap_get(const struct shop_strmap *m, const char *key);
 /** Stores val under key, which must not be present yet. */
 void shop_strmap_put(struct shop_strmap *m, const char *key, void *val);
+
+/** SipHash with c compression and d finalisation rounds of msg[0..len) under seed
+ *  (SipHash-2-4 is the reference; the map uses 1-3). Exposed for the known-answer tests. */
+uint64_t shop_siphash(int c, int d, struct shop_hash_seed seed, const void *msg, size_t len);
 
 #endif

@@ -68,6 +68,32 @@ static void load_log_level(struct shop_worker_cfg *cfg, shop_getenv_fn get, stru
                     cfg->log_level);
 }
 
+/* The loop polls the consumer between PostgreSQL calls only, so no single blocking
+ * call may outlast max.poll.interval.ms or the group evicts the worker. */
+static void check_poll_deadline(const struct shop_worker_cfg *cfg, struct shop_cfg_errs *errs)
+{
+    const struct {
+        const char *name;
+        int64_t ms;
+    } waits[] = {
+        {"SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS", cfg->pg_statement_timeout_ms},
+        {"SHOPSTREAM_PG_CONNECT_TIMEOUT_S (in ms)", cfg->pg_connect_timeout_s * 1000},
+        {"SHOPSTREAM_DLQ_TIMEOUT_MS", cfg->dlq_timeout_ms},
+    };
+    if (cfg->max_poll_interval_ms == 0)
+        return;   /* already reported as out of range */
+    for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+        if (waits[i].ms >= cfg->max_poll_interval_ms)
+            shop_cfg_errorf(errs, "%s (%" PRId64 ") must be below SHOPSTREAM_KAFKA_MAX_POLL_INTERVAL_MS (%" PRId64
+                            "): the loop must poll the consumer before the group evicts it",
+                            waits[i].name, waits[i].ms, cfg->max_poll_interval_ms);
+    }
+    if (cfg->session_timeout_ms > cfg->max_poll_interval_ms)   /* librdkafka refuses it */
+        shop_cfg_errorf(errs, "SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS (%" PRId64 ") must not exceed "
+                        "SHOPSTREAM_KAFKA_MAX_POLL_INTERVAL_MS (%" PRId64 ")",
+                        cfg->session_timeout_ms, cfg->max_poll_interval_ms);
+}
+
 int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, shop_getenv_fn get,
                          struct shop_cfg_errs *errs)
 {
@@ -83,6 +109,10 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     load_log_level(cfg, get, errs);
     cfg->poll_budget = shop_cfg_int(get, "SHOPSTREAM_POLL_BUDGET", 256, 1, 1000000, errs);
     cfg->batch_max = shop_cfg_int(get, "SHOPSTREAM_BATCH_MAX", 5000, 1, 100000, errs);
+    /* Records are up to ~1 MB each, so a count alone bounds nothing: 5000 of them would
+     * be 5 GB of arena. The record that crosses the bound still joins the batch. */
+    cfg->batch_max_bytes =
+        shop_cfg_int(get, "SHOPSTREAM_BATCH_MAX_BYTES", 16 * 1024 * 1024, 1024, INT64_C(1) << 30, errs);
     /* How long a non-full batch waits for more records once the consumer queue ran
      * empty: under a backlog the queue empties between fetch responses, and closing
      * the batch there made batches a third of batch_max. 0 closes it at once. */
@@ -97,6 +127,10 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     cfg->pg_synchronous_commit = shop_cfg_bool(get, "SHOPSTREAM_PG_SYNCHRONOUS_COMMIT", false, errs);
     cfg->session_timeout_ms =
         shop_cfg_int(get, "SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS", 45000, 1000, 3600000, errs);
+    cfg->max_poll_interval_ms =
+        shop_cfg_int(get, "SHOPSTREAM_KAFKA_MAX_POLL_INTERVAL_MS", 300000, 1000, 86400000, errs);
+    cfg->pg_connect_timeout_s = shop_cfg_int(get, "SHOPSTREAM_PG_CONNECT_TIMEOUT_S", 5, 2, 600, errs);
+    check_poll_deadline(cfg, errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 
@@ -110,16 +144,16 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
         snprintf(props, sizeof(props), "(none)");
     int len = snprintf(buf, n,
                        "role=%s brokers=%s group=%s topic_prefix=%s topics=%s,%s,%s,%s dlq=%s "
-                       "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64
+                       "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64 " batch_max_bytes=%" PRId64
                        " batch_linger_ms=%" PRId64 " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
-                       " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " pg_synchronous_commit=%s log_level=%s"
-                       " kafka_properties=\"%s\"",
+                       " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " max_poll_interval_ms=%" PRId64 " pg_connect_timeout_s=%" PRId64
+                       " pg_synchronous_commit=%s log_level=%s kafka_properties=\"%s\"",
                        shop_worker_role_name(cfg->role), cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, cfg->topics[0], cfg->topics[1], cfg->topics[2], cfg->topics[3],
-                       cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->batch_linger_ms, cfg->stats_interval_ms,
+                       cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->batch_max_bytes, cfg->batch_linger_ms, cfg->stats_interval_ms,
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
-                       cfg->session_timeout_ms, cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level,
-                       props);
+                       cfg->session_timeout_ms, cfg->max_poll_interval_ms, cfg->pg_connect_timeout_s,
+                       cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level, props);
     if (len < 0)
         return 0;
     return (size_t)len < n ? (size_t)len : n - 1;

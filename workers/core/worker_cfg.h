@@ -36,6 +36,7 @@ struct shop_worker_cfg {
     char dlq_topic[SHOP_TOPIC_NAME_MAX];
     int64_t poll_budget;             /* SHOPSTREAM_POLL_BUDGET: polls per loop turn */
     int64_t batch_max;               /* SHOPSTREAM_BATCH_MAX: records per transaction */
+    int64_t batch_max_bytes;         /* SHOPSTREAM_BATCH_MAX_BYTES: record bytes per transaction */
     int64_t batch_linger_ms;         /* SHOPSTREAM_BATCH_LINGER_MS: keep a non-full batch open */
     int64_t stats_interval_ms;       /* SHOPSTREAM_STATS_INTERVAL_MS */
     int64_t pg_statement_timeout_ms; /* SHOPSTREAM_PG_STATEMENT_TIMEOUT_MS */
@@ -43,6 +44,8 @@ struct shop_worker_cfg {
     int64_t dlq_timeout_ms;          /* SHOPSTREAM_DLQ_TIMEOUT_MS: wait for dead-letter acks */
     int64_t session_timeout_ms;      /* SHOPSTREAM_KAFKA_SESSION_TIMEOUT_MS: group liveness */
     const struct shop_kafka_props *kafka_props; /* SHOPSTREAM_KAFKA_PROPERTIES[_FILE]; set by main */
+    int64_t max_poll_interval_ms;    /* SHOPSTREAM_KAFKA_MAX_POLL_INTERVAL_MS: longest gap between polls */
+    int64_t pg_connect_timeout_s;    /* SHOPSTREAM_PG_CONNECT_TIMEOUT_S: libpq connect_timeout */
 };
 
 /** "projector"; NULL for an unknown role. */

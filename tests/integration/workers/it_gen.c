@@ -9,6 +9,12 @@
  *   it-workers-gen count   --seed S --n N          (records in the whole stream)
  *   it-workers-gen expect  --seed S --n N --out DIR (products.csv, carts.csv, ...)
  *   it-workers-gen poison  --brokers B --prefix P  (junk, an invalid event, 3 valid views)
+ *   it-workers-gen poison-pg --brokers B --prefix P --round R
+ *                          (views of pv-0..pv-29 with two views of pz-bad among them, which the
+ *                           test's CHECK refuses; round 1 adds stock deltas of pz-stock, one of
+ *                           them INT64_MAX; round 2 adds INT64_MAX - 10 and +1 to the stored stock;
+ *                           rounds give distinct event ids)
+ *   it-workers-gen junk    --brokers B --prefix P --bytes N (one undecodable record of N bytes)
  *
  * Cross-topic effects are kept commutative on purpose (see docs/projections.md):
  * products that get absolute stock (catalog upserts) are never ordered.
@@ -491,6 +497,107 @@ static void cmd_poison(const char *brokers, const char *prefix)
     finish(rk);
 }
 
+static void pack_produce(rd_kafka_t *rk, const char *topic, const char *key, Shopstream__V1__Event *ev)
+{
+    uint8_t buf[1024];
+    size_t len = shopstream__v1__event__pack(ev, buf);
+    produce(rk, topic, key, buf, len);
+}
+
+/* Views keyed by 40 users (so spread over the partitions), two of product pz-bad that the
+ * test's CHECK constraint refuses in the middle; in round 1, the catalog stream of pz-stock:
+ * stock 10, +5, +INT64_MAX (out of bigint range in PostgreSQL), +7. */
+static void cmd_poison_pg(const char *brokers, const char *prefix, int round)
+{
+    rd_kafka_t *rk = producer(brokers);
+    char browse[256], catalog[256], id[40], user[16], prod[16];
+    snprintf(browse, sizeof(browse), "%sbrowse.v1", prefix);
+    snprintf(catalog, sizeof(catalog), "%scatalog.v1", prefix);
+    Shopstream__V1__Event ev;
+    Shopstream__V1__ProductViewed pv;
+    int n = round == 1 ? 300 : 50;
+    for (int i = 0; i < n; i++) {
+        shopstream__v1__event__init(&ev);
+        shopstream__v1__product_viewed__init(&pv);
+        ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED;
+        ev.product_viewed = &pv;
+        ev.type = (char *)shop_event_type_name(ev.payload_case);
+        ev.occurred_at_ms = ev.received_at_ms = T0 + i;
+        snprintf(user, sizeof(user), "user-%03d", i % 40);
+        snprintf(prod, sizeof(prod), "pv-%d", i % 30);
+        snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012d", 0xb0000000u + (unsigned)round, i);
+        ev.id = id;
+        ev.user_id = user;
+        pv.product_id = prod;
+        pack_produce(rk, browse, user, &ev);
+        if (round == 1 && (i == 100 || i == 200)) {
+            snprintf(id, sizeof(id), "%08x-0000-4000-8000-%012d", 0xbad00000u, i);
+            pv.product_id = "pz-bad";
+            pack_produce(rk, browse, user, &ev);
+        }
+    }
+    if (round == 2) {   /* pz-stock is stored by now: only PostgreSQL can see the sum overflow */
+        Shopstream__V1__StockAdjusted sa;
+        static const int64_t deltas[] = {INT64_MAX - 10, 1};
+        for (int i = 0; i < 2; i++) {
+            shopstream__v1__event__init(&ev);
+            shopstream__v1__stock_adjusted__init(&sa);
+            ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED;
+            ev.stock_adjusted = &sa;
+            ev.type = (char *)shop_event_type_name(ev.payload_case);
+            ev.occurred_at_ms = ev.received_at_ms = T0 + 1;
+            ev.user_id = "admin";
+            snprintf(id, sizeof(id), "570c0000-0000-4000-8000-%012d", i + 10);
+            ev.id = id;
+            sa.product_id = "pz-stock";
+            sa.delta = deltas[i];
+            pack_produce(rk, catalog, "pz-stock", &ev);
+        }
+    }
+    if (round == 1) {
+        Shopstream__V1__ProductUpserted pu;
+        Shopstream__V1__StockAdjusted sa;
+        static const int64_t deltas[] = {5, INT64_MAX, 7};
+        shopstream__v1__event__init(&ev);
+        shopstream__v1__product_upserted__init(&pu);
+        ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_UPSERTED;
+        ev.product_upserted = &pu;
+        ev.type = (char *)shop_event_type_name(ev.payload_case);
+        ev.occurred_at_ms = ev.received_at_ms = T0;
+        ev.user_id = "admin";
+        ev.id = "570c0000-0000-4000-8000-000000000000";
+        pu.product_id = "pz-stock";
+        pu.name = "Stock probe";
+        pu.price = money(100);
+        pu.stock = 10;
+        pack_produce(rk, catalog, "pz-stock", &ev);
+        for (int i = 0; i < 3; i++) {
+            shopstream__v1__stock_adjusted__init(&sa);
+            ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED;
+            ev.stock_adjusted = &sa;
+            ev.type = (char *)shop_event_type_name(ev.payload_case);
+            snprintf(id, sizeof(id), "570c0000-0000-4000-8000-%012d", i + 1);
+            ev.id = id;
+            sa.product_id = "pz-stock";
+            sa.delta = deltas[i];
+            pack_produce(rk, catalog, "pz-stock", &ev);
+        }
+    }
+    finish(rk);
+}
+
+static void cmd_junk(const char *brokers, const char *prefix, size_t bytes)
+{
+    rd_kafka_t *rk = producer(brokers);
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%sbrowse.v1", prefix);
+    char *junk = malloc(bytes + 1);
+    memset(junk, 0xff, bytes);
+    produce(rk, topic, "user-junk", junk, bytes);
+    free(junk);
+    finish(rk);
+}
+
 static const char *arg(int argc, char **argv, const char *name, const char *def)
 {
     for (int i = 2; i + 1 < argc; i++)
@@ -510,6 +617,16 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "poison-pg") == 0) {
+        cmd_poison_pg(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL),
+                      atoi(arg(argc, argv, "--round", "1")));
+        return 0;
+    }
+    if (strcmp(cmd, "junk") == 0) {
+        cmd_junk(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL),
+                 strtoul(arg(argc, argv, "--bytes", "500"), NULL, 10));
+        return 0;
+    }
     if (strcmp(cmd, "poison") == 0) {
         cmd_poison(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL));
         return 0;
