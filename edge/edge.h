@@ -18,6 +18,7 @@
 #include "base/shop_err.h"
 #include "edge/core/edge_batch.h"
 #include "edge/core/edge_broker.h"
+#include "edge/core/edge_budget.h"
 #include "edge/core/edge_config.h"
 #include "edge/core/edge_cors.h"
 #include "edge/core/edge_jwt.h"
@@ -33,6 +34,7 @@
  * timeout, or a slow client's every request would be a probe. */
 #define EDGE_PROBE_INTERVAL_US 30000000
 
+struct edge_accept;
 struct edge_pg;
 struct edge_thread;
 
@@ -46,6 +48,8 @@ struct edge {
     atomic_int_fast64_t kafka_ok_us;   /* edge_mono_us() of the latest acknowledgement or
                                         * statistics with a broker UP, on any thread */
     atomic_int stopping;
+    struct shop_edge_budget inflight_bytes;   /* bytes held by requests waiting for the broker */
+    struct shop_edge_budget connections;      /* open client connections */
     h2o_globalconf_t h2o;
     struct edge_pg *pg;
     struct edge_thread *threads;
@@ -62,6 +66,7 @@ struct edge_thread {
     h2o_accept_ctx_t accept_ctx;
     int listen_fd;
     h2o_socket_t *listener;
+    struct edge_accept *accept;        /* accept.c's state */
     rd_kafka_t *rk;
     atomic_bool kafka_fatal;           /* set from librdkafka's threads */
     struct shop_edge_broker broker;    /* reachability of this producer's brokers */
@@ -88,6 +93,10 @@ int edge_http_setup(struct edge *e, struct shop_err *err);
 int edge_listen(struct edge *e, struct edge_thread *t, struct shop_err *err);
 int64_t edge_now_ms(void);
 int64_t edge_mono_us(void);
+
+/* accept.c — loop thread: takes over the listener's read callback */
+void edge_accept_start(struct edge_thread *t);
+void edge_accept_on_ready(h2o_socket_t *listener, const char *err);
 
 /* ingest.c — loop thread */
 void edge_ingest(struct edge_thread *t, h2o_req_t *req);

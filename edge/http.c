@@ -304,6 +304,15 @@ int edge_http_setup(struct edge *e, struct shop_err *err)
      * filter turns h2o's plain 413 into our problem body. It sits on the fallback path,
      * which h2o's early errors use, and on "/" for any later one. */
     e->h2o.max_request_entity_size = e->cfg->body_max;
+    /* No cleartext HTTP/2: h2o 2.2.5 would take both "Upgrade: h2c" and the prior-knowledge
+     * preface here, and its HTTP/2 side has no idle timeout that PINGs leave alone and lets
+     * one connection buffer up to 100 bodies at once. TLS and HTTP/2 end at the ingress. */
+    e->h2o.http1.upgrade_to_http2 = 0;
+    /* One deadline for a whole request, headers and body, from when h2o starts reading it
+     * (the accept, or the previous response on a kept-alive connection, so it is also the
+     * idle timeout): h2o closes the connection past it and a slow sender cannot hold a
+     * connection and its buffer. */
+    e->h2o.http1.req_timeout = (uint64_t)e->cfg->request_timeout_ms;
     h2o_hostconf_t *host = h2o_config_register_host(&e->h2o, h2o_iovec_init(H2O_STRLIT("default")),
                                                     65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

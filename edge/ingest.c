@@ -15,8 +15,13 @@
 #include "base/shop_arena.h"
 #include "base/shop_json_alloc.h"
 #include "base/shop_log.h"
+#include "edge/core/edge_prescan.h"
 
 enum body_kind { BODY_JSON, BODY_PB, BODY_OTHER };
+
+/* What librdkafka holds per record beside its copy of the value: the message, its key
+ * and the ce_* headers. An estimate on the high side; the values are counted exactly. */
+#define EDGE_RECORD_OVERHEAD 512
 
 struct ingest;
 
@@ -33,6 +38,9 @@ struct ingest {
     struct shop_arena arena;        /* decoded events, ids, packed values */
     Shopstream__V1__Event **events;
     size_t n;
+    uint8_t **packed;               /* events[i] as a record value, packed_len[i] bytes */
+    size_t *packed_len;
+    int64_t reserved_bytes;         /* held in edge->inflight_bytes until ing is freed */
     struct shop_edge_batch batch;   /* produced / pending / failed; the one verdict */
     int64_t started_us;
     bool probe;                     /* produced although the brokers were known down */
@@ -70,6 +78,7 @@ static void ingest_free(struct ingest *ing)
         *ing->req_slot = NULL;
     if (h2o_timeout_is_linked(&ing->timeout))
         h2o_timeout_unlink(&ing->timeout);
+    shop_edge_budget_release(&ing->t->edge->inflight_bytes, ing->reserved_bytes);
     shop_arena_fini(&ing->arena);
     free(ing);
 }
@@ -190,6 +199,15 @@ static int decode(struct ingest *ing, enum body_kind kind, struct shop_problem *
     if (body.base == NULL)
         body = h2o_iovec_init("", 0);
     const struct shop_event_limits *lim = &ing->t->edge->limits;
+    /* Count first: an over-long batch is refused before any tree or event is built. */
+    long n = kind == BODY_JSON ? shop_edge_prescan_json(body.base, body.len, lim->batch_max)
+                               : shop_edge_prescan_pb((const uint8_t *)body.base, body.len,
+                                                      lim->batch_max);
+    if (n > (long)lim->batch_max) {
+        *p = (struct shop_problem){.index = -1, .field = "events"};
+        snprintf(p->detail, sizeof(p->detail), "must hold at most %zu events", lim->batch_max);
+        return SHOP_EBADMSG;
+    }
     if (kind == BODY_JSON) {
         /* The JSON tree lives only inside the call; its nodes go to the ingest's arena
          * instead of a malloc/free each (the decoded events live there already). */
@@ -237,14 +255,29 @@ static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims
     return 0;
 }
 
+/* Packs every event into its record value; returns the bytes librdkafka will hold for
+ * them (its copies of the values plus EDGE_RECORD_OVERHEAD each). */
+static int64_t pack_all(struct ingest *ing)
+{
+    int64_t bytes = 0;
+    ing->packed = shop_arena_alloc(&ing->arena, ing->n * sizeof(*ing->packed));
+    ing->packed_len = shop_arena_alloc(&ing->arena, ing->n * sizeof(*ing->packed_len));
+    for (size_t i = 0; i < ing->n; i++) {
+        size_t len = shopstream__v1__event__get_packed_size(ing->events[i]);
+        ing->packed[i] = shop_arena_alloc_uninit(&ing->arena, len + 1);
+        ing->packed_len[i] = shopstream__v1__event__pack(ing->events[i], ing->packed[i]);
+        bytes += (int64_t)ing->packed_len[i] + EDGE_RECORD_OVERHEAD;
+    }
+    return bytes;
+}
+
 /* Hands one event to librdkafka; the value and headers are copied or owned by it. */
-static rd_kafka_resp_err_t produce_one(struct ingest *ing, Shopstream__V1__Event *ev,
-                                       const char *traceparent)
+static rd_kafka_resp_err_t produce_one(struct ingest *ing, size_t idx, const char *traceparent)
 {
     struct edge_thread *t = ing->t;
-    size_t len = shopstream__v1__event__get_packed_size(ev);
-    uint8_t *buf = shop_arena_alloc(&ing->arena, len + 1);
-    shopstream__v1__event__pack(ev, buf);
+    Shopstream__V1__Event *ev = ing->events[idx];
+    uint8_t *buf = ing->packed[idx];
+    size_t len = ing->packed_len[idx];
     struct shop_header hdrs[SHOP_CE_HEADERS_MAX];
     size_t nh = shop_event_ce_headers(ev, traceparent, &ing->arena, hdrs);
     rd_kafka_headers_t *rkh = rd_kafka_headers_new(nh);
@@ -282,7 +315,7 @@ static void produce_all(struct ingest *ing)
     ing->started_us = edge_mono_us();
     shop_edge_batch_init(&ing->batch, ing->n);
     for (size_t i = 0; i < ing->n && err == 0; i++) {
-        err = produce_one(ing, ing->events[i], tp);
+        err = produce_one(ing, i, tp);
         if (err == 0)
             produced++;
     }
@@ -333,6 +366,17 @@ static const char *refusal(struct ingest *ing)
             edge_kafka_probe_done(t);
         return "overloaded";
     }
+    /* Bytes, not only events: the body, the arena (decoded tree, events, packed values)
+     * and librdkafka's copies stay until the last delivery report. */
+    int64_t records = pack_all(ing);
+    int64_t bytes = (int64_t)ing->req->entity.len + (int64_t)ing->arena.total + records;
+    if (!shop_edge_budget_reserve(&e->inflight_bytes, bytes)) {
+        atomic_fetch_sub(&e->inflight, (int_fast64_t)ing->n);
+        if (a == SHOP_BROKER_PROBE)
+            edge_kafka_probe_done(t);
+        return "overloaded: too many bytes in flight";
+    }
+    ing->reserved_bytes = bytes;
     ing->probe = a == SHOP_BROKER_PROBE;
     return NULL;
 }

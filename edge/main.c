@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/shop_arena.h"
@@ -32,17 +33,6 @@ static void on_signal(int sig)
     atomic_store(&edge.stopping, 1);
 }
 
-/* Loop thread. */
-static void on_accept(h2o_socket_t *listener, const char *err)
-{
-    struct edge_thread *t = listener->data;
-    if (err != NULL)
-        return;
-    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-    if (sock != NULL)
-        h2o_accept(&t->accept_ctx, sock);
-}
-
 static void thread_setup(struct edge_thread *t)
 {
     struct edge *e = t->edge;
@@ -51,8 +41,7 @@ static void thread_setup(struct edge_thread *t)
     t->accept_ctx.ctx = &t->ctx;
     t->accept_ctx.hosts = e->h2o.hosts;
     t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    t->listener->data = t;
-    h2o_socket_read_start(t->listener, on_accept);
+    edge_accept_start(t);
     h2o_timeout_init(t->loop, &t->answer_timeout, (uint64_t)e->cfg->delivery_timeout_ms + 2000);
     edge_kafka_attach(t);
     edge_pg_attach(t);
@@ -112,6 +101,24 @@ static int read_key(const char *path, bool trim, unsigned char **out, size_t *le
     *out = buf;
     *len = n;
     return 0;
+}
+
+/* Every connection holds a descriptor: take the hard limit, as servers do, and say when
+ * the connection cap cannot be reached under it (past it, accept.c refuses with 503). */
+static void raise_nofile(const struct shop_edge_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)cfg->max_connections + 256)
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "file descriptor limit below the connection cap",
+                 "nofile=%llu max_connections=%d", (unsigned long long)rl.rlim_cur,
+                 cfg->max_connections);
 }
 
 static void load_config(struct shop_edge_config *cfg)
@@ -178,6 +185,9 @@ int main(void)
     edge.n_threads = cfg.threads;
     edge.port = cfg.http_port;
     shop_edge_metrics_init(&edge.metrics);
+    shop_edge_budget_init(&edge.inflight_bytes, cfg.max_inflight_bytes);
+    shop_edge_budget_init(&edge.connections, cfg.max_connections);
+    raise_nofile(&cfg);
     atomic_init(&edge.inflight, 0);
     atomic_init(&edge.kafka_ok_us, 0);
     atomic_init(&edge.stopping, 0);

@@ -57,6 +57,18 @@ static void load_services(struct shop_edge_config *cfg, shop_getenv_fn get,
     cfg->pg_timeout_ms = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_PG_TIMEOUT_MS", 2000, 100, 60000, errs);
 }
 
+/* Bounds on what clients can make the edge hold: connections, time, bytes. */
+static void load_limits(struct shop_edge_config *cfg, shop_getenv_fn get,
+                        struct shop_cfg_errs *errs)
+{
+    cfg->max_inflight_bytes = shop_cfg_int(get, "SHOPSTREAM_EDGE_MAX_INFLIGHT_BYTES", 256 << 20,
+                                           1 << 20, (int64_t)1 << 40, errs);
+    cfg->max_connections =
+        (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_MAX_CONNECTIONS", 4096, 1, 1000000, errs);
+    cfg->request_timeout_ms =
+        (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_REQUEST_TIMEOUT_MS", 10000, 100, 600000, errs);
+}
+
 int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int ncpu,
                           struct shop_cfg_errs *errs)
 {
@@ -69,6 +81,7 @@ int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int 
     cfg->threads = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_THREADS", ncpu > 0 ? ncpu : 1, 1, 256, errs);
     cfg->max_inflight = shop_cfg_int(get, "SHOPSTREAM_EDGE_MAX_INFLIGHT", 100000, 1, 100000000, errs);
     cfg->retry_after_s = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_RETRY_AFTER_S", 1, 1, 3600, errs);
+    load_limits(cfg, get, errs);
     cfg->cors_origins = opt_str(get, "SHOPSTREAM_EDGE_CORS_ORIGINS");
     const char *level = shop_cfg_str(get, "SHOPSTREAM_LOG_LEVEL", "info");
     if (shop_log_level_parse(level, &cfg->log_level) != 0)
@@ -99,6 +112,13 @@ char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, s
              or_unset(cfg->jwt_issuer), or_unset(cfg->jwt_audience), (long long)cfg->jwt_leeway_s,
              cfg->body_max, cfg->threads, (long long)cfg->max_inflight, cfg->delivery_timeout_ms,
              cfg->retry_after_s, or_unset(cfg->cors_origins), cfg->pg_pool, cfg->pg_timeout_ms);
+    size_t used = strlen(buf);
+    if (used < cap)
+        snprintf(buf + used, cap - used,
+                 " max_inflight_bytes=%lld max_connections=%d request_timeout_ms=%d",
+                 (long long)cfg->max_inflight_bytes, cfg->max_connections,
+                 cfg->request_timeout_ms);
+    len = (int)strlen(buf);
     if (cfg->kafka_props != NULL && len >= 0 && (size_t)len + 20 < cap) {
         size_t at = (size_t)len;
         at += (size_t)snprintf(buf + at, cap - at, " kafka_properties=\"");

@@ -29,6 +29,9 @@ struct shop_edge_config {
     size_t body_max;
     int threads;
     int64_t max_inflight;          /* events produced but not yet acknowledged */
+    int64_t max_inflight_bytes;    /* bytes held by requests waiting for the broker */
+    int max_connections;           /* open client connections, whole process */
+    int request_timeout_ms;        /* headers + body of a request, and keep-alive idle */
     int delivery_timeout_ms;
     int retry_after_s;
     const char *cors_origins;      /* NULL: no CORS headers */

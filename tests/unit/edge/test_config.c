@@ -112,4 +112,50 @@ Test(config, describe_redacts_uri_passwords_and_kafka_secrets)
     cr_assert_not_null(strstr(buf, "pg_dsn=\"postgresql://u:***@db:5432/shop?sslmode=verify-full\""), "%s", buf);
     cr_assert_not_null(strstr(buf, "kafka_properties=\"security.protocol=SASL_SSL,sasl.password=***\""), "%s",
                        buf);
+    cr_assert_not_null(strstr(buf, " max_connections=4096 "), "both appended parts survive: %s", buf);
+}
+
+Test(config, connection_time_and_byte_limits)
+{
+    static const char *const def[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    shop_cfg_table_use(def);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    cr_assert_eq(cfg.max_inflight_bytes, 256 << 20);
+    cr_assert_eq(cfg.max_connections, 4096);
+    cr_assert_eq(cfg.request_timeout_ms, 10000);
+    char buf[2048];
+    shop_edge_config_describe(&cfg, buf, sizeof(buf));
+    cr_assert_not_null(strstr(buf, "max_inflight_bytes=268435456 max_connections=4096 "
+                                   "request_timeout_ms=10000"));
+
+    static const char *const set[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET,
+                                      "SHOPSTREAM_EDGE_MAX_INFLIGHT_BYTES", "1048576",
+                                      "SHOPSTREAM_EDGE_MAX_CONNECTIONS", "3",
+                                      "SHOPSTREAM_EDGE_REQUEST_TIMEOUT_MS", "1000", NULL};
+    shop_cfg_table_use(set);
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    cr_assert_eq(cfg.max_inflight_bytes, 1048576);
+    cr_assert_eq(cfg.max_connections, 3);
+    cr_assert_eq(cfg.request_timeout_ms, 1000);
+
+    static const char *const bad[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET,
+                                      "SHOPSTREAM_EDGE_MAX_INFLIGHT_BYTES", "1000",
+                                      "SHOPSTREAM_EDGE_MAX_CONNECTIONS", "0",
+                                      "SHOPSTREAM_EDGE_REQUEST_TIMEOUT_MS", "soon", NULL};
+    shop_cfg_table_use(bad);
+    struct shop_cfg_errs errs2 = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs2), SHOP_ECONFIG);
+    cr_assert_eq(errs2.count, 3);
+    bool bytes = false, conns = false, timeout = false;
+    for (int i = 0; i < errs2.count; i++) {
+        bytes |= strstr(errs2.msg[i], "SHOPSTREAM_EDGE_MAX_INFLIGHT_BYTES") != NULL;
+        conns |= strstr(errs2.msg[i], "SHOPSTREAM_EDGE_MAX_CONNECTIONS") != NULL;
+        timeout |= strstr(errs2.msg[i], "SHOPSTREAM_EDGE_REQUEST_TIMEOUT_MS") != NULL;
+    }
+    cr_assert(bytes && conns && timeout);
 }
