@@ -7,6 +7,8 @@
 #include "edge/edge.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "base/shop_json_alloc.h"
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "edge/core/edge_cpus.h"
 #include "edge/producer.h"
 
 static struct edge edge;
@@ -103,6 +106,60 @@ static int read_key(const char *path, bool trim, unsigned char **out, size_t *le
     return 0;
 }
 
+/* The whole of a small file (a cgroup or /proc text) as a string in buf, or NULL. */
+static const char *read_small(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The CPU quota of this process's cgroup: the tightest cpu.max from its own cgroup v2
+ * up to the root, or cgroup v1's cfs quota as mounted (a container sees its own). */
+static int cgroup_cpu_limit(void)
+{
+    char text[4096], path[PATH_MAX], file[PATH_MAX + 64], q[64], p[64];
+    int limit = 0;
+    if (read_small("/proc/self/cgroup", text, sizeof(text)) != NULL &&
+        shop_edge_cpus_v2_path(text, path, sizeof(path))) {
+        for (;;) {
+            snprintf(file, sizeof(file), "/sys/fs/cgroup%s/cpu.max",
+                     strcmp(path, "/") == 0 ? "" : path);
+            limit = shop_edge_cpus_min_limit(
+                limit, shop_edge_cpus_from_cpu_max(read_small(file, q, sizeof(q))));
+            char *slash = strrchr(path, '/');
+            if (slash == NULL || slash == path)
+                break;
+            *slash = '\0';
+        }
+    }
+    static const char *const v1[] = {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"};
+    for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+        char qf[128], pf[128];
+        snprintf(qf, sizeof(qf), "%s/cpu.cfs_quota_us", v1[i]);
+        snprintf(pf, sizeof(pf), "%s/cpu.cfs_period_us", v1[i]);
+        limit = shop_edge_cpus_min_limit(
+            limit, shop_edge_cpus_from_cfs(read_small(qf, q, sizeof(q)), read_small(pf, p, sizeof(p))));
+    }
+    return limit;
+}
+
+/* The default loop thread count: the CPUs this process may run on, not the host's. */
+static int usable_cpus(void)
+{
+    cpu_set_t set;
+    int affinity = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (affinity <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        affinity = n > 0 ? (int)n : 1;
+    }
+    return shop_edge_cpus_usable(affinity, cgroup_cpu_limit());
+}
+
 /* Every connection holds a descriptor: take the hard limit, as servers do, and say when
  * the connection cap cannot be reached under it (past it, accept.c refuses with 503). */
 static void raise_nofile(const struct shop_edge_config *cfg)
@@ -124,8 +181,7 @@ static void raise_nofile(const struct shop_edge_config *cfg)
 static void load_config(struct shop_edge_config *cfg)
 {
     struct shop_cfg_errs errs = {0};
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    shop_edge_config_load(cfg, env_get, ncpu > 0 ? (int)ncpu : 1, &errs);
+    shop_edge_config_load(cfg, env_get, usable_cpus(), &errs);
     struct shop_jwt_verifier *v = &edge.jwt;
     v->alg = cfg->jwt_alg;
     v->issuer = cfg->jwt_issuer;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The edge's transport under hostile clients: no cleartext HTTP/2 (neither the h2c
+# The edge's transport under hostile clients (and its thread count): one loop thread
+# under a one-CPU affinity mask; no cleartext HTTP/2 (neither the h2c
 # upgrade nor prior knowledge); a request whose headers or body trickle in is cut off
 # at SHOPSTREAM_EDGE_REQUEST_TIMEOUT_MS; past SHOPSTREAM_EDGE_MAX_CONNECTIONS a
 # connection gets a 503 problem; out of file descriptors, a connection gets a 503 and
@@ -33,6 +34,16 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$EDGE_PID/stat"; }
 
 create_topics "$PREFIX" "$BROKERS"
 U1=$("$TOKEN" --sub u1)
+
+# ---- loop threads default to the CPUs the process may use ---------------------------
+# One allowed CPU (taskset): one loop thread, however many the host has.
+printf '#!/bin/sh\nexec taskset -c 0 "%s"\n' "$EDGE" >"$TMP/edge-cpu0"; chmod +x "$TMP/edge-cpu0"
+REAL_EDGE=$EDGE; EDGE=$TMP/edge-cpu0
+start_edge "$PREFIX" "$BROKERS" SHOPSTREAM_EDGE_THREADS=
+EDGE=$REAL_EDGE
+check "one allowed CPU: one loop thread (host has $(getconf _NPROCESSORS_ONLN))" \
+    grep -q 'msg="listening".* threads=1$' "$TMP/edge.log"
+stop_edge
 
 # ---- no cleartext HTTP/2 ----------------------------------------------------------
 start_edge "$PREFIX" "$BROKERS" SHOPSTREAM_EDGE_REQUEST_TIMEOUT_MS=1000
