@@ -12,8 +12,9 @@ RAW="python3 $(dirname "$0")/rawhttp.py"
 BROKERS=$SHOPSTREAM_IT_KAFKA_BROKERS
 PREFIX="it-edge-transport-$$."
 HOLD_FD=
+HOLD_PID=
 release() { if [ -n "$HOLD_FD" ]; then exec {HOLD_FD}>&-; HOLD_FD=; fi; wait "$HOLD_PID" 2>/dev/null || true; }
-cleanup() { release; stop_edge || true; rm -rf "$TMP"; }
+cleanup() { release; stop_edge || true; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"; }
 trap cleanup EXIT
 
 # hold N: N kept-alive connections, each served once; their statuses in $TMP/hold.out.
