@@ -44,7 +44,7 @@ exec {BH_FD}>"$TMP/bh.in"
 for _ in $(seq 1 50); do [ -s "$TMP/bh.port" ] && break; sleep 0.1; done
 BH="127.0.0.1:$(cat "$TMP/bh.port")"
 start_edge "it-edge-budget-bh-$$." "$BH" SHOPSTREAM_EDGE_BODY_MAX=600000 \
-    SHOPSTREAM_EDGE_MAX_INFLIGHT_BYTES=1048576 SHOPSTREAM_KAFKA_DELIVERY_TIMEOUT_MS=30000 \
+    SHOPSTREAM_EDGE_MAX_INFLIGHT_BYTES=1048576 SHOPSTREAM_KAFKA_DELIVERY_TIMEOUT_MS=10000 \
     SHOPSTREAM_EDGE_RETRY_AFTER_S=3 SHOPSTREAM_EDGE_THREADS=1
 # One event and 560000 bytes of white space: more than half the byte budget.
 python3 -c 'import sys; sys.stdout.write("{\"events\":[{\"type\":\"product.viewed\",\"product_id\":\"p1\"}]}" + " " * 560000)' >"$TMP/fat.json"
