@@ -10,11 +10,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <uuid/uuid.h>
 
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+
+/* User+system CPU of the whole process, every thread included. */
+static double process_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 double bench_now_s(void)
 {
@@ -274,8 +284,9 @@ int bench_produce_all(struct bench_msgs *m, const struct bench_produce_opts *o, 
         rc = produce_range(rk, topics, &run, 0, warmup, err);
     if (rc != 0)
         goto out_destroy;
-    double t0 = bench_now_s();
+    double t0 = bench_now_s(), cpu0 = process_cpu_s();
     rc = produce_range(rk, topics, &run, warmup, m->n, err);
+    r->cpu_s = process_cpu_s() - cpu0;
     r->seconds = run.last_report_s > t0 ? run.last_report_s - t0 : 0;
 out_destroy:
     rd_kafka_destroy(rk);

@@ -54,6 +54,8 @@ struct bench_produce_opts {
 struct bench_produce_result {
     size_t timed, delivered, failed;    /* timed = records after the warm-up */
     double seconds;                     /* first timed produce → last delivery report */
+    double cpu_s;                       /* this process's user+system CPU over those seconds
+                                         * (getrusage: the producing thread and librdkafka's) */
     uint32_t *lat_us;                   /* produce → delivery report per timed record (owned) */
     size_t n_lat;
 };

@@ -3,12 +3,18 @@
  * same broker takes the same records from librdkafka alone, in one run.
  *   shopstream-bench-ingest [--url URL] [--brokers B] [--topic-prefix P]
  *       [--single N] [--batches N] [--batch-size N] [--concurrency C]
- *       [--data DIR] [--seed S]
+ *       [--data DIR] [--seed S] [--edge-pid PID]
  * (a) N single-event POSTs, (b) N batch POSTs of --batch-size events, both at
  * --concurrency requests in flight (libcurl multi, tools/replay/replay_post);
  * (c) the events of (b) decoded, stamped and packed by proto/core and produced
  * to the same topics with the edge's producer settings, every delivery report
  * awaited. Prints one row per mode and the ratio (b)/(c).
+ * With --edge-pid, also the CPU time the edge process spent (utime+stime of
+ * /proc/PID/stat, all its threads, librdkafka's included) per request and per
+ * event in (a) and (b), beside this process's CPU (getrusage) per record in (c),
+ * and their ratios: CPU time moves far less than throughput on a shared machine.
+ * The edge's idle CPU over one second before the runs is printed as well (not
+ * subtracted).
  * Events are Online Retail shoppers from tools/replay/replay_gen with "<invoice>-b"
  * order ids, posted by "bench-<customer>-s<session>" users (single events, ten per
  * session, in order) and "bench-<customer>-w<window>" users (batches), so requests
@@ -19,10 +25,12 @@
 #define _GNU_SOURCE
 #include <curl/curl.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/shop_cfg.h"
 #include "base/shop_log.h"
@@ -36,6 +44,7 @@ struct opts {
     size_t n_single, n_batches, batch_size;
     int concurrency;
     uint64_t seed;
+    long edge_pid;                      /* 0: the edge's CPU is not measured */
 };
 
 /* One shopper event of the replay: its customer and its place in the customer's stream. */
@@ -51,14 +60,16 @@ struct flat_ev {
 
 struct row {
     const char *mode;
-    size_t events;
+    size_t events, requests;
     double seconds, p50_ms, p99_ms;
+    double cpu_s;                       /* the edge's (http rows) or this process's (raw); <0: unknown */
 };
 
 static void usage(void)
 {
     fprintf(stderr, "usage: shopstream-bench-ingest [--url URL] [--brokers B] [--topic-prefix P] [--single N]\n"
-                    "         [--batches N] [--batch-size N] [--concurrency C] [--data DIR] [--seed S]\n");
+                    "         [--batches N] [--batch-size N] [--concurrency C] [--data DIR] [--seed S]\n"
+                    "         [--edge-pid PID]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -83,9 +94,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         else if (strcmp(a, "--batch-size") == 0) o->batch_size = strtoul(v, NULL, 10);
         else if (strcmp(a, "--concurrency") == 0) o->concurrency = atoi(v);
         else if (strcmp(a, "--seed") == 0) o->seed = strtoull(v, NULL, 10);
+        else if (strcmp(a, "--edge-pid") == 0) o->edge_pid = strtol(v, NULL, 10);
         else return -1;
     }
-    if (o->batch_size < 1 || o->batch_size > 1000 || o->concurrency < 1 || o->n_batches < 1)
+    if (o->batch_size < 1 || o->batch_size > 1000 || o->concurrency < 1 || o->n_batches < 1 || o->edge_pid < 0)
         return -1;
     return 0;
 }
@@ -242,13 +254,44 @@ static int edge_is_up(const char *url)
     return 1;
 }
 
+/* ---- the edge's CPU ------------------------------------------------------------- */
+
+/* utime+stime of every thread of process pid, in seconds (clock-tick resolution), or -1. */
+static double proc_cpu_s(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: fields count from the last ')'.
+     * After it: state (3) ... cmajflt (13), utime (14), stime (15). */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The edge's CPU over a window; the window is unknown (-1) when either reading failed. */
+static double cpu_delta(double before, double after)
+{
+    return before < 0 || after < 0 ? -1 : after - before;
+}
+
 static int run_http(const char *mode, const struct replay_request *reqs, size_t n, const struct replay_post_opts *po,
-                    struct row *row)
+                    long edge_pid, struct row *row)
 {
     struct replay_post_stats st = {0};
+    double cpu0 = edge_pid > 0 ? proc_cpu_s(edge_pid) : -1;
     int rc = replay_post_all(reqs, n, po, &st);
-    *row = (struct row){.mode = mode, .events = st.events_ok, .seconds = st.seconds,
-                        .p50_ms = replay_latency_pct(&st, 50) / 1000, .p99_ms = replay_latency_pct(&st, 99) / 1000};
+    double cpu = edge_pid > 0 ? cpu_delta(cpu0, proc_cpu_s(edge_pid)) : -1;
+    *row = (struct row){.mode = mode, .events = st.events_ok, .requests = st.requests_ok, .seconds = st.seconds,
+                        .p50_ms = replay_latency_pct(&st, 50) / 1000, .p99_ms = replay_latency_pct(&st, 99) / 1000,
+                        .cpu_s = cpu};
     if (rc != 0)
         SHOP_LOG(SHOP_LOG_ERROR, "bench", "requests not accepted", "mode=%s ok=%zu of=%zu rejected=%zu failed=%zu",
                  mode, st.requests_ok, n, st.rejected, st.failed);
@@ -274,7 +317,7 @@ static int run_raw(const struct opts *o, const struct replay_request *reqs, size
     struct replay_post_stats st = {.lat_us = r.lat_us, .n_lat = r.n_lat};
     *row = (struct row){.mode = "raw librdkafka producer", .events = r.delivered > 0 ? r.delivered - bo.warmup : 0,
                         .seconds = r.seconds, .p50_ms = replay_latency_pct(&st, 50) / 1000,
-                        .p99_ms = replay_latency_pct(&st, 99) / 1000};
+                        .p99_ms = replay_latency_pct(&st, 99) / 1000, .cpu_s = rc == 0 ? r.cpu_s : -1};
     free(r.lat_us);
     bench_msgs_fini(&m);
     return rc;
@@ -292,11 +335,63 @@ static void print_row(const struct row *r)
     fflush(stdout);
 }
 
+static double per(double cpu_s, size_t n)
+{
+    return cpu_s >= 0 && n > 0 ? cpu_s * 1e6 / (double)n : -1;
+}
+
+/* One row of the CPU table: CPU seconds, requests, and microseconds per request and per event. */
+static void print_cpu_row(const char *mode, const struct row *r, bool http)
+{
+    if (r->cpu_s < 0) {
+        printf("%-28s %9s\n", mode, "unknown");
+        return;
+    }
+    if (http)
+        printf("%-28s %9.3f %9zu %11.1f %9.2f\n", mode, r->cpu_s, r->requests, per(r->cpu_s, r->requests),
+               per(r->cpu_s, r->events));
+    else
+        printf("%-28s %9.3f %9s %11s %9.2f\n", mode, r->cpu_s, "-", "-", per(r->cpu_s, r->events));
+}
+
+/* The CPU figures of the run: the edge's per request and per event beside the raw producer's. */
+static void print_cpu(const struct opts *o, double idle_cpu_s, double idle_s, const struct row *rs,
+                      const struct row *rb, const struct row *rr)
+{
+    printf("\ncpu: edge pid %ld (utime+stime from /proc/%ld/stat, %ld ticks/s, every thread); raw producer: "
+           "getrusage of this process\n",
+           o->edge_pid, o->edge_pid, sysconf(_SC_CLK_TCK));
+    printf("%-28s %9s %9s %11s %9s\n", "cpu", "cpu s", "requests", "us/request", "us/event");
+    if (o->n_single > 0)
+        print_cpu_row("edge, single-event", rs, true);
+    char mode[48];
+    snprintf(mode, sizeof(mode), "edge, %zu-event batches", o->batch_size);
+    print_cpu_row(mode, rb, true);
+    print_cpu_row("raw librdkafka producer", rr, false);
+    if (idle_cpu_s >= 0)
+        printf("edge idle: %.3f cpu s over %.2f s before the runs (included above, not subtracted)\n", idle_cpu_s,
+               idle_s);
+    double raw = per(rr->cpu_s, rr->events), b = per(rb->cpu_s, rb->events);
+    if (raw > 0 && b >= 0)
+        printf("ratio edge-cpu / raw-producer-cpu per event, batched = %.1f (aim: edge <= 4 us per event)\n",
+               b / raw);
+    double s = per(rs->cpu_s, rs->events);
+    if (o->n_single > 0 && raw > 0 && s >= 0)
+        printf("ratio edge-cpu / raw-producer-cpu per event, single-event = %.1f (aim: edge <= 30 us per "
+               "request)\n",
+               s / raw);
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     if (parse_opts(argc, argv, &o) != 0) {
         usage();
+        return 2;
+    }
+    if (o.edge_pid > 0 && proc_cpu_s(o.edge_pid) < 0) {
+        SHOP_LOG(SHOP_LOG_ERROR, "bench", "cannot read the edge's cpu time", "pid=%ld path=/proc/%ld/stat",
+                 o.edge_pid, o.edge_pid);
         return 2;
     }
     char *secret = replay_jwt_secret_load();
@@ -342,15 +437,24 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!edge_is_up(o.url))
         return 1;
-    struct row rs = {.mode = "http single-event"}, rb, rr;
+    /* The edge's own background CPU (statistics, timers, librdkafka's threads), for scale. */
+    double idle_cpu_s = -1, idle_s = 0;
+    if (o.edge_pid > 0) {
+        double c0 = proc_cpu_s(o.edge_pid), t0 = bench_now_s();
+        struct timespec one_s = {.tv_sec = 1};
+        nanosleep(&one_s, NULL);
+        idle_cpu_s = cpu_delta(c0, proc_cpu_s(o.edge_pid));
+        idle_s = bench_now_s() - t0;
+    }
+    struct row rs = {.mode = "http single-event", .cpu_s = -1}, rb, rr;
     char batch_mode[40];
     snprintf(batch_mode, sizeof(batch_mode), "http %zu-event batches", o.batch_size);
     int failed = 0;
     if (o.n_single > 0) {
-        failed |= run_http("http single-event", single, o.n_single, &po, &rs) != 0;
+        failed |= run_http("http single-event", single, o.n_single, &po, o.edge_pid, &rs) != 0;
         print_row(&rs);
     }
-    failed |= run_http(batch_mode, batch, o.n_batches, &po, &rb) != 0;
+    failed |= run_http(batch_mode, batch, o.n_batches, &po, o.edge_pid, &rb) != 0;
     print_row(&rb);
     failed |= run_raw(&o, batch, o.n_batches, &rr) != 0;
     print_row(&rr);
@@ -359,6 +463,8 @@ int main(int argc, char **argv)
     printf("ratio batched-ingest / raw-producer = %.2f (aim >= 0.50)\n", raw > 0 ? row_rate(&rb) / raw : 0.0);
     if (o.n_single > 0 && raw > 0)
         printf("ratio single-event-ingest / raw-producer = %.2f\n", row_rate(&rs) / raw);
+    if (o.edge_pid > 0)
+        print_cpu(&o, idle_cpu_s, idle_s, &rs, &rb, &rr);
     curl_global_cleanup();
     requests_free(single, o.n_single);
     requests_free(batch, o.n_batches);

@@ -25,10 +25,12 @@ if [ "$what" != projector ]; then
     echo
     # The stack's edge and topics; its projector consumes what this posts (bench-* users,
     # *-b order ids), so run it before the demo or accept those extra rows.
+    # The edge's pid from stack.sh, so its CPU per request and per event is printed too.
     # shellcheck disable=SC2086
     SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret \
     "$bin/bench/ingest/shopstream-bench-ingest" --url "http://127.0.0.1:$SHOPSTREAM_HTTP_PORT" \
-        --brokers "$SHOPSTREAM_KAFKA_BROKERS" --topic-prefix shopstream. ${SHOPSTREAM_BENCH_INGEST_ARGS:-} || rc=1
+        --brokers "$SHOPSTREAM_KAFKA_BROKERS" --topic-prefix shopstream. \
+        --edge-pid "$(cat "$SHOPSTREAM_STATE_DIR/run/edge.pid")" ${SHOPSTREAM_BENCH_INGEST_ARGS:-} || rc=1
 fi
 if [ "$what" != ingest ]; then
     echo
