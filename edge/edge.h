@@ -25,6 +25,7 @@
 #include "edge/core/edge_metrics.h"
 #include "edge/core/edge_reads.h"
 #include "edge/core/edge_route.h"
+#include "edge/core/edge_token_cache.h"
 #include "proto/core/shop_event.h"
 
 #define EDGE_SOURCE "shopstream-edge"
@@ -77,6 +78,7 @@ struct edge_thread {
     h2o_timeout_t answer_timeout;      /* hard bound on an ingest request's wait */
     int64_t inflight;                  /* this thread's share of edge->inflight */
     h2o_multithread_receiver_t pg_receiver;
+    struct shop_token_cache tokens;    /* verified bearer tokens (edge_authenticate) */
 };
 
 /* http.c — loop thread */

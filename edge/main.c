@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "base/shop_arena.h"
@@ -48,6 +49,10 @@ static void thread_setup(struct edge_thread *t)
     h2o_timeout_init(t->loop, &t->answer_timeout, (uint64_t)e->cfg->delivery_timeout_ms + 2000);
     edge_kafka_attach(t);
     edge_pg_attach(t);
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+        seed = (uint64_t)edge_mono_us() ^ (uint64_t)(uintptr_t)t;   /* only spreads the sets */
+    shop_token_cache_init(&t->tokens, e->cfg->jwt_cache_entries, seed);
 }
 
 /* Loop thread: stop accepting, then wait (bounded) for this thread's deliveries so every
@@ -78,6 +83,7 @@ static void *thread_main(void *arg)
         edge_kafka_drain(t);
     }
     thread_drain(t);
+    shop_token_cache_fini(&t->tokens);
     return NULL;
 }
 

@@ -39,6 +39,7 @@ struct shop_edge_config {
     int pg_timeout_ms;
     enum shop_log_level log_level;
     const struct shop_kafka_props *kafka_props; /* SHOPSTREAM_KAFKA_PROPERTIES[_FILE]; the shell reads them */
+    size_t jwt_cache_entries;      /* verified tokens kept per loop thread; 0: off */
 };
 
 /** Fills cfg from get; ncpu is the default thread count. Returns 0, or SHOP_ECONFIG

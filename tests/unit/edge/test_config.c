@@ -159,3 +159,24 @@ Test(config, connection_time_and_byte_limits)
     }
     cr_assert(bytes && conns && timeout);
 }
+
+Test(config, jwt_cache_entries_default_zero_turns_it_off_negative_refused)
+{
+    static const char *const dflt[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                       "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    static const char *const off[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, "SHOPSTREAM_JWT_CACHE_ENTRIES", "0", NULL};
+    static const char *const bad[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, "SHOPSTREAM_JWT_CACHE_ENTRIES", "-1", NULL};
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    shop_cfg_table_use(dflt);
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 2, &errs), 0);
+    cr_assert_eq(cfg.jwt_cache_entries, 1024);
+    shop_cfg_table_use(off);
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 2, &errs), 0);
+    cr_assert_eq(cfg.jwt_cache_entries, 0);
+    shop_cfg_table_use(bad);
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 2, &errs), SHOP_ECONFIG);
+    cr_assert(strstr(errs.msg[0], "SHOPSTREAM_JWT_CACHE_ENTRIES") != NULL, "%s", errs.msg[0]);
+}
