@@ -74,6 +74,57 @@ char *replay_mint_token(const char *secret, const char *sub, int admin, const ch
     return tok;
 }
 
+/* One token per user for a whole call, as a browser keeps the one it got at login for its
+ * session (minting one per request would also change it every second, through iat/exp).
+ * Open addressing over the users' ids; the tokens are valid for TOKEN_TTL_S. */
+#define TOKEN_TTL_S 3600
+
+struct token_memo {
+    const char **user;      /* borrowed from the requests */
+    int *admin;
+    char **tok;             /* owned */
+    size_t cap;             /* a power of two, more than twice the users */
+};
+
+static void memo_init(struct token_memo *m, size_t users)
+{
+    m->cap = 16;
+    while (m->cap < 2 * users + 1)
+        m->cap *= 2;
+    m->user = shop_xcalloc(m->cap, sizeof(*m->user));
+    m->admin = shop_xcalloc(m->cap, sizeof(*m->admin));
+    m->tok = shop_xcalloc(m->cap, sizeof(*m->tok));
+}
+
+static void memo_fini(struct token_memo *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->tok[i]);
+    free(m->user);
+    free(m->admin);
+    free(m->tok);
+}
+
+/* The user's token, minted on first use; NULL when minting failed. */
+static const char *memo_token(struct token_memo *m, const struct replay_request *req, const struct replay_post_opts *o)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = req->user_id; *c != '\0'; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    size_t i = (size_t)(h ^ (uint64_t)req->admin) & (m->cap - 1);
+    while (m->user[i] != NULL && (m->admin[i] != req->admin || strcmp(m->user[i], req->user_id) != 0))
+        i = (i + 1) & (m->cap - 1);
+    if (m->user[i] == NULL) {
+        m->tok[i] = replay_mint_token(o->jwt_secret, req->user_id, req->admin, o->jwt_issuer, o->jwt_audience,
+                                      (int64_t)time(NULL), TOKEN_TTL_S);
+        if (m->tok[i] == NULL)
+            return NULL;
+        m->user[i] = req->user_id;
+        m->admin[i] = req->admin;
+    }
+    return m->tok[i];
+}
+
 static size_t keep_body_start(char *p, size_t size, size_t n, void *ud)
 {
     struct slot *s = ud;
@@ -84,14 +135,12 @@ static size_t keep_body_start(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-static void slot_start(CURLM *multi, struct slot *s, const struct replay_request *req, const struct replay_post_opts *o,
-                       char *url)
+static void slot_start(CURLM *multi, struct slot *s, const struct replay_request *req, struct token_memo *tokens,
+                       const struct replay_post_opts *o, char *url)
 {
     char auth[2048];
-    char *tok = replay_mint_token(o->jwt_secret, req->user_id, req->admin, o->jwt_issuer, o->jwt_audience,
-                                  (int64_t)time(NULL), 3600);
+    const char *tok = memo_token(tokens, req, o);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok ? tok : "");
-    free(tok);
     curl_slist_free_all(s->hdrs);
     s->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     s->hdrs = curl_slist_append(s->hdrs, auth);
@@ -163,6 +212,8 @@ int replay_post_all(const struct replay_request *reqs, size_t n, const struct re
     snprintf(url, sizeof(url), "%s/v1/events", o->url);
     struct lane *lanes = shop_xcalloc(n ? n : 1, sizeof(*lanes));
     size_t n_lanes = make_lanes(reqs, n, lanes), next_lane = 0;
+    struct token_memo tokens;
+    memo_init(&tokens, n_lanes);
     int conc = o->concurrency > 0 ? o->concurrency : 1;
     struct slot *slots = shop_xcalloc((size_t)conc, sizeof(*slots));
     CURLM *multi = curl_multi_init();
@@ -184,7 +235,7 @@ int replay_post_all(const struct replay_request *reqs, size_t n, const struct re
                 continue;
             running = 1;
             if (!s->busy && now_s() >= s->retry_at_s)
-                slot_start(multi, s, &reqs[s->lane->first + s->lane->pos], o, url);
+                slot_start(multi, s, &reqs[s->lane->first + s->lane->pos], &tokens, o, url);
         }
         int still, msgs;
         curl_multi_perform(multi, &still);
@@ -206,6 +257,7 @@ int replay_post_all(const struct replay_request *reqs, size_t n, const struct re
         curl_easy_cleanup(slots[i].easy);
     }
     curl_multi_cleanup(multi);
+    memo_fini(&tokens);
     free(slots);
     free(lanes);
     return st->failed == 0 && st->rejected == 0 ? 0 : SHOP_EIO;

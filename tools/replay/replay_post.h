@@ -37,7 +37,8 @@ char *replay_mint_token(const char *secret, const char *sub, int admin, const ch
                         int64_t now_s, int64_t ttl_s);
 
 /** Runs reqs[0..n) with lanes by user id (consecutive requests of one user). Requests whose
- *  user is "catalog-admin" run first, before any other lane starts. */
+ *  user is "catalog-admin" run first, before any other lane starts. Each user's token is
+ *  minted once per call (valid for an hour) and sent with every request of that user. */
 int replay_post_all(const struct replay_request *reqs, size_t n, const struct replay_post_opts *o,
                     struct replay_post_stats *st);
 
