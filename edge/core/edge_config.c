@@ -34,7 +34,7 @@ static void load_jwt(struct shop_edge_config *cfg, shop_getenv_fn get, struct sh
     cfg->jwt_issuer = opt_str(get, "SHOPSTREAM_JWT_ISSUER");
     cfg->jwt_audience = opt_str(get, "SHOPSTREAM_JWT_AUDIENCE");
     cfg->jwt_leeway_s = shop_cfg_int(get, "SHOPSTREAM_JWT_LEEWAY_S", 30, 0, 600, errs);
-    cfg->jwt_cache_entries = (size_t)shop_cfg_int(get, "SHOPSTREAM_JWT_CACHE_ENTRIES", 1024, 0, 1 << 20, errs);
+    cfg->jwt_cache_entries = (size_t)shop_cfg_int(get, "SHOPSTREAM_JWT_CACHE_ENTRIES", 8192, 0, 1 << 20, errs);
 }
 
 static void load_services(struct shop_edge_config *cfg, shop_getenv_fn get,

@@ -172,7 +172,7 @@ Test(config, jwt_cache_entries_default_zero_turns_it_off_negative_refused)
     struct shop_cfg_errs errs = {0};
     shop_cfg_table_use(dflt);
     cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 2, &errs), 0);
-    cr_assert_eq(cfg.jwt_cache_entries, 1024);
+    cr_assert_eq(cfg.jwt_cache_entries, 8192);
     shop_cfg_table_use(off);
     cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 2, &errs), 0);
     cr_assert_eq(cfg.jwt_cache_entries, 0);
