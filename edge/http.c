@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -270,10 +271,15 @@ static void answer_metrics(struct edge_thread *t, h2o_req_t *req)
             g.producer_queue_depth += rd_kafka_outq_len(e->threads[i].rk);
         g.producers_down += atomic_load(&e->threads[i].kafka_down) ? 1 : 0;
     }
-    size_t need = shop_edge_metrics_render(&e->metrics, &g, NULL, 0);
-    char *buf = h2o_mem_alloc_pool(&req->pool, need + 1);
-    shop_edge_metrics_render(&e->metrics, &g, buf, need + 1);
-    edge_respond(t, req, SHOP_ROUTE_METRICS, 200, "text/plain; version=0.0.4", buf, need);
+    /* One snapshot, rendered once: the text cannot be cut off by counters moving. */
+    struct shop_edge_metrics_snap snap;
+    shop_edge_metrics_snapshot(&e->metrics, &snap);
+    size_t len = 0;
+    char *text = shop_edge_metrics_render(&snap, &g, &len);
+    char *buf = h2o_mem_alloc_pool(&req->pool, len + 1);
+    memcpy(buf, text, len + 1);
+    free(text);
+    edge_respond(t, req, SHOP_ROUTE_METRICS, 200, "text/plain; version=0.0.4", buf, len);
 }
 
 static void dispatch(struct edge_thread *t, h2o_req_t *req, const struct shop_edge_match *m)

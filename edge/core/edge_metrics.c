@@ -5,6 +5,10 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/shop_arena.h"
 
 static const int statuses[SHOP_METRICS_STATUSES - 1] = {200, 202, 204, 400, 401, 403, 404,
                                                         405, 413, 415, 429, 500, 503};
@@ -70,6 +74,29 @@ void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m)
     atomic_fetch_add_explicit(&m->unreachable_rejects, 1, memory_order_relaxed);
 }
 
+static uint64_t load(const atomic_uint_fast64_t *a)
+{
+    return atomic_load_explicit((atomic_uint_fast64_t *)a, memory_order_relaxed);
+}
+
+void shop_edge_metrics_snapshot(const struct shop_edge_metrics *m,
+                                struct shop_edge_metrics_snap *snap)
+{
+    for (size_t r = 0; r < SHOP_ROUTE_COUNT; r++)
+        for (size_t s = 0; s < SHOP_METRICS_STATUSES; s++)
+            snap->requests[r][s] = load(&m->requests[r][s]);
+    for (size_t s = 0; s < SHOP_METRICS_STREAMS; s++) {
+        snap->produced[s] = load(&m->produced[s]);
+        snap->produce_failed[s] = load(&m->produce_failed[s]);
+    }
+    for (size_t b = 0; b <= SHOP_METRICS_BUCKETS; b++)
+        snap->latency_buckets[b] = load(&m->latency_buckets[b]);
+    snap->latency_sum_us = load(&m->latency_sum_us);
+    snap->unreachable_rejects = load(&m->unreachable_rejects);
+}
+
+/* A growing text buffer: a scrape is a few KiB, so doubling from 4 KiB is one or two
+ * reallocations, and nothing is ever cut off. */
 struct out {
     char *buf;
     size_t cap, len;
@@ -77,27 +104,29 @@ struct out {
 
 __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    char *dst = o->len < o->cap ? o->buf + o->len : NULL;
-    int n = vsnprintf(dst, dst != NULL ? o->cap - o->len : 0, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        o->cap = o->cap * 2 > o->len + (size_t)n + 1 ? o->cap * 2 : o->len + (size_t)n + 1;
+        o->buf = shop_xrealloc(o->buf, o->cap);
+    }
 }
 
-static uint64_t load(const atomic_uint_fast64_t *a)
-{
-    return atomic_load_explicit((atomic_uint_fast64_t *)a, memory_order_relaxed);
-}
-
-static void render_requests(const struct shop_edge_metrics *m, struct out *o)
+static void render_requests(const struct shop_edge_metrics_snap *m, struct out *o)
 {
     put(o, "# HELP shopstream_edge_requests_total HTTP requests by route and status.\n"
            "# TYPE shopstream_edge_requests_total counter\n");
     for (size_t r = 0; r < SHOP_ROUTE_COUNT; r++) {
         for (size_t s = 0; s < SHOP_METRICS_STATUSES; s++) {
-            uint64_t v = load(&m->requests[r][s]);
+            uint64_t v = m->requests[r][s];
             if (v == 0)
                 continue;
             char code[8];
@@ -111,45 +140,44 @@ static void render_requests(const struct shop_edge_metrics *m, struct out *o)
     }
 }
 
-static void render_streams(const struct shop_edge_metrics *m, struct out *o)
+static void render_streams(const struct shop_edge_metrics_snap *m, struct out *o)
 {
     put(o, "# HELP shopstream_edge_events_produced_total Events acknowledged by the broker.\n"
            "# TYPE shopstream_edge_events_produced_total counter\n");
     for (size_t s = 0; s < SHOP_METRICS_STREAMS; s++)
         put(o, "shopstream_edge_events_produced_total{stream=\"%s\"} %llu\n", stream_names[s],
-            (unsigned long long)load(&m->produced[s]));
+            (unsigned long long)m->produced[s]);
     put(o, "# HELP shopstream_edge_events_failed_total Events whose delivery failed.\n"
            "# TYPE shopstream_edge_events_failed_total counter\n");
     for (size_t s = 0; s < SHOP_METRICS_STREAMS; s++)
         put(o, "shopstream_edge_events_failed_total{stream=\"%s\"} %llu\n", stream_names[s],
-            (unsigned long long)load(&m->produce_failed[s]));
+            (unsigned long long)m->produce_failed[s]);
 }
 
-static void render_latency(const struct shop_edge_metrics *m, struct out *o)
+static void render_latency(const struct shop_edge_metrics_snap *m, struct out *o)
 {
     put(o, "# HELP shopstream_edge_produce_latency_seconds Time from produce to broker "
            "acknowledgement.\n# TYPE shopstream_edge_produce_latency_seconds histogram\n");
     uint64_t cum = 0;
     for (size_t b = 0; b < SHOP_METRICS_BUCKETS; b++) {
-        cum += load(&m->latency_buckets[b]);
+        cum += m->latency_buckets[b];
         put(o, "shopstream_edge_produce_latency_seconds_bucket{le=\"%g\"} %llu\n",
             bucket_ms[b] / 1000.0, (unsigned long long)cum);
     }
-    cum += load(&m->latency_buckets[SHOP_METRICS_BUCKETS]);
+    cum += m->latency_buckets[SHOP_METRICS_BUCKETS];
     put(o, "shopstream_edge_produce_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
         (unsigned long long)cum);
     put(o, "shopstream_edge_produce_latency_seconds_sum %.6f\n",
-        (double)load(&m->latency_sum_us) / 1e6);
-    put(o, "shopstream_edge_produce_latency_seconds_count %llu\n",
-        (unsigned long long)load(&m->latency_count));
+        (double)m->latency_sum_us / 1e6);
+    /* The count is the +Inf bucket, so the two agree by construction. */
+    put(o, "shopstream_edge_produce_latency_seconds_count %llu\n", (unsigned long long)cum);
 }
 
-size_t shop_edge_metrics_render(const struct shop_edge_metrics *m, const struct shop_edge_gauges *g,
-                                char *buf, size_t cap)
+char *shop_edge_metrics_render(const struct shop_edge_metrics_snap *m,
+                               const struct shop_edge_gauges *g, size_t *len)
 {
-    struct out o = {buf, cap, 0};
-    if (cap > 0)
-        buf[0] = '\0';
+    struct out o = {shop_xmalloc(4096), 4096, 0};
+    o.buf[0] = '\0';
     render_requests(m, &o);
     render_streams(m, &o);
     render_latency(m, &o);
@@ -164,10 +192,11 @@ size_t shop_edge_metrics_render(const struct shop_edge_metrics *m, const struct 
             "without producing, because every broker was known to be unreachable.\n"
             "# TYPE shopstream_edge_unreachable_rejects_total counter\n"
             "shopstream_edge_unreachable_rejects_total %llu\n",
-        (unsigned long long)load(&m->unreachable_rejects));
+        (unsigned long long)m->unreachable_rejects);
     put(&o, "# HELP shopstream_edge_producers_down Producers that know every broker is "
             "unreachable.\n# TYPE shopstream_edge_producers_down gauge\n"
             "shopstream_edge_producers_down %lld\n",
         (long long)g->producers_down);
-    return o.len;
+    *len = o.len;
+    return o.buf;
 }

@@ -41,9 +41,24 @@ void shop_edge_metrics_delivery(struct shop_edge_metrics *m, int s, bool ok, int
 /** One request answered 503 at once because every broker was known to be unreachable. */
 void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m);
 
-/** Writes the Prometheus text exposition (version 0.0.4) into buf; returns its length, or
- *  the length it would need when cap is too small (snprintf-like). */
-size_t shop_edge_metrics_render(const struct shop_edge_metrics *m, const struct shop_edge_gauges *g,
-                                char *buf, size_t cap);
+/** Plain copies of every counter, read once: a scrape renders one instant's values, and the
+ *  histogram's +Inf bucket equals its count. */
+struct shop_edge_metrics_snap {
+    uint64_t requests[SHOP_ROUTE_COUNT][SHOP_METRICS_STATUSES];
+    uint64_t produced[SHOP_METRICS_STREAMS];
+    uint64_t produce_failed[SHOP_METRICS_STREAMS];
+    uint64_t latency_buckets[SHOP_METRICS_BUCKETS + 1];
+    uint64_t latency_sum_us;
+    uint64_t unreachable_rejects;
+};
+
+void shop_edge_metrics_snapshot(const struct shop_edge_metrics *m,
+                                struct shop_edge_metrics_snap *snap);
+
+/** The Prometheus text exposition (version 0.0.4) of one snapshot, rendered once into a
+ *  buffer that grows as needed (it never truncates). Returns a malloc'd NUL-terminated text
+ *  the caller frees; its length in *len. */
+char *shop_edge_metrics_render(const struct shop_edge_metrics_snap *snap,
+                               const struct shop_edge_gauges *g, size_t *len);
 
 #endif
