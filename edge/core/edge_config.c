@@ -70,6 +70,32 @@ static void load_limits(struct shop_edge_config *cfg, shop_getenv_fn get,
         (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_REQUEST_TIMEOUT_MS", 10000, 100, 600000, errs);
 }
 
+static void load_ratelimit(struct shop_rl_policy *p, shop_getenv_fn get, const char *quota,
+                           const char *window, struct shop_cfg_errs *errs)
+{
+    p->quota = shop_cfg_int(get, quota, 0, 0, 1000000, errs);
+    p->window_s = shop_cfg_int(get, window, 1, 1, 86400, errs);
+}
+
+static void load_ops(struct shop_edge_config *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
+{
+    cfg->ready_interval_ms =
+        (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_READY_INTERVAL_MS", 1000, 100, 60000, errs);
+    cfg->drain_ms = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_DRAIN_MS", 5000, 0, 600000, errs);
+    cfg->read_queue_timeout_ms =
+        (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_READ_QUEUE_TIMEOUT_MS", 1000, 10, 60000, errs);
+    load_ratelimit(&cfg->rl_ingest, get, "SHOPSTREAM_EDGE_RATELIMIT_INGEST",
+                   "SHOPSTREAM_EDGE_RATELIMIT_INGEST_WINDOW_S", errs);
+    load_ratelimit(&cfg->rl_reads, get, "SHOPSTREAM_EDGE_RATELIMIT_READS",
+                   "SHOPSTREAM_EDGE_RATELIMIT_READS_WINDOW_S", errs);
+    cfg->rl_clients =
+        shop_cfg_int(get, "SHOPSTREAM_EDGE_RATELIMIT_CLIENTS", 65536, 64, 1 << 24, errs);
+    struct shop_err err = {0};
+    if (shop_rl_proxies_parse(&cfg->trusted_proxies, opt_str(get, "SHOPSTREAM_EDGE_TRUSTED_PROXIES"),
+                              &err) != 0)
+        shop_cfg_errorf(errs, "SHOPSTREAM_EDGE_TRUSTED_PROXIES: %s", err.msg);
+}
+
 int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int ncpu,
                           struct shop_cfg_errs *errs)
 {
@@ -84,6 +110,7 @@ int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int 
     cfg->retry_after_s = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_RETRY_AFTER_S", 1, 1, 3600, errs);
     load_limits(cfg, get, errs);
     cfg->cors_origins = opt_str(get, "SHOPSTREAM_EDGE_CORS_ORIGINS");
+    load_ops(cfg, get, errs);
     const char *level = shop_cfg_str(get, "SHOPSTREAM_LOG_LEVEL", "info");
     if (shop_log_level_parse(level, &cfg->log_level) != 0)
         shop_cfg_errorf(errs, "SHOPSTREAM_LOG_LEVEL must be debug, info, warn or error, got \"%s\"",
@@ -119,6 +146,16 @@ char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, s
                  " max_inflight_bytes=%lld max_connections=%d request_timeout_ms=%d",
                  (long long)cfg->max_inflight_bytes, cfg->max_connections,
                  cfg->request_timeout_ms);
+    used = strlen(buf);
+    if (used < cap)
+        snprintf(buf + used, cap - used,
+                 " ready_interval_ms=%d drain_ms=%d read_queue_timeout_ms=%d "
+                 "ratelimit_ingest=%lld/%llds ratelimit_reads=%lld/%llds ratelimit_clients=%lld "
+                 "trusted_proxies=%d",
+                 cfg->ready_interval_ms, cfg->drain_ms, cfg->read_queue_timeout_ms,
+                 (long long)cfg->rl_ingest.quota, (long long)cfg->rl_ingest.window_s,
+                 (long long)cfg->rl_reads.quota, (long long)cfg->rl_reads.window_s,
+                 (long long)cfg->rl_clients, cfg->trusted_proxies.n);
     len = (int)strlen(buf);
     if (cfg->kafka_props != NULL && len >= 0 && (size_t)len + 20 < cap) {
         size_t at = (size_t)len;

@@ -13,6 +13,7 @@
 #include "base/shop_kafka_props.h"
 #include "base/shop_log.h"
 #include "edge/core/edge_jwt.h"
+#include "edge/core/edge_ratelimit.h"
 
 struct shop_edge_config {
     const char *http_host;
@@ -40,6 +41,14 @@ struct shop_edge_config {
     enum shop_log_level log_level;
     const struct shop_kafka_props *kafka_props; /* SHOPSTREAM_KAFKA_PROPERTIES[_FILE]; the shell reads them */
     size_t jwt_cache_entries;      /* verified tokens kept per loop thread; 0: off */
+    /* Operations: readiness, shutdown, read deadline, per-client rate limits. */
+    int ready_interval_ms;         /* background readiness check period */
+    int drain_ms;                  /* after SIGTERM: not ready, still serving, this long */
+    int read_queue_timeout_ms;     /* a read not started by then is answered 503, never run */
+    struct shop_rl_policy rl_ingest;   /* quota 0: off */
+    struct shop_rl_policy rl_reads;
+    int64_t rl_clients;            /* buckets kept (bounded table) */
+    struct shop_rl_proxies trusted_proxies;
 };
 
 /** Fills cfg from get; ncpu is the default thread count. Returns 0, or SHOP_ECONFIG

@@ -180,3 +180,62 @@ Test(config, jwt_cache_entries_default_zero_turns_it_off_negative_refused)
     cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 2, &errs), SHOP_ECONFIG);
     cr_assert(strstr(errs.msg[0], "SHOPSTREAM_JWT_CACHE_ENTRIES") != NULL, "%s", errs.msg[0]);
 }
+
+Test(config, operations_defaults_and_values)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    cr_assert_eq(cfg.ready_interval_ms, 1000);
+    cr_assert_eq(cfg.drain_ms, 5000);
+    cr_assert_eq(cfg.read_queue_timeout_ms, 1000);
+    cr_assert_eq(cfg.rl_ingest.quota, 0, "rate limits are off by default");
+    cr_assert_eq(cfg.rl_reads.quota, 0);
+    cr_assert_eq(cfg.rl_ingest.window_s, 1);
+    cr_assert_eq(cfg.rl_clients, 65536);
+    cr_assert_eq(cfg.trusted_proxies.n, 0);
+
+    static const char *const set[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET,
+                                      "SHOPSTREAM_EDGE_DRAIN_MS", "0",
+                                      "SHOPSTREAM_EDGE_READ_QUEUE_TIMEOUT_MS", "250",
+                                      "SHOPSTREAM_EDGE_RATELIMIT_INGEST", "100",
+                                      "SHOPSTREAM_EDGE_RATELIMIT_READS", "20",
+                                      "SHOPSTREAM_EDGE_RATELIMIT_READS_WINDOW_S", "60",
+                                      "SHOPSTREAM_EDGE_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1",
+                                      NULL};
+    shop_cfg_table_use(set);
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0, "%s", errs.msg[0]);
+    cr_assert_eq(cfg.drain_ms, 0);
+    cr_assert_eq(cfg.read_queue_timeout_ms, 250);
+    cr_assert_eq(cfg.rl_ingest.quota, 100);
+    cr_assert_eq(cfg.rl_reads.quota, 20);
+    cr_assert_eq(cfg.rl_reads.window_s, 60);
+    cr_assert_eq(cfg.trusted_proxies.n, 2);
+}
+
+Test(config, bad_operations_values_are_each_reported)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET,
+                                      "SHOPSTREAM_EDGE_READY_INTERVAL_MS", "5",
+                                      "SHOPSTREAM_EDGE_DRAIN_MS", "-1",
+                                      "SHOPSTREAM_EDGE_READ_QUEUE_TIMEOUT_MS", "soon",
+                                      "SHOPSTREAM_EDGE_RATELIMIT_INGEST", "-3",
+                                      "SHOPSTREAM_EDGE_RATELIMIT_READS_WINDOW_S", "0",
+                                      "SHOPSTREAM_EDGE_RATELIMIT_CLIENTS", "1",
+                                      "SHOPSTREAM_EDGE_TRUSTED_PROXIES", "10.0.0.0/40",
+                                      NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), SHOP_ECONFIG);
+    cr_assert_eq(errs.count, 7);
+    bool saw_proxies = false;
+    for (int i = 0; i < errs.count; i++)
+        saw_proxies |= strstr(errs.msg[i], "SHOPSTREAM_EDGE_TRUSTED_PROXIES") != NULL;
+    cr_assert(saw_proxies);
+}
