@@ -37,6 +37,8 @@
 
 struct edge_accept;
 struct edge_pg;
+struct edge_ready;
+struct edge_limits;
 struct edge_thread;
 
 struct edge {
@@ -51,6 +53,13 @@ struct edge {
     atomic_int stopping;
     struct shop_edge_budget inflight_bytes;   /* bytes held by requests waiting for the broker */
     struct shop_edge_budget connections;      /* open client connections */
+    atomic_int draining;               /* SIGTERM seen: /readyz fails, requests still served */
+    /* Readiness, kept fresh by the background check (ready.c); /readyz only reads these. */
+    atomic_bool pg_up;
+    atomic_bool kafka_up;
+    atomic_int_fast64_t ready_checked_us;   /* edge_mono_us() when the last check finished */
+    struct edge_ready *ready;
+    struct edge_limits *rl;            /* per-client rate limits; NULL when all are off */
     h2o_globalconf_t h2o;
     struct edge_pg *pg;
     struct edge_thread *threads;
@@ -79,6 +88,8 @@ struct edge_thread {
     int64_t inflight;                  /* this thread's share of edge->inflight */
     h2o_multithread_receiver_t pg_receiver;
     struct shop_token_cache tokens;    /* verified bearer tokens (edge_authenticate) */
+    h2o_timeout_t read_queue_timeout;  /* a read not started by then is answered 503 */
+    bool shutdown_told;                /* h2o_context_request_shutdown called (drain) */
 };
 
 /* http.c — loop thread */
@@ -112,7 +123,13 @@ void edge_kafka_delivered(struct edge_thread *t, bool ok);   /* loop thread: one
 void edge_kafka_probe_done(struct edge_thread *t);          /* loop thread: a probe finished */
 enum shop_broker_admit edge_kafka_admit(struct edge_thread *t);   /* loop thread: may we produce? */
 
+/* ready.c — readiness checked in the background; /readyz answered from its state */
+int edge_ready_start(struct edge *e, struct shop_err *err);
+void edge_ready_stop(struct edge *e);
+void edge_ready_answer(struct edge_thread *t, h2o_req_t *req);   /* loop thread */
+
 /* pg.c — the read pool; jobs come back on the submitting loop thread */
+struct pg_conn *edge_pg_connect(struct edge *e);   /* NULL (logged) when it fails */
 int edge_pg_start(struct edge *e, struct shop_err *err);
 void edge_pg_stop(struct edge *e);
 void edge_pg_attach(struct edge_thread *t);

@@ -294,6 +294,9 @@ static void dispatch(struct edge_thread *t, h2o_req_t *req, const struct shop_ed
     case SHOP_ROUTE_METRICS:
         answer_metrics(t, req);
         return;
+    case SHOP_ROUTE_READYZ:
+        edge_ready_answer(t, req);
+        return;
     default:
         edge_read(t, req, m->route, m);
         return;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * shopstream-edge: loads the configuration, opens one listener and one
- * producer per loop thread, starts the read pool, runs the loops until
- * SIGTERM/SIGINT, then drains deliveries (bounded) and exits 0. Bad
+ * producer per loop thread, starts the read pool and the readiness check, and
+ * runs the loops. SIGTERM/SIGINT first fails readiness while the edge keeps
+ * serving for SHOPSTREAM_EDGE_DRAIN_MS (so load balancers stop sending before
+ * the listener goes), then closes the listeners, drains deliveries (bounded)
+ * and exits 0; a second signal skips what is left of the drain period. Bad
  * configuration exits 2 listing every error.
  */
 #include "edge/edge.h"
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/shop_arena.h"
@@ -32,9 +36,11 @@ static const char *env_get(const char *name)
     return getenv(name);
 }
 
+/* Lock-free atomics only: async-signal-safe. */
 static void on_signal(int sig)
 {
-    atomic_store(&edge.stopping, 1);
+    if (atomic_exchange(&edge.draining, 1) != 0)
+        atomic_store(&edge.stopping, 1);
 }
 
 static void thread_setup(struct edge_thread *t)
@@ -47,6 +53,7 @@ static void thread_setup(struct edge_thread *t)
     t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     edge_accept_start(t);
     h2o_timeout_init(t->loop, &t->answer_timeout, (uint64_t)e->cfg->delivery_timeout_ms + 2000);
+    h2o_timeout_init(t->loop, &t->read_queue_timeout, (uint64_t)e->cfg->read_queue_timeout_ms);
     edge_kafka_attach(t);
     edge_pg_attach(t);
     uint64_t seed = 0;
@@ -81,6 +88,12 @@ static void *thread_main(void *arg)
     while (!atomic_load(&t->edge->stopping)) {
         h2o_evloop_run(t->loop, 100);
         edge_kafka_drain(t);
+        /* Draining: HTTP/2 clients get GOAWAY and HTTP/1.1 responses close their
+         * connection, so clients reconnect (elsewhere) while this edge still answers. */
+        if (!t->shutdown_told && atomic_load(&t->edge->draining)) {
+            t->shutdown_told = true;
+            h2o_context_request_shutdown(&t->ctx);
+        }
     }
     thread_drain(t);
     shop_token_cache_fini(&t->tokens);
@@ -233,7 +246,26 @@ static int start(struct edge *e, struct shop_err *err)
     }
     if (rc == 0)
         rc = edge_pg_start(e, err);
+    if (rc == 0)
+        rc = edge_ready_start(e, err);
     return rc;
+}
+
+/* Main thread: waits for the first signal, keeps serving (not ready) for the drain period
+ * or until a second signal, then tells the loops to stop. */
+static void wait_and_drain(struct edge *e)
+{
+    const struct timespec tick = {.tv_sec = 0, .tv_nsec = 50 * 1000000};
+    while (!atomic_load(&e->draining))
+        nanosleep(&tick, NULL);
+    SHOP_LOG(SHOP_LOG_INFO, "edge", "draining: not ready, still serving", "drain_ms=%d",
+             e->cfg->drain_ms);
+    int64_t until_us = edge_mono_us() + (int64_t)e->cfg->drain_ms * 1000;
+    while (!atomic_load(&e->stopping) && edge_mono_us() < until_us)
+        nanosleep(&tick, NULL);
+    SHOP_LOG(SHOP_LOG_INFO, "edge", "closing the listeners", "cut_short=%s",
+             atomic_load(&e->stopping) ? "yes" : "no");
+    atomic_store(&e->stopping, 1);
 }
 
 int main(void)
@@ -253,6 +285,10 @@ int main(void)
     atomic_init(&edge.inflight, 0);
     atomic_init(&edge.kafka_ok_us, 0);
     atomic_init(&edge.stopping, 0);
+    atomic_init(&edge.draining, 0);
+    atomic_init(&edge.pg_up, false);
+    atomic_init(&edge.kafka_up, false);
+    atomic_init(&edge.ready_checked_us, 0);
     SHOP_LOG(SHOP_LOG_INFO, "edge", "effective configuration", "%s",
              shop_edge_config_describe(&cfg, desc, sizeof(desc)));
 
@@ -272,10 +308,12 @@ int main(void)
     SHOP_LOG(SHOP_LOG_INFO, "edge", "listening", "host=%s port=%d threads=%d", cfg.http_host,
              edge.port, edge.n_threads);
 
+    wait_and_drain(&edge);
     for (int i = 0; i < edge.n_threads; i++)
         pthread_join(edge.threads[i].tid, NULL);
     atomic_store(&edge.stopping, 2);
-    edge_pg_stop(&edge);   /* first: a /readyz job may still use a producer */
+    edge_ready_stop(&edge);   /* first: its metadata request uses a producer */
+    edge_pg_stop(&edge);
     for (int i = 0; i < edge.n_threads; i++)
         edge_kafka_close(&edge.threads[i], 1000);
     SHOP_LOG(SHOP_LOG_INFO, "edge", "stopped", "inflight=%lld",

@@ -3,6 +3,13 @@
  * each with its own blocking PGconn, takes jobs from a bounded queue and
  * hands results back to the submitting loop thread through h2o's
  * multithread queue. Only parameterised queries built by edge_reads.c run.
+ *
+ * Every read has a deadline to START (SHOPSTREAM_EDGE_READ_QUEUE_TIMEOUT_MS): with the
+ * database slow or down, queued reads would otherwise run minutes later for clients long
+ * gone. A job's state moves once from QUEUED, by compare-and-swap: to RUNNING when a pool
+ * thread takes it, to EXPIRED when the loop thread's deadline fires first (the client gets
+ * 503 + Retry-After at once), or to GONE when the client disconnects. A pool thread runs
+ * only jobs it moved to RUNNING; every job still comes back to its loop thread to be freed.
  */
 #include "edge/edge.h"
 
@@ -17,9 +24,12 @@
 
 #define PG_QUEUE_MAX 1024
 
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_EXPIRED, JOB_GONE };
+
 struct pg_job {
     h2o_multithread_message_t super;   /* first: the receiver gets it back */
     struct pg_job *next;
+    atomic_int state;                  /* enum job_state; leaves QUEUED once */
     struct edge_thread *t;
     enum shop_edge_read kind;
     enum shop_edge_route route;
@@ -31,8 +41,9 @@ struct pg_job {
     char *body;                        /* malloc'd JSON, or NULL */
     char detail[160];
     /* Loop thread only. */
-    h2o_req_t *req;                    /* NULL once the client went away */
+    h2o_req_t *req;                    /* NULL once the client went away or was answered */
     struct pg_job **req_slot;
+    h2o_timeout_entry_t deadline;      /* the read must have started by then */
 };
 
 struct edge_pg {
@@ -57,7 +68,7 @@ static const char *first_line(const char *msg, char *buf, size_t cap)
     return buf;
 }
 
-static PGconn *pg_connect(struct edge *e)
+PGconn *edge_pg_connect(struct edge *e)
 {
     char timeout[16], opts[64];
     snprintf(timeout, sizeof(timeout), "%d", (e->cfg->pg_timeout_ms + 999) / 1000);
@@ -81,7 +92,7 @@ static void run_query(struct edge *e, PGconn **conn, struct pg_job *job)
 {
     struct shop_edge_query q;
     job->status = 503;
-    if (*conn == NULL && (*conn = pg_connect(e)) == NULL) {
+    if (*conn == NULL && (*conn = edge_pg_connect(e)) == NULL) {
         snprintf(job->detail, sizeof(job->detail), "database unavailable");
         return;
     }
@@ -107,25 +118,6 @@ static void run_query(struct edge *e, PGconn **conn, struct pg_job *job)
     PQclear(res);
 }
 
-/* Pool thread: /readyz also needs the broker's metadata. */
-static void run_ready(struct edge *e, PGconn **conn, struct pg_job *job)
-{
-    run_query(e, conn, job);
-    if (job->status != 200)
-        return;
-    free(job->body);
-    job->body = NULL;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(job->t->rk, 0, NULL, &md, 2000);
-    if (err != 0 || md->broker_cnt == 0) {
-        job->status = 503;
-        snprintf(job->detail, sizeof(job->detail), "kafka metadata unavailable: %s",
-                 rd_kafka_err2str(err));
-    }
-    if (md != NULL)
-        rd_kafka_metadata_destroy(md);
-}
-
 static struct pg_job *pop(struct edge_pg *pg)
 {
     pthread_mutex_lock(&pg->mu);
@@ -148,9 +140,8 @@ static void *pool_main(void *arg)
     PGconn *conn = NULL;
     struct pg_job *job;
     while ((job = pop(pg)) != NULL) {
-        if (job->kind == SHOP_READ_READY)
-            run_ready(pg->edge, &conn, job);
-        else
+        int queued = JOB_QUEUED;
+        if (atomic_compare_exchange_strong(&job->state, &queued, JOB_RUNNING))
             run_query(pg->edge, &conn, job);
         h2o_multithread_send_message(&job->t->pg_receiver, &job->super);
     }
@@ -203,10 +194,19 @@ static bool push(struct edge_pg *pg, struct pg_job *job)
     return ok;
 }
 
-static void job_free(struct pg_job *job)
+/* Loop thread: the request no longer points at the job, nor the job at it. */
+static void detach(struct pg_job *job)
 {
     if (job->req != NULL)
         *job->req_slot = NULL;
+    job->req = NULL;
+}
+
+static void job_free(struct pg_job *job)
+{
+    detach(job);
+    if (h2o_timeout_is_linked(&job->deadline))
+        h2o_timeout_unlink(&job->deadline);
     free(job->body);
     free(job);
 }
@@ -214,12 +214,9 @@ static void job_free(struct pg_job *job)
 static void answer(struct pg_job *job)
 {
     struct edge_thread *t = job->t;
-    if (job->req == NULL)
+    if (job->req == NULL || atomic_load(&job->state) != JOB_RUNNING)
         return;
-    if (job->status == 200 && job->route == SHOP_ROUTE_READYZ)
-        edge_respond(t, job->req, job->route, 200, "application/json",
-                     H2O_STRLIT("{\"status\":\"ready\"}"));
-    else if (job->status == 200)
+    if (job->status == 200)
         edge_respond(t, job->req, job->route, 200, "application/json", job->body,
                      strlen(job->body));
     else if (job->status == 404)
@@ -244,11 +241,35 @@ void edge_pg_attach(struct edge_thread *t)
     h2o_multithread_register_receiver(t->ctx.queue, &t->pg_receiver, on_pg_done);
 }
 
+/* Loop thread: the read did not start in time. Answered now; the pool will skip it. */
+static void on_read_deadline(h2o_timeout_entry_t *entry)
+{
+    struct pg_job *job = H2O_STRUCT_FROM_MEMBER(struct pg_job, deadline, entry);
+    int queued = JOB_QUEUED;
+    if (job->req == NULL || !atomic_compare_exchange_strong(&job->state, &queued, JOB_EXPIRED))
+        return;
+    struct edge_thread *t = job->t;
+    char detail[96];
+    snprintf(detail, sizeof(detail), "read could not start within %d ms",
+             t->edge->cfg->read_queue_timeout_ms);
+    shop_edge_metrics_read_not_run(&t->edge->metrics, SHOP_READ_DEADLINE);
+    h2o_req_t *req = job->req;
+    detach(job);
+    edge_problem(t, req, job->route, 503, -1, "", detail, NULL);
+}
+
+/* Loop thread: h2o frees the request (its client went away). A read still queued is
+ * never run. */
 static void on_req_dispose(void *p)
 {
     struct pg_job **slot = p;
-    if (*slot != NULL)
-        (*slot)->req = NULL;
+    struct pg_job *job = *slot;
+    if (job == NULL)
+        return;
+    job->req = NULL;
+    int queued = JOB_QUEUED;
+    if (atomic_compare_exchange_strong(&job->state, &queued, JOB_GONE))
+        shop_edge_metrics_read_not_run(&job->t->edge->metrics, SHOP_READ_CLIENT_GONE);
 }
 
 static enum shop_edge_read read_kind(enum shop_edge_route route)
@@ -257,19 +278,20 @@ static enum shop_edge_read read_kind(enum shop_edge_route route)
     case SHOP_ROUTE_CART: return SHOP_READ_CART;
     case SHOP_ROUTE_ORDERS: return SHOP_READ_ORDERS;
     case SHOP_ROUTE_ORDER: return SHOP_READ_ORDER;
-    case SHOP_ROUTE_PRODUCT: return SHOP_READ_PRODUCT;
-    default: return SHOP_READ_READY;
+    case SHOP_ROUTE_PRODUCT:
+    default: return SHOP_READ_PRODUCT;
     }
 }
 
-/* Loop thread: authenticates (except /readyz) and queues the read. */
+/* Loop thread: authenticates and queues the read, with its deadline to start. */
 void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
                const struct shop_edge_match *m)
 {
     struct shop_jwt_claims claims = {0};
-    if (route != SHOP_ROUTE_READYZ && edge_authenticate(t, req, route, &claims) != 0)
+    if (edge_authenticate(t, req, route, &claims) != 0)
         return;
     struct pg_job *job = shop_xcalloc(1, sizeof(*job));
+    atomic_init(&job->state, JOB_QUEUED);
     job->t = t;
     job->route = route;
     job->kind = read_kind(route);
@@ -282,7 +304,10 @@ void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route
         edge_problem(t, req, route, 503, -1, "", "too many reads queued", NULL);
         return;
     }
+    /* The pool hands the job back through this thread's queue, so nothing below races it. */
     job->req = req;
     job->req_slot = h2o_mem_alloc_shared(&req->pool, sizeof(*job->req_slot), on_req_dispose);
     *job->req_slot = job;
+    job->deadline.cb = on_read_deadline;
+    h2o_timeout_link(t->loop, &t->read_queue_timeout, &job->deadline);
 }

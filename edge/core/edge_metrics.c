@@ -32,6 +32,11 @@ void shop_edge_metrics_init(struct shop_edge_metrics *m)
     atomic_init(&m->latency_sum_us, 0);
     atomic_init(&m->latency_count, 0);
     atomic_init(&m->unreachable_rejects, 0);
+    for (size_t i = 0; i < SHOP_READ_NOT_RUN_REASONS; i++)
+        atomic_init(&m->reads_not_run[i], 0);
+    for (size_t c = 0; c < SHOP_RL_CLASSES; c++)
+        for (size_t k = 0; k < SHOP_RL_KINDS; k++)
+            atomic_init(&m->rate_limited[c][k], 0);
 }
 
 static size_t status_slot(int status)
@@ -74,6 +79,19 @@ void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m)
     atomic_fetch_add_explicit(&m->unreachable_rejects, 1, memory_order_relaxed);
 }
 
+void shop_edge_metrics_read_not_run(struct shop_edge_metrics *m, enum shop_read_not_run why)
+{
+    if ((unsigned)why < SHOP_READ_NOT_RUN_REASONS)
+        atomic_fetch_add_explicit(&m->reads_not_run[why], 1, memory_order_relaxed);
+}
+
+void shop_edge_metrics_rate_limited(struct shop_edge_metrics *m, enum shop_rl_class c,
+                                    enum shop_rl_keykind k)
+{
+    if ((unsigned)c < SHOP_RL_CLASSES && (unsigned)k < SHOP_RL_KINDS)
+        atomic_fetch_add_explicit(&m->rate_limited[c][k], 1, memory_order_relaxed);
+}
+
 static uint64_t load(const atomic_uint_fast64_t *a)
 {
     return atomic_load_explicit((atomic_uint_fast64_t *)a, memory_order_relaxed);
@@ -93,6 +111,11 @@ void shop_edge_metrics_snapshot(const struct shop_edge_metrics *m,
         snap->latency_buckets[b] = load(&m->latency_buckets[b]);
     snap->latency_sum_us = load(&m->latency_sum_us);
     snap->unreachable_rejects = load(&m->unreachable_rejects);
+    for (size_t i = 0; i < SHOP_READ_NOT_RUN_REASONS; i++)
+        snap->reads_not_run[i] = load(&m->reads_not_run[i]);
+    for (size_t c = 0; c < SHOP_RL_CLASSES; c++)
+        for (size_t k = 0; k < SHOP_RL_KINDS; k++)
+            snap->rate_limited[c][k] = load(&m->rate_limited[c][k]);
 }
 
 /* A growing text buffer: a scrape is a few KiB, so doubling from 4 KiB is one or two
@@ -173,6 +196,25 @@ static void render_latency(const struct shop_edge_metrics_snap *m, struct out *o
     put(o, "shopstream_edge_produce_latency_seconds_count %llu\n", (unsigned long long)cum);
 }
 
+static void render_limits(const struct shop_edge_metrics_snap *m, struct out *o)
+{
+    static const char *const reasons[SHOP_READ_NOT_RUN_REASONS] = {"deadline", "client_gone"};
+    static const char *const classes[SHOP_RL_CLASSES] = {"ingest", "reads"};
+    static const char *const kinds[SHOP_RL_KINDS] = {"subject", "address"};
+    put(o, "# HELP shopstream_edge_reads_not_run_total Queued reads never run: answered 503 at "
+           "their deadline, or dropped because the client went away.\n"
+           "# TYPE shopstream_edge_reads_not_run_total counter\n");
+    for (size_t i = 0; i < SHOP_READ_NOT_RUN_REASONS; i++)
+        put(o, "shopstream_edge_reads_not_run_total{reason=\"%s\"} %llu\n", reasons[i],
+            (unsigned long long)m->reads_not_run[i]);
+    put(o, "# HELP shopstream_edge_rate_limited_total Requests answered 429, by route class and "
+           "the key whose limit was reached.\n# TYPE shopstream_edge_rate_limited_total counter\n");
+    for (size_t c = 0; c < SHOP_RL_CLASSES; c++)
+        for (size_t k = 0; k < SHOP_RL_KINDS; k++)
+            put(o, "shopstream_edge_rate_limited_total{class=\"%s\",key=\"%s\"} %llu\n",
+                classes[c], kinds[k], (unsigned long long)m->rate_limited[c][k]);
+}
+
 char *shop_edge_metrics_render(const struct shop_edge_metrics_snap *m,
                                const struct shop_edge_gauges *g, size_t *len)
 {
@@ -181,6 +223,7 @@ char *shop_edge_metrics_render(const struct shop_edge_metrics_snap *m,
     render_requests(m, &o);
     render_streams(m, &o);
     render_latency(m, &o);
+    render_limits(m, &o);
     put(&o, "# HELP shopstream_edge_inflight_events Events produced and not yet acknowledged.\n"
             "# TYPE shopstream_edge_inflight_events gauge\nshopstream_edge_inflight_events %lld\n",
         (long long)g->inflight_events);

@@ -10,11 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edge/core/edge_ratelimit.h"
 #include "edge/core/edge_route.h"
 
 #define SHOP_METRICS_STREAMS 4   /* browse, cart, order, catalog: enum shop_stream order */
 #define SHOP_METRICS_STATUSES 14 /* the statuses we answer, plus "other" */
 #define SHOP_METRICS_BUCKETS 12
+
+/** Why a queued read was never run. */
+enum shop_read_not_run { SHOP_READ_DEADLINE, SHOP_READ_CLIENT_GONE, SHOP_READ_NOT_RUN_REASONS };
 
 struct shop_edge_metrics {
     atomic_uint_fast64_t requests[SHOP_ROUTE_COUNT][SHOP_METRICS_STATUSES];
@@ -24,6 +28,8 @@ struct shop_edge_metrics {
     atomic_uint_fast64_t latency_sum_us;
     atomic_uint_fast64_t latency_count;
     atomic_uint_fast64_t unreachable_rejects; /* requests answered 503 without producing */
+    atomic_uint_fast64_t reads_not_run[SHOP_READ_NOT_RUN_REASONS];
+    atomic_uint_fast64_t rate_limited[SHOP_RL_CLASSES][SHOP_RL_KINDS];
 };
 
 /** Values sampled by the shell at scrape time. */
@@ -41,6 +47,12 @@ void shop_edge_metrics_delivery(struct shop_edge_metrics *m, int s, bool ok, int
 /** One request answered 503 at once because every broker was known to be unreachable. */
 void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m);
 
+/** A queued read answered 503 at its deadline, or dropped because its client went away. */
+void shop_edge_metrics_read_not_run(struct shop_edge_metrics *m, enum shop_read_not_run why);
+/** A request answered 429 by the limit of class c on key kind k. */
+void shop_edge_metrics_rate_limited(struct shop_edge_metrics *m, enum shop_rl_class c,
+                                    enum shop_rl_keykind k);
+
 /** Plain copies of every counter, read once: a scrape renders one instant's values, and the
  *  histogram's +Inf bucket equals its count. */
 struct shop_edge_metrics_snap {
@@ -50,6 +62,8 @@ struct shop_edge_metrics_snap {
     uint64_t latency_buckets[SHOP_METRICS_BUCKETS + 1];
     uint64_t latency_sum_us;
     uint64_t unreachable_rejects;
+    uint64_t reads_not_run[SHOP_READ_NOT_RUN_REASONS];
+    uint64_t rate_limited[SHOP_RL_CLASSES][SHOP_RL_KINDS];
 };
 
 void shop_edge_metrics_snapshot(const struct shop_edge_metrics *m,

@@ -27,6 +27,9 @@
 #define SHOP_RL_WAYS 8
 #define SHOP_RL_PROXIES_MAX 32
 
+enum shop_rl_class { SHOP_RL_INGEST, SHOP_RL_READS, SHOP_RL_CLASSES };
+enum shop_rl_keykind { SHOP_RL_BY_SUBJECT, SHOP_RL_BY_ADDRESS, SHOP_RL_KINDS };
+
 struct shop_rl_policy {
     int64_t quota;       /* requests per window; 0: no limit */
     int64_t window_s;

@@ -19,6 +19,9 @@ Test(metrics, renders_counters_histogram_and_gauges)
     shop_edge_metrics_delivery(&m, 1, true, 7000000);  /* 7 s: only +Inf */
     shop_edge_metrics_delivery(&m, 3, false, 10);
     shop_edge_metrics_unreachable_reject(&m);
+    shop_edge_metrics_read_not_run(&m, SHOP_READ_DEADLINE);
+    shop_edge_metrics_rate_limited(&m, SHOP_RL_READS, SHOP_RL_BY_ADDRESS);
+    shop_edge_metrics_rate_limited(&m, SHOP_RL_READS, SHOP_RL_BY_ADDRESS);
     struct shop_edge_gauges g = {.inflight_events = 5, .producer_queue_depth = 7,
                                  .producers_down = 1};
     struct shop_edge_metrics_snap snap;
@@ -40,6 +43,10 @@ Test(metrics, renders_counters_histogram_and_gauges)
     cr_assert_not_null(strstr(buf, "shopstream_edge_producer_queue_depth 7\n"));
     cr_assert_not_null(strstr(buf, "shopstream_edge_unreachable_rejects_total 1\n"));
     cr_assert_not_null(strstr(buf, "shopstream_edge_producers_down 1\n"));
+    cr_assert_not_null(strstr(buf, "shopstream_edge_reads_not_run_total{reason=\"deadline\"} 1\n"));
+    cr_assert_not_null(strstr(buf, "shopstream_edge_reads_not_run_total{reason=\"client_gone\"} 0\n"));
+    cr_assert_not_null(strstr(buf, "shopstream_edge_rate_limited_total{class=\"reads\",key=\"address\"} 2\n"));
+    cr_assert_not_null(strstr(buf, "shopstream_edge_rate_limited_total{class=\"ingest\",key=\"subject\"} 0\n"));
     cr_assert_not_null(strstr(buf, "# TYPE shopstream_edge_produce_latency_seconds histogram\n"));
     free(buf);
 }
