@@ -89,6 +89,7 @@ struct edge_thread {
     h2o_multithread_receiver_t pg_receiver;
     struct shop_token_cache tokens;    /* verified bearer tokens (edge_authenticate) */
     h2o_timeout_t read_queue_timeout;  /* a read not started by then is answered 503 */
+    h2o_timeout_t gone_probe_timeout;  /* queued HTTP/1.1 reads: is the client still there? */
     bool shutdown_told;                /* h2o_context_request_shutdown called (drain) */
 };
 

@@ -53,7 +53,6 @@ static void thread_setup(struct edge_thread *t)
     t->listener = h2o_evloop_socket_create(t->loop, t->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     edge_accept_start(t);
     h2o_timeout_init(t->loop, &t->answer_timeout, (uint64_t)e->cfg->delivery_timeout_ms + 2000);
-    h2o_timeout_init(t->loop, &t->read_queue_timeout, (uint64_t)e->cfg->read_queue_timeout_ms);
     edge_kafka_attach(t);
     edge_pg_attach(t);
     uint64_t seed = 0;

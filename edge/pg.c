@@ -10,10 +10,15 @@
  * thread takes it, to EXPIRED when the loop thread's deadline fires first (the client gets
  * 503 + Retry-After at once), or to GONE when the client disconnects. A pool thread runs
  * only jobs it moved to RUNNING; every job still comes back to its loop thread to be freed.
+ * h2o frees an HTTP/2 request whose stream or connection goes away, but it does not read an
+ * HTTP/1.1 connection while a request is being handled, so for those the loop thread peeks
+ * at the socket every GONE_PROBE_MS while the read is queued.
  */
 #include "edge/edge.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include "base/shop_redact.h"
 
 #define PG_QUEUE_MAX 1024
+#define GONE_PROBE_MS 100
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_EXPIRED, JOB_GONE };
 
@@ -44,6 +50,8 @@ struct pg_job {
     h2o_req_t *req;                    /* NULL once the client went away or was answered */
     struct pg_job **req_slot;
     h2o_timeout_entry_t deadline;      /* the read must have started by then */
+    h2o_timeout_entry_t probe;         /* HTTP/1.1: is the client still there? */
+    int fd;                            /* HTTP/1.1 connection's socket, or -1 */
 };
 
 struct edge_pg {
@@ -207,6 +215,8 @@ static void job_free(struct pg_job *job)
     detach(job);
     if (h2o_timeout_is_linked(&job->deadline))
         h2o_timeout_unlink(&job->deadline);
+    if (h2o_timeout_is_linked(&job->probe))
+        h2o_timeout_unlink(&job->probe);
     free(job->body);
     free(job);
 }
@@ -238,6 +248,8 @@ static void on_pg_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
 
 void edge_pg_attach(struct edge_thread *t)
 {
+    h2o_timeout_init(t->loop, &t->read_queue_timeout, (uint64_t)t->edge->cfg->read_queue_timeout_ms);
+    h2o_timeout_init(t->loop, &t->gone_probe_timeout, GONE_PROBE_MS);
     h2o_multithread_register_receiver(t->ctx.queue, &t->pg_receiver, on_pg_done);
 }
 
@@ -256,6 +268,28 @@ static void on_read_deadline(h2o_timeout_entry_t *entry)
     h2o_req_t *req = job->req;
     detach(job);
     edge_problem(t, req, job->route, 503, -1, "", detail, NULL);
+}
+
+/* Loop thread: an HTTP/1.1 client that closed its connection while its read was queued.
+ * Its read is never run; answering lets h2o find the connection dead and close it. */
+static void on_gone_probe(h2o_timeout_entry_t *entry)
+{
+    struct pg_job *job = H2O_STRUCT_FROM_MEMBER(struct pg_job, probe, entry);
+    if (job->req == NULL || atomic_load(&job->state) != JOB_QUEUED)
+        return;
+    char c;
+    ssize_t n = recv(job->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    bool gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    int queued = JOB_QUEUED;
+    if (!gone || !atomic_compare_exchange_strong(&job->state, &queued, JOB_GONE)) {
+        if (!gone)
+            h2o_timeout_link(job->t->loop, &job->t->gone_probe_timeout, &job->probe);
+        return;
+    }
+    shop_edge_metrics_read_not_run(&job->t->edge->metrics, SHOP_READ_CLIENT_GONE);
+    h2o_req_t *req = job->req;
+    detach(job);
+    edge_problem(job->t, req, job->route, 503, -1, "", "client went away", NULL);
 }
 
 /* Loop thread: h2o frees the request (its client went away). A read still queued is
@@ -310,4 +344,10 @@ void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route
     *job->req_slot = job;
     job->deadline.cb = on_read_deadline;
     h2o_timeout_link(t->loop, &t->read_queue_timeout, &job->deadline);
+    job->fd = -1;
+    h2o_socket_t *sock = req->version < 0x200 ? req->conn->callbacks->get_socket(req->conn) : NULL;
+    if (sock != NULL && (job->fd = h2o_socket_get_fd(sock)) >= 0) {
+        job->probe.cb = on_gone_probe;
+        h2o_timeout_link(t->loop, &t->gone_probe_timeout, &job->probe);
+    }
 }
