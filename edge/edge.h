@@ -129,6 +129,13 @@ int edge_ready_start(struct edge *e, struct shop_err *err);
 void edge_ready_stop(struct edge *e);
 void edge_ready_answer(struct edge_thread *t, h2o_req_t *req);   /* loop thread */
 
+/* limits.c — per-client rate limits; loop thread. Each returns 0, or answers 429 and
+ * returns -1. Routes outside the ingest and reads classes are never limited. */
+int edge_limits_start(struct edge *e, struct shop_err *err);
+int edge_limit_address(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route);
+int edge_limit_subject(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
+                       const char *sub);
+
 /* pg.c — the read pool; jobs come back on the submitting loop thread */
 struct pg_conn *edge_pg_connect(struct edge *e);   /* NULL (logged) when it fails */
 int edge_pg_start(struct edge *e, struct shop_err *err);

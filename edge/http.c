@@ -46,6 +46,7 @@ static const char *reason(int status)
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
     }
@@ -234,8 +235,10 @@ int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_rout
     if (rc != 0) {
         SHOP_LOG(SHOP_LOG_DEBUG, "edge", "rejected token", "err=\"%s\"", err.msg);
         edge_problem(t, req, route, 401, -1, "authorization", err.msg, NULL);
+        return rc;
     }
-    return rc;
+    /* The subject's bucket, once the token proves who it is. */
+    return edge_limit_subject(t, req, route, claims->sub) != 0 ? SHOP_EAUTH : 0;
 }
 
 static void answer_preflight(struct edge_thread *t, h2o_req_t *req, const struct shop_edge_match *m)
@@ -284,6 +287,9 @@ static void answer_metrics(struct edge_thread *t, h2o_req_t *req)
 
 static void dispatch(struct edge_thread *t, h2o_req_t *req, const struct shop_edge_match *m)
 {
+    /* The address's bucket first: a flood is refused before any token is verified. */
+    if (edge_limit_address(t, req, m->route) != 0)
+        return;
     switch (m->route) {
     case SHOP_ROUTE_EVENTS:
         edge_ingest(t, req);

@@ -246,6 +246,8 @@ static int start(struct edge *e, struct shop_err *err)
     if (rc == 0)
         rc = edge_pg_start(e, err);
     if (rc == 0)
+        rc = edge_limits_start(e, err);
+    if (rc == 0)
         rc = edge_ready_start(e, err);
     return rc;
 }
