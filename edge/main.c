@@ -87,7 +87,7 @@ static void *thread_main(void *arg)
     while (!atomic_load(&t->edge->stopping)) {
         h2o_evloop_run(t->loop, 100);
         edge_kafka_drain(t);
-        /* Draining: HTTP/2 clients get GOAWAY and HTTP/1.1 responses close their
+        /* Draining: HTTP/1.1 responses close their keep-alive
          * connection, so clients reconnect (elsewhere) while this edge still answers. */
         if (!t->shutdown_told && atomic_load(&t->edge->draining)) {
             t->shutdown_told = true;

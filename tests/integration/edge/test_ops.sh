@@ -70,6 +70,7 @@ req GET /v1/products/none-$$ -H "Authorization: Bearer $U1"
 check "while draining, a read is still served (404 from the database, got $STATUS)" [ "$STATUS" = 404 ]
 req GET /healthz
 check "while draining, /healthz is 200" [ "$STATUS" = 200 ]
+check "while draining, responses close their keep-alive connection" hdr_has '^connection: close'
 check "the edge is still running after those requests" kill -0 "$EDGE_PID"
 rc=0; wait "$EDGE_PID" || rc=$?; EDGE_PID=
 check "after the drain period the edge exits 0 (rc=$rc)" [ "$rc" = 0 ]
