@@ -225,19 +225,20 @@ int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_rout
     if (rc == 0) {
         int64_t now_s = edge_now_ms() / 1000;
         uint64_t gen = jwt_key_generation(t->edge);
-        if (shop_token_cache_get(&t->tokens, tok, tok_len, gen, now_s, claims))
-            return 0;
-        rc = shop_jwt_verify(&t->edge->jwt, tok, tok_len, now_s, claims, &err);
-        if (rc == 0)
-            shop_token_cache_put(&t->tokens, tok, tok_len, gen, now_s,
-                                 shop_token_cache_expiry(claims->exp_s, t->edge->jwt.leeway_s), claims);
+        if (!shop_token_cache_get(&t->tokens, tok, tok_len, gen, now_s, claims)) {
+            rc = shop_jwt_verify(&t->edge->jwt, tok, tok_len, now_s, claims, &err);
+            if (rc == 0)
+                shop_token_cache_put(&t->tokens, tok, tok_len, gen, now_s,
+                                     shop_token_cache_expiry(claims->exp_s, t->edge->jwt.leeway_s),
+                                     claims);
+        }
     }
     if (rc != 0) {
         SHOP_LOG(SHOP_LOG_DEBUG, "edge", "rejected token", "err=\"%s\"", err.msg);
         edge_problem(t, req, route, 401, -1, "authorization", err.msg, NULL);
         return rc;
     }
-    /* The subject's bucket, once the token proves who it is. */
+    /* The subject's bucket, once the token (verified now or cached) proves who it is. */
     return edge_limit_subject(t, req, route, claims->sub) != 0 ? SHOP_EAUTH : 0;
 }
 
