@@ -3,8 +3,10 @@
  * Kafka admin API (the broker's auto-create is off on purpose). Shell. */
 #define _GNU_SOURCE
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
@@ -12,6 +14,41 @@
 
 static const char *const streams[] = {"browse", "cart", "order", "catalog", "dlq"};
 #define N_STREAMS (sizeof(streams) / sizeof(streams[0]))
+
+/* Whether every partition of every topic has a leader in one metadata reply. */
+static bool all_led(rd_kafka_t *rk, char names[][256], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct rd_kafka_metadata *md;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, names[i], NULL);
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+        rd_kafka_topic_destroy(rkt);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return false;
+        bool led = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                   md->topics[0].partition_cnt > 0;
+        for (int p = 0; led && p < md->topics[0].partition_cnt; p++)
+            led = md->topics[0].partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                  md->topics[0].partitions[p].leader >= 0;
+        rd_kafka_metadata_destroy(md);
+        if (!led)
+            return false;
+    }
+    return true;
+}
+
+/* CreateTopics answers once the controller has the topics, before every partition has a
+ * leader: a producer, a watermark query or a consumer right after would see
+ * NOT_LEADER/LEADER_NOT_AVAILABLE. Return only once the topics can be used. */
+static int wait_for_leaders(rd_kafka_t *rk, char names[][256], size_t n, struct shop_err *err)
+{
+    for (int tries = 0; tries < 150; tries++) {
+        if (all_led(rk, names, n))
+            return 0;
+        usleep(200 * 1000);
+    }
+    return shop_err_set(err, SHOP_EKAFKA, "topics created but some partitions have no leader after 30 s");
+}
 
 static int check_results(rd_kafka_event_t *ev, struct shop_err *err)
 {
@@ -84,6 +121,8 @@ int admin_create_topics(const char *brokers, const char *prefix, int partitions,
         rc = shop_err_set(err, SHOP_EKAFKA, "could not create topics: %s", rd_kafka_event_error_string(ev));
     else
         rc = check_results(ev, err);
+    if (rc == 0)
+        rc = wait_for_leaders(rk, names, N_STREAMS, err);
     if (ev != NULL)
         rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(opts);
