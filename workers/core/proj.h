@@ -97,11 +97,16 @@ struct shop_proj_dedup {
     bool probe_own;          /* also look the ids up in the batch's own bucket (after a key conflict) */
 };
 
+/** How much earlier than its first copy a retry may have been received (clock skew
+ *  between edge replicas) and still be found: 5 minutes, as the validator's skew. */
+#define SHOP_PROJ_DEDUP_SKEW_MS INT64_C(300000)
+
 /** received_at_ms / bucket_ms, the partition key of applied_events (kept below INT32_MAX). */
 int32_t shop_proj_bucket(int64_t received_at_ms, int64_t bucket_ms);
 
-/** Statement 1: looks up the ids of the records marked in is_new in every bucket that
- *  lies within window_ms of their receipt times (but the batch's own bucket unless
+/** Statement 1: looks up the ids of the records marked in is_new in every bucket from
+ *  window_ms before their receipt times to SHOP_PROJ_DEDUP_SKEW_MS (at most window_ms)
+ *  after them (but the batch's own bucket unless
  *  probe_own, where the key decides), inserts those it does not find with their
  *  buckets, and returns the ids it found (applied before). A copy in the own bucket
  *  fails it with a unique violation; the batch is then redone with probe_own.

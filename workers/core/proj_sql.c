@@ -193,9 +193,12 @@ size_t shop_proj_build_applied_insert(const struct shop_proj_dedup *d, const str
         shop_sql_array_text(&ids, recs[i].ev->id);
         shop_sql_array_int(&buckets, b);
     }
-    /* Exact for retries received within window_ms either side of the first copy. */
+    /* Exact for retries received up to window_ms after the first copy, or up to the edges'
+     * clock skew before it (a retry through another edge); looking a whole window ahead
+     * would cost one more probe per id for a case that does not arise. */
+    int64_t ahead = d->window_ms < SHOP_PROJ_DEDUP_SKEW_MS ? d->window_ms : SHOP_PROJ_DEDUP_SKEW_MS;
     int64_t lo = shop_proj_bucket(clamp_add(min_r, -d->window_ms), d->bucket_ms);
-    int64_t hi = shop_proj_bucket(clamp_add(max_r, d->window_ms), d->bucket_ms);
+    int64_t hi = shop_proj_bucket(clamp_add(max_r, ahead), d->bucket_ms);
     int64_t r1lo = lo, r1hi = hi, r2lo = 1, r2hi = 0;   /* second range empty */
     if (one_bucket && !d->probe_own) {
         r1hi = own - 1;
