@@ -510,8 +510,20 @@ static double steady_rate(const struct run_fig *r, size_t n, int64_t *steady_n, 
     return *steady_n > 0 && *steady_s > 0 ? (double)*steady_n / *steady_s : (double)n / r->last_s;
 }
 
+/* "10 M" for whole millions, else the number. */
+static const char *count_label(size_t n, char *buf, size_t len)
+{
+    if (n >= 1000000 && n % 1000000 == 0)
+        snprintf(buf, len, "%zu M", n / 1000000);
+    else
+        snprintf(buf, len, "%zu", n);
+    return buf;
+}
+
 static void print_figures(struct bench *b, size_t n, const struct figures *f)
 {
+    char prefill[32];
+    count_label(b->o->prefill, prefill, sizeof(prefill));
     int64_t steady_n, full_n;
     double steady_s, full_s;
     double proj = steady_rate(&f->fresh, n, &steady_n, &steady_s);
@@ -526,7 +538,7 @@ static void print_figures(struct bench *b, size_t n, const struct figures *f)
     if (b->db_full_created) {
         char label[64];
         full = steady_rate(&f->full, n, &full_n, &full_s);
-        snprintf(label, sizeof(label), "projector, %zu M applied before", b->o->prefill / 1000000);
+        snprintf(label, sizeof(label), "projector, %s applied before", prefill);
         printf("%-36s %9" PRId64 " %9.2f %11.0f   (prefill %.1f s, applied_events %.0f MB after)\n", label,
                full_n, full_s, full, f->prefill_s, (double)f->full_bytes / 1048576.0);
     }
@@ -538,7 +550,7 @@ static void print_figures(struct bench *b, size_t n, const struct figures *f)
            count_rows(b->conn, "select count(*) from cart_items"));
     printf("ratio projector / COPY = %.2f (aim >= 0.50)\n", copy > 0 ? proj / copy : 0.0);
     if (b->db_full_created)
-        printf("ratio projector %zu M applied / fresh = %.2f; / COPY = %.2f\n", b->o->prefill / 1000000,
+        printf("ratio projector %s applied / fresh = %.2f; / COPY = %.2f\n", prefill,
                proj > 0 ? full / proj : 0.0, copy > 0 ? full / copy : 0.0);
 }
 
