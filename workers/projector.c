@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: MIT
- * The projector role: one batch, one transaction. Dedup by event id (applied_events,
- * its primary key the arbiter), read the orders the batch touches, fold in memory
- * (workers/core), run the plan, store the offsets, commit. Statements travel in libpq
- * pipelines: usually two round trips per batch. Shell around the pure core. Loop thread.
+ * The projector role: one batch, one transaction. Dedup by event id within the retry
+ * window (applied_events, partitioned by receipt bucket), read the orders the batch
+ * touches, fold in memory (workers/core), run the plan, store the offsets, commit;
+ * after the commit, keep applied_events' partitions to the window. Statements travel
+ * in libpq pipelines. Shell around the pure core. Loop thread.
  */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/shop_log.h"
+#include "workers/core/sql_array.h"
 #include "workers/worker.h"
 
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
+#define DEDUP_CONFLICT 1   /* a unique violation on applied_events: redo the batch */
 
 static const struct shop_sql_stmt begin_stmt = {.name = "begin", .sql = "begin"};
 
@@ -25,69 +28,124 @@ static void fold_known_orders(struct shop_proj_fold *f, PGresult *res)
     }
 }
 
-/* One round trip: [begin,] insert the new records' ids into applied_events, read (FOR
- * UPDATE) the orders their events name into the fold. */
-static int insert_ids_read_orders(struct worker *w, struct worker_batch *b, const bool *is_new, bool begin,
-                                  struct shop_proj_fold *f, struct shop_err *err)
+/* applied_events_layout.bucket_ms, once per process (fixed once rows exist). */
+static int read_layout(struct worker *w, struct shop_err *err)
 {
-    struct shop_sql_stmt sts[3];
-    int n = 0;
-    if (begin)
-        sts[n++] = begin_stmt;
-    if (shop_proj_build_applied_insert(w->cfg->group_id, b->prs, is_new, b->n, &w->arena, &sts[n]) > 0)
-        n++;
-    bool read = shop_proj_build_order_read(b->prs, is_new, b->n, &w->arena, &sts[n]) > 0;
-    n += read;
+    if (w->dedup_bucket_ms > 0)
+        return 0;
+    struct shop_sql_stmt st = {.name = "dedup_layout", .sql = SHOP_PROJ_SQL_DEDUP_LAYOUT};
     PGresult *res = NULL;
-    if (n > 0 && worker_pg_exec_pipeline(w, sts, n, read ? &res : NULL, err) < 0)
+    if (worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, err) < 0)
         return SHOP_EPG;
-    if (read)
-        fold_known_orders(f, res);
+    int64_t v = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
+    if (v <= 0)
+        return shop_err_set(err, SHOP_EPG, "applied_events_layout holds no bucket_ms (migrate first)");
+    w->dedup_bucket_ms = v;
     return 0;
 }
 
-/* Begins and asks which of the batch's ids applied_events already holds; marks the
- * records that are new. Returns how many ids were applied before, or SHOP_EPG. */
-static int begin_probe(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_err *err)
+/* Begins, records the batch's new ids in applied_events (statement 1 looks them up
+ * within the dedup window and returns the ones applied before) and reads (FOR UPDATE)
+ * the orders the new events name into the fold: two round trips. A unique violation
+ * (a copy of an id in its own bucket: a client retry, a replayed topic, another
+ * transaction inserting the same record) rolls back and returns DEDUP_CONFLICT. */
+static int dedup_read_orders(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_proj_fold *f,
+                             struct shop_err *err)
 {
+    struct shop_proj_dedup d = {.group = w->cfg->group_id, .bucket_ms = w->dedup_bucket_ms,
+                                .window_ms = w->cfg->dedup_window_ms, .probe_own = w->dedup_probe};
     struct shop_sql_stmt sts[2] = {begin_stmt};
-    bool probe = shop_proj_build_dedup(w->cfg->group_id, b->prs, b->n, &w->arena, &sts[1]) > 0;
+    shop_proj_mark_unapplied(b->prs, b->n, NULL, 0, &w->arena, is_new);
+    bool insert = shop_proj_build_applied_insert(&d, b->prs, is_new, b->n, &w->arena, &sts[1]) > 0;
     PGresult *res = NULL;
-    if (worker_pg_exec_pipeline(w, sts, probe ? 2 : 1, probe ? &res : NULL, err) < 0)
-        return SHOP_EPG;
-    int n_applied = probe ? PQntuples(res) : 0;
-    const char **ids = shop_arena_alloc(&w->arena, ((size_t)n_applied + 1) * sizeof(*ids));
-    for (int i = 0; i < n_applied; i++)
-        ids[i] = shop_arena_strdup(&w->arena, PQgetvalue(res, i, 0));
+    if (worker_pg_exec_pipeline(w, sts, insert ? 2 : 1, insert ? &res : NULL, err) < 0) {
+        if (strcmp(w->pg_sqlstate, SQLSTATE_UNIQUE_VIOLATION) != 0)
+            return SHOP_EPG;
+        worker_pg_rollback(w);
+        return DEDUP_CONFLICT;
+    }
+    int n_applied = insert ? PQntuples(res) : 0;
+    if (n_applied > 0) {
+        const char **ids = shop_arena_alloc(&w->arena, (size_t)n_applied * sizeof(*ids));
+        for (int i = 0; i < n_applied; i++)
+            ids[i] = shop_arena_strdup(&w->arena, PQgetvalue(res, i, 0));
+        shop_proj_mark_unapplied(b->prs, b->n, ids, (size_t)n_applied, &w->arena, is_new);
+    }
     PQclear(res);
-    shop_proj_mark_unapplied(b->prs, b->n, ids, (size_t)n_applied, &w->arena, is_new);
-    return n_applied;
+    if (w->dedup_probe)
+        w->dedup_probe = n_applied > 0;   /* probing stays on while batches keep holding applied ids */
+    struct shop_sql_stmt read;
+    if (shop_proj_build_order_read(b->prs, is_new, b->n, &w->arena, &read) > 0) {
+        res = NULL;
+        if (worker_pg_exec(w, &read, PGRES_TUPLES_OK, &res, err) < 0)
+            return SHOP_EPG;
+        fold_known_orders(f, res);
+        PQclear(res);
+    }
+    return 0;
 }
 
-/* Opens the batch's transaction, records its new event ids in applied_events and reads
- * the orders they name. Usually no id of a batch was applied before, so all of this is
- * one round trip and the primary key decides: a unique violation (a client retry, a
- * replayed topic) rolls that attempt back and the batch starts over, probing
- * applied_events first. Probing stays on while batches keep holding applied ids. */
+/* Opens the batch's transaction with its new ids recorded. Usually the batch's own
+ * bucket is left to the key; after a unique violation the batch starts over looking
+ * ids up there too, and keeps doing so while batches hold applied ids. */
 static int begin_batch(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_proj_fold *f,
                        struct shop_err *err)
 {
-    if (!w->dedup_probe) {
-        shop_proj_mark_unapplied(b->prs, b->n, NULL, 0, &w->arena, is_new);
-        if (insert_ids_read_orders(w, b, is_new, true, f, err) == 0)
-            return 0;
-        if (strcmp(w->pg_sqlstate, SQLSTATE_UNIQUE_VIOLATION) != 0)
+    if (read_layout(w, err) < 0)
+        return SHOP_EPG;
+    for (int attempt = 0;; attempt++) {
+        if (w->dedup_probe)
+            w->stats.dedup_probes++;
+        int rc = dedup_read_orders(w, b, is_new, f, err);
+        if (rc != DEDUP_CONFLICT)
+            return rc;
+        /* Probing the own bucket, a conflict means another transaction inserted the same
+         * record meanwhile; after three, leave it to the error path. */
+        if (w->dedup_probe && attempt >= 3)
             return SHOP_EPG;
-        worker_pg_rollback(w);          /* nothing was folded: the failed insert skipped the read */
         w->dedup_probe = true;
     }
-    w->stats.dedup_probes++;
-    int n_applied = begin_probe(w, b, is_new, err);
-    if (n_applied < 0)
-        return SHOP_EPG;
-    w->dedup_probe = n_applied > 0;
-    return insert_ids_read_orders(w, b, is_new, false, f, err);
+}
+
+/* After a commit: the newest receipt time applied so far, and, when the span of
+ * partitions to keep moved, one applied_events_maintain call (its own transaction;
+ * DDL, so never inside a batch). A failure is logged and retried a little later; the
+ * default partition takes rows meanwhile. */
+static void dedup_maintain(struct worker *w, struct worker_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const Shopstream__V1__Event *ev = b->prs[i].ev;
+        if (ev != NULL && ev->received_at_ms > w->dedup_mark_ms)
+            w->dedup_mark_ms = ev->received_at_ms;
+    }
+    if (w->dedup_mark_ms == 0)
+        return;
+    int64_t now = worker_now_ms();
+    struct shop_proj_dedup_span sp;
+    shop_proj_dedup_span(w->dedup_mark_ms, now, w->dedup_bucket_ms, w->cfg->dedup_window_ms,
+                         w->cfg->dedup_grace_ms, &sp);
+    if ((w->dedup_maintained && sp.from == w->dedup_span.from && sp.drop_before == w->dedup_span.drop_before) ||
+        now < w->dedup_retry_at_ms)
+        return;
+    char p[3][SHOP_I64_TEXT_MAX];
+    shop_i64_text(p[0], sp.from);
+    shop_i64_text(p[1], sp.to);
+    shop_i64_text(p[2], sp.drop_before);
+    struct shop_sql_stmt st = {.name = "dedup_maintain", .sql = SHOP_PROJ_SQL_DEDUP_MAINTAIN, .n_params = 3,
+                               .params = {p[0], p[1], p[2]}};
+    struct shop_err err = {0};
+    PGresult *res = NULL;
+    if (worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, &err) < 0) {
+        SHOP_LOG(SHOP_LOG_WARN, "worker", "could not maintain applied_events partitions", "err=\"%s\"", err.msg);
+        w->dedup_retry_at_ms = now + 10000;
+        return;
+    }
+    SHOP_LOG(SHOP_LOG_DEBUG, "worker", "applied_events maintained", "from=%d to=%d drop_before=%d dropped=%s",
+             (int)sp.from, (int)sp.to, (int)sp.drop_before, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    w->dedup_span = sp;
+    w->dedup_maintained = true;
 }
 
 /* Returns the index of a record the fold refused (its sums would overflow int64), or
@@ -151,6 +209,7 @@ static int projector_apply(struct worker *w, struct worker_batch *b, struct shop
         goto out_rollback;
     const struct shop_proj_stats *ps = shop_proj_fold_stats(f);
     w->stats.rejected += ps->rejected + ps->orphan + ps->duplicate_order;
+    dedup_maintain(w, b);
     return 0;
 out_rollback:
     worker_pg_rollback(w);

@@ -82,7 +82,13 @@ struct worker {
     struct shop_backoff backoff;   /* reset only after a batch commits */
     int64_t outage_since_ms;       /* when consumption paused, for the recovery log */
     char outage_sqlstate[6];       /* the failure logged when the outage began */
-    bool dedup_probe;              /* probe applied_events before the COPY (duplicates were seen lately) */
+    bool dedup_probe;              /* look ids up in their own bucket too (duplicates were seen lately) */
+    int64_t dedup_bucket_ms;       /* applied_events_layout.bucket_ms, 0 until read */
+    int64_t dedup_mark_ms;         /* newest receipt time of a committed batch */
+    bool dedup_maintained;         /* dedup_span was maintained */
+    struct shop_proj_dedup_span dedup_span;
+    int64_t dedup_retry_at_ms;     /* after a failed maintenance: not before this (wall clock) */
+    int64_t retry_ms;
     bool polling, stopping, pg_down;
     bool in_outage;                /* since a transient failure, until a batch commits */
     bool fatal;                    /* stopping for good, the batch not committed: exit 1 */

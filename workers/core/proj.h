@@ -4,11 +4,12 @@
  * literals, to be run in one transaction by the shell. Nothing here runs SQL.
  *
  * Per batch the shell does:
- *   1. shop_proj_mark_unapplied  -> which records are new (first occurrence of each id)
- *      shop_proj_build_applied_insert -> insert their ids into applied_events; should the
- *                                  key refuse one (applied before), roll back and use
- *      shop_proj_build_dedup     -> which of the batch's ids applied_events already holds,
- *                                  then mark_unapplied with those and insert again
+ *   1. shop_proj_mark_unapplied  -> the candidates (first occurrence of each id)
+ *      shop_proj_build_applied_insert -> look them up within the dedup window, insert the
+ *                                  rest into applied_events, return the ones found; then
+ *                                  mark_unapplied with those. Should the key refuse one
+ *                                  (a copy in the same bucket), roll back, redo with
+ *                                  probe_own.
  *   2. shop_proj_build_order_read-> status and lines of the orders the new events touch
  *      shop_proj_fold_known_order for each row it returned
  *   3. shop_proj_fold_event      for each new event, in batch order
@@ -88,21 +89,44 @@ enum shop_order_status shop_order_status_parse(const char *s);
  *  paid only; never backwards, never out of delivered or cancelled. */
 bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_status to);
 
-/** Statement 1a: inserts the ids of the records marked in is_new into applied_events for
- *  projector group (a plain insert: the primary key fails it if any id was applied
- *  before, or by another transaction meanwhile; the batch is then redone with 1b).
- *  Returns the number of ids; 0 means there is nothing to run. */
-size_t shop_proj_build_applied_insert(const char *group, const struct shop_proj_record *recs, const bool *is_new,
-                                      size_t n, struct shop_arena *arena, struct shop_sql_stmt *out);
+/** The dedup window (docs/projections.md, "Dedup window"). */
+struct shop_proj_dedup {
+    const char *group;       /* applied_events.projector */
+    int64_t bucket_ms;       /* applied_events_layout.bucket_ms: width of one partition */
+    int64_t window_ms;       /* retries received this close to the first copy are applied once */
+    bool probe_own;          /* also look the ids up in the batch's own bucket (after a key conflict) */
+};
 
-/** Statement 1b: reads which of the batch's event ids (first occurrence of each; DLQ
- *  records skipped) applied_events already holds for projector group.
+/** How much earlier than its first copy a retry may have been received (clock skew
+ *  between edge replicas) and still be found: 5 minutes, as the validator's skew. */
+#define SHOP_PROJ_DEDUP_SKEW_MS INT64_C(300000)
+
+/** received_at_ms / bucket_ms, the partition key of applied_events (kept below INT32_MAX). */
+int32_t shop_proj_bucket(int64_t received_at_ms, int64_t bucket_ms);
+
+/** Statement 1: looks up the ids of the records marked in is_new in every bucket from
+ *  window_ms before their receipt times to SHOP_PROJ_DEDUP_SKEW_MS (at most window_ms)
+ *  after them (but the batch's own bucket unless
+ *  probe_own, where the key decides), inserts those it does not find with their
+ *  buckets, and returns the ids it found (applied before). A copy in the own bucket
+ *  fails it with a unique violation; the batch is then redone with probe_own.
  *  Returns the number of ids; 0 means there is nothing to run. */
-size_t shop_proj_build_dedup(const char *group, const struct shop_proj_record *recs, size_t n,
-                             struct shop_arena *arena, struct shop_sql_stmt *out);
+size_t shop_proj_build_applied_insert(const struct shop_proj_dedup *d, const struct shop_proj_record *recs,
+                                      const bool *is_new, size_t n, struct shop_arena *arena,
+                                      struct shop_sql_stmt *out);
+
+/** Which applied_events partitions a projector keeps, from mark_ms (the newest receipt
+ *  time it applied) and now_ms (its clock, which caps mark_ms): buckets from..to must
+ *  exist, buckets before drop_before are dropped. A retry received up to grace_ms
+ *  before mark and within window_ms of its first copy still finds it. */
+struct shop_proj_dedup_span {
+    int32_t from, to, drop_before;
+};
+void shop_proj_dedup_span(int64_t mark_ms, int64_t now_ms, int64_t bucket_ms, int64_t window_ms,
+                          int64_t grace_ms, struct shop_proj_dedup_span *out);
 
 /** Sets is_new[i] for the first record carrying each id that is not among applied_ids
- *  (none before 1a; as 1b returned them before a retry); DLQ records are never new.
+ *  (none for the candidates; then as statement 1 returned them); DLQ records are never new.
  *  Returns how many are new. */
 size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
                                 size_t n_applied, struct shop_arena *arena, bool *is_new);
@@ -143,8 +167,9 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
                          struct shop_plan *plan, struct shop_err *err);
 
 /* The fixed SQL texts, exported so tests can name them. */
-extern const char SHOP_PROJ_SQL_DEDUP[];
 extern const char SHOP_PROJ_SQL_APPLIED_INSERT[];
+extern const char SHOP_PROJ_SQL_DEDUP_MAINTAIN[];
+extern const char SHOP_PROJ_SQL_DEDUP_LAYOUT[];
 extern const char SHOP_PROJ_SQL_ORDER_READ[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_UPSERT[];
 extern const char SHOP_PROJ_SQL_CART_CLEAR[];

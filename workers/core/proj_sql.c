@@ -3,27 +3,37 @@
  * fold (dedup, order read). Pure. Every value travels as an array parameter;
  * nothing is ever pasted into SQL text.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "workers/core/proj.h"
 #include "workers/core/sql_array.h"
 #include "workers/core/strmap.h"
 
-/* Which ids were applied before: one primary-key probe per id (the lateral limit 1
- * keeps it a probe: "event_id = any($2)" was planned as a scan of the group's whole
- * index while the table was young). Only run once a batch hit the key. */
-const char SHOP_PROJ_SQL_DEDUP[] =
-    "select u.event_id from unnest($2::uuid[]) as u(event_id), lateral "
-    "(select 1 from applied_events a where a.projector = $1 and a.event_id = u.event_id limit 1) as hit";
-
-/* A plain insert, not "on conflict do nothing returning": no speculative insertion per
- * row and no rows back, so it can share a pipeline with begin and the order read. The
- * primary key decides; a conflict fails the batch's attempt (see workers/projector.c). */
+/* Dedup and the applied-ids insert in one statement (docs/projections.md, "Dedup
+ * window"). applied_events is partitioned by receipt bucket and its key includes the
+ * bucket, so the key only refuses a second copy of an id in the same bucket; a client's
+ * retry gets a new receipt time and may fall into another one. "dup" looks every id up
+ * in the buckets the window reaches, $4..$5 and $6..$7 (constants, so the planner keeps
+ * only those partitions), one probe per id and partition (the lateral limit 1 keeps it
+ * a probe: "event_id = any($2)" was planned as a scan while a table was young). The
+ * batch's own bucket is left out of the ranges while the key can decide there: then a
+ * second copy in it fails the insert with a unique violation, which also settles two
+ * transactions inserting the same record at once. Returns the ids applied before. */
 const char SHOP_PROJ_SQL_APPLIED_INSERT[] =
-    "insert into applied_events (projector, event_id, topic, partition, kafka_offset) "
-    "select $1, u.event_id, u.topic, u.partition, u.kafka_offset "
-    "from unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) "
-    "as u(event_id, topic, partition, kafka_offset)";
+    "with u as materialized (select * from unnest($2::uuid[], $3::int[]) as u(event_id, bucket)), "
+    "dup as materialized (select u.event_id from u cross join lateral "
+    "(select 1 from applied_events a where a.event_id = u.event_id and a.projector = $1 "
+    "and (a.bucket between $4::int and $5::int or a.bucket between $6::int and $7::int) limit 1) as hit), "
+    "ins as (insert into applied_events (event_id, projector, bucket) "
+    "select u.event_id, $1, u.bucket from u where not exists (select 1 from dup where dup.event_id = u.event_id)) "
+    "select event_id from dup";
+
+/* Partitions for the projector's current and next bucket, old ones dropped
+ * (schema/migrations/0004_applied_events_window.sql). Outside any batch. */
+const char SHOP_PROJ_SQL_DEDUP_MAINTAIN[] = "select applied_events_maintain($1::int, $2::int, $3::int)";
+
+const char SHOP_PROJ_SQL_DEDUP_LAYOUT[] = "select bucket_ms from applied_events_layout";
 
 const char SHOP_PROJ_SQL_ORDER_READ[] =
     "select o.order_id, o.status, l.product_id, l.quantity "
@@ -123,27 +133,6 @@ const char SHOP_PROJ_SQL_OFFSETS_READ[] =
     "left join consumer_offsets o on o.consumer_group = $1 and o.topic = u.topic "
     "and o.partition = u.partition";
 
-size_t shop_proj_build_dedup(const char *group, const struct shop_proj_record *recs, size_t n,
-                             struct shop_arena *arena, struct shop_sql_stmt *out)
-{
-    static char mark;
-    struct shop_sql_array ids;
-    struct shop_strmap seen;
-    shop_sql_array_init(&ids, arena);
-    shop_strmap_init(&seen, arena);
-    for (size_t i = 0; i < n; i++) {
-        const Shopstream__V1__Event *ev = recs[i].ev;
-        if (ev == NULL || shop_strmap_get(&seen, ev->id) != NULL)
-            continue;
-        shop_strmap_put(&seen, ev->id, &mark);
-        shop_sql_array_text(&ids, ev->id);
-    }
-    *out = (struct shop_sql_stmt){.name = "dedup", .sql = SHOP_PROJ_SQL_DEDUP, .n_params = 2};
-    out->params[0] = group;
-    out->params[1] = shop_sql_array_end(&ids);
-    return ids.n;
-}
-
 size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
                                 size_t n_applied, struct shop_arena *arena, bool *is_new)
 {
@@ -167,29 +156,76 @@ size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, c
     return count;
 }
 
-size_t shop_proj_build_applied_insert(const char *group, const struct shop_proj_record *recs, const bool *is_new,
-                                      size_t n, struct shop_arena *arena, struct shop_sql_stmt *out)
+int32_t shop_proj_bucket(int64_t received_at_ms, int64_t bucket_ms)
 {
-    struct shop_sql_array ids, topics, parts, offs;
+    int64_t b = received_at_ms > 0 ? received_at_ms / bucket_ms : 0;
+    return b < INT32_MAX ? (int32_t)b : INT32_MAX - 1;   /* far-off times: the default partition */
+}
+
+static int64_t clamp_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+size_t shop_proj_build_applied_insert(const struct shop_proj_dedup *d, const struct shop_proj_record *recs,
+                                      const bool *is_new, size_t n, struct shop_arena *arena,
+                                      struct shop_sql_stmt *out)
+{
+    struct shop_sql_array ids, buckets;
     shop_sql_array_init(&ids, arena);
-    shop_sql_array_init(&topics, arena);
-    shop_sql_array_init(&parts, arena);
-    shop_sql_array_init(&offs, arena);
+    shop_sql_array_init(&buckets, arena);
+    int64_t min_r = INT64_MAX, max_r = INT64_MIN;
+    int32_t own = -1;
+    bool one_bucket = true;
     for (size_t i = 0; i < n; i++) {
         if (!is_new[i])
             continue;
+        int64_t r = recs[i].ev->received_at_ms;
+        int32_t b = shop_proj_bucket(r, d->bucket_ms);
+        min_r = r < min_r ? r : min_r;
+        max_r = r > max_r ? r : max_r;
+        one_bucket = one_bucket && (own < 0 || own == b);
+        own = b;
         shop_sql_array_text(&ids, recs[i].ev->id);
-        shop_sql_array_text(&topics, recs[i].topic);
-        shop_sql_array_int(&parts, recs[i].partition);
-        shop_sql_array_int(&offs, recs[i].offset);
+        shop_sql_array_int(&buckets, b);
     }
-    *out = (struct shop_sql_stmt){.name = "applied_insert", .sql = SHOP_PROJ_SQL_APPLIED_INSERT, .n_params = 5};
-    out->params[0] = group;
+    /* Exact for retries received up to window_ms after the first copy, or up to the edges'
+     * clock skew before it (a retry through another edge); looking a whole window ahead
+     * would cost one more probe per id for a case that does not arise. */
+    int64_t ahead = d->window_ms < SHOP_PROJ_DEDUP_SKEW_MS ? d->window_ms : SHOP_PROJ_DEDUP_SKEW_MS;
+    int64_t lo = shop_proj_bucket(clamp_add(min_r, -d->window_ms), d->bucket_ms);
+    int64_t hi = shop_proj_bucket(clamp_add(max_r, ahead), d->bucket_ms);
+    int64_t r1lo = lo, r1hi = hi, r2lo = 1, r2hi = 0;   /* second range empty */
+    if (one_bucket && !d->probe_own) {
+        r1hi = own - 1;
+        r2lo = own + 1;
+        r2hi = hi;
+    }
+    *out = (struct shop_sql_stmt){.name = "applied_insert", .sql = SHOP_PROJ_SQL_APPLIED_INSERT, .n_params = 7};
+    out->params[0] = d->group;
     out->params[1] = shop_sql_array_end(&ids);
-    out->params[2] = shop_sql_array_end(&topics);
-    out->params[3] = shop_sql_array_end(&parts);
-    out->params[4] = shop_sql_array_end(&offs);
+    out->params[2] = shop_sql_array_end(&buckets);
+    const int64_t bounds[4] = {r1lo, r1hi, r2lo, r2hi};
+    for (int i = 0; i < 4; i++) {
+        char *t = shop_arena_alloc(arena, SHOP_I64_TEXT_MAX);
+        shop_i64_text(t, bounds[i]);
+        out->params[3 + i] = t;
+    }
     return ids.n;
+}
+
+void shop_proj_dedup_span(int64_t mark_ms, int64_t now_ms, int64_t bucket_ms, int64_t window_ms,
+                          int64_t grace_ms, struct shop_proj_dedup_span *out)
+{
+    /* A receipt time ahead of this clock (a skewed edge) must not drop partitions early. */
+    int64_t m = mark_ms < now_ms ? mark_ms : now_ms;
+    out->from = shop_proj_bucket(m, bucket_ms);
+    out->to = out->from + 1;
+    out->drop_before = shop_proj_bucket(clamp_add(m, -clamp_add(window_ms, grace_ms)), bucket_ms);
 }
 
 static const char *order_id_of(const Shopstream__V1__Event *ev)

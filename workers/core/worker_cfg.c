@@ -131,6 +131,12 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
         shop_cfg_int(get, "SHOPSTREAM_KAFKA_MAX_POLL_INTERVAL_MS", 300000, 1000, 86400000, errs);
     cfg->pg_connect_timeout_s = shop_cfg_int(get, "SHOPSTREAM_PG_CONNECT_TIMEOUT_S", 5, 2, 600, errs);
     check_poll_deadline(cfg, errs);
+    /* Dedup is exact for retries received within the window of the first copy; older
+     * ids are dropped with their applied_events partition (docs/projections.md). */
+    cfg->dedup_window_ms =
+        shop_cfg_int(get, "SHOPSTREAM_DEDUP_WINDOW_MS", INT64_C(604800000), 1, INT64_C(315360000000), errs);
+    cfg->dedup_grace_ms =
+        shop_cfg_int(get, "SHOPSTREAM_DEDUP_GRACE_MS", INT64_C(86400000), 0, INT64_C(315360000000), errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 
@@ -147,12 +153,14 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64 " batch_max_bytes=%" PRId64
                        " batch_linger_ms=%" PRId64 " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
                        " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " max_poll_interval_ms=%" PRId64 " pg_connect_timeout_s=%" PRId64
+                       " dedup_window_ms=%" PRId64 " dedup_grace_ms=%" PRId64
                        " pg_synchronous_commit=%s log_level=%s kafka_properties=\"%s\"",
                        shop_worker_role_name(cfg->role), cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, cfg->topics[0], cfg->topics[1], cfg->topics[2], cfg->topics[3],
                        cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->batch_max_bytes, cfg->batch_linger_ms, cfg->stats_interval_ms,
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
                        cfg->session_timeout_ms, cfg->max_poll_interval_ms, cfg->pg_connect_timeout_s,
+                       cfg->dedup_window_ms, cfg->dedup_grace_ms,
                        cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level, props);
     if (len < 0)
         return 0;

@@ -46,6 +46,8 @@ struct shop_worker_cfg {
     const struct shop_kafka_props *kafka_props; /* SHOPSTREAM_KAFKA_PROPERTIES[_FILE]; set by main */
     int64_t max_poll_interval_ms;    /* SHOPSTREAM_KAFKA_MAX_POLL_INTERVAL_MS: longest gap between polls */
     int64_t pg_connect_timeout_s;    /* SHOPSTREAM_PG_CONNECT_TIMEOUT_S: libpq connect_timeout */
+    int64_t dedup_window_ms;         /* SHOPSTREAM_DEDUP_WINDOW_MS: retries this close are applied once */
+    int64_t dedup_grace_ms;          /* SHOPSTREAM_DEDUP_GRACE_MS: receipt-time slack before dropping */
 };
 
 /** "projector"; NULL for an unknown role. */

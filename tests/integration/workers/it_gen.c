@@ -15,6 +15,9 @@
  *                           them INT64_MAX; round 2 adds INT64_MAX - 10 and +1 to the stored stock;
  *                           rounds give distinct event ids)
  *   it-workers-gen junk    --brokers B --prefix P --bytes N (one undecodable record of N bytes)
+ *   it-workers-gen views   --brokers B --prefix P --product PRD --id I --n N --at MS --step MS
+ *       (N views of PRD by user-window, ids I..I+N-1, received at MS, MS+step, ...:
+ *        the same --id again is a client retry, with a new receipt time)
  *
  * Cross-topic effects are kept commutative on purpose (see docs/projections.md):
  * products that get absolute stock (catalog upserts) are never ordered.
@@ -598,6 +601,34 @@ static void cmd_junk(const char *brokers, const char *prefix, size_t bytes)
     finish(rk);
 }
 
+/* Views with chosen ids and receipt times, all keyed alike (one partition, in order). */
+static void cmd_views(const char *brokers, const char *prefix, const char *product, long id, long n, int64_t at_ms,
+                      int64_t step_ms)
+{
+    rd_kafka_t *rk = producer(brokers);
+    char topic[256], uuid[40];
+    snprintf(topic, sizeof(topic), "%sbrowse.v1", prefix);
+    Shopstream__V1__Event ev;
+    Shopstream__V1__ProductViewed pv;
+    shopstream__v1__event__init(&ev);
+    shopstream__v1__product_viewed__init(&pv);
+    ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED;
+    ev.product_viewed = &pv;
+    ev.user_id = "user-window";
+    ev.type = (char *)shop_event_type_name(SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED);
+    ev.source = "it-workers-gen";
+    pv.product_id = (char *)product;
+    uint8_t buf[512];
+    for (long i = 0; i < n; i++) {
+        snprintf(uuid, sizeof(uuid), "%08lx-0000-4000-8000-00000000beef", (unsigned long)(id + i) & 0xffffffffUL);
+        ev.id = uuid;
+        ev.occurred_at_ms = ev.received_at_ms = at_ms + i * step_ms;
+        size_t len = shopstream__v1__event__pack(&ev, buf);
+        produce(rk, topic, ev.user_id, buf, len);
+    }
+    finish(rk);
+}
+
 static const char *arg(int argc, char **argv, const char *name, const char *def)
 {
     for (int i = 2; i + 1 < argc; i++)
@@ -613,7 +644,7 @@ static const char *arg(int argc, char **argv, const char *name, const char *def)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: it-workers-gen produce|count|expect|poison ...\n");
+        fprintf(stderr, "usage: it-workers-gen produce|count|expect|poison|views ...\n");
         return 2;
     }
     const char *cmd = argv[1];
@@ -629,6 +660,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "poison") == 0) {
         cmd_poison(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL));
+        return 0;
+    }
+    if (strcmp(cmd, "views") == 0) {
+        cmd_views(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL),
+                  arg(argc, argv, "--product", NULL), strtol(arg(argc, argv, "--id", NULL), NULL, 10),
+                  strtol(arg(argc, argv, "--n", "1"), NULL, 10), strtoll(arg(argc, argv, "--at", NULL), NULL, 10),
+                  strtoll(arg(argc, argv, "--step", "0"), NULL, 10));
         return 0;
     }
     generate(strtoull(arg(argc, argv, "--seed", "1"), NULL, 10), strtol(arg(argc, argv, "--n", "1000"), NULL, 10));

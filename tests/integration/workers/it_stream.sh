@@ -16,7 +16,8 @@ expect_equal "$WORK/expected" "$WORK/actual" "projections and the independent fo
 applied=$(q "$DSN" "select count(*) from applied_events")
 [ "$applied" = "$N" ] || fail "applied_events holds $applied ids, want $N (of $TOTAL records)"
 kill -TERM "$WPID"; wait "$WPID" || fail "worker exited $?"
-# The late retries land in batches after their first copy: the applied-ids COPY must have
-# hit the key and those batches gone through the probe path.
+# The late retries land in batches after their first copy, in its receipt bucket (the
+# same bytes): the applied-ids insert must have hit the key and those batches gone
+# through the probe path.
 grep -q 'msg="stats".* dedup_probes=[1-9]' "$WORK/worker.log" || fail "no batch went through the dedup probe path"
 log "ok: $TOTAL records, $N distinct events"

@@ -308,34 +308,28 @@ Test(proj, known_order_rejections_change_nothing)
 
 /* ---- dedup, order read, offsets ---------------------------------------------------- */
 
-Test(proj, dedup_asks_for_each_id_once_and_skips_dead_letters)
-{
-    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
-    struct shop_proj_record recs[] = {
-        {a, "t.browse", 0, 10}, {NULL, "t.browse", 0, 11}, {a, "t.browse", 1, 5}, {b, "t.browse", 0, 12}};
-    struct shop_sql_stmt st;
-    cr_assert(eq(sz, shop_proj_build_dedup("grp", recs, 4, &arena, &st), 2));
-    cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_DEDUP));
-    cr_assert(eq(int, st.n_params, 2));
-    cr_assert(eq(str, (char *)st.params[0], "grp"));
-    cr_assert(eq(str, (char *)st.params[1],
-                 "{\"00000000-0000-4000-8000-000000000001\",\"00000000-0000-4000-8000-000000000002\"}"));
-    cr_assert(eq(ptr, (void *)st.copy_data, NULL));
-    cr_assert(eq(ptr, strstr(st.sql, "any("), NULL), "one primary-key probe per id, not a scan");
-}
+#define MIN_MS INT64_C(60000)
 
 Test(proj, dedup_of_dead_letters_only_runs_nothing)
 {
     struct shop_proj_record recs[] = {{NULL, "t", 0, 1}, {NULL, "t", 0, 2}};
     struct shop_sql_stmt st;
     bool is_new[2] = {true, true};
-    cr_assert(eq(sz, shop_proj_build_dedup("grp", recs, 2, &arena, &st), 0));
+    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = MIN_MS, .window_ms = MIN_MS};
     cr_assert(eq(sz, shop_proj_mark_unapplied(recs, 2, NULL, 0, &arena, is_new), 0));
     cr_assert(not(is_new[0]));
     cr_assert(not(is_new[1]));
-    cr_assert(eq(sz, shop_proj_build_applied_insert("grp", recs, is_new, 2, &arena, &st), 0));
+    cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 2, &arena, &st), 0));
 }
 
+Test(proj, bucket_is_receipt_time_over_width)
+{
+    cr_assert(eq(i32, shop_proj_bucket(0, MIN_MS), 0));
+    cr_assert(eq(i32, shop_proj_bucket(MIN_MS - 1, MIN_MS), 0));
+    cr_assert(eq(i32, shop_proj_bucket(MIN_MS, MIN_MS), 1));
+    cr_assert(eq(i32, shop_proj_bucket(-5, MIN_MS), 0));
+    cr_assert(eq(i32, shop_proj_bucket(INT64_MAX, MIN_MS), INT32_MAX - 1), "far-off times stay an int");
+}
 Test(proj, mark_unapplied_marks_first_occurrence_of_ids_not_applied_before)
 {
     Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1"),
@@ -353,21 +347,94 @@ Test(proj, mark_unapplied_marks_first_occurrence_of_ids_not_applied_before)
     cr_assert(not(is_new[5]));
 }
 
-Test(proj, applied_insert_has_one_row_per_new_record)
+Test(proj, applied_insert_has_one_row_per_new_record_with_its_bucket)
 {
     Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
+    a->received_at_ms = 10 * MIN_MS + 5;
+    b->received_at_ms = 10 * MIN_MS + 900;
     struct shop_proj_record recs[] = {{a, "t.browse", 0, 10}, {NULL, "t.browse", 0, 11}, {b, "t.cart", 3, 7}};
     bool is_new[] = {true, false, true};
+    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = MIN_MS, .window_ms = MIN_MS};
     struct shop_sql_stmt st;
-    cr_assert(eq(sz, shop_proj_build_applied_insert("grp", recs, is_new, 3, &arena, &st), 2));
+    cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 3, &arena, &st), 2));
     cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_APPLIED_INSERT));
-    cr_assert(eq(ptr, strstr(st.sql, "on conflict"), NULL), "the primary key must refuse an applied id");
+    cr_assert(eq(ptr, strstr(st.sql, "on conflict"), NULL), "the key must refuse a copy in the own bucket");
+    cr_assert(eq(int, st.n_params, 7));
     cr_assert(eq(str, (char *)st.params[0], "grp"));
     cr_assert(eq(str, (char *)st.params[1],
                  "{\"00000000-0000-4000-8000-000000000001\",\"00000000-0000-4000-8000-000000000002\"}"));
-    cr_assert(eq(str, (char *)st.params[2], "{\"t.browse\",\"t.cart\"}"));
-    cr_assert(eq(str, (char *)st.params[3], "{0,3}"));
-    cr_assert(eq(str, (char *)st.params[4], "{10,7}"));
+    cr_assert(eq(str, (char *)st.params[2], "{10,10}"));
+    /* Own bucket 10 left to the key; the window reaches 9 and 11. */
+    cr_assert(eq(str, (char *)st.params[3], "9"));
+    cr_assert(eq(str, (char *)st.params[4], "9"));
+    cr_assert(eq(str, (char *)st.params[5], "11"));
+    cr_assert(eq(str, (char *)st.params[6], "11"));
+}
+
+Test(proj, applied_insert_probes_every_bucket_of_the_window)
+{
+    /* A week's window over one-day buckets: a retry six days later must find the first
+     * copy six buckets back, so the lookup covers them all. */
+    const int64_t day = INT64_C(86400000);
+    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1");
+    a->received_at_ms = 100 * day + 10;
+    struct shop_proj_record recs[] = {{a, "t", 0, 1}};
+    bool is_new[] = {true};
+    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = day, .window_ms = 7 * day};
+    struct shop_sql_stmt st;
+    cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 1, &arena, &st), 1));
+    cr_assert(eq(str, (char *)st.params[3], "93"));
+    cr_assert(eq(str, (char *)st.params[4], "99"));
+    /* Ahead only the edges' clock skew: still bucket 100, so nothing after it. */
+    cr_assert(eq(str, (char *)st.params[5], "101"));
+    cr_assert(eq(str, (char *)st.params[6], "100"));
+    /* Near the end of a bucket the skew reaches into the next one. */
+    a->received_at_ms = 101 * day - 1000;
+    cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 1, &arena, &st), 1));
+    cr_assert(eq(str, (char *)st.params[5], "101"));
+    cr_assert(eq(str, (char *)st.params[6], "101"));
+}
+
+Test(proj, applied_insert_probes_the_own_bucket_after_a_conflict_or_across_buckets)
+{
+    Shopstream__V1__Event *a = ev_view(&arena, 1, "u1", "p1"), *b = ev_view(&arena, 2, "u1", "p1");
+    a->received_at_ms = 10 * MIN_MS + 5;
+    b->received_at_ms = 11 * MIN_MS + 5;
+    struct shop_proj_record recs[] = {{a, "t", 0, 1}, {b, "t", 0, 2}};
+    bool is_new[] = {true, false};
+    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = MIN_MS, .window_ms = MIN_MS, .probe_own = true};
+    struct shop_sql_stmt st;
+    cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 2, &arena, &st), 1));
+    cr_assert(eq(str, (char *)st.params[3], "9"));
+    cr_assert(eq(str, (char *)st.params[4], "11"));
+    cr_assert(eq(str, (char *)st.params[5], "1"), "second range empty");
+    cr_assert(eq(str, (char *)st.params[6], "0"));
+    /* Two buckets in one batch: b's first copy may be in a's bucket, so no bucket is left out. */
+    is_new[1] = true;
+    d.probe_own = false;
+    cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 2, &arena, &st), 2));
+    cr_assert(eq(str, (char *)st.params[2], "{10,11}"));
+    cr_assert(eq(str, (char *)st.params[3], "9"));
+    cr_assert(eq(str, (char *)st.params[4], "12"));
+    cr_assert(eq(str, (char *)st.params[5], "1"));
+    cr_assert(eq(str, (char *)st.params[6], "0"));
+}
+
+Test(proj, dedup_span_keeps_window_and_grace_behind_the_mark)
+{
+    const int64_t day = INT64_C(86400000);
+    struct shop_proj_dedup_span sp;
+    shop_proj_dedup_span(20 * day + 5, 30 * day, day, 7 * day, day, &sp);
+    cr_assert(eq(i32, sp.from, 20));
+    cr_assert(eq(i32, sp.to, 21));
+    cr_assert(eq(i32, sp.drop_before, 12), "a retry received from day 19 on looks back to day 12");
+    /* A mark ahead of the clock (a skewed edge) counts only up to the clock. */
+    shop_proj_dedup_span(40 * day, 30 * day + 1, day, 7 * day, day, &sp);
+    cr_assert(eq(i32, sp.from, 30));
+    cr_assert(eq(i32, sp.drop_before, 22));
+    /* Early times never drop below bucket 0. */
+    shop_proj_dedup_span(day, 30 * day, day, 7 * day, day, &sp);
+    cr_assert(eq(i32, sp.drop_before, 0));
 }
 
 Test(proj, order_read_names_each_order_of_new_events_once)
