@@ -17,7 +17,7 @@ struct pipe_lag_sample {
 /** What one step at a constant offered rate did. */
 struct pipe_step {
     double offered_rate, seconds;      /* events/s offered, length of the offering */
-    double achieved_rate;              /* events answered 202 / (last answer - start) */
+    double achieved_rate;              /* events answered 202 per second over the second half */
     size_t rejected_503, failed;       /* 503 answers; other non-202 answers and transport errors */
     const struct pipe_lag_sample *lag; /* samples taken during [0, seconds], in time order */
     size_t n_lag;
