@@ -68,7 +68,7 @@ static int cmp_rank(const void *a, const void *b)
 }
 
 size_t pipe_pool_build(struct pipe_pool *p, const struct replay_plan *plan, size_t want, size_t batch,
-                       size_t max_per_user, uint32_t nonce)
+                       size_t max_per_user, uint32_t nonce, pipe_pool_keep_fn keep, void *keep_ud)
 {
     *p = (struct pipe_pool){.nonce = nonce};
     p->evs = shop_xcalloc(want + 1, sizeof(*p->evs));
@@ -89,7 +89,8 @@ size_t pipe_pool_build(struct pipe_pool *p, const struct replay_plan *plan, size
         json_array_foreach(json_object_get(root, "events"), i, ev) {
             if (p->n_evs == want || user_events == max_per_user)
                 break;
-            if (template_of(ev, nonce, &p->evs[p->n_evs]) != 0) {
+            if (template_of(ev, nonce, &p->evs[p->n_evs]) != 0 ||
+                (keep != NULL && !keep(p->evs[p->n_evs].json, req->user_id, keep_ud))) {
                 free(p->evs[p->n_evs].json);
                 continue;
             }

@@ -36,11 +36,15 @@ struct pipe_pool {
     uint32_t nonce;             /* first 8 hex digits of every event id of the run */
 };
 
-/** Takes the shoppers' events of plan (the catalog is left out), at most max_per_user of each
- *  shopper, until want events are in; cuts them into requests of at most batch events.
- *  Returns the number of events taken. */
+/** Whether the edge would take this event (JSON text) from user: the replay keeps some
+ *  real orders the edge refuses (quantities above its bound), which would fail a whole batch. */
+typedef int (*pipe_pool_keep_fn)(const char *event_json, const char *user, void *ud);
+
+/** Takes the shoppers' events of plan (the catalog is left out) that keep accepts (all when
+ *  NULL), at most max_per_user of each shopper, until want events are in; cuts them into
+ *  requests of at most batch events. Returns the number of events taken. */
 size_t pipe_pool_build(struct pipe_pool *p, const struct replay_plan *plan, size_t want, size_t batch,
-                       size_t max_per_user, uint32_t nonce);
+                       size_t max_per_user, uint32_t nonce, pipe_pool_keep_fn keep, void *keep_ud);
 void pipe_pool_free(struct pipe_pool *p);
 
 /** The JWT subject of shopper u in pass `pass`: "<user>-p<pass hex>". */

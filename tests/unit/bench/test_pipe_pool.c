@@ -59,7 +59,7 @@ static int is_uuid(const char *s)
 Test(pipe_pool, shoppers_only_cut_into_batches_of_one_user_interleaved)
 {
     struct pipe_pool p;
-    size_t n = pipe_pool_build(&p, &plan, 100, 3, 100, 0xabcdef01u);
+    size_t n = pipe_pool_build(&p, &plan, 100, 3, 100, 0xabcdef01u, NULL, NULL);
     cr_assert_eq(n, 5);
     cr_assert_eq(p.n_users, 2);
     cr_expect_str_eq(p.users[0], "u1");
@@ -76,7 +76,7 @@ Test(pipe_pool, shoppers_only_cut_into_batches_of_one_user_interleaved)
 Test(pipe_pool, at_most_per_user_events_of_each_shopper)
 {
     struct pipe_pool p;
-    size_t n = pipe_pool_build(&p, &plan, 100, 100, 2, 1);
+    size_t n = pipe_pool_build(&p, &plan, 100, 100, 2, 1, NULL, NULL);
     cr_expect_eq(n, 3);     /* u1's first two, u2's one */
     pipe_pool_free(&p);
 }
@@ -84,7 +84,7 @@ Test(pipe_pool, at_most_per_user_events_of_each_shopper)
 Test(pipe_pool, rendering_numbers_ids_renames_orders_by_pass_and_appends_the_probe)
 {
     struct pipe_pool p;
-    pipe_pool_build(&p, &plan, 100, 3, 100, 0xabcdef01u);
+    pipe_pool_build(&p, &plan, 100, 3, 100, 0xabcdef01u, NULL, NULL);
     char *buf = NULL;
     size_t cap = 0;
     uint64_t seq = 41;
@@ -121,5 +121,24 @@ Test(pipe_pool, rendering_numbers_ids_renames_orders_by_pass_and_appends_the_pro
     pipe_pool_subject(&p, 1, 0x20, sub);
     cr_expect_str_eq(sub, "u2-p20");
     free(buf);
+    pipe_pool_free(&p);
+}
+
+static int no_cart_adds(const char *json, const char *user, void *ud)
+{
+    (*(int *)ud)++;
+    cr_expect(strcmp(user, "u1") == 0 || strcmp(user, "u2") == 0, "%s", user);
+    return strstr(json, "cart.item_added") == NULL;
+}
+
+Test(pipe_pool, events_the_edge_would_refuse_are_left_out)
+{
+    struct pipe_pool p;
+    int calls = 0;
+    size_t n = pipe_pool_build(&p, &plan, 100, 100, 100, 1, no_cart_adds, &calls);
+    cr_expect_eq(calls, 5);
+    cr_expect_eq(n, 4);
+    for (size_t i = 0; i < p.n_evs; i++)
+        cr_expect_null(strstr(p.evs[i].json, "cart.item_added"));
     pipe_pool_free(&p);
 }
