@@ -659,8 +659,9 @@ int main(int argc, char **argv)
            b.pool.n_evs, (unsigned long long)o.seed, b.pool.n_reqs, o.batch, o.connections, o.step_s, o.probe_s * 1000,
            o.poll_s * 1000);
     printf("flat: achieved >= %.0f %% of offered, no 503 or failed request, and over the step's second half a lag "
-           "slope <= %.0f %% of the offered rate and a lag <= max(%.1f s of events, %" PRId64 ")\n",
-           b.rule.keep_up_min * 100, b.rule.slope_max * 100, b.rule.lag_max_s, b.rule.lag_floor);
+           "slope <= max(%.0f %% of the offered rate, %" PRId64 " records over the half) and a lag <= max(%.1f s of "
+           "events, %" PRId64 ")\n",
+           b.rule.keep_up_min * 100, b.rule.slope_max * 100, b.rule.growth_floor, b.rule.lag_max_s, b.rule.lag_floor);
     fflush(stdout);
     double raw_rate = 0, proj_rate = 0, flat = 0;
     rc = raw_phase(&b, &raw_rate, &proj_rate, &err);

@@ -7,7 +7,7 @@
 
 struct pipe_flat_rule pipe_flat_rule_default(void)
 {
-    return (struct pipe_flat_rule){.keep_up_min = 0.97, .slope_max = 0.03, .lag_max_s = 0.5, .lag_floor = 20000};
+    return (struct pipe_flat_rule){.keep_up_min = 0.97, .slope_max = 0.03, .growth_floor = 5000, .lag_max_s = 0.5, .lag_floor = 20000};
 }
 
 void pipe_judge_step(const struct pipe_step *s, const struct pipe_flat_rule *r, struct pipe_verdict *v)
@@ -35,7 +35,10 @@ void pipe_judge_step(const struct pipe_step *s, const struct pipe_flat_rule *r, 
     double bound = r->lag_max_s * s->offered_rate;
     if (bound < (double)r->lag_floor)
         bound = (double)r->lag_floor;
-    v->lag_flat = n >= 3 && v->slope <= r->slope_max * s->offered_rate && (double)v->lag_max <= bound;
+    double slope_bound = r->slope_max * s->offered_rate;
+    if (half > 0 && slope_bound < (double)r->growth_floor / half)
+        slope_bound = (double)r->growth_floor / half;
+    v->lag_flat = n >= 3 && v->slope <= slope_bound && (double)v->lag_max <= bound;
     v->flat = v->kept_up && v->lag_flat;
     if (s->rejected_503 > 0)
         v->why = "503s";
@@ -45,7 +48,7 @@ void pipe_judge_step(const struct pipe_step *s, const struct pipe_flat_rule *r, 
         v->why = "edge behind";
     else if (n < 3)
         v->why = "too few lag samples";
-    else if (v->slope > r->slope_max * s->offered_rate)
+    else if (v->slope > slope_bound)
         v->why = "lag growing";
     else if (!v->lag_flat)
         v->why = "lag too high";

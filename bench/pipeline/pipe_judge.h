@@ -25,12 +25,14 @@ struct pipe_step {
 
 /** "Flat": the edge kept up (achieved >= keep_up_min x offered, no 503, no failure) and, over
  *  the step's second half, the lag's least-squares slope stayed <= slope_max x offered rate
- *  (the projector applied at least 1 - slope_max of what came in) and no sample exceeded
- *  max(lag_max_s x offered rate, lag_floor) records (a bounded backlog, not one that merely
- *  stopped growing at a high level). */
+ *  (the projector applied at least 1 - slope_max of what came in) or grew by less than
+ *  growth_floor records over that half (one projector batch: the sawtooth of batches, not a
+ *  trend), and no sample exceeded max(lag_max_s x offered rate, lag_floor) records (a bounded
+ *  backlog, not one that merely stopped growing at a high level). */
 struct pipe_flat_rule {
     double keep_up_min;     /* 0.97 */
     double slope_max;       /* 0.03 */
+    int64_t growth_floor;   /* 5000: SHOPSTREAM_BATCH_MAX's default */
     double lag_max_s;       /* 0.5 */
     int64_t lag_floor;      /* 20000: a few projector batches, whatever the rate */
 };

@@ -8,7 +8,7 @@
 #   SHOPSTREAM_KAFKA_BROKERS, SHOPSTREAM_JWT_SECRET or SHOPSTREAM_JWT_SECRET_FILE  (required)
 #   PIPE_HTTP_PORT   the edge's port (default 18090)
 #   PIPE_KAFKA_PID   the broker's pid, for its CPU time per step (optional)
-#   PIPE_KEEP=1      leave the database (topics are always left; they are cheap)
+#   PIPE_KEEP=1      leave the database and the logs (topics are always left; they are cheap)
 # The edge and the projector get the caller's SHOPSTREAM_* settings (e.g.
 # SHOPSTREAM_EDGE_THREADS, SHOPSTREAM_BATCH_MAX, SHOPSTREAM_BATCH_LINGER_MS).
 set -euo pipefail
@@ -36,11 +36,11 @@ cleanup() {
         for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)" >&2; tail -n 30 "$f" >&2; }; done
     fi
     if [ "${PIPE_KEEP:-0}" = 1 ]; then
-        echo "kept: database $name, topics ${prefix}*.v1, group $group" >&2
+        echo "kept: database $name, topics ${prefix}*.v1, group $group, logs $tmp" >&2
     else
         psql "$admin_dsn" -qXc "drop database if exists $name with (force)" >/dev/null 2>&1 || true
+        rm -rf "$tmp"
     fi
-    rm -rf "$tmp"
     exit $rc
 }
 trap cleanup EXIT

@@ -36,7 +36,8 @@ Test(pipe_judge, lag_growing_by_more_than_the_share_of_the_rate_is_not_flat)
     struct pipe_lag_sample s[64];
     struct pipe_flat_rule r = pipe_flat_rule_default();
     struct pipe_verdict v;
-    /* 3 % of 50 000/s is 1500/s: 1000/s passes, 2000/s does not. */
+    /* 3 % of 50 000/s is 1500/s (more than one 5000-record batch over the 5 s half):
+     * 1000/s passes, 2000/s does not. */
     struct pipe_step st = at(50000, s, samples(s, 1000, 1000, 0));
     pipe_judge_step(&st, &r, &v);
     cr_expect(v.flat, "slope %.0f", v.slope);
@@ -45,6 +46,20 @@ Test(pipe_judge, lag_growing_by_more_than_the_share_of_the_rate_is_not_flat)
     cr_expect_not(v.flat);
     cr_expect_str_eq(v.why, "lag growing");
     cr_expect_float_eq(v.slope, 2000, 1);
+}
+
+Test(pipe_judge, growth_below_one_batch_over_the_half_is_flat_at_low_rates)
+{
+    struct pipe_lag_sample s[64];
+    struct pipe_flat_rule r = pipe_flat_rule_default();
+    struct pipe_verdict v;
+    /* 3 % of 10 000/s is 300/s, but 900/s over 5 s is 4500 records, less than a batch. */
+    struct pipe_step st = at(10000, s, samples(s, 0, 900, 0));
+    pipe_judge_step(&st, &r, &v);
+    cr_expect(v.flat, "%s slope %.0f", v.why, v.slope);
+    st = at(10000, s, samples(s, 0, 1100, 0));
+    pipe_judge_step(&st, &r, &v);
+    cr_expect_str_eq(v.why, "lag growing");
 }
 
 Test(pipe_judge, only_the_second_half_counts)
