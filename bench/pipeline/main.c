@@ -472,6 +472,8 @@ static int raw_phase(struct bench *b, double *raw_rate, double *proj_rate, struc
 }
 
 struct step_result {
+    struct cpu_snap c0, c1;
+    size_t events;
     struct pipe_verdict v;
     double achieved, p50_ms, p99_ms, fresh_p50, fresh_p99, drain_s;
     size_t n_fresh, unseen;
@@ -489,7 +491,7 @@ static int step(struct bench *b, double rate, double seconds, struct step_result
     cpu_take(o, b->lag.conn, &c1);
     struct pipe_lag_sample *samples;
     size_t n_samples = pipe_watch_samples(&b->watch, t0, t0 + seconds, &samples);
-    *out = (struct step_result){0};
+    *out = (struct step_result){.c0 = c0, .c1 = c1, .events = st.ok};
     /* Answered over the second half, the window the lag is judged on: the edge's
      * throughput once it is warm, without the last requests' latency. */
     out->achieved = (double)st.ok_late_half / (seconds / 2);
@@ -524,6 +526,27 @@ static int step(struct bench *b, double rate, double seconds, struct step_result
         rc = shop_err_set(err, SHOP_EIO, "%s", b->watch.err);
     pthread_mutex_unlock(&b->watch.mu);
     return rc;
+}
+
+/* CPU time per answered event of each process over a step: less noisy than rates on a
+ * shared machine, and their sum bounds what the cores could carry. */
+static void print_cpu_per_event(const struct opts *o, const struct step_result *r, double rate)
+{
+    if (r->events == 0)
+        return;
+    double per = 1e6 / (double)r->events, sum = 0;
+    printf("cpu per event at %.0f events/s:", rate);
+    for (int i = 0; i < o->n_pids; i++) {
+        double us = (r->c1.proc[i] - r->c0.proc[i]) * per;
+        sum += us;
+        printf(" %s %.1f us,", o->pid_name[i], us);
+    }
+    double pg = (r->c1.pg - r->c0.pg) * per;
+    sum += pg;
+    printf(" postgres-backends %.1f us, bench %.1f us; together without the bench %.1f us per event = at most %.0f "
+           "events/s on %ld cores\n",
+           pg, (r->c1.self - r->c0.self) * per, sum, sum > 0 ? 1e6 * (double)sysconf(_SC_NPROCESSORS_ONLN) / sum : 0.0,
+           sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 static void print_step_header(void)
@@ -699,6 +722,8 @@ int main(int argc, char **argv)
             printf("freshness at %.0f events/s (%zu probes, %zu not visible): p50 %.1f ms, p99 %.1f ms (aim p99 < 100 "
                    "ms)\n",
                    flat / 2, fr.n_fresh, fr.unseen, fr.fresh_p50, fr.fresh_p99);
+        if (flat > 0)
+            print_cpu_per_event(&o, &fr, flat / 2);
         printf("ratio flat-lag-pipeline / projector-alone = %.2f\n", proj_rate > 0 ? flat / proj_rate : 0.0);
         printf("ratio flat-lag-pipeline / raw-producer = %.2f\n", raw_rate > 0 ? flat / raw_rate : 0.0);
     } else {

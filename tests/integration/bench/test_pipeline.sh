@@ -37,6 +37,8 @@ else
     [ "$probes" -gt 0 ] || fail "no probe was seen"
     [ "$unseen" = 0 ] || fail "$unseen probes never became visible"
     awk -v a="$p50" -v b="$p99" 'BEGIN { exit !(a <= b) }' || fail "p50 $p50 > p99 $p99"
+    grep -Eq '^cpu per event at [0-9]+ events/s: edge [0-9.]+ us, projector [0-9.]+ us, postgres-backends [0-9.]+ us, bench [0-9.]+ us; together without the bench [0-9.]+ us per event = at most [0-9]+ events/s on [0-9]+ cores$' <<<"$out" \
+        || fail "no cpu-per-event line"
 fi
 grep -Eq '^ratio flat-lag-pipeline / projector-alone = [0-9]+\.[0-9]{2}$' <<<"$out" || fail "no projector ratio line"
 grep -Eq '^ratio flat-lag-pipeline / raw-producer = [0-9]+\.[0-9]{2}$' <<<"$out" || fail "no raw-producer ratio line"
