@@ -444,8 +444,11 @@ static int raw_phase(struct bench *b, double *raw_rate, double *proj_rate, struc
         rc = bench_produce_all(&m, &po, &pr, err);
     double t_prod = pipe_now_s(), drain_s = 0;
     int64_t backlog = 0;
+    struct cpu_snap c0, c1;
+    cpu_take(o, b->lag.conn, &c0);
     if (rc == 0)
         rc = drain(b, &drain_s, &backlog, err);
+    cpu_take(o, b->lag.conn, &c1);
     if (rc != 0) {
         free(pr.lat_us);
         bench_msgs_fini(&m);
@@ -460,6 +463,12 @@ static int raw_phase(struct bench *b, double *raw_rate, double *proj_rate, struc
         *proj_rate = (double)backlog / drain_s;
         printf("%-40s %9" PRId64 " %9.2f %11.0f\n", "projector alone (backlog after that)", backlog, drain_s,
                *proj_rate);
+        /* The same figures as after the freshness step, for a projector facing a backlog
+         * (full batches) instead of a live trickle. */
+        printf("   cpu per event draining it:");
+        for (int i = 0; i < o->n_pids; i++)
+            printf(" %s %.1f us", o->pid_name[i], (c1.proc[i] - c0.proc[i]) * 1e6 / (double)backlog);
+        printf(" postgres-backends %.1f us\n", (c1.pg - c0.pg) * 1e6 / (double)backlog);
     } else {
         *proj_rate = (double)m.n / (t_prod - t_start + drain_s);
         printf("%-40s %9zu %9.2f %11.0f   (kept up with the producer)\n", "projector alone (backlog after that)", m.n,
