@@ -710,9 +710,12 @@ int main(int argc, char **argv)
         printf("(warm-up, not judged)\n");
         rc = step(&b, pipe_search_first(&s) / 2, o.warmup_s, &r, &err);
     }
+    struct step_result best = {0};
     for (double rate = pipe_search_first(&s); rc == 0 && rate > 0;) {
         struct step_result r;
         rc = step(&b, rate, o.step_s, &r, &err);
+        if (rc == 0 && r.v.flat && rate > s.best_flat)
+            best = r;
         if (rc == 0)
             rate = pipe_search_next(&s, rate, r.v.flat);
     }
@@ -720,6 +723,8 @@ int main(int argc, char **argv)
     struct step_result fr = {0};
     if (rc == 0) {
         printf("highest rate with flat lag: %.0f events/s (aim >= 80000; %d steps)\n", flat, s.steps);
+        if (flat > 0)
+            print_cpu_per_event(&o, &best, flat);
         if (flat > 0) {
             printf("\nfreshness at half that rate, %.0f s\n", o.fresh_s);
             print_step_header();
