@@ -8,6 +8,7 @@
 #   SHOPSTREAM_KAFKA_BROKERS, SHOPSTREAM_JWT_SECRET or SHOPSTREAM_JWT_SECRET_FILE  (required)
 #   PIPE_HTTP_PORT   the edge's port (default 18090)
 #   PIPE_KAFKA_PID   the broker's pid, for its CPU time per step (optional)
+#   PIPE_PROJECTORS  projector processes in the group (default 1; at most the 4 partitions)
 #   PIPE_KEEP=1      leave the database and the logs (topics are always left; they are cheap)
 # The edge and the projector get the caller's SHOPSTREAM_* settings (e.g.
 # SHOPSTREAM_EDGE_THREADS, SHOPSTREAM_BATCH_MAX, SHOPSTREAM_BATCH_LINGER_MS).
@@ -54,11 +55,15 @@ SHOPSTREAM_HTTP_PORT=$port SHOPSTREAM_KAFKA_BROKERS=$brokers SHOPSTREAM_TOPIC_PR
     "$bin/edge/shopstream-edge" </dev/null >>"$tmp/edge.log" 2>&1 &
 pids+=($!)
 edge_pid=$!
-SHOPSTREAM_KAFKA_BROKERS=$brokers SHOPSTREAM_TOPIC_PREFIX=$prefix SHOPSTREAM_PG_DSN=$dsn \
-SHOPSTREAM_KAFKA_GROUP_ID=$group \
-    "$bin/workers/shopstream-worker" --role projector </dev/null >>"$tmp/projector.log" 2>&1 &
-pids+=($!)
-proj_pid=$!
+proj_pids=()
+for i in $(seq 1 "${PIPE_PROJECTORS:-1}"); do
+    SHOPSTREAM_KAFKA_BROKERS=$brokers SHOPSTREAM_TOPIC_PREFIX=$prefix SHOPSTREAM_PG_DSN=$dsn \
+    SHOPSTREAM_KAFKA_GROUP_ID=$group \
+        "$bin/workers/shopstream-worker" --role projector </dev/null >>"$tmp/projector$i.log" 2>&1 &
+    pids+=($!)
+    pname=projector; [ "$i" -gt 1 ] && pname=projector$i
+    proj_pids+=(--pid "$pname=$!")
+done
 for _ in $(seq 1 120); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
     kill -0 "$edge_pid" 2>/dev/null || { echo "the edge exited during start" >&2; exit 1; }
@@ -68,5 +73,5 @@ done
 kafka_pid=()
 [ -n "${PIPE_KAFKA_PID:-}" ] && kafka_pid=(--pid "kafka=$PIPE_KAFKA_PID")
 "$bin/bench/pipeline/shopstream-bench-pipeline" --url "http://127.0.0.1:$port" --dsn "$dsn" --brokers "$brokers" \
-    --topic-prefix "$prefix" --group "$group" --pid "edge=$edge_pid" --pid "projector=$proj_pid" "${kafka_pid[@]}" \
+    --topic-prefix "$prefix" --group "$group" --pid "edge=$edge_pid" "${proj_pids[@]}" "${kafka_pid[@]}" \
     "$@" 2>>"$tmp/bench.log"
