@@ -4,15 +4,17 @@
 # local stack up, then runs
 #   shopstream-bench-ingest     edge ingest (single events, 100-event batches) vs the raw producer
 #   shopstream-bench-projector  projector into PostgreSQL vs COPY of the same rows
+#   shopstream-bench-pipeline   edge + broker + projector + database: highest rate with a flat
+#                               lag, freshness at half of it (its own edge on SHOPSTREAM_HTTP_PORT+1)
 # and prints their figures (docs/benchmarks.md explains them).
-# Usage: bench.sh [all|ingest|projector]
-# Extra arguments for each program: SHOPSTREAM_BENCH_INGEST_ARGS, SHOPSTREAM_BENCH_PROJECTOR_ARGS
-# (e.g. SHOPSTREAM_BENCH_PROJECTOR_ARGS="--events 50000").
+# Usage: bench.sh [all|ingest|projector|pipeline]
+# Extra arguments for each program: SHOPSTREAM_BENCH_INGEST_ARGS, SHOPSTREAM_BENCH_PROJECTOR_ARGS,
+# SHOPSTREAM_BENCH_PIPELINE_ARGS (e.g. SHOPSTREAM_BENCH_PROJECTOR_ARGS="--events 50000").
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/env.sh"
 what=${1:-all}
-case "$what" in all|ingest|projector) ;; *) echo "usage: $0 [all|ingest|projector]" >&2; exit 2 ;; esac
+case "$what" in all|ingest|projector|pipeline) ;; *) echo "usage: $0 [all|ingest|projector|pipeline]" >&2; exit 2 ;; esac
 
 "$here/build.sh"
 "$here/stack.sh" up
@@ -21,7 +23,7 @@ bin=$SHOPSTREAM_BUILD_DIR
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "commit:  $(git -C "$SHOPSTREAM_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 rc=0
-if [ "$what" != projector ]; then
+if [ "$what" = all ] || [ "$what" = ingest ]; then
     echo
     # The stack's edge and topics; its projector consumes what this posts (bench-* users,
     # *-b order ids), so run it before the demo or accept those extra rows.
@@ -32,11 +34,20 @@ if [ "$what" != projector ]; then
         --brokers "$SHOPSTREAM_KAFKA_BROKERS" --topic-prefix shopstream. \
         --edge-pid "$(cat "$SHOPSTREAM_STATE_DIR/run/edge.pid")" ${SHOPSTREAM_BENCH_INGEST_ARGS:-} || rc=1
 fi
-if [ "$what" != ingest ]; then
+if [ "$what" = all ] || [ "$what" = projector ]; then
     echo
     # Its own database, topics and projector process, all dropped at the end.
     # shellcheck disable=SC2086
     "$bin/bench/projector/shopstream-bench-projector" --dsn "$SHOPSTREAM_PG_DSN" --brokers "$SHOPSTREAM_KAFKA_BROKERS" \
         --build-dir "$bin" --schema-dir "$SHOPSTREAM_REPO/schema/migrations" ${SHOPSTREAM_BENCH_PROJECTOR_ARGS:-} || rc=1
+fi
+if [ "$what" = all ] || [ "$what" = pipeline ]; then
+    echo
+    # Its own database, topics, edge and projector (bench/pipeline/run.sh), the database
+    # dropped at the end. The stack's edge and projector stay idle meanwhile.
+    # shellcheck disable=SC2086
+    SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret PIPE_HTTP_PORT=$((SHOPSTREAM_HTTP_PORT + 1)) \
+    PIPE_KAFKA_PID=$(cat "$SHOPSTREAM_STATE_DIR/kafka/kafka.pid" 2>/dev/null || true) \
+        "$SHOPSTREAM_REPO/bench/pipeline/run.sh" ${SHOPSTREAM_BENCH_PIPELINE_ARGS:-} || rc=1
 fi
 exit $rc
