@@ -35,6 +35,10 @@ struct shop_event_limits shop_event_limits_default(void)
         .quantity_max = 10000,
         .amount_minor_max = INT64_C(1000000000000), /* 10^12 minor units */
         .order_lines_max = 100,
+        /* Far below INT64_MAX: a fold adding 10^6 deltas to a full stock stays in range,
+         * so neither the C fold nor PostgreSQL's bigint can overflow. */
+        .stock_max = INT64_C(1000000000000),       /* 10^12 units */
+        .stock_delta_max = INT64_C(1000000000),    /* 10^9 units per adjustment */
     };
 }
 
@@ -293,12 +297,18 @@ static int check_catalog(struct vctx *v, const Shopstream__V1__Event *ev)
         TRY(check_money(v, "", "price", pu->price, true));
         if (pu->stock < 0)
             return shop__problem(v->p, "stock", "must be at least 0");
+        if (pu->stock > v->lim->stock_max)
+            return shop__problem(v->p, "stock", "must be at most %" PRId64, v->lim->stock_max);
         return 0;
     }
     const Shopstream__V1__StockAdjusted *sa = ev->stock_adjusted;
     TRY(check_ident(v, "", "product_id", sa->product_id));
     if (sa->delta == 0)
         return shop__problem(v->p, "delta", "must not be 0");
+    /* Compared without negating: -INT64_MIN overflows. */
+    if (sa->delta > v->lim->stock_delta_max || sa->delta < -v->lim->stock_delta_max)
+        return shop__problem(v->p, "delta", "must be between -%" PRId64 " and %" PRId64,
+                             v->lim->stock_delta_max, v->lim->stock_delta_max);
     return check_text(v, "", "reason", sa->reason, 0, FREE_TEXT_MAX);
 }
 

@@ -40,6 +40,8 @@ struct shop_event_limits {
     int32_t quantity_max;
     int64_t amount_minor_max;
     size_t order_lines_max;
+    int64_t stock_max;           /* catalog stock: 0..stock_max units */
+    int64_t stock_delta_max;     /* stock_adjusted delta: 1..stock_delta_max in magnitude */
 };
 
 struct shop_event_limits shop_event_limits_default(void);

@@ -122,6 +122,17 @@ static const struct vcase rules[] = {
     {PU(PU_OK ",'category':'" A128 "a'"), "category"},
     {SA(",'delta':0"), "delta"},
     {SA(",'delta':7"), NULL},
+    /* stock and delta bounds: the extremes, the bound and one past it */
+    {PU(",'name':'Mug','stock':1000000000000,'price':" MONEY(5, "GBP")), NULL},
+    {PU(",'name':'Mug','stock':1000000000001,'price':" MONEY(5, "GBP")), "stock"},
+    {PU(",'name':'Mug','stock':9223372036854775807,'price':" MONEY(5, "GBP")), "stock"},
+    {PU(",'name':'Mug','stock':-9223372036854775808,'price':" MONEY(5, "GBP")), "stock"},
+    {SA(",'delta':1000000000"), NULL},
+    {SA(",'delta':-1000000000"), NULL},
+    {SA(",'delta':1000000001"), "delta"},
+    {SA(",'delta':-1000000001"), "delta"},
+    {SA(",'delta':9223372036854775807"), "delta"},
+    {SA(",'delta':-9223372036854775808"), "delta"},
     {SA(",'delta':1,'reason':'a\\rb'"), "reason"},
     {"{'type':'catalog.stock_adjusted','product_id':'','delta':1}", "product_id"},
 };
