@@ -29,7 +29,12 @@ struct ingest;
 struct ingest_msg {
     struct ingest *ing;
     int stream;
+    size_t index;                   /* position in the batch */
 };
+
+_Static_assert(SHOP_KAFKA_ERR_MESSAGE_TOO_LARGE == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE &&
+                   SHOP_KAFKA_ERR_RECORD_LIST_TOO_LARGE == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+               "edge_batch.h's size error codes are librdkafka's");
 
 struct ingest {
     struct edge_thread *t;
@@ -129,6 +134,16 @@ static void answer_accepted(struct ingest *ing)
     edge_respond(ing->t, ing->req, SHOP_ROUTE_EVENTS, 202, "application/json", body, (size_t)n);
 }
 
+/* The producer or the broker refused an event for its size: the client's to fix (413), not a
+ * retriable 503. The ids are listed as for a 503: other events may have been stored. */
+static void answer_too_large(struct ingest *ing)
+{
+    if (ing->req == NULL)
+        return;
+    edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, 413, (int)ing->batch.too_large_index, "",
+                 "the broker refused this event as too large", ids_json(ing, "ids"));
+}
+
 /* Answers what the batch's verdict says; WAIT answers nothing. */
 static void answer(struct ingest *ing, enum shop_batch_verdict v, const char *detail)
 {
@@ -138,6 +153,9 @@ static void answer(struct ingest *ing, enum shop_batch_verdict v, const char *de
         return;
     case SHOP_BATCH_UNAVAILABLE:
         answer_unavailable(ing, detail);
+        return;
+    case SHOP_BATCH_TOO_LARGE:
+        answer_too_large(ing);
         return;
     case SHOP_BATCH_WAIT:
         return;
@@ -167,7 +185,7 @@ static void ingest_delivered(struct ingest_msg *msg, rd_kafka_resp_err_t err)
     atomic_fetch_sub(&t->edge->inflight, 1);
     t->inflight--;
     edge_kafka_delivered(t, err == 0);
-    enum shop_batch_verdict v = shop_edge_batch_report(&ing->batch, err);
+    enum shop_batch_verdict v = shop_edge_batch_report(&ing->batch, msg->index, err);
     answer(ing, v, rd_kafka_err2str(ing->batch.first_err));
     if (shop_edge_batch_done(&ing->batch))
         ingest_finish(ing);
@@ -251,6 +269,20 @@ static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims
             p->index = (int)i;   /* validate sees one event, not its place in the batch */
             return 400;
         }
+        size_t packed = shopstream__v1__event__get_packed_size(ev);
+        if (packed > ing->t->edge->cfg->event_max) {
+            *p = (struct shop_problem){.index = (int)i};
+            snprintf(p->detail, sizeof(p->detail), "event is %zu bytes encoded, more than %zu",
+                     packed, ing->t->edge->cfg->event_max);
+            return 413;
+        }
+    }
+    /* Both copies would get 202 while the workers apply one: refuse the batch instead. */
+    ptrdiff_t dup = shop_event_batch_duplicate(ing->events, ing->n, &ing->arena);
+    if (dup >= 0) {
+        *p = (struct shop_problem){.index = (int)dup, .field = "id",
+                                   .detail = "repeats the id of an earlier event in this batch"};
+        return 400;
     }
     return 0;
 }
@@ -286,6 +318,7 @@ static rd_kafka_resp_err_t produce_one(struct ingest *ing, size_t idx, const cha
     struct ingest_msg *msg = shop_arena_alloc(&ing->arena, sizeof(*msg));
     msg->ing = ing;
     msg->stream = (int)shop_event_stream(ev);
+    msg->index = idx;
     const char *key = shop_event_key(ev);
     rd_kafka_resp_err_t err = rd_kafka_producev(
         t->rk, RD_KAFKA_V_TOPIC(t->topics[msg->stream]), RD_KAFKA_V_KEY(key, strlen(key)),

@@ -105,6 +105,9 @@ int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int 
     load_services(cfg, get, errs);
     load_jwt(cfg, get, errs);
     cfg->body_max = (size_t)shop_cfg_int(get, "SHOPSTREAM_EDGE_BODY_MAX", 1 << 20, 256, 64 << 20, errs);
+    /* Far below the broker's 1 MiB record limit; the largest valid event (order.placed, 100
+     * lines) is about 10 KiB. */
+    cfg->event_max = (size_t)shop_cfg_int(get, "SHOPSTREAM_EDGE_EVENT_MAX", 64 << 10, 256, 1 << 20, errs);
     cfg->threads = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_THREADS", ncpu > 0 ? ncpu : 1, 1, 256, errs);
     cfg->max_inflight = shop_cfg_int(get, "SHOPSTREAM_EDGE_MAX_INFLIGHT", 100000, 1, 100000000, errs);
     cfg->retry_after_s = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_RETRY_AFTER_S", 1, 1, 3600, errs);
@@ -130,7 +133,7 @@ char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, s
         shop_redact_dsn(cfg->pg_dsn, dsn, sizeof(dsn));
     int len = snprintf(buf, cap,
              "http=%s:%d kafka_brokers=%s topic_prefix=%s pg_dsn=\"%s\" jwt_alg=%s jwt_key=%s "
-             "jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld body_max=%zu threads=%d "
+             "jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld body_max=%zu event_max=%zu threads=%d "
              "max_inflight=%lld delivery_timeout_ms=%d retry_after_s=%d cors_origins=\"%s\" "
              "pg_pool=%d pg_timeout_ms=%d",
              cfg->http_host, cfg->http_port, or_unset(cfg->kafka_brokers), cfg->topic_prefix,
@@ -138,7 +141,7 @@ char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, s
              shop_jwt_alg_name(cfg->jwt_alg),
              cfg->jwt_secret != NULL ? "(redacted)" : or_unset(cfg->jwt_key_file),
              or_unset(cfg->jwt_issuer), or_unset(cfg->jwt_audience), (long long)cfg->jwt_leeway_s,
-             cfg->body_max, cfg->threads, (long long)cfg->max_inflight, cfg->delivery_timeout_ms,
+             cfg->body_max, cfg->event_max, cfg->threads, (long long)cfg->max_inflight, cfg->delivery_timeout_ms,
              cfg->retry_after_s, or_unset(cfg->cors_origins), cfg->pg_pool, cfg->pg_timeout_ms);
     size_t used = strlen(buf);
     if (used < cap)

@@ -28,6 +28,7 @@ struct shop_edge_config {
     const char *jwt_audience;      /* NULL: not checked */
     int64_t jwt_leeway_s;
     size_t body_max;
+    size_t event_max;              /* one event's encoded (protobuf) size */
     int threads;
     int64_t max_inflight;          /* events produced but not yet acknowledged */
     int64_t max_inflight_bytes;    /* bytes held by requests waiting for the broker */

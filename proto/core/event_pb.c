@@ -38,6 +38,38 @@ int shop_event_decode(const uint8_t *buf, size_t len, const struct shop_event_li
     return 0;
 }
 
+/* Drops the unknown fields of m and of every message inside it. protobuf-c keeps them and
+ * pack() writes them out again, so a client could smuggle bytes (a field a later contract
+ * version gives the edge to fill) into the published record. Their storage is the arena's.
+ * The schema has no recursive messages, so the depth is the schema's. */
+static void drop_unknown(ProtobufCMessage *m)
+{
+    m->n_unknown_fields = 0;
+    m->unknown_fields = NULL;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    char *base = (char *)m;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage **v = *(ProtobufCMessage ***)(base + f->offset);
+            for (size_t k = 0; k < n; k++)
+                if (v[k] != NULL)
+                    drop_unknown(v[k]);
+            continue;
+        }
+        /* A oneof's members share one slot: only the set case's pointer is valid. */
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        ProtobufCMessage *sub = *(ProtobufCMessage **)(base + f->offset);
+        if (sub != NULL)
+            drop_unknown(sub);
+    }
+}
+
 int shop_event_batch_from_pb(const uint8_t *body, size_t len, const struct shop_event_limits *lim,
                              struct shop_arena *arena, Shopstream__V1__Event ***events,
                              size_t *n_events, struct shop_problem *p)
@@ -55,6 +87,8 @@ int shop_event_batch_from_pb(const uint8_t *body, size_t len, const struct shop_
         return shop__problem(p, "events", "must hold at least one event");
     if (b->n_events > lim->batch_max)
         return shop__problem(p, "events", "must hold at most %zu events", lim->batch_max);
+    for (size_t i = 0; i < b->n_events; i++)
+        drop_unknown(&b->events[i]->base);
     *events = b->events;
     *n_events = b->n_events;
     return 0;

@@ -89,7 +89,8 @@ int shop_event_batch_from_json(const char *body, size_t len, const struct shop_e
                                struct shop_arena *arena, Shopstream__V1__Event ***events,
                                size_t *n_events, struct shop_problem *p);
 
-/** Same for an application/x-protobuf EventBatch body. */
+/** Same for an application/x-protobuf EventBatch body. Fields this schema does not know
+ *  are dropped from every event (and every message inside it), never republished. */
 int shop_event_batch_from_pb(const uint8_t *body, size_t len, const struct shop_event_limits *lim,
                              struct shop_arena *arena, Shopstream__V1__Event ***events,
                              size_t *n_events, struct shop_problem *p);
@@ -101,6 +102,12 @@ int shop_event_batch_from_pb(const uint8_t *body, size_t len, const struct shop_
 int shop_event_stamp(Shopstream__V1__Event *ev, int index, const char *subject, const char *uuid_text,
                      int64_t received_at_ms, const char *source, struct shop_arena *arena,
                      struct shop_problem *p);
+
+/** The position of the earliest event whose id an earlier event of the batch already
+ *  has (the second occurrence), or -1 when all n ids differ. O(n log n); scratch space
+ *  comes from arena. Run after stamping, when every event has its id. */
+ptrdiff_t shop_event_batch_duplicate(Shopstream__V1__Event *const *events, size_t n,
+                                     struct shop_arena *arena);
 
 /** True when s is a canonical lower-case RFC 4122 UUID text (36 chars). */
 bool shop_uuid_is_canonical(const char *s);

@@ -50,7 +50,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
 {
     struct run *r = opaque;
     shop_edge_broker_delivered(&r->broker, rkm->err == 0);
-    record(r, shop_edge_batch_report(&r->batch, rkm->err));
+    record(r, shop_edge_batch_report(&r->batch, 0, rkm->err));
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT
  * Protobuf input: shop_event_decode (worker) and shop_event_batch_from_pb (edge). */
+#define _GNU_SOURCE   /* memmem */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -133,5 +134,53 @@ Test(event_pb, batch_limits_and_junk)
     cr_assert_eq(shop_event_batch_from_pb(junk, sizeof(junk), &lim, &a, &out, &n, &p), SHOP_EINVAL);
     cr_assert_str_eq(p.field, "");
     cr_assert(strstr(p.detail, "could not unpack") != NULL, "%s", p.detail);
+    shop_arena_fini(&a);
+}
+
+/* Attaches one length-delimited unknown field (tag 1000, "SMUGGLED") to m; protobuf-c keeps
+ * the bytes after the tag, the length prefix included. */
+static void smuggle(struct shop_arena *a, ProtobufCMessage *m)
+{
+    ProtobufCMessageUnknownField *u = shop_arena_alloc(a, sizeof(*u));
+    *u = (ProtobufCMessageUnknownField){.tag = 1000, .wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED,
+                                        .len = 9, .data = (uint8_t *)"\x08SMUGGLED"};
+    m->n_unknown_fields = 1;
+    m->unknown_fields = u;
+}
+
+static bool has_smuggled(const uint8_t *buf, size_t len)
+{
+    return memmem(buf, len, "SMUGGLED", 8) != NULL;
+}
+
+Test(event_pb, batch_drops_unknown_fields_at_every_depth)
+{
+    struct shop_arena a = SHOP_ARENA_INIT;
+    Shopstream__V1__Event *ev = t_parse_one(&a,
+        "{'type':'order.placed','order_id':'o1','lines':[{'product_id':'p1','quantity':1,"
+        "'unit_price':" MONEY(5, "GBP") "}],'total':" MONEY(5, "GBP") "}");
+    Shopstream__V1__Event *plain = t_parse_one(&a, "{'type':'cart.cleared'}");
+    smuggle(&a, &ev->base);
+    smuggle(&a, &ev->order_placed->base);
+    smuggle(&a, &ev->order_placed->lines[0]->base);
+    smuggle(&a, &ev->order_placed->lines[0]->unit_price->base);
+    smuggle(&a, &ev->order_placed->total->base);
+    smuggle(&a, &plain->cart_cleared->base);
+    Shopstream__V1__Event *evs[2] = {ev, plain};
+    size_t len, n = 0;
+    uint8_t *body = pack_batch(&a, evs, 2, &len);
+    cr_assert(has_smuggled(body, len), "the input carries them");
+    Shopstream__V1__Event **out = NULL;
+    struct shop_problem p = {0};
+    cr_assert_eq(shop_event_batch_from_pb(body, len, NULL, &a, &out, &n, &p), 0);
+    cr_assert_eq(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        size_t plen = shopstream__v1__event__get_packed_size(out[i]);
+        uint8_t *rec = shop_arena_alloc(&a, plen);
+        shopstream__v1__event__pack(out[i], rec);
+        cr_assert_not(has_smuggled(rec, plen), "event %zu republishes an unknown field", i);
+    }
+    cr_assert_str_eq(out[0]->order_placed->lines[0]->product_id, "p1", "known fields stay");
+    cr_assert_eq(out[0]->order_placed->total->amount_minor, 5);
     shop_arena_fini(&a);
 }
