@@ -21,6 +21,7 @@
 #include "edge/core/edge_budget.h"
 #include "edge/core/edge_config.h"
 #include "edge/core/edge_cors.h"
+#include "edge/core/edge_jwks.h"
 #include "edge/core/edge_jwt.h"
 #include "edge/core/edge_metrics.h"
 #include "edge/core/edge_reads.h"
@@ -44,6 +45,10 @@ struct edge_thread;
 struct edge {
     const struct shop_edge_config *cfg;
     struct shop_jwt_verifier jwt;
+    struct shop_jwt_keyring keyring;   /* SHOPSTREAM_JWT_JWKS_FILE's keys (jwt.keyring) */
+    pthread_t jwks_tid;
+    atomic_bool jwks_stop;
+    bool jwks_watching;
     struct shop_edge_cors cors;
     struct shop_event_limits limits;
     struct shop_edge_metrics metrics;
@@ -135,6 +140,12 @@ int edge_limits_start(struct edge *e, struct shop_err *err);
 int edge_limit_address(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route);
 int edge_limit_subject(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
                        const char *sub);
+
+/* jwks.c — SHOPSTREAM_JWT_JWKS_FILE: the first load (main thread, before the loops) and
+ * the watcher thread that re-reads the file when it changes. */
+int edge_jwks_load(struct edge *e, struct shop_err *err);
+void edge_jwks_watch_start(struct edge *e);
+void edge_jwks_watch_stop(struct edge *e);
 
 /* pg.c — the read pool; jobs come back on the submitting loop thread */
 struct pg_conn *edge_pg_connect(struct edge *e);   /* NULL (logged) when it fails */

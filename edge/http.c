@@ -198,12 +198,11 @@ void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route ro
 }
 
 /* The verifier's key generation: a token verified under other keys is verified again.
- * The keys are fixed for the process's life today, so it is constant; JWKS rotation
- * (re-read key files) is to bump a counter in the verifier and return it here. */
+ * 0 for a fixed key; with SHOPSTREAM_JWT_JWKS_FILE, bumped by every reload (edge_jwt.h),
+ * so a rotation drops every cached verification, a removed kid's tokens included. */
 static uint64_t jwt_key_generation(const struct edge *e)
 {
-    (void)e;
-    return 0;
+    return shop_jwt_key_generation(&e->jwt);
 }
 
 /* Loop thread. Answers 401 itself and returns SHOP_EAUTH on failure. A token this thread

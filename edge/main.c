@@ -196,6 +196,36 @@ static void raise_nofile(const struct shop_edge_config *cfg)
                  cfg->max_connections);
 }
 
+/* The verification key: a secret, a key file (checked here: exit 2 on a short secret or a
+ * key that is no RSA public key), or the JWKS file's first load. */
+static void load_jwt_key(const struct shop_edge_config *cfg, struct shop_jwt_verifier *v,
+                         struct shop_cfg_errs *errs)
+{
+    struct shop_err err = {0};
+    if (cfg->jwt_jwks_file != NULL) {
+        shop_jwt_keyring_init(&edge.keyring);
+        edge.cfg = cfg;   /* edge_jwks_load reads the path from it */
+        if (edge_jwks_load(&edge, &err) != 0)
+            shop_cfg_errorf(errs, "SHOPSTREAM_JWT_JWKS_FILE: %s", err.msg);
+        v->keyring = &edge.keyring;
+        return;
+    }
+    unsigned char *key = NULL;
+    const char *source = "SHOPSTREAM_JWT_SECRET";
+    if (cfg->jwt_secret != NULL) {
+        v->key = (const unsigned char *)cfg->jwt_secret;
+        v->key_len = strlen(cfg->jwt_secret);
+    } else if (cfg->jwt_key_file != NULL &&
+               read_key(cfg->jwt_key_file, cfg->jwt_alg == SHOP_JWT_HS256, &key, &v->key_len,
+                        errs) == 0) {
+        v->key = key;
+        source = cfg->jwt_alg == SHOP_JWT_HS256 ? "SHOPSTREAM_JWT_SECRET_FILE"
+                                                : "SHOPSTREAM_JWT_PUBLIC_KEY_FILE";
+    }
+    if (v->key != NULL && shop_jwt_key_check(cfg->jwt_alg, v->key, v->key_len, &err) != 0)
+        shop_cfg_errorf(errs, "%s: %s", source, err.msg);
+}
+
 static void load_config(struct shop_edge_config *cfg)
 {
     struct shop_cfg_errs errs = {0};
@@ -205,15 +235,9 @@ static void load_config(struct shop_edge_config *cfg)
     v->issuer = cfg->jwt_issuer;
     v->audience = cfg->jwt_audience;
     v->leeway_s = cfg->jwt_leeway_s;
-    unsigned char *key = NULL;
-    if (cfg->jwt_secret != NULL) {
-        v->key = (const unsigned char *)cfg->jwt_secret;
-        v->key_len = strlen(cfg->jwt_secret);
-    } else if (cfg->jwt_key_file != NULL &&
-               read_key(cfg->jwt_key_file, cfg->jwt_alg == SHOP_JWT_HS256, &key, &v->key_len,
-                        &errs) == 0) {
-        v->key = key;
-    }
+    v->max_lifetime_s = cfg->jwt_max_lifetime_s;
+    if (errs.count == 0)   /* a broken configuration may name no key source at all */
+        load_jwt_key(cfg, v, &errs);
     struct shop_err err = {0};
     if (shop_edge_cors_parse(&edge.cors, cfg->cors_origins, &err) != 0)
         shop_cfg_errorf(&errs, "SHOPSTREAM_EDGE_CORS_ORIGINS: %s", err.msg);
@@ -304,6 +328,7 @@ int main(void)
         SHOP_LOG(SHOP_LOG_FATAL, "edge", "could not start", "err=\"%s\"", err.msg);
         return err.code == SHOP_ECONFIG ? 2 : 1;
     }
+    edge_jwks_watch_start(&edge);
     for (int i = 0; i < edge.n_threads; i++)
         pthread_create(&edge.threads[i].tid, NULL, thread_main, &edge.threads[i]);
     SHOP_LOG(SHOP_LOG_INFO, "edge", "listening", "host=%s port=%d threads=%d", cfg.http_host,
@@ -313,6 +338,7 @@ int main(void)
     for (int i = 0; i < edge.n_threads; i++)
         pthread_join(edge.threads[i].tid, NULL);
     atomic_store(&edge.stopping, 2);
+    edge_jwks_watch_stop(&edge);
     edge_ready_stop(&edge);   /* first: its metadata request uses a producer */
     edge_pg_stop(&edge);
     for (int i = 0; i < edge.n_threads; i++)

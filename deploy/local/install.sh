@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config git
       libh2o-evloop-dev libuv1-dev librdkafka-dev libpq-dev
       libprotobuf-c-dev protobuf-c-compiler libjwt-dev libjansson-dev uuid-dev zlib1g-dev libssl-dev
       libcriterion-dev libcurl4-openssl-dev postgresql kcat curl default-jre-headless maven
-      python3 python3-sklearn python3-yaml ninja-build jq clang
+      python3 python3-sklearn python3-yaml ninja-build jq clang openssl
       libclang-rt-14-dev)   # clang only recommends its runtime; libFuzzer and the sanitizers need it
 
 missing=()

@@ -20,21 +20,28 @@ static void load_jwt(struct shop_edge_config *cfg, shop_getenv_fn get, struct sh
     const char *secret = opt_str(get, "SHOPSTREAM_JWT_SECRET");
     const char *secret_file = opt_str(get, "SHOPSTREAM_JWT_SECRET_FILE");
     const char *pub_file = opt_str(get, "SHOPSTREAM_JWT_PUBLIC_KEY_FILE");
-    int n = (secret != NULL) + (secret_file != NULL) + (pub_file != NULL);
+    const char *jwks_file = opt_str(get, "SHOPSTREAM_JWT_JWKS_FILE");
+    int n = (secret != NULL) + (secret_file != NULL) + (pub_file != NULL) + (jwks_file != NULL);
     if (n != 1) {
         shop_cfg_errorf(errs, "exactly one of SHOPSTREAM_JWT_SECRET, SHOPSTREAM_JWT_SECRET_FILE, "
-                              "SHOPSTREAM_JWT_PUBLIC_KEY_FILE must be set (%d are)", n);
+                              "SHOPSTREAM_JWT_PUBLIC_KEY_FILE, SHOPSTREAM_JWT_JWKS_FILE must be "
+                              "set (%d are)", n);
     }
-    cfg->jwt_alg = pub_file != NULL && n == 1 ? SHOP_JWT_RS256 : SHOP_JWT_HS256;
+    cfg->jwt_alg = (pub_file != NULL || jwks_file != NULL) && n == 1 ? SHOP_JWT_RS256 : SHOP_JWT_HS256;
     cfg->jwt_secret = secret;
     cfg->jwt_key_file = pub_file != NULL ? pub_file : secret_file;
+    /* RS256 keys chosen by kid, re-read when the file changes (key rotation). */
+    cfg->jwt_jwks_file = jwks_file;
     /* RFC 7518 3.2: an HS256 key must be at least as long as the hash. */
-    if (secret != NULL && strlen(secret) < 32)
-        shop_cfg_errorf(errs, "SHOPSTREAM_JWT_SECRET must be at least 32 bytes");
+    if (secret != NULL && strlen(secret) < SHOP_JWT_SECRET_MIN)
+        shop_cfg_errorf(errs, "SHOPSTREAM_JWT_SECRET must be at least %d bytes", SHOP_JWT_SECRET_MIN);
     cfg->jwt_issuer = opt_str(get, "SHOPSTREAM_JWT_ISSUER");
     cfg->jwt_audience = opt_str(get, "SHOPSTREAM_JWT_AUDIENCE");
     cfg->jwt_leeway_s = shop_cfg_int(get, "SHOPSTREAM_JWT_LEEWAY_S", 30, 0, 600, errs);
     cfg->jwt_cache_entries = (size_t)shop_cfg_int(get, "SHOPSTREAM_JWT_CACHE_ENTRIES", 8192, 0, 1 << 20, errs);
+    /* 0: any lifetime. Else exp - iat (exp - now without iat) must be at most this. */
+    cfg->jwt_max_lifetime_s = shop_cfg_int(get, "SHOPSTREAM_JWT_MAX_LIFETIME_S", 0, 0,
+                                           INT64_C(366) * 86400, errs);
 }
 
 static void load_services(struct shop_edge_config *cfg, shop_getenv_fn get,
@@ -133,13 +140,14 @@ char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, s
         shop_redact_dsn(cfg->pg_dsn, dsn, sizeof(dsn));
     int len = snprintf(buf, cap,
              "http=%s:%d kafka_brokers=%s topic_prefix=%s pg_dsn=\"%s\" jwt_alg=%s jwt_key=%s "
-             "jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld body_max=%zu event_max=%zu threads=%d "
+             "jwt_jwks=%s jwt_max_lifetime_s=%lld jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld body_max=%zu event_max=%zu threads=%d "
              "max_inflight=%lld delivery_timeout_ms=%d retry_after_s=%d cors_origins=\"%s\" "
              "pg_pool=%d pg_timeout_ms=%d",
              cfg->http_host, cfg->http_port, or_unset(cfg->kafka_brokers), cfg->topic_prefix,
              cfg->pg_dsn != NULL ? dsn : "(unset)",
              shop_jwt_alg_name(cfg->jwt_alg),
              cfg->jwt_secret != NULL ? "(redacted)" : or_unset(cfg->jwt_key_file),
+             or_unset(cfg->jwt_jwks_file), (long long)cfg->jwt_max_lifetime_s,
              or_unset(cfg->jwt_issuer), or_unset(cfg->jwt_audience), (long long)cfg->jwt_leeway_s,
              cfg->body_max, cfg->event_max, cfg->threads, (long long)cfg->max_inflight, cfg->delivery_timeout_ms,
              cfg->retry_after_s, or_unset(cfg->cors_origins), cfg->pg_pool, cfg->pg_timeout_ms);

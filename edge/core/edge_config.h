@@ -24,9 +24,11 @@ struct shop_edge_config {
     enum shop_jwt_alg jwt_alg;     /* HS256 with a secret, RS256 with a public key file */
     const char *jwt_secret;        /* value, or NULL when read from jwt_key_file */
     const char *jwt_key_file;      /* SHOPSTREAM_JWT_SECRET_FILE or _PUBLIC_KEY_FILE */
+    const char *jwt_jwks_file;     /* SHOPSTREAM_JWT_JWKS_FILE: RS256 keys by kid, re-read */
     const char *jwt_issuer;        /* NULL: not checked */
     const char *jwt_audience;      /* NULL: not checked */
     int64_t jwt_leeway_s;
+    int64_t jwt_max_lifetime_s;    /* 0: unbounded */
     size_t body_max;
     size_t event_max;              /* one event's encoded (protobuf) size */
     int threads;

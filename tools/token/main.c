@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT
- * shopstream-token: prints an HS256 JWT signed with SHOPSTREAM_JWT_SECRET for
- * development and tests. Shell.
+ * shopstream-token: prints a JWT for development and tests: HS256 signed with
+ * SHOPSTREAM_JWT_SECRET, or RS256 signed with a private key file (--rs256-key),
+ * optionally naming its key with a "kid" header (for SHOPSTREAM_JWT_JWKS_FILE). Shell.
  *   shopstream-token --sub U [--role admin] [--ttl-s N] [--iss I] [--aud A]
- *                    [--exp-s ABS] [--nbf-s ABS]
+ *                    [--exp-s ABS] [--nbf-s ABS] [--no-iat] [--claims JSON]
+ *                    [--rs256-key PRIVATE.pem] [--kid KID]
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <jwt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +18,17 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: shopstream-token --sub U [--role admin] [--ttl-s N] [--iss I] "
-                    "[--aud A] [--exp-s EPOCH] [--nbf-s EPOCH]\n"
-                    "signs HS256 with SHOPSTREAM_JWT_SECRET\n");
+                    "[--aud A] [--exp-s EPOCH] [--nbf-s EPOCH] [--no-iat] [--claims JSON] "
+                    "[--rs256-key PRIVATE.pem] [--kid KID]\n"
+                    "signs HS256 with SHOPSTREAM_JWT_SECRET, or RS256 with --rs256-key;\n"
+                    "--claims adds or replaces claims (e.g. '{\"nbf\":\"x\"}' for tests)\n");
     exit(2);
 }
 
 struct opts {
-    const char *sub, *role, *iss, *aud;
+    const char *sub, *role, *iss, *aud, *claims, *rs256_key, *kid;
     long ttl_s, exp_s, nbf_s;
+    bool no_iat;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -31,6 +38,8 @@ static void parse(int argc, char **argv, struct opts *o)
         {"ttl-s", required_argument, NULL, 't'}, {"iss", required_argument, NULL, 'i'},
         {"aud", required_argument, NULL, 'a'},   {"exp-s", required_argument, NULL, 'e'},
         {"nbf-s", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {"claims", required_argument, NULL, 'c'}, {"rs256-key", required_argument, NULL, 'k'},
+        {"kid", required_argument, NULL, 'd'},    {"no-iat", no_argument, NULL, 'I'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -42,6 +51,10 @@ static void parse(int argc, char **argv, struct opts *o)
         case 'a': o->aud = optarg; break;
         case 'e': o->exp_s = strtol(optarg, NULL, 10); break;
         case 'n': o->nbf_s = strtol(optarg, NULL, 10); break;
+        case 'c': o->claims = optarg; break;
+        case 'k': o->rs256_key = optarg; break;
+        case 'd': o->kid = optarg; break;
+        case 'I': o->no_iat = true; break;
         default: usage();
         }
     }
@@ -49,21 +62,42 @@ static void parse(int argc, char **argv, struct opts *o)
         usage();
 }
 
+/* The signing key: the RS256 private key file, or the HS256 secret. */
+static unsigned char *signing_key(const struct opts *o, int *len)
+{
+    if (o->rs256_key == NULL) {
+        const char *secret = getenv("SHOPSTREAM_JWT_SECRET");
+        if (secret == NULL || secret[0] == '\0') {
+            fprintf(stderr, "shopstream-token: SHOPSTREAM_JWT_SECRET is not set\n");
+            exit(2);
+        }
+        *len = (int)strlen(secret);
+        return (unsigned char *)strdup(secret);
+    }
+    FILE *f = fopen(o->rs256_key, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "shopstream-token: could not open %s\n", o->rs256_key);
+        exit(2);
+    }
+    unsigned char *buf = calloc(1, 65537);
+    *len = buf != NULL ? (int)fread(buf, 1, 65536, f) : 0;
+    fclose(f);
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {.ttl_s = 3600};
     parse(argc, argv, &o);
-    const char *secret = getenv("SHOPSTREAM_JWT_SECRET");
-    if (secret == NULL || secret[0] == '\0') {
-        fprintf(stderr, "shopstream-token: SHOPSTREAM_JWT_SECRET is not set\n");
-        return 2;
-    }
+    int key_len = 0;
+    unsigned char *key = signing_key(&o, &key_len);
     long now = (long)time(NULL);
     jwt_t *jwt = NULL;
     if (jwt_new(&jwt) != 0)
         return 1;
     int rc = jwt_add_grant(jwt, "sub", o.sub);
-    rc |= jwt_add_grant_int(jwt, "iat", now);
+    if (!o.no_iat)
+        rc |= jwt_add_grant_int(jwt, "iat", now);
     rc |= jwt_add_grant_int(jwt, "exp", o.exp_s != 0 ? o.exp_s : now + o.ttl_s);
     if (o.nbf_s != 0)
         rc |= jwt_add_grant_int(jwt, "nbf", o.nbf_s);
@@ -73,7 +107,21 @@ int main(int argc, char **argv)
         rc |= jwt_add_grant(jwt, "iss", o.iss);
     if (o.aud != NULL)
         rc |= jwt_add_grant(jwt, "aud", o.aud);
-    rc |= jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret));
+    if (o.claims != NULL) {
+        /* Replaces what is already set: libjwt refuses to add a grant twice. */
+        json_t *extra = json_loads(o.claims, 0, NULL);
+        const char *name;
+        json_t *val;
+        rc |= extra == NULL || !json_is_object(extra);
+        json_object_foreach(extra, name, val)
+            jwt_del_grants(jwt, name);
+        json_decref(extra);
+        rc |= jwt_add_grants_json(jwt, o.claims);
+    }
+    if (o.kid != NULL)
+        rc |= jwt_add_header(jwt, "kid", o.kid);
+    rc |= jwt_set_alg(jwt, o.rs256_key != NULL ? JWT_ALG_RS256 : JWT_ALG_HS256, key, key_len);
+    free(key);
     char *tok = rc == 0 ? jwt_encode_str(jwt) : NULL;
     jwt_free(jwt);
     if (tok == NULL) {

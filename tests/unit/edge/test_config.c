@@ -239,3 +239,42 @@ Test(config, bad_operations_values_are_each_reported)
         saw_proxies |= strstr(errs.msg[i], "SHOPSTREAM_EDGE_TRUSTED_PROXIES") != NULL;
     cr_assert(saw_proxies);
 }
+
+Test(config, jwks_file_selects_rs256_with_lifetime_and_event_bounds)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_JWKS_FILE", "/keys.json",
+                                      "SHOPSTREAM_JWT_MAX_LIFETIME_S", "3600",
+                                      "SHOPSTREAM_EDGE_EVENT_MAX", "4096", NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0, "%s", errs.msg[0]);
+    cr_assert_eq(cfg.jwt_alg, SHOP_JWT_RS256);
+    cr_assert_str_eq(cfg.jwt_jwks_file, "/keys.json");
+    cr_assert_null(cfg.jwt_key_file);
+    cr_assert_eq(cfg.jwt_max_lifetime_s, 3600);
+    cr_assert_eq(cfg.event_max, 4096);
+
+    static const char *const both[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                       "SHOPSTREAM_JWT_JWKS_FILE", "/keys.json",
+                                       "SHOPSTREAM_JWT_PUBLIC_KEY_FILE", "/k.pem",
+                                       "SHOPSTREAM_EDGE_EVENT_MAX", "100", NULL};
+    shop_cfg_table_use(both);
+    struct shop_cfg_errs errs2 = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs2), SHOP_ECONFIG);
+    cr_assert_eq(errs2.count, 2, "two key sources, event max below 256");
+}
+
+Test(config, lifetime_bound_is_off_and_event_max_64k_by_default)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    cr_assert_eq(cfg.jwt_max_lifetime_s, 0);
+    cr_assert_null(cfg.jwt_jwks_file);
+    cr_assert_eq(cfg.event_max, 65536);
+}

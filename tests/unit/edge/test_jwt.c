@@ -283,3 +283,122 @@ Test(jwt, bearer_header_parsing)
     cr_assert_eq(shop_jwt_bearer("Basic Zm9v", 10, &tok, &len, NULL), SHOP_EAUTH);
     cr_assert_eq(shop_jwt_bearer("Bearer ", 7, &tok, &len, NULL), SHOP_EAUTH);
 }
+
+/* An HS256 token with exactly these claims (a JSON object). */
+static char *mint_json(const char *claims)
+{
+    jwt_t *jwt;
+    cr_assert_eq(jwt_new(&jwt), 0);
+    cr_assert_eq(jwt_add_grants_json(jwt, claims), 0, "%s", claims);
+    cr_assert_eq(jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)SECRET, (int)strlen(SECRET)), 0);
+    char *tok = jwt_encode_str(jwt);
+    jwt_free(jwt);
+    cr_assert_not_null(tok);
+    return tok;
+}
+
+static int verify_json(const struct shop_jwt_verifier *v, const char *claims, struct shop_err *err)
+{
+    char *tok = mint_json(claims);
+    struct shop_jwt_claims c;
+    int rc = verify(v, tok, &c, err);
+    free(tok);
+    return rc;
+}
+
+Test(jwt, non_integer_nbf_and_iat_are_refused_not_ignored)
+{
+    struct shop_jwt_verifier v = hs256();
+    struct shop_err err = {0};
+    cr_assert_eq(verify_json(&v, "{\"sub\":\"u1\",\"exp\":1700000600,\"nbf\":\"later\"}", &err),
+                 SHOP_EAUTH, "a string nbf fails open if ignored");
+    cr_assert(strstr(err.msg, "nbf") != NULL, "%s", err.msg);
+    cr_assert_eq(verify_json(&v, "{\"sub\":\"u1\",\"exp\":1700000600,\"nbf\":1700000900.5}", &err),
+                 SHOP_EAUTH);
+    cr_assert_eq(verify_json(&v, "{\"sub\":\"u1\",\"exp\":1700000600,\"nbf\":null}", &err), SHOP_EAUTH);
+    cr_assert_eq(verify_json(&v, "{\"sub\":\"u1\",\"exp\":1700000600,\"iat\":\"x\"}", &err), SHOP_EAUTH);
+    cr_assert(strstr(err.msg, "iat") != NULL, "%s", err.msg);
+    cr_assert_eq(verify_json(&v, "{\"sub\":\"u1\",\"exp\":\"1700000600\"}", &err), SHOP_EAUTH);
+    cr_assert_eq(verify_json(&v, "{\"sub\":\"u1\",\"exp\":1700000600,\"nbf\":1699999000,"
+                                 "\"iat\":1699999000}", &err), 0, "%s", err.msg);
+}
+
+Test(jwt, sub_of_1_to_128_printable_characters)
+{
+    struct shop_jwt_verifier v = hs256();
+    struct shop_jwt_claims c;
+    struct shop_err err = {0};
+    char sub[200];
+    memset(sub, 'a', sizeof(sub));
+    sub[128] = '\0';
+    char *tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = sub});
+    cr_assert_eq(verify(&v, tok, &c, &err), 0, "128 characters are documented as valid: %s", err.msg);
+    cr_assert_eq(strlen(c.sub), 128);
+    free(tok);
+    sub[128] = 'a';
+    sub[129] = '\0';
+    tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = sub});
+    cr_assert_eq(verify(&v, tok, &c, &err), SHOP_EAUTH, "129 characters");
+    free(tok);
+    const char *bad[] = {"u 1", "u\t1", "u\x7f", "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = bad[i]});
+        cr_assert_eq(verify(&v, tok, &c, &err), SHOP_EAUTH, "sub %zu is no valid user id", i);
+        cr_assert(strstr(err.msg, "sub") != NULL, "%s", err.msg);
+        free(tok);
+    }
+}
+
+Test(jwt, max_lifetime_from_iat_or_from_now)
+{
+    struct shop_jwt_verifier v = hs256();
+    v.leeway_s = 30;
+    struct shop_err err = {0};
+    char js[256];
+    /* Off by default: a ten-year token passes. */
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"iat\":%ld,\"exp\":%ld}", NOW, NOW + 315360000L);
+    cr_assert_eq(verify_json(&v, js, &err), 0, "%s", err.msg);
+    v.max_lifetime_s = 3600;
+    cr_assert_eq(verify_json(&v, js, &err), SHOP_EAUTH);
+    cr_assert(strstr(err.msg, "lifetime") != NULL, "%s", err.msg);
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"iat\":%ld,\"exp\":%ld}", NOW - 100, NOW - 100 + 3600);
+    cr_assert_eq(verify_json(&v, js, &err), 0, "exactly the bound: %s", err.msg);
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"iat\":%ld,\"exp\":%ld}", NOW - 100, NOW - 100 + 3601);
+    cr_assert_eq(verify_json(&v, js, &err), SHOP_EAUTH, "one second past the bound");
+    /* Without iat: measured from now. */
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"exp\":%ld}", NOW + 3600);
+    cr_assert_eq(verify_json(&v, js, &err), 0, "%s", err.msg);
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"exp\":%ld}", NOW + 3601);
+    cr_assert_eq(verify_json(&v, js, &err), SHOP_EAUTH);
+    /* A future iat cannot make a long-lived token look short. */
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"iat\":%ld,\"exp\":%ld}", NOW + 86400, NOW + 86400 + 60);
+    cr_assert_eq(verify_json(&v, js, &err), SHOP_EAUTH);
+    cr_assert(strstr(err.msg, "iat") != NULL, "%s", err.msg);
+    /* Extremes do not overflow exp - iat. */
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"iat\":%lld,\"exp\":%lld}", (long long)INT64_MIN,
+             (long long)INT64_MAX);
+    cr_assert_eq(verify_json(&v, js, &err), SHOP_EAUTH);
+    snprintf(js, sizeof(js), "{\"sub\":\"u1\",\"exp\":%lld}", (long long)INT64_MAX);
+    cr_assert_eq(verify_json(&v, js, &err), SHOP_EAUTH);
+}
+
+Test(jwt, key_check_at_start)
+{
+    struct shop_err err = {0};
+    cr_assert_eq(shop_jwt_key_check(SHOP_JWT_HS256, (const unsigned char *)SECRET, 32, &err), 0);
+    cr_assert_eq(shop_jwt_key_check(SHOP_JWT_HS256, (const unsigned char *)SECRET, 31, &err),
+                 SHOP_ECONFIG);
+    cr_assert(strstr(err.msg, "32") != NULL, "%s", err.msg);
+    size_t len;
+    char *pub = slurp("rs256_public.pem", &len);
+    cr_assert_eq(shop_jwt_key_check(SHOP_JWT_RS256, (unsigned char *)pub, len, &err), 0, "%s", err.msg);
+    cr_assert_eq(shop_jwt_key_check(SHOP_JWT_RS256, (unsigned char *)pub, len / 2, &err),
+                 SHOP_ECONFIG, "truncated");
+    free(pub);
+    char *priv = slurp("rs256_private.pem", &len);
+    cr_assert_eq(shop_jwt_key_check(SHOP_JWT_RS256, (unsigned char *)priv, len, &err),
+                 SHOP_ECONFIG, "a private key is not the public key file");
+    free(priv);
+    cr_assert_eq(shop_jwt_key_check(SHOP_JWT_RS256, (const unsigned char *)"garbage", 7, &err),
+                 SHOP_ECONFIG);
+}
