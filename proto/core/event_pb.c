@@ -5,6 +5,8 @@
  */
 #include "proto/core/event_internal.h"
 
+#include <string.h>
+
 static void *arena_alloc(void *data, size_t size)
 {
     return shop_arena_alloc(data, size);
@@ -47,24 +49,30 @@ static void drop_unknown(ProtobufCMessage *m)
     m->n_unknown_fields = 0;
     m->unknown_fields = NULL;
     const ProtobufCMessageDescriptor *d = m->descriptor;
-    char *base = (char *)m;
+    const char *base = (const char *)m;   /* members read by memcpy: offsets, no casts */
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         if (f->type != PROTOBUF_C_TYPE_MESSAGE)
             continue;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)(base + f->quantifier_offset);
-            ProtobufCMessage **v = *(ProtobufCMessage ***)(base + f->offset);
+            size_t n;
+            ProtobufCMessage **v;
+            memcpy(&n, base + f->quantifier_offset, sizeof(n));
+            memcpy(&v, base + f->offset, sizeof(v));
             for (size_t k = 0; k < n; k++)
                 if (v[k] != NULL)
                     drop_unknown(v[k]);
             continue;
         }
         /* A oneof's members share one slot: only the set case's pointer is valid. */
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-            continue;
-        ProtobufCMessage *sub = *(ProtobufCMessage **)(base + f->offset);
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t set;
+            memcpy(&set, base + f->quantifier_offset, sizeof(set));
+            if (set != f->id)
+                continue;
+        }
+        ProtobufCMessage *sub;
+        memcpy(&sub, base + f->offset, sizeof(sub));
         if (sub != NULL)
             drop_unknown(sub);
     }

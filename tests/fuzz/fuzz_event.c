@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT
- * libFuzzer target for the event core's two untrusted inputs: a Kafka record
- * value (shop_event_decode) and a POST /v1/events JSON body
- * (shop_event_batch_from_json), plus stamping, validation and headers of
- * whatever parses. Invariant checked: no crash, no leak, problems are JSON-safe.
+ * libFuzzer target for the event core's untrusted inputs: a Kafka record
+ * value (shop_event_decode), a POST /v1/events JSON body
+ * (shop_event_batch_from_json) and protobuf body (shop_event_batch_from_pb),
+ * plus stamping, validation, headers, duplicate ids and packing of whatever
+ * parses. Invariant checked: no crash, no leak, problems are JSON-safe, a protobuf
+ * batch's events carry no unknown field at their top level once decoded.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/core/shop_event.h"
@@ -39,6 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             exercise(evs[i], (int)i, &arena);
     else
         shop_problem_json(&p, 400, NULL, &arena);
+
+    if (shop_event_batch_from_pb(data, size, NULL, &arena, &evs, &n, &p) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (evs[i]->base.n_unknown_fields != 0)
+                abort();   /* the edge would republish them */
+            exercise(evs[i], (int)i, &arena);
+            uint8_t *buf = shop_arena_alloc(&arena, shopstream__v1__event__get_packed_size(evs[i]) + 1);
+            shopstream__v1__event__pack(evs[i], buf);
+        }
+        shop_event_batch_duplicate(evs, n, &arena);
+    }
     shop_arena_fini(&arena);
     return 0;
 }
