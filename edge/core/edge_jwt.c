@@ -178,7 +178,8 @@ static int header_kid(const char *tok, size_t len, char kid[SHOP_JWKS_KID_MAX + 
     json_t *k = json_object_get(h, "kid");
     int rc = 0;
     if (!json_is_string(k) || json_string_length(k) == 0 ||
-        json_string_length(k) > SHOP_JWKS_KID_MAX)
+        json_string_length(k) > SHOP_JWKS_KID_MAX ||
+        strlen(json_string_value(k)) != json_string_length(k))   /* "\u0000" inside */
         rc = shop_err_set(err, SHOP_EAUTH, "token header has no usable key id (kid)");
     else
         memcpy(kid, json_string_value(k), json_string_length(k) + 1);
