@@ -236,8 +236,7 @@ static void load_config(struct shop_edge_config *cfg)
     v->audience = cfg->jwt_audience;
     v->leeway_s = cfg->jwt_leeway_s;
     v->max_lifetime_s = cfg->jwt_max_lifetime_s;
-    if (errs.count == 0)   /* a broken configuration may name no key source at all */
-        load_jwt_key(cfg, v, &errs);
+    load_jwt_key(cfg, v, &errs);   /* its errors join the others: one round of fixes */
     struct shop_err err = {0};
     if (shop_edge_cors_parse(&edge.cors, cfg->cors_origins, &err) != 0)
         shop_cfg_errorf(&errs, "SHOPSTREAM_EDGE_CORS_ORIGINS: %s", err.msg);
