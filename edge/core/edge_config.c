@@ -140,7 +140,8 @@ char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, s
         shop_redact_dsn(cfg->pg_dsn, dsn, sizeof(dsn));
     int len = snprintf(buf, cap,
              "http=%s:%d kafka_brokers=%s topic_prefix=%s pg_dsn=\"%s\" jwt_alg=%s jwt_key=%s "
-             "jwt_jwks=%s jwt_max_lifetime_s=%lld jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld body_max=%zu event_max=%zu threads=%d "
+             "jwt_jwks=%s jwt_max_lifetime_s=%lld jwt_issuer=%s jwt_audience=%s jwt_leeway_s=%lld "
+             "body_max=%zu event_max=%zu threads=%d "
              "max_inflight=%lld delivery_timeout_ms=%d retry_after_s=%d cors_origins=\"%s\" "
              "pg_pool=%d pg_timeout_ms=%d",
              cfg->http_host, cfg->http_port, or_unset(cfg->kafka_brokers), cfg->topic_prefix,
