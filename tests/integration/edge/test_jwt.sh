@@ -75,8 +75,12 @@ SECRET=$SHOPSTREAM_JWT_SECRET   # one key source only; the token tool still sign
 unset SHOPSTREAM_JWT_SECRET
 start_edge "$PREFIX" "$BROKERS" SHOPSTREAM_JWT_JWKS_FILE="$TMP/jwks.json"
 export SHOPSTREAM_JWT_SECRET=$SECRET
-tok1() { "$TOKEN" --sub u1 --rs256-key "$K1" --kid k1; }
-tok2() { "$TOKEN" --sub u1 --rs256-key "$K2" --kid k2; }
+# One token per key for the whole run, as a browser keeps its session's: the edge caches
+# verified tokens, and a rotation must drop those verifications too (key generation).
+T1=$("$TOKEN" --sub u1 --rs256-key "$K1" --kid k1)
+T2=$("$TOKEN" --sub u1 --rs256-key "$K2" --kid k2)
+tok1() { echo "$T1"; }
+tok2() { echo "$T2"; }
 post "$(tok1)" "$EV"
 check "RS256 token with a known kid: 202 (got $STATUS)" [ "$STATUS" = 202 ]
 post "$(tok2)" "$EV"
@@ -102,8 +106,10 @@ write_jwks '{"keys":['"$(jwk k1 "$K1")"','"$(jwk k2 "$K2")"']}'
 check "k2 added while running: its tokens get 202" wait_status tok2 202
 post "$(tok1)" "$EV"
 check "k1 still there: 202 (got $STATUS)" [ "$STATUS" = 202 ]
+post "$(tok1)" "$EV"
+check "k1's token again (now from the cache): 202 (got $STATUS)" [ "$STATUS" = 202 ]
 write_jwks '{"keys":['"$(jwk k2 "$K2")"']}'
-check "k1 removed while running: its tokens get 401" wait_status tok1 401
+check "k1 removed while running: its token, verified and cached before, gets 401" wait_status tok1 401
 post "$(tok2)" "$EV"
 check "k2 still works: 202 (got $STATUS)" [ "$STATUS" = 202 ]
 check "reloads logged" [ "$(grep -c 'msg="JWKS reloaded"' "$TMP/edge.log")" -ge 2 ]
