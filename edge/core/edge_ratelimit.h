@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "base/shop_err.h"
+#include "base/shop_siphash.h"
 
 #define SHOP_RL_WAYS 8
 #define SHOP_RL_PROXIES_MAX 32
@@ -67,9 +68,6 @@ size_t shop_rl_set_of(const struct shop_rl_table *t, uint64_t hash);
 /** Finds or makes the bucket of hash and decides one request against it. */
 void shop_rl_take(struct shop_rl_table *t, uint64_t hash, const struct shop_rl_policy *p,
                   int64_t now_us, struct shop_rl_result *r);
-
-/** SipHash-2-4 (Aumasson & Bernstein), 64-bit output. */
-uint64_t shop_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len);
 
 /* Addresses are 16 bytes: IPv6, with IPv4 as ::ffff:a.b.c.d. */
 struct shop_rl_cidr {

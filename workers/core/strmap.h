@@ -15,11 +15,7 @@
 #include <stdint.h>
 
 #include "base/shop_arena.h"
-
-/** The 128-bit SipHash key. All zero is a valid key, for tests and benches only. */
-struct shop_hash_seed {
-    uint64_t k0, k1;
-};
+#include "base/shop_siphash.h"
 
 struct shop_strmap {
     struct shop_arena *arena;
@@ -44,9 +40,5 @@ void shop_strmap_init_seeded(struct shop_strmap *m, struct shop_arena *arena, st
 void *shop_strmap_get(const struct shop_strmap *m, const char *key);
 /** Stores val under key, which must not be present yet. */
 void shop_strmap_put(struct shop_strmap *m, const char *key, void *val);
-
-/** SipHash with c compression and d finalisation rounds of msg[0..len) under seed
- *  (SipHash-2-4 is the reference; the map uses 1-3). Exposed for the known-answer tests. */
-uint64_t shop_siphash(int c, int d, struct shop_hash_seed seed, const void *msg, size_t len);
 
 #endif
