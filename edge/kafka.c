@@ -151,7 +151,10 @@ void edge_kafka_drain(struct edge_thread *t)
 }
 
 /* Loop thread: the pipe became readable. The socket is DONT_READ, so h2o leaves the bytes
- * in the pipe: read them to EAGAIN ourselves, or the level-triggered poll spins the thread. */
+ * in the pipe: read them ourselves, or the level-triggered poll spins the thread.
+ * librdkafka writes one byte per wake-up (none again until the queue is served), so a
+ * short read has emptied the pipe: no second read just to see EAGAIN (one system call per
+ * delivery wake-up). A byte written after it keeps the pipe readable and wakes us again. */
 static void on_kafka_wake(h2o_socket_t *sock, const char *err)
 {
     struct edge_thread *t = sock->data;
@@ -160,7 +163,7 @@ static void on_kafka_wake(h2o_socket_t *sock, const char *err)
         SHOP_LOG(SHOP_LOG_ERROR, "edge", "kafka wake-up pipe failed", "err=\"%s\"", err);
         return;
     }
-    while (read(t->wake_fds[0], buf, sizeof(buf)) > 0)
+    while (read(t->wake_fds[0], buf, sizeof(buf)) == (ssize_t)sizeof(buf))
         ;
     edge_kafka_drain(t);
 }
