@@ -28,19 +28,23 @@ static void fold_known_orders(struct shop_proj_fold *f, PGresult *res)
     }
 }
 
-/* applied_events_layout.bucket_ms, once per process (fixed once rows exist). */
+/* applied_events_layout.bucket_ms (fixed once rows exist) and the group's projector
+ * id, once per process; outside a batch (the id may be created, and commits). */
 static int read_layout(struct worker *w, struct shop_err *err)
 {
     if (w->dedup_bucket_ms > 0)
         return 0;
-    struct shop_sql_stmt st = {.name = "dedup_layout", .sql = SHOP_PROJ_SQL_DEDUP_LAYOUT};
+    struct shop_sql_stmt st = {.name = "dedup_layout", .sql = SHOP_PROJ_SQL_DEDUP_LAYOUT, .n_params = 1,
+                               .params = {w->cfg->group_id}};
     PGresult *res = NULL;
     if (worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, err) < 0)
         return SHOP_EPG;
     int64_t v = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    int64_t id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : 0;
     PQclear(res);
-    if (v <= 0)
+    if (v <= 0 || id <= 0)
         return shop_err_set(err, SHOP_EPG, "applied_events_layout holds no bucket_ms (migrate first)");
+    shop_i64_text(w->dedup_projector, id);
     w->dedup_bucket_ms = v;
     return 0;
 }
@@ -53,7 +57,7 @@ static int read_layout(struct worker *w, struct shop_err *err)
 static int dedup_read_orders(struct worker *w, struct worker_batch *b, bool *is_new, struct shop_proj_fold *f,
                              struct shop_err *err)
 {
-    struct shop_proj_dedup d = {.group = w->cfg->group_id, .bucket_ms = w->dedup_bucket_ms,
+    struct shop_proj_dedup d = {.projector = w->dedup_projector, .bucket_ms = w->dedup_bucket_ms,
                                 .window_ms = w->cfg->dedup_window_ms, .probe_own = w->dedup_probe};
     struct shop_sql_stmt sts[2] = {begin_stmt};
     shop_proj_mark_unapplied(b->prs, b->n, NULL, 0, &w->arena, is_new);

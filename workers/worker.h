@@ -18,6 +18,7 @@
 #include "proto/core/shop_event.h"
 #include "workers/core/backoff.h"
 #include "workers/core/proj.h"
+#include "workers/core/sql_array.h"
 #include "workers/core/strmap.h"
 #include "workers/core/worker_cfg.h"
 
@@ -84,6 +85,7 @@ struct worker {
     char outage_sqlstate[6];       /* the failure logged when the outage began */
     bool dedup_probe;              /* look ids up in their own bucket too (duplicates were seen lately) */
     int64_t dedup_bucket_ms;       /* applied_events_layout.bucket_ms, 0 until read */
+    char dedup_projector[SHOP_I64_TEXT_MAX];   /* the group's applied_projectors.id, read with it */
     int64_t dedup_mark_ms;         /* newest receipt time of a committed batch */
     bool dedup_maintained;         /* dedup_span was maintained */
     struct shop_proj_dedup_span dedup_span;

@@ -477,7 +477,8 @@ static int setup_prefilled(struct bench *b, int64_t now_ms, struct figures *fig,
     if (ok) {
         res = PQexecParams(b->conn_full,
                            "insert into applied_events (event_id, projector, bucket) "
-                           "select s.id, $1, ((($2::bigint - $3::bigint) + s.g * ($3::bigint / $4::bigint)) "
+                           "select s.id, (select applied_projector_id($1)), "   /* an initplan: once */
+                           "((($2::bigint - $3::bigint) + s.g * ($3::bigint / $4::bigint)) "
                            "/ l.bucket_ms)::int from applied_events_layout l, "
                            "(select gen_random_uuid() as id, g from generate_series(0, $4::bigint - 1) g) s "
                            "order by s.id",

@@ -91,7 +91,7 @@ bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_statu
 
 /** The dedup window (docs/projections.md, "Dedup window"). */
 struct shop_proj_dedup {
-    const char *group;       /* applied_events.projector */
+    const char *projector;   /* applied_events.projector: the group's applied_projectors.id, as text */
     int64_t bucket_ms;       /* applied_events_layout.bucket_ms: width of one partition */
     int64_t window_ms;       /* retries received this close to the first copy are applied once */
     bool probe_own;          /* also look the ids up in the batch's own bucket (after a key conflict) */

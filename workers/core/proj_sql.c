@@ -23,17 +23,18 @@
 const char SHOP_PROJ_SQL_APPLIED_INSERT[] =
     "with u as materialized (select * from unnest($2::uuid[], $3::int[]) as u(event_id, bucket)), "
     "dup as materialized (select u.event_id from u cross join lateral "
-    "(select 1 from applied_events a where a.event_id = u.event_id and a.projector = $1 "
+    "(select 1 from applied_events a where a.event_id = u.event_id and a.projector = $1::int "
     "and (a.bucket between $4::int and $5::int or a.bucket between $6::int and $7::int) limit 1) as hit), "
     "ins as (insert into applied_events (event_id, projector, bucket) "
-    "select u.event_id, $1, u.bucket from u where not exists (select 1 from dup where dup.event_id = u.event_id)) "
+    "select u.event_id, $1::int, u.bucket from u where not exists (select 1 from dup where dup.event_id = u.event_id)) "
     "select event_id from dup";
 
 /* Partitions for the projector's current and next bucket, old ones dropped
  * (schema/migrations/0004_applied_events_window.sql). Outside any batch. */
 const char SHOP_PROJ_SQL_DEDUP_MAINTAIN[] = "select applied_events_maintain($1::int, $2::int, $3::int)";
 
-const char SHOP_PROJ_SQL_DEDUP_LAYOUT[] = "select bucket_ms from applied_events_layout";
+/* The layout's bucket width and this group's projector id (created on first use). */
+const char SHOP_PROJ_SQL_DEDUP_LAYOUT[] = "select bucket_ms, applied_projector_id($1) from applied_events_layout";
 
 const char SHOP_PROJ_SQL_ORDER_READ[] =
     "select o.order_id, o.status, l.product_id, l.quantity "
@@ -206,7 +207,7 @@ size_t shop_proj_build_applied_insert(const struct shop_proj_dedup *d, const str
         r2hi = hi;
     }
     *out = (struct shop_sql_stmt){.name = "applied_insert", .sql = SHOP_PROJ_SQL_APPLIED_INSERT, .n_params = 7};
-    out->params[0] = d->group;
+    out->params[0] = d->projector;
     out->params[1] = shop_sql_array_end(&ids);
     out->params[2] = shop_sql_array_end(&buckets);
     const int64_t bounds[4] = {r1lo, r1hi, r2lo, r2hi};

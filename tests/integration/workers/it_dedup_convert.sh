@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # schema/migrations/0004 converts a filled applied_events: on a database migrated to
 # 0003 with ids already applied, the migration keeps every id (in the partition of the
-# migration's bucket), running its SQL a second time changes nothing, and a worker
-# then still refuses a retry of a converted id while it applies a new one.
+# migration's bucket, under its group's applied_projectors id), running its SQL a
+# second time changes nothing, and a worker then still refuses a retry of a converted
+# id while it applies a new one.
 . "$(dirname "$0")/lib.sh"
 make_topics
 db="it_w_convert_$RUN_ID"
@@ -21,6 +22,8 @@ q "$DSN" "insert into applied_events values ('$GROUP', '00000001-0000-4000-8000-
 [ "$(q "$DSN" "select count(*) from applied_events")" = 5001 ] || fail "ids lost in the conversion"
 [ "$(q "$DSN" "select relkind from pg_class where relname = 'applied_events'")" = p ] || fail "not partitioned"
 [ "$(q "$DSN" "select count(*) from applied_events_default")" = 0 ] || fail "converted ids in the default partition"
+[ "$(q "$DSN" "select count(*) from applied_events e join applied_projectors p on p.id = e.projector
+              where p.name = 'other-group'")" = 5000 ] || fail "converted ids not under their group's projector id"
 psql "$DSN" -qX -v ON_ERROR_STOP=1 -f "$SRC/schema/migrations/0004_applied_events_window.sql" >/dev/null 2>&1 \
     || fail "0004 run twice failed"
 [ "$(q "$DSN" "select count(*) from applied_events")" = 5001 ] || fail "0004 run twice changed the ids"

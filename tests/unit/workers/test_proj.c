@@ -315,7 +315,7 @@ Test(proj, dedup_of_dead_letters_only_runs_nothing)
     struct shop_proj_record recs[] = {{NULL, "t", 0, 1}, {NULL, "t", 0, 2}};
     struct shop_sql_stmt st;
     bool is_new[2] = {true, true};
-    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = MIN_MS, .window_ms = MIN_MS};
+    struct shop_proj_dedup d = {.projector = "7", .bucket_ms = MIN_MS, .window_ms = MIN_MS};
     cr_assert(eq(sz, shop_proj_mark_unapplied(recs, 2, NULL, 0, &arena, is_new), 0));
     cr_assert(not(is_new[0]));
     cr_assert(not(is_new[1]));
@@ -354,13 +354,13 @@ Test(proj, applied_insert_has_one_row_per_new_record_with_its_bucket)
     b->received_at_ms = 10 * MIN_MS + 900;
     struct shop_proj_record recs[] = {{a, "t.browse", 0, 10}, {NULL, "t.browse", 0, 11}, {b, "t.cart", 3, 7}};
     bool is_new[] = {true, false, true};
-    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = MIN_MS, .window_ms = MIN_MS};
+    struct shop_proj_dedup d = {.projector = "7", .bucket_ms = MIN_MS, .window_ms = MIN_MS};
     struct shop_sql_stmt st;
     cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 3, &arena, &st), 2));
     cr_assert(eq(str, (char *)st.sql, (char *)SHOP_PROJ_SQL_APPLIED_INSERT));
     cr_assert(eq(ptr, strstr(st.sql, "on conflict"), NULL), "the key must refuse a copy in the own bucket");
     cr_assert(eq(int, st.n_params, 7));
-    cr_assert(eq(str, (char *)st.params[0], "grp"));
+    cr_assert(eq(str, (char *)st.params[0], "7"));
     cr_assert(eq(str, (char *)st.params[1],
                  "{\"00000000-0000-4000-8000-000000000001\",\"00000000-0000-4000-8000-000000000002\"}"));
     cr_assert(eq(str, (char *)st.params[2], "{10,10}"));
@@ -380,7 +380,7 @@ Test(proj, applied_insert_probes_every_bucket_of_the_window)
     a->received_at_ms = 100 * day + 10;
     struct shop_proj_record recs[] = {{a, "t", 0, 1}};
     bool is_new[] = {true};
-    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = day, .window_ms = 7 * day};
+    struct shop_proj_dedup d = {.projector = "7", .bucket_ms = day, .window_ms = 7 * day};
     struct shop_sql_stmt st;
     cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 1, &arena, &st), 1));
     cr_assert(eq(str, (char *)st.params[3], "93"));
@@ -402,7 +402,7 @@ Test(proj, applied_insert_probes_the_own_bucket_after_a_conflict_or_across_bucke
     b->received_at_ms = 11 * MIN_MS + 5;
     struct shop_proj_record recs[] = {{a, "t", 0, 1}, {b, "t", 0, 2}};
     bool is_new[] = {true, false};
-    struct shop_proj_dedup d = {.group = "grp", .bucket_ms = MIN_MS, .window_ms = MIN_MS, .probe_own = true};
+    struct shop_proj_dedup d = {.projector = "7", .bucket_ms = MIN_MS, .window_ms = MIN_MS, .probe_own = true};
     struct shop_sql_stmt st;
     cr_assert(eq(sz, shop_proj_build_applied_insert(&d, recs, is_new, 2, &arena, &st), 1));
     cr_assert(eq(str, (char *)st.params[3], "9"));
