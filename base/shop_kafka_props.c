@@ -5,6 +5,7 @@
  * its value: the value may be a password.
  */
 #include "base/shop_kafka_props.h"
+#include "base/shop_text.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -151,17 +152,6 @@ out:
     return rc;
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static size_t utf8_put(char *out, unsigned cp)
 {
     if (cp < 0x80) {
@@ -198,7 +188,7 @@ static size_t java_unescape(const char *raw, size_t len, char *out)
         case 'u': {
             unsigned cp = 0;
             for (int k = 1; k <= 4; k++) {
-                int h = i + (size_t)k < len ? hex_value((unsigned char)raw[i + (size_t)k]) : -1;
+                int h = i + (size_t)k < len ? shop_hex_digit((unsigned char)raw[i + (size_t)k]) : -1;
                 if (h < 0)
                     return SIZE_MAX;
                 cp = cp * 16 + (unsigned)h;

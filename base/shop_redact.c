@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "base/shop_redact.h"
+#include "base/shop_text.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -79,25 +80,14 @@ static bool is_uri(const char *s, size_t len)
            (len >= 11 && strncasecmp(s, "postgres://", 11) == 0);
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..len) into out (room for len + 1); returns the decoded length. */
 static size_t pct_decode(const char *s, size_t len, char *out)
 {
     size_t j = 0;
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < len && (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
-            (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < len && (hi = shop_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+            (lo = shop_hex_digit((unsigned char)s[i + 2])) >= 0) {
             out[j++] = (char)(hi * 16 + lo);
             i += 2;
         } else {
