@@ -50,6 +50,13 @@ static const struct required {
     {D(order_cancelled), {"order_id"}},
     {D(product_upserted), {"product_id", "name", "price", "stock"}},
     {D(stock_adjusted), {"product_id", "delta"}},
+    {D(stock_line), {"product_id", "quantity"}},
+    {D(stock_short_line), {"product_id", "requested", "available"}},
+    {D(stock_reserved), {"order_id", "lines"}},
+    {D(stock_rejected), {"order_id", "reason", "lines"}},
+    {D(stock_released), {"order_id", "lines"}},
+    {D(stock_committed), {"order_id", "lines"}},
+    {D(low_stock), {"product_id", "available", "threshold"}},
 };
 
 static int check_required(struct jctx *c, const ProtobufCMessageDescriptor *desc, json_t *obj,

@@ -31,6 +31,9 @@ int shop_event_stamp(Shopstream__V1__Event *ev, int index, const char *subject, 
         return SHOP_EFORBIDDEN;
     }
     ev->user_id = shop_arena_strdup(arena, shop__str(subject));
+    /* The edge's to fill once it has authorized the event; never the body's. */
+    ev->actor_id = NULL;
+    ev->actor_role = NULL;
     if (shop__str(ev->id)[0] == '\0')
         ev->id = shop_arena_strdup(arena, shop__str(uuid_text));
     const char *name = shop_event_type_name(ev->payload_case);

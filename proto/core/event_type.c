@@ -24,6 +24,11 @@ static const struct shop__type_info types[] = {
     {P(ORDER_CANCELLED), "order.cancelled", SHOP_STREAM_ORDER, D(order_cancelled)},
     {P(PRODUCT_UPSERTED), "catalog.product_upserted", SHOP_STREAM_CATALOG, D(product_upserted)},
     {P(STOCK_ADJUSTED), "catalog.stock_adjusted", SHOP_STREAM_CATALOG, D(stock_adjusted)},
+    {P(STOCK_RESERVED), "inventory.reserved", SHOP_STREAM_INVENTORY, D(stock_reserved)},
+    {P(STOCK_REJECTED), "inventory.rejected", SHOP_STREAM_INVENTORY, D(stock_rejected)},
+    {P(STOCK_RELEASED), "inventory.released", SHOP_STREAM_INVENTORY, D(stock_released)},
+    {P(STOCK_COMMITTED), "inventory.committed", SHOP_STREAM_INVENTORY, D(stock_committed)},
+    {P(LOW_STOCK), "inventory.low_stock", SHOP_STREAM_INVENTORY, D(low_stock)},
 };
 
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
@@ -71,12 +76,43 @@ enum shop_stream shop_event_stream(const Shopstream__V1__Event *ev)
 
 const char *shop_stream_name(enum shop_stream s)
 {
-    static const char *const names[SHOP_STREAM_COUNT] = {"browse", "cart", "order", "catalog"};
+    static const char *const names[SHOP_STREAM_COUNT] = {"browse", "cart", "order", "catalog",
+                                                                "inventory"};
     if ((int)s < 0 || s >= SHOP_STREAM_COUNT)
         return NULL;
     return names[s];
 }
 
+#define ORDER_OF(field) (ev->field != NULL ? shop__str(ev->field->order_id) : "")
+
+const char *shop_event_order_id(const Shopstream__V1__Event *ev)
+{
+    switch (ev->payload_case) {
+    case P(ORDER_PLACED):
+        return ORDER_OF(order_placed);
+    case P(ORDER_PAID):
+        return ORDER_OF(order_paid);
+    case P(ORDER_SHIPPED):
+        return ORDER_OF(order_shipped);
+    case P(ORDER_DELIVERED):
+        return ORDER_OF(order_delivered);
+    case P(ORDER_CANCELLED):
+        return ORDER_OF(order_cancelled);
+    case P(STOCK_RESERVED):
+        return ORDER_OF(stock_reserved);
+    case P(STOCK_REJECTED):
+        return ORDER_OF(stock_rejected);
+    case P(STOCK_RELEASED):
+        return ORDER_OF(stock_released);
+    case P(STOCK_COMMITTED):
+        return ORDER_OF(stock_committed);
+    default:
+        return "";
+    }
+}
+
+/* Orders by order id, so an order's events keep their order whoever posts them
+ * (shopper, payments, fulfilment); products by product id; the rest by user. */
 const char *shop_event_key(const Shopstream__V1__Event *ev)
 {
     switch (ev->payload_case) {
@@ -84,9 +120,13 @@ const char *shop_event_key(const Shopstream__V1__Event *ev)
         return ev->product_upserted != NULL ? shop__str(ev->product_upserted->product_id) : "";
     case P(STOCK_ADJUSTED):
         return ev->stock_adjusted != NULL ? shop__str(ev->stock_adjusted->product_id) : "";
+    case P(LOW_STOCK):
+        return ev->low_stock != NULL ? shop__str(ev->low_stock->product_id) : "";
     default:
-        return shop__str(ev->user_id);
+        break;
     }
+    const char *order = shop_event_order_id(ev);
+    return order[0] != '\0' ? order : shop__str(ev->user_id);
 }
 
 bool shop_event_is_admin_only(const Shopstream__V1__Event *ev)

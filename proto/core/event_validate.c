@@ -312,17 +312,104 @@ static int check_catalog(struct vctx *v, const Shopstream__V1__Event *ev)
     return check_text(v, "", "reason", sa->reason, 0, FREE_TEXT_MAX);
 }
 
-/* user_id: 1..128 printable ASCII without spaces (a JWT subject). */
-static int check_user_id(struct vctx *v, const char *s)
+static int check_units(struct vctx *v, const char *pre, const char *name, int64_t n, int64_t min)
+{
+    if (n < min || n > v->lim->stock_max)
+        return shop__problem_at(v->p, pre, name, "must be between %" PRId64 " and %" PRId64, min,
+                                v->lim->stock_max);
+    return 0;
+}
+
+static int check_stock_lines(struct vctx *v, Shopstream__V1__StockLine *const *lines, size_t n)
+{
+    if (n == 0 || n > v->lim->order_lines_max)
+        return shop__problem(v->p, "lines", "must hold 1 to %zu lines", v->lim->order_lines_max);
+    for (size_t i = 0; i < n; i++) {
+        char pre[PATH_MAX_BYTES];
+        snprintf(pre, sizeof(pre), "lines[%zu].", i);
+        if (lines[i] == NULL)
+            return shop__problem(v->p, "lines", "line %zu is empty", i);
+        TRY(check_ident(v, pre, "product_id", lines[i]->product_id));
+        TRY(check_units(v, pre, "quantity", lines[i]->quantity, 1));
+    }
+    return 0;
+}
+
+static int check_rejected(struct vctx *v, const Shopstream__V1__StockRejected *r)
+{
+    TRY(check_ident(v, "", "order_id", r->order_id));
+    static const char *const reasons[] = {"out_of_stock", "price_mismatch", "unknown_product"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        known |= strcmp(shop__str(r->reason), reasons[i]) == 0;
+    if (!known)
+        return shop__problem(v->p, "reason", "must be out_of_stock, price_mismatch or unknown_product");
+    if (r->n_lines == 0 || r->n_lines > v->lim->order_lines_max)
+        return shop__problem(v->p, "lines", "must hold 1 to %zu lines", v->lim->order_lines_max);
+    for (size_t i = 0; i < r->n_lines; i++) {
+        char pre[PATH_MAX_BYTES];
+        snprintf(pre, sizeof(pre), "lines[%zu].", i);
+        const Shopstream__V1__StockShortLine *l = r->lines[i];
+        if (l == NULL)
+            return shop__problem(v->p, "lines", "line %zu is empty", i);
+        TRY(check_ident(v, pre, "product_id", l->product_id));
+        TRY(check_units(v, pre, "requested", l->requested, 1));
+        TRY(check_units(v, pre, "available", l->available, 0));
+        if (l->catalog_price != NULL)
+            TRY(check_money(v, pre, "catalog_price", l->catalog_price, true));
+    }
+    return 0;
+}
+
+/* The inventory worker's outcomes: checked on the way in like any record, so a
+ * subscriber (the projector) can rely on them. */
+static int check_inventory(struct vctx *v, const Shopstream__V1__Event *ev)
+{
+    switch (ev->payload_case) {
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RESERVED:
+        TRY(check_ident(v, "", "order_id", ev->stock_reserved->order_id));
+        return check_stock_lines(v, ev->stock_reserved->lines, ev->stock_reserved->n_lines);
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_REJECTED:
+        return check_rejected(v, ev->stock_rejected);
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RELEASED:
+        TRY(check_ident(v, "", "order_id", ev->stock_released->order_id));
+        return check_stock_lines(v, ev->stock_released->lines, ev->stock_released->n_lines);
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_COMMITTED:
+        TRY(check_ident(v, "", "order_id", ev->stock_committed->order_id));
+        return check_stock_lines(v, ev->stock_committed->lines, ev->stock_committed->n_lines);
+    default: /* inventory.low_stock */
+        TRY(check_ident(v, "", "product_id", ev->low_stock->product_id));
+        TRY(check_units(v, "", "threshold", ev->low_stock->threshold, 1));
+        if (ev->low_stock->available < 0 || ev->low_stock->available >= ev->low_stock->threshold)
+            return shop__problem(v->p, "available", "must be between 0 and threshold - 1");
+        return 0;
+    }
+}
+
+/* user_id (and actor_id): 1..128 printable ASCII without spaces (a JWT subject). */
+static int check_subject(struct vctx *v, const char *field, const char *s)
 {
     size_t n = strlen(shop__str(s));
     if (n == 0)
-        return shop__problem(v->p, "user_id", "is required");
+        return shop__problem(v->p, field, "is required");
     if (n > USER_ID_MAX)
-        return shop__problem(v->p, "user_id", "must be at most %d characters", USER_ID_MAX);
+        return shop__problem(v->p, field, "must be at most %d characters", USER_ID_MAX);
     for (size_t i = 0; i < n; i++)
         if (s[i] < 0x21 || s[i] > 0x7e)
-            return shop__problem(v->p, "user_id", "must be printable ASCII without spaces");
+            return shop__problem(v->p, field, "must be printable ASCII without spaces");
+    return 0;
+}
+
+/* actor_id and actor_role are optional (records from before they existed have
+ * neither); when set, both are, and the role is one the edge knows. */
+static int check_actor(struct vctx *v, const Shopstream__V1__Event *ev)
+{
+    const char *role = shop__str(ev->actor_role);
+    if (role[0] == '\0' && shop__str(ev->actor_id)[0] == '\0')
+        return 0;
+    TRY(check_subject(v, "actor_id", ev->actor_id));
+    if (strcmp(role, "shopper") != 0 && strcmp(role, "service") != 0 && strcmp(role, "admin") != 0)
+        return shop__problem(v->p, "actor_role", "must be shopper, service or admin");
     return 0;
 }
 
@@ -351,7 +438,8 @@ static int check_envelope(struct vctx *v, const Shopstream__V1__Event *ev)
         return shop__problem(v->p, "payload", "is required");
     if (strcmp(shop__str(ev->type), t->name) != 0)
         return shop__problem(v->p, "type", "must be \"%s\" for this payload", t->name);
-    TRY(check_user_id(v, ev->user_id));
+    TRY(check_subject(v, "user_id", ev->user_id));
+    TRY(check_actor(v, ev));
     TRY(check_text(v, "", "session_id", ev->session_id, 0, SESSION_ID_MAX));
     TRY(check_text(v, "", "source", ev->source, 0, SOURCE_MAX));
     return check_times(v, ev);
@@ -369,6 +457,8 @@ int shop_event_validate(const Shopstream__V1__Event *ev, const struct shop_event
         return check_browse_cart(&v, ev);
     case SHOP_STREAM_ORDER:
         return check_order(&v, ev);
+    case SHOP_STREAM_INVENTORY:
+        return check_inventory(&v, ev);
     default:
         return check_catalog(&v, ev);
     }

@@ -14,12 +14,15 @@
 #include "base/shop_err.h"
 #include "shopstream/v1/events.pb-c.h"
 
-/** One Kafka topic per stream; browse/cart/order keyed by user id, catalog by product id. */
+/** One Kafka topic per stream; browse/cart keyed by user id, order by order id, catalog
+ *  by product id, inventory (the inventory worker's outcomes) by order id (low stock by
+ *  product id). */
 enum shop_stream {
     SHOP_STREAM_BROWSE = 0,
     SHOP_STREAM_CART,
     SHOP_STREAM_ORDER,
     SHOP_STREAM_CATALOG,
+    SHOP_STREAM_INVENTORY,
     SHOP_STREAM_COUNT
 };
 
@@ -54,12 +57,15 @@ int shop_event_type_parse(const char *name, Shopstream__V1__Event__PayloadCase *
 /** Stream (topic) an event belongs to. The payload must be set.
  *  (SHOP_STREAM_COUNT when it is not.) */
 enum shop_stream shop_event_stream(const Shopstream__V1__Event *ev);
-/** "browse", "cart", "order", "catalog". (NULL for anything else.) */
+/** "browse", "cart", "order", "catalog", "inventory". (NULL for anything else.) */
 const char *shop_stream_name(enum shop_stream s);
-/** Kafka message key: user_id, or product_id for catalog events. Borrowed from ev. */
+/** Kafka message key: order_id for order and inventory outcome events, product_id for
+ *  catalog and low-stock events, else user_id. Borrowed from ev. */
 const char *shop_event_key(const Shopstream__V1__Event *ev);
 /** Catalog events need the "admin" role. */
 bool shop_event_is_admin_only(const Shopstream__V1__Event *ev);
+/** The order an order or inventory event is about ("" for other events and low stock). */
+const char *shop_event_order_id(const Shopstream__V1__Event *ev);
 
 /** Checks every field's presence, range, length and format, including the envelope
  *  (id is a canonical UUID, user_id set, type matches payload, occurred_at within limits

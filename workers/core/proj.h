@@ -27,6 +27,7 @@
 #include "base/shop_arena.h"
 #include "base/shop_err.h"
 #include "shopstream/v1/events.pb-c.h"
+#include "workers/core/order_life.h"
 #include "workers/core/strmap.h"
 
 #define SHOP_SQL_PARAMS_MAX 12
@@ -71,19 +72,6 @@ struct shop_proj_stats {
     size_t applied, no_projection, rejected, orphan, duplicate_order, overflow;
 };
 
-/** Order statuses, in the order the happy path visits them. */
-enum shop_order_status {
-    SHOP_ORDER_NONE = 0,
-    SHOP_ORDER_PLACED,
-    SHOP_ORDER_PAID,
-    SHOP_ORDER_SHIPPED,
-    SHOP_ORDER_DELIVERED,
-    SHOP_ORDER_CANCELLED
-};
-
-const char *shop_order_status_name(enum shop_order_status s);
-/** Inverse of shop_order_status_name; SHOP_ORDER_NONE when unknown. */
-enum shop_order_status shop_order_status_parse(const char *s);
 /** Whether an order in status from may move to status to: forward along
  *  placed -> paid -> shipped -> delivered (skipping allowed), cancelled from placed or
  *  paid only; never backwards, never out of delivered or cancelled. */

@@ -9,26 +9,6 @@
 #include "workers/core/proj_internal.h"
 #include "workers/core/sql_array.h"
 
-static const char *const status_names[] = {
-    [SHOP_ORDER_NONE] = "none",       [SHOP_ORDER_PLACED] = "placed",
-    [SHOP_ORDER_PAID] = "paid",       [SHOP_ORDER_SHIPPED] = "shipped",
-    [SHOP_ORDER_DELIVERED] = "delivered", [SHOP_ORDER_CANCELLED] = "cancelled",
-};
-
-const char *shop_order_status_name(enum shop_order_status s)
-{
-    return (unsigned)s <= SHOP_ORDER_CANCELLED ? status_names[s] : "none";
-}
-
-enum shop_order_status shop_order_status_parse(const char *s)
-{
-    for (int i = SHOP_ORDER_PLACED; i <= SHOP_ORDER_CANCELLED; i++) {
-        if (strcmp(s, status_names[i]) == 0)
-            return (enum shop_order_status)i;
-    }
-    return SHOP_ORDER_NONE;
-}
-
 bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_status to)
 {
     if (from == SHOP_ORDER_NONE || from == SHOP_ORDER_CANCELLED || from == SHOP_ORDER_DELIVERED)

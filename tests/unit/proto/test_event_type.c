@@ -25,6 +25,11 @@ static const struct {
     {P(ORDER_CANCELLED), "order.cancelled", SHOP_STREAM_ORDER},
     {P(PRODUCT_UPSERTED), "catalog.product_upserted", SHOP_STREAM_CATALOG},
     {P(STOCK_ADJUSTED), "catalog.stock_adjusted", SHOP_STREAM_CATALOG},
+    {P(STOCK_RESERVED), "inventory.reserved", SHOP_STREAM_INVENTORY},
+    {P(STOCK_REJECTED), "inventory.rejected", SHOP_STREAM_INVENTORY},
+    {P(STOCK_RELEASED), "inventory.released", SHOP_STREAM_INVENTORY},
+    {P(STOCK_COMMITTED), "inventory.committed", SHOP_STREAM_INVENTORY},
+    {P(LOW_STOCK), "inventory.low_stock", SHOP_STREAM_INVENTORY},
 };
 
 Test(event_type, every_case_has_its_name_and_parses_back)
@@ -46,7 +51,7 @@ Test(event_type, unknown_names_and_cases_are_refused)
     cr_assert_eq(shop_event_type_parse(NULL, &pc), SHOP_EINVAL);
     cr_assert_null(shop_event_type_name(SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET));
     cr_assert_null(shop_event_type_name((Shopstream__V1__Event__PayloadCase)15));
-    cr_assert_null(shop_event_type_name((Shopstream__V1__Event__PayloadCase)29));
+    cr_assert_null(shop_event_type_name((Shopstream__V1__Event__PayloadCase)34));
 }
 
 Test(event_type, every_case_routes_to_its_stream)
@@ -74,7 +79,30 @@ Test(event_type, stream_names)
     cr_assert_str_eq(shop_stream_name(SHOP_STREAM_CART), "cart");
     cr_assert_str_eq(shop_stream_name(SHOP_STREAM_ORDER), "order");
     cr_assert_str_eq(shop_stream_name(SHOP_STREAM_CATALOG), "catalog");
+    cr_assert_str_eq(shop_stream_name(SHOP_STREAM_INVENTORY), "inventory");
     cr_assert_null(shop_stream_name(SHOP_STREAM_COUNT));
+}
+
+Test(event_type, orders_are_keyed_by_order_id)
+{
+    struct shop_arena a = SHOP_ARENA_INIT;
+    Shopstream__V1__Event *paid = t_event(&a, "{\"type\":\"order.paid\",\"order_id\":\"o-1\","
+                                              "\"amount\":{\"amount_minor\":5,\"currency\":\"GBP\"}}");
+    cr_assert_str_eq(shop_event_key(paid), "o-1");
+    cr_assert_str_eq(shop_event_order_id(paid), "o-1");
+    Shopstream__V1__Event *cancel = t_event(&a, "{\"type\":\"order.cancelled\",\"order_id\":\"o-2\"}");
+    cr_assert_str_eq(shop_event_key(cancel), "o-2");
+    Shopstream__V1__Event *reserved =
+        t_event(&a, "{\"type\":\"inventory.reserved\",\"order_id\":\"o-3\","
+                    "\"lines\":[{\"product_id\":\"p\",\"quantity\":1}]}");
+    cr_assert_str_eq(shop_event_key(reserved), "o-3");
+    Shopstream__V1__Event *low = t_event(
+        &a, "{\"type\":\"inventory.low_stock\",\"product_id\":\"p-4\",\"available\":1,\"threshold\":5}");
+    cr_assert_str_eq(shop_event_key(low), "p-4");
+    cr_assert_str_eq(shop_event_order_id(low), "");
+    Shopstream__V1__Event *view = t_event(&a, "{\"type\":\"product.viewed\",\"product_id\":\"p\"}");
+    cr_assert_str_eq(shop_event_order_id(view), "");
+    shop_arena_fini(&a);
 }
 
 Test(event_type, key_is_user_except_for_catalog)

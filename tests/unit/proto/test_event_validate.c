@@ -25,6 +25,11 @@ struct vcase {
 #define PU(f) "{'type':'catalog.product_upserted','product_id':'p1'" f "}"
 #define PU_OK ",'name':'Mug','stock':3,'price':" MONEY(500, "GBP")
 #define SA(f) "{'type':'catalog.stock_adjusted','product_id':'p1'" f "}"
+#define SLINE(pid, q) "{'product_id':'" pid "','quantity':" #q "}"
+#define RES(f) "{'type':'inventory.reserved','order_id':'o1'" f "}"
+#define REJ(f) "{'type':'inventory.rejected','order_id':'o1'" f "}"
+#define SHORT(pid, req, av) "{'product_id':'" pid "','requested':" #req ",'available':" #av "}"
+#define LOW(f) "{'type':'inventory.low_stock','product_id':'p1'" f "}"
 
 static const struct vcase rules[] = {
     /* one valid event of each type */
@@ -44,6 +49,24 @@ static const struct vcase rules[] = {
     {CANC(",'reason':'changed my mind'"), NULL},
     {PU(PU_OK ",'category':'kitchen'"), NULL},
     {SA(",'delta':-3,'reason':'breakage'"), NULL},
+    /* the inventory worker's outcomes */
+    {RES(",'lines':[" SLINE("p1", 2) "," SLINE("p2", 1) "]"), NULL},
+    {RES(",'lines':[]"), "lines"},
+    {RES(",'lines':[" SLINE("p1", 0) "]"), "lines[0].quantity"},
+    {RES(",'lines':[" SLINE("p 1", 1) "]"), "lines[0].product_id"},
+    {"{'type':'inventory.released','order_id':'o1','lines':[" SLINE("p1", 2) "]}", NULL},
+    {"{'type':'inventory.committed','order_id':'','lines':[" SLINE("p1", 2) "]}", "order_id"},
+    {REJ(",'reason':'out_of_stock','lines':[" SHORT("p1", 3, 1) "]"), NULL},
+    {REJ(",'reason':'price_mismatch','lines':[{'product_id':'p1','requested':1,'available':4,"
+         "'catalog_price':" MONEY(255, "GBP") "}]"), NULL},
+    {REJ(",'reason':'price_mismatch','lines':[{'product_id':'p1','requested':1,'available':4,"
+         "'catalog_price':" MONEY(255, "gbp") "}]"), "lines[0].catalog_price.currency"},
+    {REJ(",'reason':'sold_out','lines':[" SHORT("p1", 3, 1) "]"), "reason"},
+    {REJ(",'reason':'out_of_stock','lines':[" SHORT("p1", 3, -1) "]"), "lines[0].available"},
+    {REJ(",'reason':'unknown_product','lines':[]"), "lines"},
+    {LOW(",'available':2,'threshold':5"), NULL},
+    {LOW(",'available':5,'threshold':5"), "available"},
+    {LOW(",'available':0,'threshold':0"), "threshold"},
     /* envelope */
     {"{'type':'cart.cleared','id':'0b7e4c1a-93f2-4d5e-8a6b-1c2d3e4f5a6c'}", NULL},
     {"{'type':'cart.cleared','id':'0B7E4C1A-93F2-4D5E-8A6B-1C2D3E4F5A6C'}", "id"},
@@ -345,4 +368,39 @@ Test(event_validate, uuid_canonical_form)
     cr_assert_not(shop_uuid_is_canonical("0b7e4c1a-93f2-4d5e-8a6b-1c2d3e4f5a6"));
     cr_assert_not(shop_uuid_is_canonical("0b7e4c1a+93f2-4d5e-8a6b-1c2d3e4f5a6b"));
     cr_assert_not(shop_uuid_is_canonical("{b7e4c1a-93f2-4d5e-8a6b-1c2d3e4f5a6b}"));
+}
+
+Test(event_validate, actor_is_both_or_neither_and_a_known_role)
+{
+    struct shop_arena a = SHOP_ARENA_INIT;
+    struct shop_problem p = {0};
+    Shopstream__V1__Event *ev = t_event(&a, "{'type':'cart.cleared'}");
+    cr_assert_eq(shop_event_validate(ev, NULL, &p), 0);     /* records from before the fields */
+    ev->actor_id = "svc-payments";
+    ev->actor_role = "service";
+    cr_assert_eq(shop_event_validate(ev, NULL, &p), 0);
+    ev->actor_role = "root";
+    cr_assert_eq(shop_event_validate(ev, NULL, &p), SHOP_EINVAL);
+    cr_assert_str_eq(p.field, "actor_role");
+    ev->actor_role = "";
+    cr_assert_eq(shop_event_validate(ev, NULL, &p), SHOP_EINVAL);
+    cr_assert_str_eq(p.field, "actor_role");
+    ev->actor_id = "";
+    ev->actor_role = "admin";
+    cr_assert_eq(shop_event_validate(ev, NULL, &p), SHOP_EINVAL);
+    cr_assert_str_eq(p.field, "actor_id");
+    shop_arena_fini(&a);
+}
+
+Test(event_validate, stamping_clears_actor_fields_the_body_named)
+{
+    struct shop_arena a = SHOP_ARENA_INIT;
+    struct shop_problem p = {0};
+    Shopstream__V1__Event *ev = t_parse_one(&a, "{'type':'cart.cleared'}");
+    ev->actor_id = "someone";
+    ev->actor_role = "admin";
+    cr_assert_eq(shop_event_stamp(ev, 0, T_SUBJECT, T_UUID, T_RECEIVED_MS, T_SOURCE, &a, &p), 0);
+    cr_assert_null(ev->actor_id);
+    cr_assert_null(ev->actor_role);
+    shop_arena_fini(&a);
 }
