@@ -259,6 +259,13 @@ static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims
         if (rc != 0)
             return 400;
         if (ev->payload_case != SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET &&
+            shop_event_stream(ev) == SHOP_STREAM_INVENTORY) {
+            *p = (struct shop_problem){.index = (int)i};
+            snprintf(p->field, sizeof(p->field), "type");
+            snprintf(p->detail, sizeof(p->detail), "inventory events are written by the inventory worker only");
+            return 403;
+        }
+        if (ev->payload_case != SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET &&
             shop_event_is_admin_only(ev) && !claims->admin) {
             *p = (struct shop_problem){.index = (int)i};
             snprintf(p->field, sizeof(p->field), "type");

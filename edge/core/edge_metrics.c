@@ -13,7 +13,7 @@
 static const int statuses[SHOP_METRICS_STATUSES - 1] = {200, 202, 204, 400, 401, 403, 404,
                                                         405, 413, 415, 429, 500, 503};
 static const char *const stream_names[SHOP_METRICS_STREAMS] = {"browse", "cart", "order",
-                                                               "catalog"};
+                                                               "catalog", "inventory"};
 /* Produce-to-acknowledgement latency bounds in milliseconds. */
 static const double bucket_ms[SHOP_METRICS_BUCKETS] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000,
                                                        2500, 5000};
