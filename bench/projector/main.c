@@ -246,7 +246,7 @@ static int setup(struct bench *b, struct shop_err *err)
 
 static void delete_topics_and_group(struct bench *b)
 {
-    static const char *const streams[] = {"browse", "cart", "order", "catalog", "dlq"};
+    static const char *const streams[] = {"browse", "cart", "order", "catalog", "inventory", "dlq"};
     char errstr[256], names[5][160];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", b->o->brokers, errstr, sizeof(errstr));

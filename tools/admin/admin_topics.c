@@ -12,7 +12,7 @@
 #include "base/shop_log.h"
 #include "tools/admin/admin.h"
 
-static const char *const streams[] = {"browse", "cart", "order", "catalog", "dlq"};
+static const char *const streams[] = {"browse", "cart", "order", "catalog", "inventory", "dlq"};
 #define N_STREAMS (sizeof(streams) / sizeof(streams[0]))
 
 /* Whether every partition of every topic has a leader in one metadata reply. */
