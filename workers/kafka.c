@@ -291,7 +291,13 @@ void worker_kafka_commit_async(struct worker *w, const struct worker_batch *b)
 }
 
 /* After a failed transaction: go back to what PostgreSQL committed. Assigning again
- * moves the fetch positions; librdkafka drops records fetched for the old positions. */
+ * moves the fetch positions; librdkafka drops records fetched for the old positions.
+ * The resume (of begin_recovery's pause) goes first: librdkafka drops a partition op
+ * whose version is older than one already served, and the assign's fetch start is
+ * made on its main thread after the old fetcher stopped; a resume sent after the
+ * assign could draw its version just before that start and reach the queue just
+ * after it, be dropped, and leave the partition paused for good (seen once under
+ * load). Sent before the assign, it is served first. Nothing is polled in between. */
 int worker_kafka_reassign_from_pg(struct worker *w, struct shop_err *err)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -300,12 +306,11 @@ int worker_kafka_reassign_from_pg(struct worker *w, struct shop_err *err)
         return shop_err_set(err, SHOP_EKAFKA, "could not read assignment: %s", rd_kafka_err2str(kerr));
     int rc = parts->cnt > 0 ? worker_pg_read_offsets(w, parts, err) : 0;
     if (rc == 0 && parts->cnt > 0) {
+        rd_kafka_resume_partitions(w->rk, parts);
         kerr = rd_kafka_assign(w->rk, parts);
         if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
             rc = shop_err_set(err, SHOP_EKAFKA, "could not reassign: %s", rd_kafka_err2str(kerr));
     }
-    if (rc == 0 && parts->cnt > 0)
-        rd_kafka_resume_partitions(w->rk, parts);   /* paused by begin_recovery */
     rd_kafka_topic_partition_list_destroy(parts);
     return rc;
 }
