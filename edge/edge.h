@@ -27,6 +27,7 @@
 #include "edge/core/edge_reads.h"
 #include "edge/core/edge_route.h"
 #include "edge/core/edge_token_cache.h"
+#include "proto/core/event_topic.h"
 #include "proto/core/shop_event.h"
 
 #define EDGE_SOURCE "shopstream-edge"
@@ -88,7 +89,7 @@ struct edge_thread {
     atomic_bool kafka_down;            /* broker is DOWN; read by /metrics on any thread */
     int wake_fds[2];                   /* librdkafka writes to [1] when the main queue fills */
     h2o_socket_t *wake_sock;
-    char topics[SHOP_STREAM_COUNT][256];
+    char topics[SHOP_STREAM_COUNT][SHOP_TOPIC_NAME_MAX];
     h2o_timeout_t answer_timeout;      /* hard bound on an ingest request's wait */
     int64_t inflight;                  /* this thread's share of edge->inflight */
     h2o_multithread_receiver_t pg_receiver;

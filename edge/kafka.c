@@ -14,6 +14,7 @@
 
 #include "base/shop_log.h"
 #include "edge/producer.h"
+#include "proto/core/event_topic.h"
 
 void edge_ingest_on_delivery(const rd_kafka_message_t *rkm);
 
@@ -123,8 +124,8 @@ static rd_kafka_conf_t *producer_conf(struct edge *e, struct edge_thread *t, str
 int edge_kafka_open(struct edge *e, struct edge_thread *t, struct shop_err *err)
 {
     for (int s = 0; s < SHOP_STREAM_COUNT; s++)
-        snprintf(t->topics[s], sizeof(t->topics[s]), "%s%s.v1", e->cfg->topic_prefix,
-                 shop_stream_name((enum shop_stream)s));
+        if (shop_topic_name(t->topics[s], sizeof(t->topics[s]), e->cfg->topic_prefix, (enum shop_stream)s) < 0)
+            return shop_err_set(err, SHOP_ECONFIG, "SHOPSTREAM_TOPIC_PREFIX is too long");
     rd_kafka_conf_t *conf = producer_conf(e, t, err);
     if (conf == NULL)
         return err->code;

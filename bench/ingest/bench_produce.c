@@ -16,6 +16,7 @@
 
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "proto/core/event_topic.h"
 
 /* User+system CPU of the whole process, every thread included. */
 static double process_cpu_s(void)
@@ -198,7 +199,7 @@ static rd_kafka_t *producer_new(const char *brokers, struct run *run, struct sho
 }
 
 /* Hands record i to librdkafka, waiting (polling delivery reports) while its queue is full. */
-static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, char topics[][160], struct run *run, size_t i)
+static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, char topics[][SHOP_TOPIC_NAME_MAX], struct run *run, size_t i)
 {
     const struct bench_msg *msg = &run->m->v[i];
     for (;;) {
@@ -220,7 +221,7 @@ static rd_kafka_resp_err_t produce_one(rd_kafka_t *rk, char topics[][160], struc
 }
 
 /* Produces records [from, to) and waits until every one of them is reported. */
-static int produce_range(rd_kafka_t *rk, char topics[][160], struct run *run, size_t from, size_t to,
+static int produce_range(rd_kafka_t *rk, char topics[][SHOP_TOPIC_NAME_MAX], struct run *run, size_t from, size_t to,
                          struct shop_err *err)
 {
     for (size_t i = from; i < to; i++) {
@@ -243,7 +244,7 @@ static int produce_range(rd_kafka_t *rk, char topics[][160], struct run *run, si
 
 /* Without it, records for a topic the producer has not seen yet wait for the next
  * leader query (up to a second) before the first send. */
-static int fetch_metadata(rd_kafka_t *rk, char topics[][160], struct shop_err *err)
+static int fetch_metadata(rd_kafka_t *rk, char topics[][SHOP_TOPIC_NAME_MAX], struct shop_err *err)
 {
     for (int s = 0; s < SHOP_STREAM_COUNT; s++) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topics[s], NULL);
@@ -270,9 +271,9 @@ int bench_produce_all(struct bench_msgs *m, const struct bench_produce_opts *o, 
     run.sent_s = shop_xcalloc(m->n + 1, sizeof(*run.sent_s));
     r->lat_us = shop_xcalloc(m->n + 1, sizeof(*r->lat_us));
     r->timed = m->n - warmup;
-    char topics[SHOP_STREAM_COUNT][160];
+    char topics[SHOP_STREAM_COUNT][SHOP_TOPIC_NAME_MAX];
     for (int s = 0; s < SHOP_STREAM_COUNT; s++)
-        snprintf(topics[s], sizeof(topics[s]), "%s%s.v1", o->topic_prefix, shop_stream_name((enum shop_stream)s));
+        shop_topic_name(topics[s], sizeof(topics[s]), o->topic_prefix, (enum shop_stream)s);
     int rc = SHOP_EKAFKA;
     rd_kafka_t *rk = producer_new(o->brokers, &run, err);
     if (rk == NULL)

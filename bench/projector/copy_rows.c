@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bench/ingest/bench_produce.h"
+#include "proto/core/event_topic.h"
 
 const char bench_copy_table_sql[] =
     "create table bench_copy_events (\n"
@@ -125,12 +126,12 @@ static struct flat flatten(const Shopstream__V1__Event *ev)
 char *bench_copy_rows_build(const struct bench_msgs *m, const char *topic_prefix, size_t *len)
 {
     struct buf b = {0};
-    char topic[192];
+    char topic[SHOP_TOPIC_NAME_MAX];
     for (size_t i = 0; i < m->n; i++) {
         const struct bench_msg *msg = &m->v[i];
         const Shopstream__V1__Event *ev = msg->ev;
         struct flat f = flatten(ev);
-        snprintf(topic, sizeof(topic), "%s%s.v1", topic_prefix, shop_stream_name(msg->stream));
+        shop_topic_name(topic, sizeof(topic), topic_prefix, msg->stream);
         put_text(&b, ev->id);
         put_text(&b, ev->type);
         put_text(&b, ev->user_id);

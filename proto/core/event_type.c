@@ -74,15 +74,6 @@ enum shop_stream shop_event_stream(const Shopstream__V1__Event *ev)
     return t != NULL ? t->stream : SHOP_STREAM_COUNT;
 }
 
-const char *shop_stream_name(enum shop_stream s)
-{
-    static const char *const names[SHOP_STREAM_COUNT] = {"browse", "cart", "order", "catalog",
-                                                                "inventory"};
-    if ((int)s < 0 || s >= SHOP_STREAM_COUNT)
-        return NULL;
-    return names[s];
-}
-
 #define ORDER_OF(field) (ev->field != NULL ? shop__str(ev->field->order_id) : "")
 
 const char *shop_event_order_id(const Shopstream__V1__Event *ev)

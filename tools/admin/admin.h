@@ -22,7 +22,7 @@ struct rd_kafka_s *admin_kafka_client(const char *brokers, struct shop_err *err)
 /** Applies pending migrations from dir to the database at dsn. */
 int admin_migrate(const char *dsn, const char *dir, struct shop_err *err);
 
-/** Creates the stream topics <prefix>{browse,cart,order,catalog,dlq}.v1; existing ones are
+/** Creates every stream's topic and the dead-letter topic (proto/core/event_topic.c); existing ones are
  *  left as they are (reported). */
 int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
                         struct shop_err *err);

@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "base/shop_log.h"
+#include "proto/core/event_topic.h"
 #include "tools/admin/admin.h"
 
-static const char *const streams[] = {"browse", "cart", "order", "catalog"};
 
 /* Committed next offset of (group, topic, partition) in PostgreSQL, 0 when none. */
 static int64_t stored_offset(PGconn *conn, const char *group, const char *topic, int partition, int *failed)
@@ -36,7 +36,7 @@ static int64_t stored_offset(PGconn *conn, const char *group, const char *topic,
 int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group, int quiet,
               int64_t *total, struct shop_err *err)
 {
-    char topic[256];
+    char topic[SHOP_TOPIC_NAME_MAX];
     rd_kafka_t *rk = admin_kafka_client(brokers, err);
     if (rk == NULL)
         return err->code;
@@ -47,8 +47,11 @@ int admin_lag(const char *brokers, const char *prefix, const char *dsn, const ch
         rc = shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", PQerrorMessage(conn));
         goto out_destroy;
     }
-    for (size_t s = 0; s < sizeof(streams) / sizeof(streams[0]) && rc == 0; s++) {
-        snprintf(topic, sizeof(topic), "%s%s.v1", prefix, streams[s]);
+    for (int s = 0; s < SHOP_STREAM_COUNT && rc == 0; s++) {
+        if (shop_topic_name(topic, sizeof(topic), prefix, (enum shop_stream)s) < 0) {
+            rc = shop_err_set(err, SHOP_ECONFIG, "topic prefix \"%s\" is too long", prefix);
+            break;
+        }
         const struct rd_kafka_metadata *md;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);

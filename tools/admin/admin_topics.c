@@ -10,13 +10,14 @@
 
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "proto/core/event_topic.h"
 #include "tools/admin/admin.h"
 
-static const char *const streams[] = {"browse", "cart", "order", "catalog", "inventory", "dlq"};
-#define N_STREAMS (sizeof(streams) / sizeof(streams[0]))
+/* Every stream's topic and the dead-letter topic (proto/core/event_topic.c names them). */
+#define N_STREAMS ((size_t)SHOP_STREAM_COUNT + 1)
 
 /* Whether every partition of every topic has a leader in one metadata reply. */
-static bool all_led(rd_kafka_t *rk, char names[][256], size_t n)
+static bool all_led(rd_kafka_t *rk, char names[][SHOP_TOPIC_NAME_MAX], size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const struct rd_kafka_metadata *md;
@@ -40,7 +41,7 @@ static bool all_led(rd_kafka_t *rk, char names[][256], size_t n)
 /* CreateTopics answers once the controller has the topics, before every partition has a
  * leader: a producer, a watermark query or a consumer right after would see
  * NOT_LEADER/LEADER_NOT_AVAILABLE. Return only once the topics can be used. */
-static int wait_for_leaders(rd_kafka_t *rk, char names[][256], size_t n, struct shop_err *err)
+static int wait_for_leaders(rd_kafka_t *rk, char names[][SHOP_TOPIC_NAME_MAX], size_t n, struct shop_err *err)
 {
     for (int tries = 0; tries < 150; tries++) {
         if (all_led(rk, names, n))
@@ -95,13 +96,21 @@ rd_kafka_t *admin_kafka_client(const char *brokers, struct shop_err *err)
 int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
                         struct shop_err *err)
 {
-    char errstr[512], names[N_STREAMS][256];
+    char errstr[512], names[N_STREAMS][SHOP_TOPIC_NAME_MAX];
     rd_kafka_t *rk = admin_kafka_client(brokers, err);
     if (rk == NULL)
         return err->code;
+    for (size_t i = 0; i < N_STREAMS; i++) {
+        int len = i < (size_t)SHOP_STREAM_COUNT
+                      ? shop_topic_name(names[i], sizeof(names[i]), prefix, (enum shop_stream)i)
+                      : shop_topic_dlq_name(names[i], sizeof(names[i]), prefix);
+        if (len < 0) {
+            rd_kafka_destroy(rk);
+            return shop_err_set(err, SHOP_ECONFIG, "topic prefix \"%s\" is too long", prefix);
+        }
+    }
     rd_kafka_NewTopic_t *topics[N_STREAMS];
     for (size_t i = 0; i < N_STREAMS; i++) {
-        snprintf(names[i], sizeof(names[i]), "%s%s.v1", prefix, streams[i]);
         topics[i] = rd_kafka_NewTopic_new(names[i], partitions, replication, errstr, sizeof(errstr));
         /* Streams are an event log: keep everything so projections can be rebuilt by replay. */
         rd_kafka_NewTopic_set_config(topics[i], "retention.ms", "-1");

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/core/event_topic.h"
 #include "proto/core/shop_event.h"
 
 #define N_CAT 8
@@ -37,7 +38,7 @@
 #define T0 INT64_C(1700000000000)
 
 struct rec {
-    char topic_stream[16];
+    enum shop_stream stream;
     char key[64];
     uint8_t *buf;
     size_t len;
@@ -124,7 +125,7 @@ static void emit(Shopstream__V1__Event *ev, long idx)
     r.len = shopstream__v1__event__get_packed_size(ev);
     r.buf = malloc(r.len);
     shopstream__v1__event__pack(ev, r.buf);
-    snprintf(r.topic_stream, sizeof(r.topic_stream), "%s", shop_stream_name(shop_event_stream(ev)));
+    r.stream = shop_event_stream(ev);
     snprintf(r.key, sizeof(r.key), "%s", shop_event_key(ev));
     push(r);
 }
@@ -400,9 +401,9 @@ static void finish(rd_kafka_t *rk)
 static void cmd_produce(const char *brokers, const char *prefix, size_t from, size_t to)
 {
     rd_kafka_t *rk = producer(brokers);
-    char topic[256];
+    char topic[SHOP_TOPIC_NAME_MAX];
     for (size_t i = from; i < to && i < n_recs; i++) {
-        snprintf(topic, sizeof(topic), "%s%s.v1", prefix, recs[i].topic_stream);
+        shop_topic_name(topic, sizeof(topic), prefix, recs[i].stream);
         produce(rk, topic, recs[i].key, recs[i].buf, recs[i].len);
     }
     finish(rk);
@@ -472,8 +473,8 @@ static void cmd_expect(const char *dir)
 static void cmd_poison(const char *brokers, const char *prefix)
 {
     rd_kafka_t *rk = producer(brokers);
-    char topic[256];
-    snprintf(topic, sizeof(topic), "%sbrowse.v1", prefix);
+    char topic[SHOP_TOPIC_NAME_MAX];
+    shop_topic_name(topic, sizeof(topic), prefix, SHOP_STREAM_BROWSE);
     static const char junk[] = "\xff\xff\xff junk";
     produce(rk, topic, "user-dlq", junk, sizeof(junk) - 1);
     Shopstream__V1__Event ev;
@@ -513,9 +514,9 @@ static void pack_produce(rd_kafka_t *rk, const char *topic, const char *key, Sho
 static void cmd_poison_pg(const char *brokers, const char *prefix, int round)
 {
     rd_kafka_t *rk = producer(brokers);
-    char browse[256], catalog[256], id[40], user[16], prod[16];
-    snprintf(browse, sizeof(browse), "%sbrowse.v1", prefix);
-    snprintf(catalog, sizeof(catalog), "%scatalog.v1", prefix);
+    char browse[SHOP_TOPIC_NAME_MAX], catalog[SHOP_TOPIC_NAME_MAX], id[40], user[16], prod[16];
+    shop_topic_name(browse, sizeof(browse), prefix, SHOP_STREAM_BROWSE);
+    shop_topic_name(catalog, sizeof(catalog), prefix, SHOP_STREAM_CATALOG);
     Shopstream__V1__Event ev;
     Shopstream__V1__ProductViewed pv;
     int n = round == 1 ? 300 : 50;
@@ -592,8 +593,8 @@ static void cmd_poison_pg(const char *brokers, const char *prefix, int round)
 static void cmd_junk(const char *brokers, const char *prefix, size_t bytes)
 {
     rd_kafka_t *rk = producer(brokers);
-    char topic[256];
-    snprintf(topic, sizeof(topic), "%sbrowse.v1", prefix);
+    char topic[SHOP_TOPIC_NAME_MAX];
+    shop_topic_name(topic, sizeof(topic), prefix, SHOP_STREAM_BROWSE);
     char *junk = malloc(bytes + 1);
     memset(junk, 0xff, bytes);
     produce(rk, topic, "user-junk", junk, bytes);
@@ -606,8 +607,8 @@ static void cmd_views(const char *brokers, const char *prefix, const char *produ
                       int64_t step_ms)
 {
     rd_kafka_t *rk = producer(brokers);
-    char topic[256], uuid[40];
-    snprintf(topic, sizeof(topic), "%sbrowse.v1", prefix);
+    char topic[SHOP_TOPIC_NAME_MAX], uuid[40];
+    shop_topic_name(topic, sizeof(topic), prefix, SHOP_STREAM_BROWSE);
     Shopstream__V1__Event ev;
     Shopstream__V1__ProductViewed pv;
     shopstream__v1__event__init(&ev);
