@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_defaults.h"
 #include "base/shop_log.h"
 #include "bench/ingest/bench_produce.h"
 #include "tools/replay/replay_gen.h"
@@ -76,8 +77,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     *o = (struct opts){
         .url = "http://127.0.0.1:8080",
-        .brokers = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:19092"),
-        .topic_prefix = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream."),
+        .brokers = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", SHOP_DEFAULT_KAFKA_BROKERS),
+        .topic_prefix = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", SHOP_DEFAULT_TOPIC_PREFIX),
         .data_dir = SHOP_DATA_DIR,
         .n_single = 20000, .n_batches = 2000, .batch_size = 100, .concurrency = 32, .seed = 7,
     };

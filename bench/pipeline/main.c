@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_defaults.h"
 #include "base/shop_log.h"
 #include "bench/ingest/bench_produce.h"
 #include "bench/pipeline/pipe_judge.h"
@@ -74,7 +75,7 @@ static void usage(void)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     *o = (struct opts){
-        .brokers = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:19092"),
+        .brokers = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", SHOP_DEFAULT_KAFKA_BROKERS),
         .data_dir = SHOP_DATA_DIR, .connections = 64, .start = 20000, .max = 400000, .step_s = 10, .warmup_s = 5,
         .fresh_s = 15, .probe_s = 0.02, .poll_s = 0.005, .drain_timeout_s = 120, .batch = 100,
         .raw_events = 300000, .pool = 300000, .per_user = 400, .seed = 13,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/shop_defaults.h"
 #include "base/shop_err.h"
 #include "base/shop_redact.h"
 
@@ -50,7 +51,7 @@ static void load_services(struct shop_edge_config *cfg, shop_getenv_fn get,
     cfg->kafka_brokers = opt_str(get, "SHOPSTREAM_KAFKA_BROKERS");
     if (cfg->kafka_brokers == NULL)
         shop_cfg_errorf(errs, "SHOPSTREAM_KAFKA_BROKERS must be set");
-    cfg->topic_prefix = shop_cfg_str(get, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.");
+    cfg->topic_prefix = shop_cfg_str(get, "SHOPSTREAM_TOPIC_PREFIX", SHOP_DEFAULT_TOPIC_PREFIX);
     if (strlen(cfg->topic_prefix) > 200 || strspn(cfg->topic_prefix,
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
             strlen(cfg->topic_prefix))

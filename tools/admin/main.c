@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_defaults.h"
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "base/shop_redact.h"
@@ -69,8 +70,8 @@ int main(int argc, char **argv)
         rc = admin_migrate(dsn, dir, &err);
     } else if (strcmp(argv[1], "create-topics") == 0) {
         const char *brokers = opt(argc, argv, "--brokers",
-                                  shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092"));
-        const char *prefix = opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream."));
+                                  shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", SHOP_DEFAULT_KAFKA_BROKERS));
+        const char *prefix = opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", SHOP_DEFAULT_TOPIC_PREFIX));
         long partitions = shop_cfg_int(shop_cfg_getenv, "SHOPSTREAM_KAFKA_PARTITIONS", 4, 1, 1024, &errs);
         partitions = strtol(opt(argc, argv, "--partitions", "0"), NULL, 10) > 0
                          ? strtol(opt(argc, argv, "--partitions", "0"), NULL, 10) : partitions;
@@ -88,8 +89,8 @@ int main(int argc, char **argv)
             quiet |= strcmp(argv[i], "--quiet") == 0;
         load_kafka_props();
         dsn = opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
-        rc = admin_lag(opt(argc, argv, "--brokers", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:9092")),
-                       opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.")),
+        rc = admin_lag(opt(argc, argv, "--brokers", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", SHOP_DEFAULT_KAFKA_BROKERS)),
+                       opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", SHOP_DEFAULT_TOPIC_PREFIX)),
                        dsn,
                        opt(argc, argv, "--group", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_GROUP_ID", "shopstream-projector")),
                        quiet, &total, &err);
