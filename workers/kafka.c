@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT
- * The worker's Kafka side: the consumer (manual offsets, PostgreSQL as the
- * source of truth, assignment from consumer_offsets), its wake-up pipe, and the
- * dead-letter producer. Shell. Loop thread unless said otherwise.
+ * The worker's consumer mechanics: manual offsets, the subscription to the role's
+ * topics, the wake-up pipe, assignment and lag. Where partitions start and what
+ * happens before they go away is the caller's policy, passed in (struct
+ * worker_rebalance); this file names no function above it. Shell. Loop thread
+ * unless said otherwise.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,51 +30,29 @@ static void on_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *o
              rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
 }
 
-/* Flush what was consumed under the old assignment before giving partitions away,
- * so the next owner starts exactly where this one committed. */
-static void on_revoke(struct worker *w, rd_kafka_topic_partition_list_t *parts)
-{
-    if (w->batch.n > 0 && worker_flush(w) < 0)
-        SHOP_LOG(SHOP_LOG_WARN, "worker", "could not flush before revoke; the next owner reprocesses",
-                 "partitions=%d", parts->cnt);
-    rd_kafka_assign(w->rk, NULL);
-    SHOP_LOG(SHOP_LOG_INFO, "worker", "partitions revoked", "partitions=%d", parts->cnt);
-}
-
-/* Positions come from consumer_offsets; without a row, from offset 0. If PG is
- * unreachable, assign at the Kafka-committed offsets (never ahead of PG's, as Kafka is
- * committed after PG) and let the retry path reassign from PG. */
-static void on_assign(struct worker *w, rd_kafka_topic_partition_list_t *parts)
-{
-    struct shop_err err = {0};
-    if (w->pg_down || worker_pg_read_offsets(w, parts, &err) < 0) {
-        SHOP_LOG(SHOP_LOG_WARN, "worker", "could not read offsets; assigning at kafka offsets", "err=\"%s\"",
-                 err.msg);
-        for (int i = 0; i < parts->cnt; i++)
-            parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-    }
-    rd_kafka_resp_err_t kerr = rd_kafka_assign(w->rk, parts);
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not assign partitions", "err=%s", rd_kafka_err2name(kerr));
-    if (w->pg_down)
-        rd_kafka_pause_partitions(w->rk, parts);   /* consumption stays paused until PG is back */
-    for (int i = 0; i < parts->cnt; i++)
-        SHOP_LOG(SHOP_LOG_INFO, "worker", "partition assigned", "topic=%s partition=%" PRId32 " offset=%" PRId64,
-                 parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset);
-}
-
 /* Runs inside rd_kafka_consumer_poll() or rd_kafka_consumer_close(): loop thread. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topic_partition_list_t *parts,
                          void *opaque)
 {
     struct worker *w = opaque;
-    if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-        on_assign(w, parts);
-    else
-        on_revoke(w, parts);
+    if (kerr != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        w->rebalance->revoked(w, parts);
+        rd_kafka_assign(w->rk, NULL);
+        SHOP_LOG(SHOP_LOG_INFO, "worker", "partitions revoked", "partitions=%d", parts->cnt);
+        return;
+    }
+    bool paused = w->rebalance->assigned(w, parts);
+    rd_kafka_resp_err_t aerr = rd_kafka_assign(w->rk, parts);
+    if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not assign partitions", "err=%s", rd_kafka_err2name(aerr));
+    if (paused)
+        rd_kafka_pause_partitions(w->rk, parts);
+    for (int i = 0; i < parts->cnt; i++)
+        SHOP_LOG(SHOP_LOG_INFO, "worker", "partition assigned", "topic=%s partition=%" PRId32 " offset=%" PRId64,
+                 parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset);
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct shop_err *err)
+int worker_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct shop_err *err)
 {
     char errstr[256];
     if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
@@ -105,93 +85,23 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
     snprintf(session_ms, sizeof(session_ms), "%" PRId64, w->cfg->session_timeout_ms);
     snprintf(max_poll_ms, sizeof(max_poll_ms), "%" PRId64, w->cfg->max_poll_interval_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
-        conf_set(conf, "group.id", w->cfg->group_id, err) < 0 ||
-        conf_set(conf, "client.id", "shopstream-worker", err) < 0 ||
-        conf_set(conf, "enable.auto.commit", "false", err) < 0 ||
-        conf_set(conf, "enable.auto.offset.store", "false", err) < 0 ||
-        conf_set(conf, "auto.offset.reset", "earliest", err) < 0 ||
-        conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
-        conf_set(conf, "max.poll.interval.ms", max_poll_ms, err) < 0 ||
-        conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0 ||
+    if (worker_kafka_conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
+        worker_kafka_conf_set(conf, "group.id", w->cfg->group_id, err) < 0 ||
+        worker_kafka_conf_set(conf, "client.id", "shopstream-worker", err) < 0 ||
+        worker_kafka_conf_set(conf, "enable.auto.commit", "false", err) < 0 ||
+        worker_kafka_conf_set(conf, "enable.auto.offset.store", "false", err) < 0 ||
+        worker_kafka_conf_set(conf, "auto.offset.reset", "earliest", err) < 0 ||
+        worker_kafka_conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
+        worker_kafka_conf_set(conf, "max.poll.interval.ms", max_poll_ms, err) < 0 ||
+        worker_kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0 ||
         shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     rd_kafka_conf_set_opaque(conf, w);
-    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
-    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    worker_kafka_set_log(conf);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     return conf;
-}
-
-/* librdkafka retries what it can inside message.timeout.ms (= dlq_timeout_ms), so a
- * failed delivery has already been retried; only an outage-like error (a timeout, the
- * brokers unreachable) is worth retrying with the batch. Anything else (record too
- * large, topic missing, not authorized, a fatal idempotence error) fails again
- * whatever we do: the worker stops instead of spinning. */
-static bool dlq_error_is_transient(rd_kafka_resp_err_t kerr)
-{
-    switch (kerr) {
-    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
-    case RD_KAFKA_RESP_ERR__TIMED_OUT:
-    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
-    case RD_KAFKA_RESP_ERR__TRANSPORT:
-    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
-    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
-    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
-    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
-    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
-    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static void dlq_failure(struct worker *w, rd_kafka_resp_err_t kerr, const char *what)
-{
-    w->dlq_failed++;
-    if (!dlq_error_is_transient(kerr) && !w->dlq_fatal) {
-        w->dlq_fatal = true;
-        snprintf(w->dlq_error, sizeof(w->dlq_error), "%s: %s", what, rd_kafka_err2name(kerr));
-    }
-    SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not deliver to the dead-letter topic", "err=%s what=%s",
-             rd_kafka_err2name(kerr), what);
-}
-
-/* Runs inside rd_kafka_flush()/rd_kafka_poll() on the producer: loop thread. */
-static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
-{
-    struct worker *w = opaque;
-    if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        dlq_failure(w, rkm->err, "delivery");
-}
-
-static int dlq_open(struct worker *w, struct shop_err *err)
-{
-    char errstr[512], dlq_ms[24];
-    snprintf(dlq_ms, sizeof(dlq_ms), "%" PRId64, w->cfg->dlq_timeout_ms);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
-        conf_set(conf, "client.id", "shopstream-worker-dlq", err) < 0 ||
-        conf_set(conf, "acks", "all", err) < 0 || conf_set(conf, "enable.idempotence", "true", err) < 0 ||
-        conf_set(conf, "linger.ms", "0", err) < 0 || conf_set(conf, "message.timeout.ms", dlq_ms, err) < 0 ||
-        shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
-        rd_kafka_conf_destroy(conf);
-        return err->code;
-    }
-    rd_kafka_conf_set_opaque(conf, w);
-    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
-    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
-    w->dlq_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (w->dlq_rk == NULL) {
-        rd_kafka_conf_destroy(conf);    /* rd_kafka_new() frees conf only on success */
-        return shop_err_set(err, SHOP_EKAFKA, "could not create dead-letter producer: %s", errstr);
-    }
-    return 0;
 }
 
 /* set_consumer, io_event_enable on the final (consumer) queue, subscribe. */
@@ -210,9 +120,16 @@ static int consumer_wire(struct worker *w, struct shop_err *err)
     return 0;
 }
 
-int worker_kafka_open(struct worker *w, struct shop_err *err)
+void worker_kafka_set_log(rd_kafka_conf_t *conf)
+{
+    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+}
+
+int worker_kafka_open(struct worker *w, const struct worker_rebalance *rb, struct shop_err *err)
 {
     char errstr[512];
+    w->rebalance = rb;
     if (pipe2(w->wake_fds, O_NONBLOCK | O_CLOEXEC) < 0)
         return shop_err_set(err, SHOP_EIO, "could not create wake-up pipe: %s", strerror(errno));
     rd_kafka_conf_t *conf = consumer_conf(w, err);
@@ -223,51 +140,7 @@ int worker_kafka_open(struct worker *w, struct shop_err *err)
         rd_kafka_conf_destroy(conf);    /* rd_kafka_new() frees conf only on success */
         return shop_err_set(err, SHOP_EKAFKA, "could not create kafka consumer: %s", errstr);
     }
-    if (dlq_open(w, err) < 0)
-        return err->code;
     return consumer_wire(w, err);
-}
-
-int worker_dlq_produce(struct worker *w, const struct worker_rec *rec)
-{
-    const rd_kafka_message_t *rkm = rec->rkm;
-    char part[16], off[24];
-    snprintf(part, sizeof(part), "%" PRId32, rkm->partition);
-    snprintf(off, sizeof(off), "%" PRId64, rkm->offset);
-    const char *topic = rd_kafka_topic_name(rkm->rkt);
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(6);
-    rd_kafka_header_add(hdrs, "x-shopstream-error", -1, rec->dlq_reason, -1);
-    if (rec->dlq_sqlstate != NULL)
-        rd_kafka_header_add(hdrs, "x-shopstream-sqlstate", -1, rec->dlq_sqlstate, -1);
-    rd_kafka_header_add(hdrs, "x-shopstream-topic", -1, topic, -1);
-    rd_kafka_header_add(hdrs, "x-shopstream-partition", -1, part, -1);
-    rd_kafka_header_add(hdrs, "x-shopstream-offset", -1, off, -1);
-    rd_kafka_header_add(hdrs, "x-shopstream-consumer-group", -1, w->cfg->group_id, -1);
-    rd_kafka_resp_err_t kerr = rd_kafka_producev(
-        w->dlq_rk, RD_KAFKA_V_TOPIC(w->cfg->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(rkm->key, rkm->key_len), RD_KAFKA_V_VALUE(rkm->payload, rkm->len),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_headers_destroy(hdrs);  /* producev owns the headers only on success */
-        dlq_failure(w, kerr, "produce");
-        return SHOP_EKAFKA;
-    }
-    return 0;
-}
-
-/* Blocks until every dead-letter record is acknowledged (acks=all) or the timeout. */
-int worker_dlq_flush(struct worker *w, struct shop_err *err)
-{
-    char fatal[256];
-    rd_kafka_resp_err_t kerr = rd_kafka_fatal_error(w->dlq_rk, fatal, sizeof(fatal));
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        dlq_failure(w, kerr, fatal);
-    kerr = rd_kafka_flush(w->dlq_rk, (int)w->cfg->dlq_timeout_ms);
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return shop_err_set(err, SHOP_EKAFKA, "dead-letter flush: %s", rd_kafka_err2str(kerr));
-    if (w->dlq_failed > 0)
-        return shop_err_set(err, SHOP_EKAFKA, "%d dead-letter deliveries failed", w->dlq_failed);
-    return 0;
 }
 
 /* For lag monitoring only: PostgreSQL holds the offsets that count. */
@@ -290,21 +163,24 @@ void worker_kafka_commit_async(struct worker *w, const struct worker_batch *b)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-/* After a failed transaction: go back to what PostgreSQL committed. Assigning again
+/* After a failed transaction: go back to what the role committed. Assigning again
  * moves the fetch positions; librdkafka drops records fetched for the old positions.
- * The resume (of begin_recovery's pause) goes first: librdkafka drops a partition op
+ * The resume (of the outage's pause) goes first: librdkafka drops a partition op
  * whose version is older than one already served, and the assign's fetch start is
  * made on its main thread after the old fetcher stopped; a resume sent after the
  * assign could draw its version just before that start and reach the queue just
  * after it, be dropped, and leave the partition paused for good (seen once under
  * load). Sent before the assign, it is served first. Nothing is polled in between. */
-int worker_kafka_reassign_from_pg(struct worker *w, struct shop_err *err)
+int worker_kafka_reassign(struct worker *w,
+                          int (*position)(struct worker *w, rd_kafka_topic_partition_list_t *parts,
+                                          struct shop_err *err),
+                          struct shop_err *err)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
     rd_kafka_resp_err_t kerr = rd_kafka_assignment(w->rk, &parts);
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
         return shop_err_set(err, SHOP_EKAFKA, "could not read assignment: %s", rd_kafka_err2str(kerr));
-    int rc = parts->cnt > 0 ? worker_pg_read_offsets(w, parts, err) : 0;
+    int rc = parts->cnt > 0 ? position(w, parts, err) : 0;
     if (rc == 0 && parts->cnt > 0) {
         rd_kafka_resume_partitions(w->rk, parts);
         kerr = rd_kafka_assign(w->rk, parts);
@@ -347,7 +223,7 @@ int64_t worker_kafka_lag(struct worker *w)
 void worker_kafka_close(struct worker *w)
 {
     if (w->rk != NULL) {
-        rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(w->rk);   /* revokes: flushes via on_revoke */
+        rd_kafka_resp_err_t kerr = rd_kafka_consumer_close(w->rk);   /* revokes: rebalance->revoked */
         if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
             SHOP_LOG(SHOP_LOG_WARN, "worker", "could not close consumer cleanly", "err=%s",
                      rd_kafka_err2name(kerr));
@@ -355,11 +231,6 @@ void worker_kafka_close(struct worker *w)
             rd_kafka_queue_destroy(w->rkq);
         rd_kafka_destroy(w->rk);
         w->rk = NULL;
-    }
-    if (w->dlq_rk != NULL) {
-        rd_kafka_flush(w->dlq_rk, (int)w->cfg->dlq_timeout_ms);
-        rd_kafka_destroy(w->dlq_rk);
-        w->dlq_rk = NULL;
     }
     for (int i = 0; i < 2; i++) {
         if (w->wake_fds[i] >= 0)

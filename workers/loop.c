@@ -329,6 +329,42 @@ static void on_kafka_readable(uv_poll_t *handle, int status, int events)
     start_draining(w);
 }
 
+/* Without an on_assign hook a role starts where the group's Kafka offsets are. */
+static int role_position(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err)
+{
+    if (w->role->on_assign != NULL)
+        return w->role->on_assign(w, parts, err);
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    return 0;
+}
+
+/* Positions come from the role (consumer_offsets for a role that commits there). If
+ * PG is unreachable, assign at the Kafka-committed offsets (never ahead of PG's, as
+ * Kafka is committed after PG), paused, and let the retry path reassign from PG. */
+static bool on_assigned(struct worker *w, rd_kafka_topic_partition_list_t *parts)
+{
+    struct shop_err err = {0};
+    if (w->pg_down || role_position(w, parts, &err) < 0) {
+        SHOP_LOG(SHOP_LOG_WARN, "worker", "could not read offsets; assigning at kafka offsets", "err=\"%s\"",
+                 err.msg);
+        for (int i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    }
+    return w->pg_down;         /* consumption stays paused until PG is back */
+}
+
+/* Flush what was consumed under the old assignment before giving partitions away,
+ * so the next owner starts exactly where this one committed. */
+static void on_revoked(struct worker *w, rd_kafka_topic_partition_list_t *parts)
+{
+    if (w->batch.n > 0 && worker_flush(w) < 0)
+        SHOP_LOG(SHOP_LOG_WARN, "worker", "could not flush before revoke; the next owner reprocesses",
+                 "partitions=%d", parts->cnt);
+}
+
+static const struct worker_rebalance rebalance = {.assigned = on_assigned, .revoked = on_revoked};
+
 static void on_retry(uv_timer_t *handle)
 {
     struct worker *w = handle->data;
@@ -337,7 +373,7 @@ static void on_retry(uv_timer_t *handle)
     if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK)
         rc = worker_pg_connect(w, &err);
     if (rc == 0)
-        rc = worker_kafka_reassign_from_pg(w, &err);   /* also resumes the partitions */
+        rc = worker_kafka_reassign(w, role_position, &err);   /* also resumes the partitions */
     if (rc < 0) {
         begin_recovery(w, err.msg);
         return;
@@ -382,6 +418,8 @@ static void on_cron(uv_timer_t *handle)
         log_stats(w, now - last_stats_ms);
         last_stats_ms = now;
     }
+    if (w->role->cron != NULL && !w->stopping && !w->fatal)
+        w->role->cron(w, worker_now_ms());
     if (!w->stopping && !w->fatal)
         start_draining(w);      /* while paused too: the group must see us poll */
 }
@@ -415,7 +453,8 @@ static void shutdown_worker(struct worker *w, int signum)
         w->exit_code = 1;
     w->stopping = true;
     log_stats(w, 0);
-    worker_kafka_close(w);
+    worker_kafka_close(w);         /* revokes: flushes through on_revoked, may dead-letter */
+    worker_dlq_close(w);
     worker_pg_close(w);
     close_handles(w);
 }
@@ -445,11 +484,12 @@ static int handles_init(struct worker *w)
     return 0;
 }
 
-static void worker_init(struct worker *w, const struct shop_worker_cfg *cfg, uv_loop_t *loop)
+static void worker_init(struct worker *w, const struct shop_worker_cfg *cfg, const struct worker_role *role,
+                        uv_loop_t *loop)
 {
     memset(w, 0, sizeof(*w));
     w->cfg = cfg;
-    w->role = &worker_projector_ops;        /* the only role; chosen by cfg->role */
+    w->role = role;
     w->limits = shop_event_limits_default();
     w->loop = loop;
     w->wake_fds[0] = w->wake_fds[1] = -1;
@@ -470,26 +510,36 @@ static void worker_init(struct worker *w, const struct shop_worker_cfg *cfg, uv_
 
 static void worker_fini(struct worker *w)
 {
+    if (w->role->fini != NULL && w->role_state != NULL)
+        w->role->fini(w, w->role_state);
     free(w->batch.recs);
     free(w->batch.prs);
     shop_arena_fini(&w->arena);
 }
 
-int worker_run(const struct shop_worker_cfg *cfg)
+int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role)
 {
     uv_loop_t loop;
     struct worker w;
     struct shop_err err = {0};
     bool pg_down_at_start = false;
     uv_loop_init(&loop);
-    worker_init(&w, cfg, &loop);
+    worker_init(&w, cfg, role, &loop);
+    if (role->init != NULL && role->init(&w, &w.role_state, &err) < 0) {
+        SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start the role", "role=%s err=\"%s\"", role->name, err.msg);
+        worker_fini(&w);
+        uv_loop_close(&loop);
+        return 1;
+    }
     if (worker_pg_connect(&w, &err) < 0) {
         SHOP_LOG(SHOP_LOG_WARN, "worker", "postgresql unavailable at start; will retry", "err=\"%s\"", err.msg);
         pg_down_at_start = true;
     }
-    if (worker_kafka_open(&w, &err) < 0) {
-        SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start kafka client", "err=\"%s\"", err.msg);
+    struct shop_err kerr = {0};
+    if (worker_dlq_open(&w, &kerr) < 0 || worker_kafka_open(&w, &rebalance, &kerr) < 0) {
+        SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start kafka client", "err=\"%s\"", kerr.msg);
         worker_kafka_close(&w);
+        worker_dlq_close(&w);
         worker_pg_close(&w);
         worker_fini(&w);
         uv_loop_close(&loop);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * shopstream-worker: parses --role, loads the configuration once (exit 2 listing
- * every error), prints the effective configuration, and runs the role's loop.
+ * every error), prints the effective configuration, and runs the loop with the
+ * role's shell.
  * Shell.
  */
 #include <stdio.h>
@@ -9,15 +10,28 @@
 
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "proto/core/event_topic.h"
+#include "workers/roles/roles.h"
 #include "workers/worker.h"
+
+/* Each row of the role table (workers/core/roles.c) and its shell. */
+static const struct worker_role *const role_shells[SHOP_WORKER_ROLE_COUNT] = {
+    [SHOP_WORKER_PROJECTOR] = &worker_projector_role,
+};
 
 static void usage(FILE *out)
 {
-    fputs("usage: shopstream-worker --role projector\n"
-          "Consumes <SHOPSTREAM_TOPIC_PREFIX>{browse,cart,order,catalog}.v1 and maintains the read\n"
-          "models in PostgreSQL. Configuration comes from SHOPSTREAM_* environment variables\n"
-          "(see docs/projections.md).\n",
-          out);
+    char names[128];
+    shop_role_list(names, sizeof(names));
+    fprintf(out, "usage: shopstream-worker --role ROLE   (one of: %s)\n", names);
+    for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++) {
+        const struct shop_role_desc *d = shop_role_desc((enum shop_worker_role)r);
+        fprintf(out, "  %s: consumes", d->name);
+        for (int i = 0; i < d->n_streams; i++)
+            fprintf(out, "%s <SHOPSTREAM_TOPIC_PREFIX>%s.v1", i > 0 ? "," : "", shop_stream_name(d->streams[i]));
+        fprintf(out, " as group %s\n", d->group);
+    }
+    fputs("Configuration comes from SHOPSTREAM_* environment variables (see docs/projections.md).\n", out);
 }
 
 static const char *env_get(const char *name)
@@ -60,5 +74,5 @@ int main(int argc, char **argv)
     char line[2048];
     shop_worker_cfg_format(&cfg, line, sizeof(line));
     SHOP_LOG(SHOP_LOG_INFO, "worker", "effective configuration", "%s", line);
-    return worker_run(&cfg);
+    return worker_run(&cfg, role_shells[cfg.role]);
 }

@@ -18,6 +18,7 @@
 #include "proto/core/shop_event.h"
 #include "workers/core/backoff.h"
 #include "workers/core/proj.h"
+#include "workers/core/roles.h"
 #include "workers/core/sql_array.h"
 #include "workers/core/strmap.h"
 #include "workers/core/worker_cfg.h"
@@ -44,19 +45,44 @@ struct worker_stats {
 
 struct worker;
 
-/** What a role does with a batch. The projector is the only role today; an inventory or
- *  ml role adds its own ops and is picked by --role. */
-struct worker_role_ops {
+/** A role's shell: its hooks, called by the loop (workers/loop.c) and the consumer's
+ *  rebalance (through the loop), never named by them. The row it belongs to (streams,
+ *  group, tables) is in workers/core/roles.c; the hooks live in workers/roles/<role>.c.
+ *  Only apply is required. */
+struct worker_role {
+    const char *name;
+    /** Once, before the consumer starts: *role_state is the role's own state (what
+     *  struct worker must not know). 0, or an error that stops the worker. */
+    int (*init)(struct worker *w, void **role_state, struct shop_err *err);
     /** Applies the batch and its offsets in one PG transaction, records whose prs[i].ev is
      *  NULL only advancing offsets. 0; SHOP_EPG (w->pg_sqlstate and w->pg_message say
      *  why); or SHOP_EINVAL with b->bad the index of a record the fold refused (err says
      *  why). Either failure rolled back. */
     int (*apply)(struct worker *w, struct worker_batch *b, struct shop_err *err);
+    /** Where newly assigned partitions start: sets parts->elems[i].offset. Also run after
+     *  a PostgreSQL outage, to go back to what the role committed. 0, or an error (the
+     *  partitions then start at the group's Kafka offsets, paused until PG is back). */
+    int (*on_assign)(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err);
+    /** Every cron tick (about a second), now_ms the wall clock. */
+    void (*cron)(struct worker *w, int64_t now_ms);
+    /** Once, after the loop stopped. */
+    void (*fini)(struct worker *w, void *role_state);
+};
+
+/** What the consumer calls when the group moves partitions, inside its poll or close
+ *  (loop thread). Passed in by the loop: the consumer mechanics (kafka.c) hold no policy. */
+struct worker_rebalance {
+    /** Sets where parts start; returns true to keep them paused after the assignment. */
+    bool (*assigned)(struct worker *w, rd_kafka_topic_partition_list_t *parts);
+    /** Before parts are taken away. */
+    void (*revoked)(struct worker *w, rd_kafka_topic_partition_list_t *parts);
 };
 
 struct worker {
     const struct shop_worker_cfg *cfg;
-    const struct worker_role_ops *role;
+    const struct worker_role *role;
+    void *role_state;              /* the role's own, from role->init */
+    const struct worker_rebalance *rebalance;
     struct shop_event_limits limits;
     uv_loop_t *loop;
     uv_poll_t wake;                /* readable when the consumer queue went non-empty */
@@ -83,13 +109,6 @@ struct worker {
     struct shop_backoff backoff;   /* reset only after a batch commits */
     int64_t outage_since_ms;       /* when consumption paused, for the recovery log */
     char outage_sqlstate[6];       /* the failure logged when the outage began */
-    bool dedup_probe;              /* look ids up in their own bucket too (duplicates were seen lately) */
-    int64_t dedup_bucket_ms;       /* applied_events_layout.bucket_ms, 0 until read */
-    char dedup_projector[SHOP_I64_TEXT_MAX];   /* the group's applied_projectors.id, read with it */
-    int64_t dedup_mark_ms;         /* newest receipt time of a committed batch */
-    bool dedup_maintained;         /* dedup_span was maintained */
-    struct shop_proj_dedup_span dedup_span;
-    int64_t dedup_retry_at_ms;     /* after a failed maintenance: not before this (wall clock) */
     int64_t retry_ms;
     bool polling, stopping, pg_down;
     bool in_outage;                /* since a transient failure, until a batch commits */
@@ -98,19 +117,33 @@ struct worker {
     int exit_code;
 };
 
-/* kafka.c */
+/* kafka.c: the consumer mechanics (subscription, wake-up pipe, assignment, lag). */
 /** Kafka properties the worker sets itself; SHOPSTREAM_KAFKA_PROPERTIES may not name them. */
 extern const struct shop_kafka_owned worker_kafka_owned[];
 /** Pauses (pause true) or resumes every assigned partition: consumption stops while the
  *  consumer keeps being polled, so the group keeps the worker. */
 void worker_kafka_pause(struct worker *w, bool pause);
-int worker_kafka_open(struct worker *w, struct shop_err *err);
-int worker_dlq_produce(struct worker *w, const struct worker_rec *rec);
-int worker_dlq_flush(struct worker *w, struct shop_err *err);
+/** Creates the consumer and subscribes to the role's topics (cfg->topics); rb is called
+ *  on every rebalance. */
+int worker_kafka_open(struct worker *w, const struct worker_rebalance *rb, struct shop_err *err);
 void worker_kafka_commit_async(struct worker *w, const struct worker_batch *b);
-int worker_kafka_reassign_from_pg(struct worker *w, struct shop_err *err);
+/** Assigns the current assignment again at the positions position() sets, and resumes it:
+ *  after a failed transaction, back to what PostgreSQL committed. */
+int worker_kafka_reassign(struct worker *w,
+                          int (*position)(struct worker *w, rd_kafka_topic_partition_list_t *parts,
+                                          struct shop_err *err),
+                          struct shop_err *err);
 int64_t worker_kafka_lag(struct worker *w);
 void worker_kafka_close(struct worker *w);
+/** librdkafka's log and error callbacks for every client of the worker. */
+void worker_kafka_set_log(rd_kafka_conf_t *conf);
+int worker_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct shop_err *err);
+
+/* dlq.c: the dead-letter producer. */
+int worker_dlq_open(struct worker *w, struct shop_err *err);
+int worker_dlq_produce(struct worker *w, const struct worker_rec *rec);
+int worker_dlq_flush(struct worker *w, struct shop_err *err);
+void worker_dlq_close(struct worker *w);
 
 /* pg.c */
 int worker_pg_connect(struct worker *w, struct shop_err *err);
@@ -123,6 +156,8 @@ int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusT
  *  unknown). */
 int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, int n, PGresult **last,
                             struct shop_err *err);
+/** The on_assign of every role that commits its offsets in consumer_offsets with its
+ *  effects: parts start at the group's stored next offsets (0 without a row). */
 int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err);
 void worker_pg_rollback(struct worker *w);
 void worker_pg_close(struct worker *w);
@@ -130,10 +165,8 @@ void worker_pg_close(struct worker *w);
 /* loop.c */
 int worker_flush(struct worker *w);
 int worker_consume(struct worker *w, int64_t budget);
-int worker_run(const struct shop_worker_cfg *cfg);
-
-/* projector.c */
-extern const struct worker_role_ops worker_projector_ops;
+/** Runs role for cfg until SIGTERM/SIGINT or a fatal error; the exit code. */
+int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role);
 
 int64_t worker_now_ms(void);
 

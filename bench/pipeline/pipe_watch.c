@@ -11,8 +11,8 @@
 
 #include "base/shop_arena.h"
 #include "base/shop_log.h"
-
-static const char *const streams[PIPE_TOPICS] = {"browse", "cart", "order", "catalog"};
+#include "proto/core/event_topic.h"
+#include "workers/core/roles.h"
 
 double pipe_now_s(void)
 {
@@ -41,8 +41,10 @@ int pipe_lag_open(struct pipe_lag *l, const char *dsn, const char *brokers, cons
         rd_kafka_conf_destroy(conf);
         return shop_err_set(err, SHOP_EKAFKA, "kafka client: %s", errstr);
     }
-    for (int t = 0; t < PIPE_TOPICS; t++) {
-        snprintf(l->topics[t], sizeof(l->topics[t]), "%s%s.v1", prefix, streams[t]);
+    const struct shop_role_desc *projector = shop_role_desc(SHOP_WORKER_PROJECTOR);
+    l->n_topics = projector->n_streams;
+    for (int t = 0; t < l->n_topics; t++) {
+        shop_topic_name(l->topics[t], sizeof(l->topics[t]), prefix, projector->streams[t]);
         const struct rd_kafka_metadata *md;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(l->rk, l->topics[t], NULL);
         rd_kafka_resp_err_t e = rd_kafka_metadata(l->rk, 0, rkt, &md, 10000);
@@ -73,7 +75,7 @@ int pipe_lag_read(struct pipe_lag *l, int64_t *lag, int64_t *end, struct shop_er
     memset(next, 0, sizeof(next));
     /* Watermarks first: what was committed a moment later can only be more, never a
      * record that was not in the topic yet. */
-    for (int t = 0; t < PIPE_TOPICS; t++)
+    for (int t = 0; t < l->n_topics; t++)
         for (int p = 0; p < l->parts[t]; p++) {
             rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(l->rk, l->topics[t], p, &lo[t][p], &hi[t][p],
                                                                      5000);
@@ -91,14 +93,14 @@ int pipe_lag_read(struct pipe_lag *l, int64_t *lag, int64_t *end, struct shop_er
     }
     for (int r = 0; r < PQntuples(res); r++) {
         int p = atoi(PQgetvalue(res, r, 1));
-        for (int t = 0; t < PIPE_TOPICS; t++)
+        for (int t = 0; t < l->n_topics; t++)
             if (p >= 0 && p < l->parts[t] && strcmp(PQgetvalue(res, r, 0), l->topics[t]) == 0)
                 next[t][p] = strtoll(PQgetvalue(res, r, 2), NULL, 10);
     }
     PQclear(res);
     *lag = 0;
     *end = 0;
-    for (int t = 0; t < PIPE_TOPICS; t++)
+    for (int t = 0; t < l->n_topics; t++)
         for (int p = 0; p < l->parts[t]; p++) {
             int64_t from = next[t][p] > lo[t][p] ? next[t][p] : lo[t][p];
             *lag += hi[t][p] > from ? hi[t][p] - from : 0;

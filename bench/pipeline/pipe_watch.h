@@ -17,22 +17,24 @@
 #include <sys/types.h>
 
 #include "base/shop_err.h"
+#include "proto/core/event_topic.h"
 #include "bench/pipeline/pipe_judge.h"
 
 /* ---- lag --------------------------------------------------------------------- */
 
-#define PIPE_TOPICS 4           /* browse, cart, order, catalog */
+#define PIPE_TOPICS SHOP_STREAM_COUNT   /* room for the projector's streams (workers/core/roles.c) */
 #define PIPE_PARTS_MAX 64
 
 struct pipe_lag {
     PGconn *conn;
     rd_kafka_t *rk;
     const char *group;
-    char topics[PIPE_TOPICS][160];
+    int n_topics;                  /* the projector's streams' topics */
+    char topics[PIPE_TOPICS][SHOP_TOPIC_NAME_MAX];
     int parts[PIPE_TOPICS];
 };
 
-/** Connects to dsn and brokers and reads the partition counts of <prefix>{browse,cart,order,catalog}.v1. */
+/** Connects to dsn and brokers and reads the partition counts of the projector's topics. */
 int pipe_lag_open(struct pipe_lag *l, const char *dsn, const char *brokers, const char *prefix, const char *group,
                   struct shop_err *err);
 void pipe_lag_close(struct pipe_lag *l);

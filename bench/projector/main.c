@@ -38,11 +38,13 @@
 #include <unistd.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_defaults.h"
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "base/shop_redact.h"
 #include "bench/ingest/bench_produce.h"
 #include "bench/projector/copy_rows.h"
+#include "proto/core/event_topic.h"
 #include "tools/replay/replay_gen.h"
 #include "tools/retail/retail.h"
 
@@ -89,7 +91,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
     *o = (struct opts){
         .admin_dsn = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"),
-        .brokers = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:19092"),
+        .brokers = shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", SHOP_DEFAULT_KAFKA_BROKERS),
         .data_dir = SHOP_DATA_DIR, .n_events = 200000, .prefill = 10000000, .partitions = 4, .timeout_s = 600, .seed = 11,
     };
     for (int i = 1; i < argc; i++) {
@@ -246,8 +248,8 @@ static int setup(struct bench *b, struct shop_err *err)
 
 static void delete_topics_and_group(struct bench *b)
 {
-    static const char *const streams[] = {"browse", "cart", "order", "catalog", "inventory", "dlq"};
-    char errstr[256], names[5][160];
+    enum { N_TOPICS = SHOP_STREAM_COUNT + 1 };    /* every stream and the dead letters */
+    char errstr[256], names[N_TOPICS][SHOP_TOPIC_NAME_MAX];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", b->o->brokers, errstr, sizeof(errstr));
     struct shop_err err = {0};
@@ -261,13 +263,16 @@ static void delete_topics_and_group(struct bench *b)
         rd_kafka_conf_destroy(conf);
         return;
     }
-    rd_kafka_DeleteTopic_t *dt[5];
-    for (int i = 0; i < 5; i++) {
-        snprintf(names[i], sizeof(names[i]), "%s%s.v1", b->prefix, streams[i]);
+    rd_kafka_DeleteTopic_t *dt[N_TOPICS];
+    for (int i = 0; i < N_TOPICS; i++) {
+        if (i < SHOP_STREAM_COUNT)
+            shop_topic_name(names[i], sizeof(names[i]), b->prefix, (enum shop_stream)i);
+        else
+            shop_topic_dlq_name(names[i], sizeof(names[i]), b->prefix);
         dt[i] = rd_kafka_DeleteTopic_new(names[i]);
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_DeleteTopics(rk, dt, 5, NULL, q);
+    rd_kafka_DeleteTopics(rk, dt, N_TOPICS, NULL, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
     if (ev == NULL || rd_kafka_event_error(ev) != 0)
         SHOP_LOG(SHOP_LOG_WARN, "bench", "could not delete topics", "prefix=%s err=\"%s\"", b->prefix,
@@ -284,7 +289,7 @@ static void delete_topics_and_group(struct bench *b)
     }
     if (ev != NULL)
         rd_kafka_event_destroy(ev);
-    rd_kafka_DeleteTopic_destroy_array(dt, 5);
+    rd_kafka_DeleteTopic_destroy_array(dt, N_TOPICS);
     /* The worker also commits its offsets to the broker (for lag monitoring): drop its group. */
     rd_kafka_DeleteGroup_t *dg[2] = {rd_kafka_DeleteGroup_new(b->group), rd_kafka_DeleteGroup_new(b->group_full)};
     rd_kafka_DeleteGroups(rk, dg, b->db_full_created ? 2 : 1, NULL, q);

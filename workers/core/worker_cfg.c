@@ -8,52 +8,42 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/shop_defaults.h"
 #include "base/shop_err.h"
 #include "base/shop_redact.h"
 
-static const char *const role_names[SHOP_WORKER_ROLE_COUNT] = {
-    [SHOP_WORKER_PROJECTOR] = "projector",
-};
-
-/* What each role consumes, by stream name; the topic is <prefix><stream>.v1. */
-static const char *const projector_streams[] = {"browse", "cart", "order", "catalog"};
-
 const char *shop_worker_role_name(enum shop_worker_role role)
 {
-    return (unsigned)role < SHOP_WORKER_ROLE_COUNT ? role_names[role] : NULL;
+    const struct shop_role_desc *d = shop_role_desc(role);
+    return d != NULL ? d->name : NULL;
 }
 
 static void load_role(struct shop_worker_cfg *cfg, const char *role_name, struct shop_cfg_errs *errs)
 {
-    for (int i = 0; i < SHOP_WORKER_ROLE_COUNT; i++) {
-        if (role_name != NULL && strcmp(role_name, role_names[i]) == 0) {
-            cfg->role = (enum shop_worker_role)i;
-            return;
-        }
-    }
-    shop_cfg_errorf(errs, "--role must be one of: projector, got \"%s\"",
-                    role_name ? role_name : "(none)");
+    if (shop_role_parse(role_name, &cfg->role) == 0)
+        return;
+    char names[128];
+    shop_role_list(names, sizeof(names));
+    cfg->role = SHOP_WORKER_ROLE_COUNT;
+    shop_cfg_errorf(errs, "--role must be one of: %s, got \"%s\"", names, role_name ? role_name : "(none)");
 }
 
+/* The role's streams' topics and the dead-letter topic, named by proto/core/event_topic.c. */
 static void load_topics(struct shop_worker_cfg *cfg, struct shop_cfg_errs *errs)
 {
-    size_t plen = strlen(cfg->topic_prefix);
-    if (plen + sizeof("catalog.v1") >= SHOP_TOPIC_NAME_MAX) {
-        shop_cfg_errorf(errs, "SHOPSTREAM_TOPIC_PREFIX is too long (%zu bytes)", plen);
-        return;
-    }
-    for (const char *c = cfg->topic_prefix; *c != '\0'; c++) {
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '.' || *c == '_' || *c == '-')) {
+    if (!shop_topic_prefix_ok(cfg->topic_prefix)) {
+        if (strlen(cfg->topic_prefix) > SHOP_TOPIC_PREFIX_MAX)
+            shop_cfg_errorf(errs, "SHOPSTREAM_TOPIC_PREFIX is too long (%zu bytes)", strlen(cfg->topic_prefix));
+        else
             shop_cfg_errorf(errs, "SHOPSTREAM_TOPIC_PREFIX may hold only [A-Za-z0-9._-], got \"%s\"",
                             cfg->topic_prefix);
-            return;
-        }
+        return;
     }
-    cfg->n_topics = 4;
+    const struct shop_role_desc *d = shop_role_desc(cfg->role);
+    cfg->n_topics = d != NULL ? d->n_streams : 0;
     for (int i = 0; i < cfg->n_topics; i++)
-        snprintf(cfg->topics[i], SHOP_TOPIC_NAME_MAX, "%s%s.v1", cfg->topic_prefix, projector_streams[i]);
-    snprintf(cfg->dlq_topic, SHOP_TOPIC_NAME_MAX, "%sdlq.v1", cfg->topic_prefix);
+        shop_topic_name(cfg->topics[i], SHOP_TOPIC_NAME_MAX, cfg->topic_prefix, d->streams[i]);
+    shop_topic_dlq_name(cfg->dlq_topic, SHOP_TOPIC_NAME_MAX, cfg->topic_prefix);
 }
 
 static void load_log_level(struct shop_worker_cfg *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
@@ -99,9 +89,10 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
 {
     memset(cfg, 0, sizeof(*cfg));
     load_role(cfg, role_name, errs);
-    cfg->kafka_brokers = shop_cfg_str(get, "SHOPSTREAM_KAFKA_BROKERS", "127.0.0.1:19092");
-    cfg->group_id = shop_cfg_str(get, "SHOPSTREAM_KAFKA_GROUP_ID", "shopstream-projector");
-    cfg->topic_prefix = shop_cfg_str(get, "SHOPSTREAM_TOPIC_PREFIX", "shopstream.");
+    const struct shop_role_desc *role = shop_role_desc(cfg->role);
+    cfg->kafka_brokers = shop_cfg_str(get, "SHOPSTREAM_KAFKA_BROKERS", SHOP_DEFAULT_KAFKA_BROKERS);
+    cfg->group_id = shop_cfg_str(get, "SHOPSTREAM_KAFKA_GROUP_ID", role != NULL ? role->group : "");
+    cfg->topic_prefix = shop_cfg_str(get, "SHOPSTREAM_TOPIC_PREFIX", SHOP_DEFAULT_TOPIC_PREFIX);
     cfg->pg_dsn = shop_cfg_str(get, "SHOPSTREAM_PG_DSN", NULL);
     if (cfg->pg_dsn == NULL)
         shop_cfg_errorf(errs, "SHOPSTREAM_PG_DSN must be set");
@@ -148,15 +139,21 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
         shop_kafka_props_describe(cfg->kafka_props, props, sizeof(props));
     else
         snprintf(props, sizeof(props), "(none)");
+    char topics[SHOP_WORKER_TOPICS_MAX * SHOP_TOPIC_NAME_MAX];
+    size_t tl = 0;
+    topics[0] = '\0';
+    for (int i = 0; i < cfg->n_topics; i++)
+        tl += (size_t)snprintf(topics + tl, sizeof(topics) - tl, "%s%s", i > 0 ? "," : "", cfg->topics[i]);
+    const char *role = shop_worker_role_name(cfg->role);
     int len = snprintf(buf, n,
-                       "role=%s brokers=%s group=%s topic_prefix=%s topics=%s,%s,%s,%s dlq=%s "
+                       "role=%s brokers=%s group=%s topic_prefix=%s topics=%s dlq=%s "
                        "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64 " batch_max_bytes=%" PRId64
                        " batch_linger_ms=%" PRId64 " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
                        " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " max_poll_interval_ms=%" PRId64 " pg_connect_timeout_s=%" PRId64
                        " dedup_window_ms=%" PRId64 " dedup_grace_ms=%" PRId64
                        " pg_synchronous_commit=%s log_level=%s kafka_properties=\"%s\"",
-                       shop_worker_role_name(cfg->role), cfg->kafka_brokers, cfg->group_id,
-                       cfg->topic_prefix, cfg->topics[0], cfg->topics[1], cfg->topics[2], cfg->topics[3],
+                       role != NULL ? role : "(none)", cfg->kafka_brokers, cfg->group_id,
+                       cfg->topic_prefix, topics,
                        cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->batch_max_bytes, cfg->batch_linger_ms, cfg->stats_interval_ms,
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
                        cfg->session_timeout_ms, cfg->max_poll_interval_ms, cfg->pg_connect_timeout_s,

@@ -12,26 +12,21 @@
 
 #include "base/shop_cfg.h"
 #include "base/shop_kafka_props.h"
+#include "proto/core/event_topic.h"
+#include "workers/core/roles.h"
 
-/** What a worker process does with the events it consumes. Only the projector exists;
- *  inventory and ml roles are planned and plug in beside it. */
-enum shop_worker_role {
-    SHOP_WORKER_PROJECTOR = 0,
-    SHOP_WORKER_ROLE_COUNT
-};
-
-#define SHOP_WORKER_TOPICS_MAX 4
-#define SHOP_TOPIC_NAME_MAX 200
+/* The role (its streams, its default group) comes from the role table. */
+#define SHOP_WORKER_TOPICS_MAX SHOP_STREAM_COUNT
 
 struct shop_worker_cfg {
     enum shop_worker_role role;
     const char *kafka_brokers;       /* SHOPSTREAM_KAFKA_BROKERS */
-    const char *group_id;            /* SHOPSTREAM_KAFKA_GROUP_ID */
+    const char *group_id;            /* SHOPSTREAM_KAFKA_GROUP_ID, by default the role's group */
     const char *topic_prefix;        /* SHOPSTREAM_TOPIC_PREFIX */
     const char *pg_dsn;              /* SHOPSTREAM_PG_DSN (required) */
     const char *log_level;           /* SHOPSTREAM_LOG_LEVEL */
     bool pg_synchronous_commit;      /* SHOPSTREAM_PG_SYNCHRONOUS_COMMIT */
-    int n_topics;
+    int n_topics;                    /* the role's streams' topics, in the role table's order */
     char topics[SHOP_WORKER_TOPICS_MAX][SHOP_TOPIC_NAME_MAX];
     char dlq_topic[SHOP_TOPIC_NAME_MAX];
     int64_t poll_budget;             /* SHOPSTREAM_POLL_BUDGET: polls per loop turn */
@@ -50,7 +45,7 @@ struct shop_worker_cfg {
     int64_t dedup_grace_ms;          /* SHOPSTREAM_DEDUP_GRACE_MS: receipt-time slack before dropping */
 };
 
-/** "projector"; NULL for an unknown role. */
+/** "projector"; NULL for an unknown role (the role table's name). */
 const char *shop_worker_role_name(enum shop_worker_role role);
 
 /** Fills cfg for role_name (from --role) from get. Strings are borrowed from get's

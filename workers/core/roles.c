@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT
+ * The role table and the model registry (workers/core/roles.h). Pure.
+ */
+#include "workers/core/roles.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/shop_err.h"
+
+static const struct shop_role_desc roles[SHOP_WORKER_ROLE_COUNT] = {
+    [SHOP_WORKER_PROJECTOR] = {
+        .name = "projector",
+        .group = "shopstream-projector",
+        .n_streams = 4,
+        .streams = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG},
+    },
+    /* [SHOP_WORKER_INVENTORY] = {.name = "inventory", .group = "shopstream-inventory", ...}:
+     * the inventory role's row, with its streams; its tables go in shop_models below. */
+};
+
+const struct shop_model shop_models[] = {
+    {"products", SHOP_WORKER_PROJECTOR, 0,
+     "catalog rows and views; stock is still written here from catalog events and order deltas "
+     "until the inventory role takes it over (inventory_stock)"},
+    {"carts", SHOP_WORKER_PROJECTOR, 0, "one row per user with a cart"},
+    {"cart_items", SHOP_WORKER_PROJECTOR, 0, "cart lines"},
+    {"orders", SHOP_WORKER_PROJECTOR, 0, "orders and their status"},
+    {"order_lines", SHOP_WORKER_PROJECTOR, 0, "order lines"},
+    {"order_status_history", SHOP_WORKER_PROJECTOR, 0, "every applied status step"},
+    {"consumer_offsets", SHOP_WORKER_ROLE_NONE, 1, "each role's next offsets, committed with its effects"},
+    {"applied_events", SHOP_WORKER_ROLE_NONE, 1, "dedup by event id, per role (applied_projectors id)"},
+    {"applied_projectors", SHOP_WORKER_ROLE_NONE, 1, "a 4-byte id per consumer group, for applied_events"},
+    {"applied_events_parts", SHOP_WORKER_ROLE_NONE, 0,
+     "applied_events' partitions by receipt bucket, shared by every role; only the functions of migration 0004 "
+     "write it, under its own lock"},
+    {"applied_events_layout", SHOP_WORKER_ROLE_NONE, 0, "bucket_ms, written once by the migration"},
+    {"schema_migrations", SHOP_WORKER_ROLE_NONE, 0, "applied migrations, written by shopstream-admin migrate"},
+};
+
+const size_t shop_models_count = sizeof(shop_models) / sizeof(shop_models[0]);
+
+const struct shop_role_desc *shop_role_desc(enum shop_worker_role role)
+{
+    return (unsigned)role < SHOP_WORKER_ROLE_COUNT ? &roles[role] : NULL;
+}
+
+int shop_role_parse(const char *name, enum shop_worker_role *out)
+{
+    for (int i = 0; name != NULL && i < SHOP_WORKER_ROLE_COUNT; i++) {
+        if (strcmp(name, roles[i].name) == 0) {
+            *out = (enum shop_worker_role)i;
+            return 0;
+        }
+    }
+    return SHOP_EINVAL;
+}
+
+size_t shop_role_list(char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n == 0)
+        return 0;
+    buf[0] = '\0';
+    for (int i = 0; i < SHOP_WORKER_ROLE_COUNT; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i > 0 ? ", " : "", roles[i].name);
+        if (w < 0 || (size_t)w >= n - len)
+            return n - 1;
+        len += (size_t)w;
+    }
+    return len;
+}
+
+const struct shop_model *shop_model_find(const char *table)
+{
+    for (size_t i = 0; i < shop_models_count; i++) {
+        if (strcmp(shop_models[i].table, table) == 0)
+            return &shop_models[i];
+    }
+    return NULL;
+}

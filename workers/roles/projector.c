@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT
+ * The projector role's hooks: one batch, one transaction. Dedup by event id within
+ * the retry window (workers/dedup.c), read the orders the batch touches, fold in
+ * memory (workers/core), run the plan, store the offsets, commit; after the commit,
+ * keep applied_events' partitions to the window. Statements travel in libpq
+ * pipelines. Its row (streams, group, tables) is in workers/core/roles.c. Shell
+ * around the pure core. Loop thread.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/shop_log.h"
+#include "workers/core/sql_array.h"
+#include "workers/dedup.h"
+#include "workers/roles/roles.h"
+#include "workers/worker.h"
+
+/* The projector's own state, kept out of struct worker. */
+struct projector {
+    struct worker_dedup dedup;
+};
+
+static void fold_known_orders(struct shop_proj_fold *f, PGresult *res)
+{
+    for (int r = 0; r < PQntuples(res); r++) {
+        bool no_line = PQgetisnull(res, r, 2);
+        shop_proj_fold_known_order(f, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                                   no_line ? NULL : PQgetvalue(res, r, 2),
+                                   no_line ? 0 : strtoll(PQgetvalue(res, r, 3), NULL, 10));
+    }
+}
+
+/* Opens the batch's transaction with its new ids recorded (workers/dedup.c) and reads
+ * (FOR UPDATE) the orders the new events name into the fold: two round trips. */
+static int begin_batch(struct worker *w, struct projector *pj, struct worker_batch *b, bool *is_new,
+                       struct shop_proj_fold *f, struct shop_err *err)
+{
+    if (worker_dedup_begin(w, &pj->dedup, b, is_new, err) < 0)
+        return SHOP_EPG;
+    struct shop_sql_stmt read;
+    if (shop_proj_build_order_read(b->prs, is_new, b->n, &w->arena, &read) > 0) {
+        PGresult *res = NULL;
+        if (worker_pg_exec(w, &read, PGRES_TUPLES_OK, &res, err) < 0)
+            return SHOP_EPG;
+        fold_known_orders(f, res);
+        PQclear(res);
+    }
+    return 0;
+}
+
+/* Returns the index of a record the fold refused (its sums would overflow int64), or
+ * b->n when every record folded. */
+static size_t fold_batch(struct worker *w, struct worker_batch *b, const bool *is_new, struct shop_proj_fold *f)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const struct shop_proj_record *pr = &b->prs[i];
+        shop_proj_fold_offset(f, pr->topic, pr->partition, pr->offset + 1);
+        if (pr->ev == NULL)
+            continue;
+        if (!is_new[i]) {
+            w->stats.duplicates++;
+            continue;
+        }
+        enum shop_proj_outcome oc = shop_proj_fold_event(f, pr->ev);
+        if (oc == SHOP_PROJ_OVERFLOW)
+            return i;
+        if (oc == SHOP_PROJ_REJECTED || oc == SHOP_PROJ_ORPHAN || oc == SHOP_PROJ_DUPLICATE_ORDER)
+            SHOP_LOG(SHOP_LOG_DEBUG, "worker", "event changes nothing", "outcome=%d type=%s id=%s topic=%s "
+                     "partition=%d offset=%lld", (int)oc, pr->ev->type, pr->ev->id, pr->topic,
+                     (int)pr->partition, (long long)pr->offset);
+    }
+    return b->n;
+}
+
+/* Runs the plan and the commit: runs of plain statements go in one pipeline each (one
+ * round trip), a COPY on its own. */
+static int run_plan_and_commit(struct worker *w, struct shop_plan *plan, struct shop_err *err)
+{
+    assert(plan->n < SHOP_PLAN_STMTS_MAX);
+    plan->stmts[plan->n++] = (struct shop_sql_stmt){.name = "commit", .sql = "commit"};
+    for (int i = 0; i < plan->n;) {
+        int j = i;
+        while (j < plan->n && plan->stmts[j].copy_data == NULL)
+            j++;
+        if (j > i && worker_pg_exec_pipeline(w, &plan->stmts[i], j - i, NULL, err) < 0)
+            return SHOP_EPG;
+        if (j < plan->n && worker_pg_exec(w, &plan->stmts[j], PGRES_COMMAND_OK, NULL, err) < 0)
+            return SHOP_EPG;
+        i = j + 1;
+    }
+    return 0;
+}
+
+static int projector_apply(struct worker *w, struct worker_batch *b, struct shop_err *err)
+{
+    struct projector *pj = w->role_state;
+    bool *is_new = shop_arena_alloc(&w->arena, (b->n + 1) * sizeof(*is_new));
+    struct shop_proj_fold *f = shop_proj_fold_new_seeded(&w->arena, w->seed);
+    struct shop_plan *plan = shop_arena_alloc(&w->arena, sizeof(*plan));
+    if (begin_batch(w, pj, b, is_new, f, err) < 0)
+        goto out_rollback;
+    size_t bad = fold_batch(w, b, is_new, f);
+    if (bad < b->n) {
+        worker_pg_rollback(w);
+        b->bad = bad;
+        return shop_err_set(err, SHOP_EINVAL, "the event's stock or purchases would overflow int64");
+    }
+    shop_proj_plan_build(f, w->cfg->group_id, worker_now_ms(), plan, err);
+    if (run_plan_and_commit(w, plan, err) < 0)
+        goto out_rollback;
+    const struct shop_proj_stats *ps = shop_proj_fold_stats(f);
+    w->stats.rejected += ps->rejected + ps->orphan + ps->duplicate_order;
+    worker_dedup_committed(w, &pj->dedup, b);
+    return 0;
+out_rollback:
+    worker_pg_rollback(w);
+    return SHOP_EPG;
+}
+
+static int projector_init(struct worker *w, void **role_state, struct shop_err *err)
+{
+    struct projector *pj = shop_xcalloc(1, sizeof(*pj));
+    pj->dedup.group = w->cfg->group_id;
+    *role_state = pj;
+    return 0;
+}
+
+static void projector_fini(struct worker *w, void *role_state)
+{
+    free(role_state);
+}
+
+/* Offsets commit in consumer_offsets with the effects: partitions start there. */
+const struct worker_role worker_projector_role = {
+    .name = "projector",
+    .init = projector_init,
+    .apply = projector_apply,
+    .on_assign = worker_pg_read_offsets,
+    .fini = projector_fini,
+};

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT
+ * The roles' shells, one file each in workers/roles/; main.c picks one by the role
+ * table's enum (workers/core/roles.h). Shell.
+ */
+#ifndef SHOP_WORKER_ROLES_SHELL_H
+#define SHOP_WORKER_ROLES_SHELL_H
+
+#include "workers/worker.h"
+
+/* workers/roles/projector.c */
+extern const struct worker_role worker_projector_role;
+/* workers/roles/inventory.c: the inventory role's shell goes here. */
+
+#endif
