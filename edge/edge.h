@@ -30,6 +30,9 @@
 #include "proto/core/event_topic.h"
 #include "proto/core/shop_event.h"
 
+/* What the producer hands each delivery report to; passed in, so kafka.c names no handler. */
+typedef void edge_delivery_fn(const rd_kafka_message_t *rkm);
+
 #define EDGE_SOURCE "shopstream-edge"
 /* While every broker is known down, statistics bring a producer back within about a second
  * of a broker being UP again. As a safety net, one request per interval and thread is
@@ -90,6 +93,7 @@ struct edge_thread {
     int wake_fds[2];                   /* librdkafka writes to [1] when the main queue fills */
     h2o_socket_t *wake_sock;
     char topics[SHOP_STREAM_COUNT][SHOP_TOPIC_NAME_MAX];
+    edge_delivery_fn *on_delivery;     /* delivery reports go here (edge_kafka_open) */
     h2o_timeout_t answer_timeout;      /* hard bound on an ingest request's wait */
     int64_t inflight;                  /* this thread's share of edge->inflight */
     h2o_multithread_receiver_t pg_receiver;
@@ -99,7 +103,7 @@ struct edge_thread {
     bool shutdown_told;                /* h2o_context_request_shutdown called (drain) */
 };
 
-/* http.c — loop thread */
+/* respond.c — loop thread: every handler answers through these */
 void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
                   const char *content_type, const char *body, size_t len);
 /* A problem body (RFC 9457); extra_json, when not NULL, is appended as more members. */
@@ -107,12 +111,22 @@ void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route ro
                   int index, const char *field, const char *detail, const char *extra_json);
 /* "body is larger than N bytes" into buf; returns buf. */
 char *edge_too_large_detail(struct edge *e, char *buf, size_t cap);
-int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
-                      struct shop_jwt_claims *claims);
-int edge_http_setup(struct edge *e, struct shop_err *err);
-int edge_listen(struct edge *e, struct edge_thread *t, struct shop_err *err);
+/* The status line's reason phrase, also a problem body's title. */
+const char *edge_reason(int status);
+/* A request header's value; empty (base NULL) when absent. */
+h2o_iovec_t edge_header(h2o_req_t *req, const char *name, size_t len);
+/* Access-Control-Allow-Origin (and Vary) for the request's Origin, if allowed. */
+void edge_respond_cors(struct edge_thread *t, h2o_req_t *req);
 int64_t edge_now_ms(void);
 int64_t edge_mono_us(void);
+
+/* auth.c — loop thread: answers 401 (or 429) itself and returns non-zero on failure */
+int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
+                      struct shop_jwt_claims *claims);
+
+/* http.c — the listener and the router */
+int edge_http_setup(struct edge *e, struct shop_err *err);
+int edge_listen(struct edge *e, struct edge_thread *t, struct shop_err *err);
 
 /* accept.c — loop thread: takes over the listener's read callback */
 void edge_accept_start(struct edge_thread *t);
@@ -120,9 +134,11 @@ void edge_accept_on_ready(h2o_socket_t *listener, const char *err);
 
 /* ingest.c — loop thread */
 void edge_ingest(struct edge_thread *t, h2o_req_t *req);
+/* One delivery report (the callback main passes to edge_kafka_open). */
+void edge_ingest_on_delivery(const rd_kafka_message_t *rkm);
 
-/* kafka.c */
-int edge_kafka_open(struct edge *e, struct edge_thread *t, struct shop_err *err);
+/* kafka.c: the producer; deliver gets every delivery report (loop thread) */
+int edge_kafka_open(struct edge *e, struct edge_thread *t, edge_delivery_fn *deliver, struct shop_err *err);
 void edge_kafka_attach(struct edge_thread *t);   /* loop thread: watch the wake-up pipe */
 void edge_kafka_drain(struct edge_thread *t);    /* loop thread: serve delivery reports */
 void edge_kafka_close(struct edge_thread *t, int flush_ms);

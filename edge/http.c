@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT
- * HTTP side of the edge shell: listeners, request dispatch, responses with
- * CORS headers, bearer authentication, /healthz and /metrics. Loop threads;
- * the only shared state is struct edge's atomics.
+ * HTTP side of the edge shell: listeners, the router (request dispatch to the
+ * handlers), h2o's own 413 turned into a problem body, /healthz and /metrics.
+ * Responses are edge/respond.c's, authentication edge/auth.c's: the handlers call
+ * those, never this file. Loop threads; the only shared state is struct edge's
+ * atomics.
  */
 #include "edge/edge.h"
 
@@ -13,91 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/shop_arena.h"
-#include "base/shop_log.h"
-
-int64_t edge_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t edge_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static const char *reason(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-    }
-}
-
-static h2o_iovec_t header_value(h2o_req_t *req, const char *name, size_t len)
-{
-    ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
-    return i < 0 ? h2o_iovec_init(NULL, 0) : req->headers.entries[i].value;
-}
-
-static void add_cors(struct edge_thread *t, h2o_req_t *req)
-{
-    h2o_iovec_t origin = header_value(req, H2O_STRLIT("origin"));
-    const char *allow = shop_edge_cors_allow_origin(&t->edge->cors, origin.base, origin.len);
-    if (allow == NULL)
-        return;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, allow,
-                   strlen(allow));
-    if (strcmp(allow, "*") != 0)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Origin"));
-}
-
-/* Loop thread. */
-void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
-                  const char *content_type, const char *body, size_t len)
-{
-    req->res.status = status;
-    req->res.reason = reason(status);
-    if (content_type != NULL)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
-                       strlen(content_type));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-control"), 0, NULL,
-                          H2O_STRLIT("no-store"));
-    add_cors(t, req);
-    req->res.content_length = len;
-    shop_edge_metrics_request(&t->edge->metrics, route, status);
-    h2o_send_inline(req, body, len);
-}
-
-static const char *title(int status)
-{
-    return reason(status);
-}
-
-/* The problem JSON of a too-large body, e.g. "body is larger than 1048576 bytes". */
-char *edge_too_large_detail(struct edge *e, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "body is larger than %zu bytes", e->cfg->body_max);
-    return buf;
-}
 
 /* h2o refuses a body past max_request_entity_size itself, before any handler runs, with a
  * plain-text 413 (h2o_send_error_413 on the host's fallback path). This output filter sees
@@ -146,7 +66,7 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         struct shop_problem p = {.index = -1, .field = "body"};
         edge_too_large_detail(t->edge, p.detail, sizeof(p.detail));
         struct shop_arena arena = SHOP_ARENA_INIT;
-        const char *json = shop_problem_json(&p, 413, title(413), &arena);
+        const char *json = shop_problem_json(&p, 413, edge_reason(413), &arena);
         struct problem_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
         o->body = h2o_strdup(&req->pool, json, strlen(json));
         o->sent = false;
@@ -158,94 +78,18 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
                        H2O_STRLIT("application/problem+json"));
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("cache-control"), 0, NULL,
                               H2O_STRLIT("no-store"));
-        add_cors(t, req);
+        edge_respond_cors(t, req);
         req->res.content_length = o->body.len;
         shop_edge_metrics_request(&t->edge->metrics, route_of(req), 413);
     }
     h2o_setup_next_ostream(req, slot);
 }
 
-/* Loop thread. */
-void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
-                  int index, const char *field, const char *detail, const char *extra_json)
-{
-    struct shop_problem p = {.index = index};
-    snprintf(p.field, sizeof(p.field), "%s", field != NULL ? field : "");
-    snprintf(p.detail, sizeof(p.detail), "%s", detail != NULL ? detail : "");
-    struct shop_arena arena = SHOP_ARENA_INIT;
-    char *json = shop_problem_json(&p, status, title(status), &arena);
-    size_t len = strlen(json);
-    if (extra_json != NULL && len > 0 && json[len - 1] == '}') {
-        /* Splice more members into the object: {...,"ids":[...]} */
-        h2o_iovec_t joined = h2o_concat(&req->pool, h2o_iovec_init(json, len - 1),
-                                        h2o_iovec_init(H2O_STRLIT(",")),
-                                        h2o_iovec_init(extra_json, strlen(extra_json)),
-                                        h2o_iovec_init(H2O_STRLIT("}")));
-        json = joined.base;
-        len = joined.len;
-    }
-    if (status == 503) {
-        char ra[16];
-        int n = snprintf(ra, sizeof(ra), "%d", t->edge->cfg->retry_after_s);
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
-                       h2o_strdup(&req->pool, ra, (size_t)n).base, (size_t)n);
-    }
-    if (status == 401)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
-                       H2O_STRLIT("Bearer"));
-    edge_respond(t, req, route, status, "application/problem+json", json, len);
-    shop_arena_fini(&arena);
-}
-
-/* The verifier's key generation: a token verified under other keys is verified again.
- * 0 for a fixed key; with SHOPSTREAM_JWT_JWKS_FILE, bumped by every reload (edge_jwt.h),
- * so a rotation drops every cached verification, a removed kid's tokens included. */
-static uint64_t jwt_key_generation(const struct edge *e)
-{
-    return shop_jwt_key_generation(&e->jwt);
-}
-
-/* Loop thread. Answers 401 itself and returns SHOP_EAUTH on failure. A token this thread
- * verified before is taken from its cache while unexpired (edge/core/edge_token_cache.h):
- * the same bytes, the same keys, so the same verdict. */
-int edge_authenticate(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
-                      struct shop_jwt_claims *claims)
-{
-    struct shop_err err = {0};
-    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    const char *tok = NULL;
-    size_t tok_len = 0;
-    int rc;
-    if (i < 0)
-        rc = shop_err_set(&err, SHOP_EAUTH, "missing bearer token");
-    else
-        rc = shop_jwt_bearer(req->headers.entries[i].value.base, req->headers.entries[i].value.len,
-                             &tok, &tok_len, &err);
-    if (rc == 0) {
-        int64_t now_s = edge_now_ms() / 1000;
-        uint64_t gen = jwt_key_generation(t->edge);
-        if (!shop_token_cache_get(&t->tokens, tok, tok_len, gen, now_s, claims)) {
-            rc = shop_jwt_verify(&t->edge->jwt, tok, tok_len, now_s, claims, &err);
-            if (rc == 0)
-                shop_token_cache_put(&t->tokens, tok, tok_len, gen, now_s,
-                                     shop_token_cache_expiry(claims->exp_s, t->edge->jwt.leeway_s),
-                                     claims);
-        }
-    }
-    if (rc != 0) {
-        SHOP_LOG(SHOP_LOG_DEBUG, "edge", "rejected token", "err=\"%s\"", err.msg);
-        edge_problem(t, req, route, 401, -1, "authorization", err.msg, NULL);
-        return rc;
-    }
-    /* The subject's bucket, once the token (verified now or cached) proves who it is. */
-    return edge_limit_subject(t, req, route, claims->sub) != 0 ? SHOP_EAUTH : 0;
-}
-
 static void answer_preflight(struct edge_thread *t, h2o_req_t *req, const struct shop_edge_match *m)
 {
-    h2o_iovec_t origin = header_value(req, H2O_STRLIT("origin"));
-    h2o_iovec_t method = header_value(req, H2O_STRLIT("access-control-request-method"));
-    h2o_iovec_t hdrs = header_value(req, H2O_STRLIT("access-control-request-headers"));
+    h2o_iovec_t origin = edge_header(req, H2O_STRLIT("origin"));
+    h2o_iovec_t method = edge_header(req, H2O_STRLIT("access-control-request-method"));
+    h2o_iovec_t hdrs = edge_header(req, H2O_STRLIT("access-control-request-headers"));
     struct shop_edge_preflight pf;
     shop_edge_cors_preflight(&t->edge->cors, origin.base, origin.len, method.base, method.len,
                              hdrs.base, hdrs.len, m->allow, &pf);

@@ -191,8 +191,7 @@ static void ingest_delivered(struct ingest_msg *msg, rd_kafka_resp_err_t err)
         ingest_finish(ing);
 }
 
-/* Called by kafka.c's dr_msg_cb. */
-void edge_ingest_on_delivery(const rd_kafka_message_t *rkm);
+/* kafka.c's dr_msg_cb calls it: main passes it to edge_kafka_open. */
 void edge_ingest_on_delivery(const rd_kafka_message_t *rkm)
 {
     ingest_delivered(rkm->_private, rkm->err);

@@ -16,12 +16,11 @@
 #include "edge/producer.h"
 #include "proto/core/event_topic.h"
 
-void edge_ingest_on_delivery(const rd_kafka_message_t *rkm);
-
-/* Loop thread, inside rd_kafka_poll(). */
+/* Loop thread, inside rd_kafka_poll(): the report goes to the callback passed in. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
-    edge_ingest_on_delivery(rkm);
+    struct edge_thread *t = opaque;
+    t->on_delivery(rkm);
 }
 
 /* librdkafka thread. */
@@ -121,8 +120,9 @@ static rd_kafka_conf_t *producer_conf(struct edge *e, struct edge_thread *t, str
 }
 
 /* Main thread: creates the producer and points its main queue's wake-ups at a pipe. */
-int edge_kafka_open(struct edge *e, struct edge_thread *t, struct shop_err *err)
+int edge_kafka_open(struct edge *e, struct edge_thread *t, edge_delivery_fn *deliver, struct shop_err *err)
 {
+    t->on_delivery = deliver;
     for (int s = 0; s < SHOP_STREAM_COUNT; s++)
         if (shop_topic_name(t->topics[s], sizeof(t->topics[s]), e->cfg->topic_prefix, (enum shop_stream)s) < 0)
             return shop_err_set(err, SHOP_ECONFIG, "SHOPSTREAM_TOPIC_PREFIX is too long");

@@ -264,7 +264,7 @@ static int start(struct edge *e, struct shop_err *err)
         shop_edge_broker_init(&t->broker, EDGE_PROBE_INTERVAL_US);
         rc = edge_listen(e, t, err);
         if (rc == 0)
-            rc = edge_kafka_open(e, t, err);
+            rc = edge_kafka_open(e, t, edge_ingest_on_delivery, err);
     }
     if (rc == 0)
         rc = edge_pg_start(e, err);

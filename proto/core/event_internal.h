@@ -34,7 +34,7 @@ int shop__problem(struct shop_problem *p, const char *field, const char *fmt, ..
 int shop__problem_at(struct shop_problem *p, const char *prefix, const char *name,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/** True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+/** True when s[0..len) is well-formed UTF-8 (event_text.c) (no overlongs, surrogates or > U+10FFFF). */
 bool shop__utf8_is_valid(const char *s, size_t len);
 
 /** Sum of quantity * unit_price.amount_minor over the lines of op. Returns 0, or
