@@ -27,8 +27,11 @@ static void usage(FILE *out)
     for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++) {
         const struct shop_role_desc *d = shop_role_desc((enum shop_worker_role)r);
         fprintf(out, "  %s: consumes", d->name);
-        for (int i = 0; i < d->n_streams; i++)
-            fprintf(out, "%s <SHOPSTREAM_TOPIC_PREFIX>%s.v1", i > 0 ? "," : "", shop_stream_name(d->streams[i]));
+        for (int i = 0; i < d->n_streams; i++) {
+            char topic[SHOP_TOPIC_NAME_MAX];
+            shop_topic_name(topic, sizeof(topic), "<SHOPSTREAM_TOPIC_PREFIX>", d->streams[i]);
+            fprintf(out, "%s %s", i > 0 ? "," : "", topic);
+        }
         fprintf(out, " as group %s\n", d->group);
     }
     fputs("Configuration comes from SHOPSTREAM_* environment variables (see docs/projections.md).\n", out);
