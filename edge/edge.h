@@ -27,6 +27,7 @@
 #include "edge/core/edge_reads.h"
 #include "edge/core/edge_route.h"
 #include "edge/core/edge_token_cache.h"
+#include "edge/core/edge_authz.h"
 #include "proto/core/event_topic.h"
 #include "proto/core/shop_event.h"
 
@@ -171,5 +172,30 @@ void edge_pg_stop(struct edge *e);
 void edge_pg_attach(struct edge_thread *t);
 void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route,
                const struct shop_edge_match *m);
+/* Work other than a read, run with a pool thread's connection. */
+struct edge_pg_task {
+    /* Pool thread. *conn is that thread's connection, NULL until connected (edge_pg_connect);
+     * a task that finds it broken PQfinish()es it and sets it to NULL. */
+    void (*run)(struct edge_pg_task *task, struct edge *e, struct pg_conn **conn);
+    /* The submitting loop thread, exactly once: ran is false when the task did not start
+     * within SHOPSTREAM_EDGE_READ_QUEUE_TIMEOUT_MS (it never runs then). */
+    void (*done)(struct edge_pg_task *task, bool ran);
+};
+/* Loop thread: queues task; 0, or -1 when the queue is full (done is never called). */
+int edge_pg_submit(struct edge_thread *t, struct edge_pg_task *task);
+
+/* owners.c — the ownership lookup of an ingest batch (edge/core/edge_authz.h) */
+struct edge_owner_lookup {
+    struct edge_pg_task task;
+    const char *param;                 /* shop_authz_owner_param(); borrowed until done */
+    bool ok;                           /* set by run: the query answered */
+    struct shop_authz_owner *rows;     /* malloc'd, with their strings; edge_owners_fini */
+    size_t n_rows;
+};
+/* Loop thread: runs the lookup; on_done(task, ran) comes back on this thread (ran && l->ok:
+ * rows are valid). Returns -1 when the pool's queue is full. */
+int edge_owners_start(struct edge_thread *t, struct edge_owner_lookup *l,
+                      void (*on_done)(struct edge_pg_task *task, bool ran));
+void edge_owners_fini(struct edge_owner_lookup *l);
 
 #endif

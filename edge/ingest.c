@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * POST /v1/events: content type, size, token, decode, stamp, authorise,
- * validate, then produce every event and answer only when the broker has
- * acknowledged all of them. Loop thread. Invariant: 202 is sent only after a
+ * POST /v1/events: content type, size, token, decode, authorise, stamp,
+ * validate (edge/core/edge_authz.c), check order ownership against the read
+ * model when a batch needs it (owners.c), then produce every event and answer
+ * only when the broker has acknowledged all of them. Loop thread. Invariant: 202 is sent only after a
  * successful delivery report for every event of the request; nothing is
  * produced for a request rejected before the produce step.
  */
@@ -42,7 +43,9 @@ struct ingest {
     struct ingest **req_slot;       /* lives in req's pool; cleared before ing is freed */
     struct shop_arena arena;        /* decoded events, ids, packed values */
     Shopstream__V1__Event **events;
+    struct shop_authz_grant *grants; /* what let events[i] in */
     size_t n;
+    struct edge_owner_lookup owners; /* the read model's owners of the batch's orders */
     uint8_t **packed;               /* events[i] as a record value, packed_len[i] bytes */
     size_t *packed_len;
     int64_t reserved_bytes;         /* held in edge->inflight_bytes until ing is freed */
@@ -84,6 +87,7 @@ static void ingest_free(struct ingest *ing)
     if (h2o_timeout_is_linked(&ing->timeout))
         h2o_timeout_unlink(&ing->timeout);
     shop_edge_budget_release(&ing->t->edge->inflight_bytes, ing->reserved_bytes);
+    edge_owners_fini(&ing->owners);
     shop_arena_fini(&ing->arena);
     free(ing);
 }
@@ -204,9 +208,25 @@ static void on_answer_timeout(h2o_timeout_entry_t *entry)
     answer(ing, shop_edge_batch_timeout(&ing->batch), "broker did not acknowledge in time");
 }
 
+/* A refusal of one event by the matrix or the ownership rule also names its type. */
+static const char *event_type_json(struct ingest *ing, int status, const struct shop_problem *p)
+{
+    if ((status != 403 && status != 409) || p->index < 0 || (size_t)p->index >= ing->n)
+        return NULL;
+    const char *type = shop_event_type_name(ing->events[p->index]->payload_case);
+    if (type == NULL)
+        return NULL;
+    size_t cap = strlen(type) + 20;
+    char *buf = shop_arena_alloc(&ing->arena, cap);
+    snprintf(buf, cap, "\"event_type\":\"%s\"", type);   /* type names need no escaping */
+    return buf;
+}
+
 static void reject(struct ingest *ing, int status, const struct shop_problem *p)
 {
-    edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, status, p->index, p->field, p->detail, NULL);
+    if (ing->req != NULL)
+        edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, status, p->index, p->field, p->detail,
+                     event_type_json(ing, status, p));
     ingest_free(ing);
 }
 
@@ -238,11 +258,13 @@ static int decode(struct ingest *ing, enum body_kind kind, struct shop_problem *
                                     &ing->events, &ing->n, p);
 }
 
-/* Stamps, authorises and validates every event; returns the HTTP status to reject with, or 0. */
+/* Authorises, stamps and validates every event; returns the HTTP status to reject with, or 0. */
 static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims,
                         struct shop_problem *p)
 {
-    int64_t now_ms = edge_now_ms();
+    struct shop_authz_ctx c = {.roles = claims->roles, .sub = claims->sub, .now_ms = edge_now_ms(),
+                               .source = EDGE_SOURCE, .lim = &ing->t->edge->limits};
+    ing->grants = shop_arena_alloc(&ing->arena, ing->n * sizeof(*ing->grants));
     for (size_t i = 0; i < ing->n; i++) {
         Shopstream__V1__Event *ev = ing->events[i];
         char uuid_text[37] = "";
@@ -251,30 +273,10 @@ static int check_events(struct ingest *ing, const struct shop_jwt_claims *claims
             uuid_generate_random(u);
             uuid_unparse_lower(u, uuid_text);
         }
-        int rc = shop_event_stamp(ev, (int)i, claims->sub, uuid_text, now_ms, EDGE_SOURCE,
-                                  &ing->arena, p);
-        if (rc == SHOP_EFORBIDDEN)
-            return 403;
-        if (rc != 0)
-            return 400;
-        if (ev->payload_case != SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET &&
-            shop_event_stream(ev) == SHOP_STREAM_INVENTORY) {
-            *p = (struct shop_problem){.index = (int)i};
-            snprintf(p->field, sizeof(p->field), "type");
-            snprintf(p->detail, sizeof(p->detail), "inventory events are written by the inventory worker only");
-            return 403;
-        }
-        if (ev->payload_case != SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET &&
-            shop_event_is_admin_only(ev) && !claims->admin) {
-            *p = (struct shop_problem){.index = (int)i};
-            snprintf(p->field, sizeof(p->field), "type");
-            snprintf(p->detail, sizeof(p->detail), "catalog events need the admin role");
-            return 403;
-        }
-        if (shop_event_validate(ev, &ing->t->edge->limits, p) != 0) {
-            p->index = (int)i;   /* validate sees one event, not its place in the batch */
-            return 400;
-        }
+        c.uuid_text = uuid_text;
+        int status = shop_authz_admit(ev, (int)i, &c, &ing->arena, &ing->grants[i], p);
+        if (status != 0)
+            return status;
         size_t packed = shopstream__v1__event__get_packed_size(ev);
         if (packed > ing->t->edge->cfg->event_max) {
             *p = (struct shop_problem){.index = (int)i};
@@ -375,6 +377,55 @@ static void produce_all(struct ingest *ing)
     edge_kafka_drain(t);
 }
 
+/* Gives back what refusal() reserved, for a batch that will not be produced after all. */
+static void unreserve(struct ingest *ing)
+{
+    atomic_fetch_sub(&ing->t->edge->inflight, (int_fast64_t)ing->n);
+    if (ing->probe)
+        edge_kafka_probe_done(ing->t);
+    ing->probe = false;
+}
+
+/* Loop thread: the ownership lookup is back (or did not start in time). */
+static void on_owners(struct edge_pg_task *task, bool ran)
+{
+    struct ingest *ing = H2O_STRUCT_FROM_MEMBER(struct ingest, owners.task, task);
+    struct shop_problem p = {.index = -1};
+    int status = ran && ing->owners.ok ? 0 : 503;
+    if (status == 0)
+        status = shop_authz_check_owners(ing->events, ing->grants, ing->n, ing->owners.rows,
+                                         ing->owners.n_rows, &p);
+    if (status == 0 && ing->req != NULL) {
+        produce_all(ing);
+        return;
+    }
+    unreserve(ing);
+    if (status == 503) {
+        if (ing->req != NULL)
+            edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, 503, -1, "",
+                         "database unavailable for the order ownership check", NULL);
+        ingest_free(ing);
+        return;
+    }
+    reject(ing, status, &p);   /* also a client that went away: nothing is produced */
+}
+
+/* Produces the batch, after the ownership lookup when one of its events needs it. */
+static void produce_checked(struct ingest *ing)
+{
+    ing->owners.param = shop_authz_owner_param(ing->events, ing->grants, ing->n, &ing->arena);
+    if (ing->owners.param == NULL) {
+        produce_all(ing);
+        return;
+    }
+    if (edge_owners_start(ing->t, &ing->owners, on_owners) != 0) {
+        unreserve(ing);
+        edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, 503, -1, "",
+                     "too many database lookups queued", NULL);
+        ingest_free(ing);
+    }
+}
+
 /* Reserves room for n events in the process-wide in-flight budget. */
 static bool reserve_inflight(struct edge *e, size_t n)
 {
@@ -471,5 +522,5 @@ void edge_ingest(struct edge_thread *t, h2o_req_t *req)
         ingest_free(ing);
         return;
     }
-    produce_all(ing);
+    produce_checked(ing);
 }

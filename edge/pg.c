@@ -37,6 +37,7 @@ struct pg_job {
     struct pg_job *next;
     atomic_int state;                  /* enum job_state; leaves QUEUED once */
     struct edge_thread *t;
+    struct edge_pg_task *task;         /* not NULL: a task (edge_pg_submit), not a read */
     enum shop_edge_read kind;
     enum shop_edge_route route;
     char user[SHOP_JWT_SUB_MAX];
@@ -149,8 +150,12 @@ static void *pool_main(void *arg)
     struct pg_job *job;
     while ((job = pop(pg)) != NULL) {
         int queued = JOB_QUEUED;
-        if (atomic_compare_exchange_strong(&job->state, &queued, JOB_RUNNING))
-            run_query(pg->edge, &conn, job);
+        if (atomic_compare_exchange_strong(&job->state, &queued, JOB_RUNNING)) {
+            if (job->task != NULL)
+                job->task->run(job->task, pg->edge, &conn);
+            else
+                run_query(pg->edge, &conn, job);
+        }
         h2o_multithread_send_message(&job->t->pg_receiver, &job->super);
     }
     if (conn != NULL)
@@ -241,7 +246,10 @@ static void on_pg_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
     while (!h2o_linklist_is_empty(messages)) {
         struct pg_job *job = H2O_STRUCT_FROM_MEMBER(struct pg_job, super.link, messages->next);
         h2o_linklist_unlink(&job->super.link);
-        answer(job);
+        if (job->task != NULL)
+            job->task->done(job->task, atomic_load(&job->state) == JOB_RUNNING);
+        else
+            answer(job);
         job_free(job);
     }
 }
@@ -350,4 +358,34 @@ void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route
         job->probe.cb = on_gone_probe;
         h2o_timeout_link(t->loop, &t->gone_probe_timeout, &job->probe);
     }
+}
+
+/* Loop thread: the task did not start in time. Told now; the pool will skip it. */
+static void on_task_deadline(h2o_timeout_entry_t *entry)
+{
+    struct pg_job *job = H2O_STRUCT_FROM_MEMBER(struct pg_job, deadline, entry);
+    int queued = JOB_QUEUED;
+    if (job->task == NULL || !atomic_compare_exchange_strong(&job->state, &queued, JOB_EXPIRED))
+        return;
+    struct edge_pg_task *task = job->task;
+    job->task = NULL;   /* done is called once; the job itself is freed when it comes back */
+    task->done(task, false);
+}
+
+/* Loop thread: queues task with the reads' deadline to start. */
+int edge_pg_submit(struct edge_thread *t, struct edge_pg_task *task)
+{
+    struct pg_job *job = shop_xcalloc(1, sizeof(*job));
+    atomic_init(&job->state, JOB_QUEUED);
+    job->t = t;
+    job->task = task;
+    job->fd = -1;
+    if (!push(t->edge->pg, job)) {
+        free(job);
+        return -1;
+    }
+    /* As for reads: the job comes back through this thread's queue, so nothing races it. */
+    job->deadline.cb = on_task_deadline;
+    h2o_timeout_link(t->loop, &t->read_queue_timeout, &job->deadline);
+    return 0;
 }

@@ -159,8 +159,11 @@ static int check_claims(const struct shop_jwt_verifier *v, jwt_t *jwt, int64_t n
         return shop_err_set(err, SHOP_EAUTH, "token sub claim must be 1..%d printable ASCII "
                                              "characters without spaces", SHOP_JWT_SUB_MAX);
     memcpy(out->sub, sub, strlen(sub) + 1);
-    const char *role = jwt_get_grant(jwt, "role");
-    out->admin = role != NULL && strcmp(role, "admin") == 0;
+    char *role = jwt_get_grants_json(jwt, "role"), *roles = jwt_get_grants_json(jwt, "roles");
+    out->roles = shop_role_set_from_claims(role, roles);
+    out->admin = shop_role_set_has(out->roles, SHOP_ROLE_ADMIN);
+    free(role);
+    free(roles);
     out->exp_s = exp_s;
     return 0;
 }

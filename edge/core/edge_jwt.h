@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/shop_err.h"
+#include "edge/core/edge_role.h"
 
 enum shop_jwt_alg { SHOP_JWT_HS256 = 0, SHOP_JWT_RS256 };
 
@@ -46,7 +47,8 @@ struct shop_jwt_verifier {
 
 struct shop_jwt_claims {
     char sub[SHOP_JWT_SUB_MAX + 1];
-    bool admin;     /* "role":"admin" */
+    bool admin;     /* roles holds SHOP_ROLE_ADMIN */
+    unsigned roles; /* SHOP_ROLE_BIT set from "role" / "roles" (edge_role.h); never 0 */
     int64_t exp_s;
 };
 
@@ -58,7 +60,7 @@ int shop_jwt_bearer(const char *hdr, size_t len, const char **tok, size_t *tok_l
 /** Verifies signature and algorithm, then exp (required), nbf and iat (when present:
  *  integers, else refused), the lifetime bound, iss, aud (string or array) and sub
  *  (required, 1..128 printable ASCII without spaces, as an event's user_id) against
- *  now_s. Returns 0 with out filled, or SHOP_EAUTH with err saying why. Any thread. */
+ *  now_s, and reads the roles ("role" string or "roles" array; shopper by default). Returns 0 with out filled, or SHOP_EAUTH with err saying why. Any thread. */
 int shop_jwt_verify(const struct shop_jwt_verifier *v, const char *token, size_t len,
                     int64_t now_s, struct shop_jwt_claims *out, struct shop_err *err);
 

@@ -2,9 +2,11 @@
  * shopstream-token: prints a JWT for development and tests: HS256 signed with
  * SHOPSTREAM_JWT_SECRET, or RS256 signed with a private key file (--rs256-key),
  * optionally naming its key with a "kid" header (for SHOPSTREAM_JWT_JWKS_FILE). Shell.
- *   shopstream-token --sub U [--role admin] [--ttl-s N] [--iss I] [--aud A]
+ *   shopstream-token --sub U [--role shopper|service|admin]... [--ttl-s N] [--iss I] [--aud A]
  *                    [--exp-s ABS] [--nbf-s ABS] [--no-iat] [--claims JSON]
  *                    [--rs256-key PRIVATE.pem] [--kid KID]
+ * One --role R gives the claim "role":"R"; several --role, or a comma list, give
+ * "roles":[...]. Any string is signed as given: the edge ignores unknown roles.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -17,19 +19,55 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: shopstream-token --sub U [--role admin] [--ttl-s N] [--iss I] "
+    fprintf(stderr, "usage: shopstream-token --sub U [--role shopper|service|admin]... "
+                    "[--ttl-s N] [--iss I] "
                     "[--aud A] [--exp-s EPOCH] [--nbf-s EPOCH] [--no-iat] [--claims JSON] "
                     "[--rs256-key PRIVATE.pem] [--kid KID]\n"
                     "signs HS256 with SHOPSTREAM_JWT_SECRET, or RS256 with --rs256-key;\n"
+                    "one --role gives \"role\", several (or a comma list) \"roles\";\n"
                     "--claims adds or replaces claims (e.g. '{\"nbf\":\"x\"}' for tests)\n");
     exit(2);
 }
 
+#define ROLES_MAX 8
+
 struct opts {
-    const char *sub, *role, *iss, *aud, *claims, *rs256_key, *kid;
+    const char *sub, *iss, *aud, *claims, *rs256_key, *kid;
+    char *roles[ROLES_MAX];
+    size_t n_roles;
     long ttl_s, exp_s, nbf_s;
     bool no_iat;
 };
+
+/* --role R or --role R1,R2: each name is one entry. */
+static void add_roles(struct opts *o, const char *arg)
+{
+    char *copy = strdup(arg), *save = NULL;
+    for (char *r = strtok_r(copy, ",", &save); r != NULL; r = strtok_r(NULL, ",", &save)) {
+        if (o->n_roles == ROLES_MAX)
+            usage();
+        o->roles[o->n_roles++] = strdup(r);
+    }
+    free(copy);
+}
+
+/* "role":"R" for one role, "roles":["R1",...] for several. */
+static int add_role_claims(jwt_t *jwt, const struct opts *o)
+{
+    if (o->n_roles == 1)
+        return jwt_add_grant(jwt, "role", o->roles[0]);
+    if (o->n_roles == 0)
+        return 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < o->n_roles; i++)
+        json_array_append_new(arr, json_string(o->roles[i]));
+    json_t *obj = json_pack("{s:o}", "roles", arr);
+    char *js = json_dumps(obj, JSON_COMPACT);
+    int rc = js != NULL ? jwt_add_grants_json(jwt, js) : 1;
+    free(js);
+    json_decref(obj);
+    return rc;
+}
 
 static void parse(int argc, char **argv, struct opts *o)
 {
@@ -45,7 +83,7 @@ static void parse(int argc, char **argv, struct opts *o)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 's': o->sub = optarg; break;
-        case 'r': o->role = optarg; break;
+        case 'r': add_roles(o, optarg); break;
         case 't': o->ttl_s = strtol(optarg, NULL, 10); break;
         case 'i': o->iss = optarg; break;
         case 'a': o->aud = optarg; break;
@@ -101,8 +139,7 @@ int main(int argc, char **argv)
     rc |= jwt_add_grant_int(jwt, "exp", o.exp_s != 0 ? o.exp_s : now + o.ttl_s);
     if (o.nbf_s != 0)
         rc |= jwt_add_grant_int(jwt, "nbf", o.nbf_s);
-    if (o.role != NULL)
-        rc |= jwt_add_grant(jwt, "role", o.role);
+    rc |= add_role_claims(jwt, &o);
     if (o.iss != NULL)
         rc |= jwt_add_grant(jwt, "iss", o.iss);
     if (o.aud != NULL)
@@ -120,6 +157,8 @@ int main(int argc, char **argv)
     }
     if (o.kid != NULL)
         rc |= jwt_add_header(jwt, "kid", o.kid);
+    for (size_t i = 0; i < o.n_roles; i++)
+        free(o.roles[i]);
     rc |= jwt_set_alg(jwt, o.rs256_key != NULL ? JWT_ALG_RS256 : JWT_ALG_HS256, key, key_len);
     free(key);
     char *tok = rc == 0 ? jwt_encode_str(jwt) : NULL;

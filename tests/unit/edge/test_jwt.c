@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * shop_jwt_verify: algorithms, signatures, time claims, issuer, audience, subject, role. */
+ * shop_jwt_verify: algorithms, signatures, time claims, issuer, audience, subject, roles. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <jwt.h>
@@ -28,6 +28,7 @@ static char *slurp(const char *name, size_t *len)
 struct mint {
     jwt_alg_t alg;
     const char *sub, *role, *iss, *aud;
+    const char *extra;      /* more claims as a JSON object, e.g. {"roles":[...]} */
     long exp, nbf;
     bool no_exp, aud_array;
 };
@@ -46,6 +47,8 @@ static char *mint(const struct mint *m)
         jwt_add_grant(jwt, "role", m->role);
     if (m->iss != NULL)
         jwt_add_grant(jwt, "iss", m->iss);
+    if (m->extra != NULL)
+        cr_assert_eq(jwt_add_grants_json(jwt, m->extra), 0);
     if (m->aud != NULL && !m->aud_array)
         jwt_add_grant(jwt, "aud", m->aud);
     if (m->aud != NULL && m->aud_array) {
@@ -401,4 +404,34 @@ Test(jwt, key_check_at_start)
     free(priv);
     cr_assert_eq(shop_jwt_key_check(SHOP_JWT_RS256, (const unsigned char *)"garbage", 7, &err),
                  SHOP_ECONFIG);
+}
+
+/* The roles of a verified token, from "role" and "roles" (edge_role.c). */
+static unsigned roles_of(const char *role, const char *extra)
+{
+    struct shop_jwt_verifier v = hs256();
+    struct shop_jwt_claims c;
+    struct shop_err err = {0};
+    char *tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = "u1", .role = role, .extra = extra});
+    cr_assert_eq(verify(&v, tok, &c, &err), 0, "%s", err.msg);
+    free(tok);
+    cr_assert_eq(c.admin, (c.roles & SHOP_ROLE_BIT(SHOP_ROLE_ADMIN)) != 0);
+    return c.roles;
+}
+
+Test(jwt, roles_from_role_string_or_roles_array)
+{
+    const unsigned shopper = SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), service = SHOP_ROLE_BIT(SHOP_ROLE_SERVICE),
+                   admin = SHOP_ROLE_BIT(SHOP_ROLE_ADMIN);
+    cr_assert_eq(roles_of(NULL, NULL), shopper, "no role claim: the shopper default");
+    cr_assert_eq(roles_of("service", NULL), service);
+    cr_assert_eq(roles_of("admin", NULL), admin);
+    cr_assert_eq(roles_of(NULL, "{\"roles\":[\"service\",\"admin\"]}"), service | admin);
+    cr_assert_eq(roles_of("shopper", "{\"roles\":[\"service\"]}"), shopper | service, "both claims count");
+    cr_assert_eq(roles_of(NULL, "{\"roles\":[\"root\",\"service\",7]}"), service, "unknown entries ignored");
+    cr_assert_eq(roles_of("administrator", NULL), shopper, "only unknown names: shopper");
+    cr_assert_eq(roles_of(NULL, "{\"roles\":[]}"), shopper);
+    cr_assert_eq(roles_of(NULL, "{\"role\":true}"), shopper, "a non-string role grants nothing");
+    cr_assert_eq(roles_of(NULL, "{\"roles\":\"admin\"}"), admin, "roles may be one string");
+    cr_assert_eq(roles_of("Admin", NULL), shopper, "names are exact and lower case");
 }
