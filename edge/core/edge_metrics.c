@@ -11,7 +11,7 @@
 #include "base/shop_arena.h"
 
 static const int statuses[SHOP_METRICS_STATUSES - 1] = {200, 202, 204, 400, 401, 403, 404,
-                                                        405, 413, 415, 429, 500, 503};
+                                                        405, 409, 413, 415, 429, 500, 503};
 static const char *const stream_names[SHOP_METRICS_STREAMS] = {"browse", "cart", "order",
                                                                "catalog", "inventory"};
 /* Produce-to-acknowledgement latency bounds in milliseconds. */

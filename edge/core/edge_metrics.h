@@ -14,7 +14,7 @@
 #include "edge/core/edge_route.h"
 
 #define SHOP_METRICS_STREAMS 5   /* browse, cart, order, catalog, inventory: enum shop_stream order */
-#define SHOP_METRICS_STATUSES 14 /* the statuses we answer, plus "other" */
+#define SHOP_METRICS_STATUSES 15 /* the statuses we answer, plus "other" */
 #define SHOP_METRICS_BUCKETS 12
 
 /** Why a queued read was never run. */
