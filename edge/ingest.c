@@ -401,9 +401,7 @@ static void on_owners(struct edge_pg_task *task, bool ran)
     }
     unreserve(ing);
     if (status == 503) {
-        if (ing->req != NULL)
-            edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, 503, -1, "",
-                         "database unavailable for the order ownership check", NULL);
+        answer_unavailable(ing, "database unavailable for the order ownership check");
         ingest_free(ing);
         return;
     }
@@ -420,8 +418,7 @@ static void produce_checked(struct ingest *ing)
     }
     if (edge_owners_start(ing->t, &ing->owners, on_owners) != 0) {
         unreserve(ing);
-        edge_problem(ing->t, ing->req, SHOP_ROUTE_EVENTS, 503, -1, "",
-                     "too many database lookups queued", NULL);
+        answer_unavailable(ing, "too many database lookups queued");
         ingest_free(ing);
     }
 }

@@ -16,6 +16,7 @@
 
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "edge/core/edge_authz.h"
 #include "proto/core/event_topic.h"
 
 /* User+system CPU of the whole process, every thread included. */
@@ -75,8 +76,8 @@ static void msg_pack(struct bench_msgs *m, Shopstream__V1__Event *ev)
     m->bytes += len;
 }
 
-int bench_msgs_add_json(struct bench_msgs *m, const char *body, const char *subject, int64_t received_at_ms,
-                        struct shop_err *err)
+int bench_msgs_add_json(struct bench_msgs *m, const char *body, const char *subject, unsigned roles,
+                        int64_t received_at_ms, struct shop_err *err)
 {
     Shopstream__V1__Event **events;
     size_t n;
@@ -88,9 +89,10 @@ int bench_msgs_add_json(struct bench_msgs *m, const char *body, const char *subj
         char uuid_text[37];
         uuid_generate_random(u);
         uuid_unparse_lower(u, uuid_text);
-        if (shop_event_stamp(events[i], (int)i, subject, uuid_text, received_at_ms, "shopstream-edge", &m->arena,
-                             &p) != 0 ||
-            shop_event_validate(events[i], NULL, &p) != 0)
+        struct shop_authz_ctx c = {.roles = roles, .sub = subject, .uuid_text = uuid_text,
+                                   .now_ms = received_at_ms, .source = "shopstream-edge"};
+        struct shop_authz_grant g;
+        if (shop_authz_admit(events[i], (int)i, &c, &m->arena, &g, &p) != 0)
             return shop_err_set(err, SHOP_EINVAL, "event %zu field %s: %s", i, p.field, p.detail);
         msg_pack(m, events[i]);
     }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
- * The raw-producer side of the benchmarks: events decoded, stamped, validated
- * and packed exactly as the edge does (proto/core), then produced with
+ * The raw-producer side of the benchmarks: events decoded, authorised, stamped,
+ * validated and packed exactly as the edge does (proto/core and the edge's own
+ * ingest mapping, edge/core/edge_authz.c), then produced with
  * librdkafka alone under the edge's producer settings, waiting for every
  * delivery report. Shared by shopstream-bench-ingest (the raw limit beside
  * the HTTP figures) and shopstream-bench-projector (loading the topics). Shell.
@@ -13,6 +14,7 @@
 
 #include "base/shop_arena.h"
 #include "base/shop_err.h"
+#include "edge/core/edge_role.h"
 #include "proto/core/shop_event.h"
 
 /** One Kafka record, ready to produce. Strings and bytes live in the set's arena. */
@@ -40,10 +42,11 @@ void bench_msgs_init(struct bench_msgs *m);
 void bench_msgs_fini(struct bench_msgs *m);
 
 /** Decodes a POST /v1/events JSON body as the edge does (shop_event_batch_from_json),
- *  stamps every event for subject at received_at_ms, validates and packs it, and appends
- *  the records. Returns 0, or SHOP_EINVAL with err naming the event and field. */
-int bench_msgs_add_json(struct bench_msgs *m, const char *body, const char *subject, int64_t received_at_ms,
-                        struct shop_err *err);
+ *  admits every event as the edge does for a token of subject with roles (a SHOP_ROLE_BIT
+ *  set: shop_authz_admit authorises, stamps at received_at_ms and validates), packs it, and
+ *  appends the records. Returns 0, or SHOP_EINVAL with err naming the event and field. */
+int bench_msgs_add_json(struct bench_msgs *m, const char *body, const char *subject, unsigned roles,
+                        int64_t received_at_ms, struct shop_err *err);
 
 struct bench_produce_opts {
     const char *brokers;

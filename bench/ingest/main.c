@@ -15,10 +15,13 @@
  * and their ratios: CPU time moves far less than throughput on a shared machine.
  * The edge's idle CPU over one second before the runs is printed as well (not
  * subtracted).
- * Events are Online Retail shoppers from tools/replay/replay_gen with "<invoice>-b"
- * order ids, posted by "bench-<customer>-s<session>" users (single events, ten per
- * session, in order) and "bench-<customer>-w<window>" users (batches), so requests
- * can run at the full concurrency and never mix with the demo's shoppers.
+ * Events are Online Retail shoppers from tools/replay/replay_gen with "<invoice>-b<run>" order
+ * ids (the run's start time: the edge refuses an order id already in the read model, 409),
+ * for "bench-<customer>-s<session>" users (single events, ten per session, in order) and
+ * "bench-<customer>-w<window>" users (batches), so requests can run at the full concurrency
+ * and never mix with the demo's shoppers. As the replay does, they are posted with the
+ * service role for the user each event names (the dataset's orders include payments and
+ * shipping, which only a service may post).
  * The JWT secret comes from SHOPSTREAM_JWT_SECRET or _FILE.
  * Exit 0 when every request and record was accepted, 1 otherwise, 2 on usage.
  */
@@ -106,7 +109,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 /* ---- events ------------------------------------------------------------------ */
 
 /* The shoppers' events of a plan in order (the catalog is left out), re-attributed. */
-static size_t flatten_plan(const struct replay_plan *plan, struct flat_ev *out, size_t want)
+static size_t flatten_plan(const struct replay_plan *plan, struct flat_ev *out, size_t want, unsigned long run)
 {
     size_t n = 0;
     for (size_t r = 0; r < plan->n_reqs && n < want; r++) {
@@ -120,7 +123,7 @@ static size_t flatten_plan(const struct replay_plan *plan, struct flat_ev *out, 
             const char *oid = json_string_value(json_object_get(ev, "order_id"));
             if (oid != NULL) {
                 char buf[80];
-                snprintf(buf, sizeof(buf), "%s-b", oid);
+                snprintf(buf, sizeof(buf), "%.40s-b%lx", oid, run);
                 json_object_set_new(ev, "order_id", json_string(buf));
             }
             snprintf(out[n].customer, sizeof(out[n].customer), "%.15s", plan->reqs[r].user_id);
@@ -144,6 +147,7 @@ static int load_events(const struct opts *o, size_t want, struct flat_ev **out, 
     }
     struct flat_ev *evs = shop_xcalloc(want, sizeof(*evs));
     size_t n = 0;
+    unsigned long run = (unsigned long)time(NULL);
     /* About 500 events per customer; grow until there are enough (or every customer is in). */
     for (size_t customers = want / 400 + 20; n < want; customers *= 2) {
         struct replay_opts ro = {.customers = customers, .seed = o->seed, .order_lines_max = 100};
@@ -152,7 +156,7 @@ static int load_events(const struct opts *o, size_t want, struct flat_ev **out, 
             break;
         for (size_t i = 0; i < n; i++)
             json_decref(evs[i].ev);
-        n = flatten_plan(&plan, evs, want);
+        n = flatten_plan(&plan, evs, want, run);
         size_t users = plan.n_users;
         replay_plan_free(&plan);
         if (users < customers)
@@ -169,8 +173,10 @@ static int load_events(const struct opts *o, size_t want, struct flat_ev **out, 
 static void request_set(struct replay_request *req, const char *user, const struct flat_ev *evs, size_t n)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        json_object_set_new(evs[i].ev, "user_id", json_string(user));   /* each event is in one request */
         json_array_append(arr, evs[i].ev);
+    }
     json_t *body = json_pack("{s:o}", "events", arr);
     snprintf(req->user_id, sizeof(req->user_id), "%s", user);
     req->admin = 0;
@@ -308,7 +314,8 @@ static int run_raw(const struct opts *o, const struct replay_request *reqs, size
     int64_t now_ms = (int64_t)time(NULL) * 1000;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = bench_msgs_add_json(&m, reqs[i].body, reqs[i].user_id, now_ms, &err);
+        rc = bench_msgs_add_json(&m, reqs[i].body, REPLAY_SERVICE_SUBJECT, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE),
+                                 now_ms, &err);
     struct bench_produce_result r = {0};
     struct bench_produce_opts bo = {.brokers = o->brokers, .topic_prefix = o->topic_prefix, .warmup = 1};
     if (rc == 0)

@@ -11,6 +11,7 @@
 
 #define ID_HOLE "############"
 #define PASS_HOLE "~~~~"
+#define USER_HOLE "^^^^"
 
 static void hex(char *out, uint64_t v, int digits)
 {
@@ -28,16 +29,19 @@ void pipe_event_id(uint32_t nonce, uint64_t seq, char out[37])
 
 void pipe_pool_subject(const struct pipe_pool *p, uint32_t u, uint32_t pass, char out[40])
 {
-    snprintf(out, 40, "%s-p%x", p->users[u], pass);
+    snprintf(out, 40, "%s-p%04x", p->users[u], pass & 0xffffu);
 }
 
-/* One event as a template: a hole for the id's last 12 digits, one for the order id's pass. */
-static int template_of(json_t *ev, uint32_t nonce, struct pipe_ev *out)
+/* One event as a template: a hole for the id's last 12 digits, one for the order id's pass,
+ * one for the user id's pass (pipe_pool_subject). */
+static int template_of(json_t *ev, uint32_t nonce, const char *user, struct pipe_ev *out)
 {
-    char id[37];
+    char id[37], uid[40];
     pipe_event_id(nonce, 0, id);
     memcpy(id + 24, ID_HOLE, 12);
     json_object_set_new(ev, "id", json_string(id));
+    snprintf(uid, sizeof(uid), "%.24s-p" USER_HOLE, user);
+    json_object_set_new(ev, "user_id", json_string(uid));
     const char *oid = json_string_value(json_object_get(ev, "order_id"));
     if (oid != NULL) {
         char buf[96];
@@ -52,7 +56,9 @@ static int template_of(json_t *ev, uint32_t nonce, struct pipe_ev *out)
     out->id_at = h != NULL ? h - out->json : -1;
     h = oid != NULL ? strstr(out->json, "-" PASS_HOLE "\"") : NULL;
     out->pass_at = h != NULL ? h + 1 - out->json : -1;
-    return out->id_at >= 0 && (oid == NULL || out->pass_at >= 0) ? 0 : -1;
+    h = strstr(out->json, "-p" USER_HOLE "\"");
+    out->user_at = h != NULL ? h + 2 - out->json : -1;
+    return out->id_at >= 0 && out->user_at >= 0 && (oid == NULL || out->pass_at >= 0) ? 0 : -1;
 }
 
 struct rank {
@@ -89,7 +95,7 @@ size_t pipe_pool_build(struct pipe_pool *p, const struct replay_plan *plan, size
         json_array_foreach(json_object_get(root, "events"), i, ev) {
             if (p->n_evs == want || user_events == max_per_user)
                 break;
-            if (template_of(ev, nonce, &p->evs[p->n_evs]) != 0 ||
+            if (template_of(ev, nonce, req->user_id, &p->evs[p->n_evs]) != 0 ||
                 (keep != NULL && !keep(p->evs[p->n_evs].json, req->user_id, keep_ud))) {
                 free(p->evs[p->n_evs].json);
                 continue;
@@ -152,7 +158,7 @@ size_t pipe_pool_render(const struct pipe_pool *p, const struct pipe_req *r, uin
     for (uint32_t i = 0; i < r->n; i++)
         need += p->evs[r->first + i].len;
     if (probe_product != NULL)
-        need += 160 + strlen(probe_product);
+        need += 200 + strlen(probe_product);
     reserve(buf, cap, need);
     char *b = *buf;
     size_t n = 0;
@@ -166,13 +172,17 @@ size_t pipe_pool_render(const struct pipe_pool *p, const struct pipe_req *r, uin
         hex(b + n + ev->id_at, (*seq)++, 12);
         if (ev->pass_at >= 0)
             hex(b + n + ev->pass_at, pass, 4);
+        hex(b + n + ev->user_at, pass, 4);
         n += ev->len;
     }
     if (probe_product != NULL) {
-        char id[37];
+        char id[37], user[40];
         pipe_event_id(p->nonce, (*seq)++, id);
-        n += (size_t)snprintf(b + n, *cap - n, "%s{\"type\":\"product.viewed\",\"id\":\"%s\",\"product_id\":\"%s\"}",
-                              r->n > 0 ? "," : "", id, probe_product);
+        pipe_pool_subject(p, r->user, pass, user);
+        n += (size_t)snprintf(b + n, *cap - n,
+                              "%s{\"type\":\"product.viewed\",\"id\":\"%s\",\"product_id\":\"%s\","
+                              "\"user_id\":\"%s\"}",
+                              r->n > 0 ? "," : "", id, probe_product, user);
     }
     memcpy(b + n, "]}", 3);
     return n + 2;

@@ -2,8 +2,10 @@
  * The pipeline benchmark's events: Online Retail shoppers (tools/replay/replay_gen)
  * cut into requests of up to `batch` consecutive events of one shopper, kept as
  * JSON text with holes for what must differ every time a request is posted again:
- * the event id and the order id (one "pass" over the pool renames the shoppers and
- * their orders, so the projector applies every event instead of deduplicating it).
+ * the event id, the order id and the user id (one "pass" over the pool renames the
+ * shoppers and their orders, so the projector applies every event instead of
+ * deduplicating it). As the replay is, requests are posted with the service role for
+ * the user each event names.
  * Rendering a request is a copy and a few hex digits: the client stays cheap
  * beside the processes it measures. Pure (no I/O).
  */
@@ -20,6 +22,7 @@ struct pipe_ev {
     size_t len;
     long id_at;         /* offset of the 12 hex digits ending the id */
     long pass_at;       /* offset of the 4 hex digits ending order_id, or -1 */
+    long user_at;       /* offset of the 4 hex digits ending user_id */
 };
 
 struct pipe_req {
@@ -47,7 +50,7 @@ size_t pipe_pool_build(struct pipe_pool *p, const struct replay_plan *plan, size
                        size_t max_per_user, uint32_t nonce, pipe_pool_keep_fn keep, void *keep_ud);
 void pipe_pool_free(struct pipe_pool *p);
 
-/** The JWT subject of shopper u in pass `pass`: "<user>-p<pass hex>". */
+/** The user id (and JWT subject) of shopper u in pass `pass`: "<user>-p<pass, 4 hex>". */
 void pipe_pool_subject(const struct pipe_pool *p, uint32_t u, uint32_t pass, char out[40]);
 
 /** Canonical UUID for the run's event number seq: "<nonce>-0000-4000-8000-<seq, 12 hex>". */

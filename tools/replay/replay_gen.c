@@ -110,6 +110,9 @@ static void add_event(struct builder *b, json_t *ev, const char *type, int64_t a
     json_object_set_new(ev, "type", json_string(type));
     json_object_set_new(ev, "id", json_string(id));
     json_object_set_new(ev, "at", json_integer(at_ms));
+    /* A replay is an import: posted by a service on behalf of the customer it names. */
+    if (!b->admin)
+        json_object_set_new(ev, "user_id", json_string(b->user));
     json_array_append_new(b->events, ev);
 }
 

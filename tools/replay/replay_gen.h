@@ -3,7 +3,10 @@
  * synthetic views, searches, cart adds/removes and abandoned carts drawn from a
  * seeded generator (the dataset has no browse/cart events). Pure and
  * deterministic: the same rows and seed give the same bodies and event ids, so
- * replaying twice changes nothing downstream (projections dedupe by id).
+ * replaying twice changes nothing downstream (projections dedupe by id). The dataset
+ * is history, with its recorded prices and times: each shopper event names its
+ * customer in "user_id" and is posted with the service role (an import), the
+ * catalog with the admin role.
  */
 #ifndef SHOP_REPLAY_GEN_H
 #define SHOP_REPLAY_GEN_H
@@ -21,8 +24,8 @@ struct replay_opts {
 
 /** One POST /v1/events: a batch of one user's events (or the admin's catalog). */
 struct replay_request {
-    char user_id[24];          /* JWT subject */
-    int admin;                 /* needs role admin (catalog events) */
+    char user_id[24];          /* the customer (every event's user_id), or "catalog-admin" */
+    int admin;                 /* posted with role admin (catalog events); else role service */
     char *body;                /* JSON, owned */
     size_t n_events;
 };

@@ -53,7 +53,7 @@ char *replay_jwt_secret_load(void)
     return shop_xstrdup(buf);
 }
 
-char *replay_mint_token(const char *secret, const char *sub, int admin, const char *iss, const char *aud,
+char *replay_mint_token(const char *secret, const char *sub, const char *role, const char *iss, const char *aud,
                         int64_t now, int64_t ttl_s)
 {
     jwt_t *jwt = NULL;
@@ -62,8 +62,8 @@ char *replay_mint_token(const char *secret, const char *sub, int admin, const ch
     jwt_add_grant(jwt, "sub", sub);
     jwt_add_grant_int(jwt, "iat", now);
     jwt_add_grant_int(jwt, "exp", now + ttl_s);
-    if (admin)
-        jwt_add_grant(jwt, "role", "admin");
+    if (role != NULL)
+        jwt_add_grant(jwt, "role", role);
     if (iss != NULL && iss[0] != '\0')
         jwt_add_grant(jwt, "iss", iss);
     if (aud != NULL && aud[0] != '\0')
@@ -115,8 +115,12 @@ static const char *memo_token(struct token_memo *m, const struct replay_request 
     while (m->user[i] != NULL && (m->admin[i] != req->admin || strcmp(m->user[i], req->user_id) != 0))
         i = (i + 1) & (m->cap - 1);
     if (m->user[i] == NULL) {
-        m->tok[i] = replay_mint_token(o->jwt_secret, req->user_id, req->admin, o->jwt_issuer, o->jwt_audience,
-                                      (int64_t)time(NULL), TOKEN_TTL_S);
+        /* The catalog as admin; a customer's events as the importing service, for them. */
+        m->tok[i] = req->admin ? replay_mint_token(o->jwt_secret, req->user_id, "admin", o->jwt_issuer,
+                                                   o->jwt_audience, (int64_t)time(NULL), TOKEN_TTL_S)
+                               : replay_mint_token(o->jwt_secret, REPLAY_SERVICE_SUBJECT, "service",
+                                                   o->jwt_issuer, o->jwt_audience, (int64_t)time(NULL),
+                                                   TOKEN_TTL_S);
         if (m->tok[i] == NULL)
             return NULL;
         m->user[i] = req->user_id;

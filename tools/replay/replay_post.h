@@ -32,8 +32,12 @@ struct replay_post_stats {
  *  is set or the file cannot be read. */
 char *replay_jwt_secret_load(void);
 
-/** Mints an HS256 token for sub (role admin when admin); caller frees with free(). */
-char *replay_mint_token(const char *secret, const char *sub, int admin, const char *iss, const char *aud,
+/** The subject of the replay's service tokens (an importer, posting for the customers). */
+#define REPLAY_SERVICE_SUBJECT "shopstream-replay"
+
+/** Mints an HS256 token for sub with claim "role": role (none when NULL); caller frees
+ *  with free(). */
+char *replay_mint_token(const char *secret, const char *sub, const char *role, const char *iss, const char *aud,
                         int64_t now_s, int64_t ttl_s);
 
 /** Runs reqs[0..n) with lanes by user id (consecutive requests of one user). Requests whose

@@ -3,7 +3,8 @@
 # End to end on the real broker and database: events posted over HTTP come back
 # from the read endpoints (cart after adds and removes, an order's status after
 # paid/shipped, a product's counts), and re-posting the same event ids changes
-# nothing.
+# nothing. Alice places her order; a payments service (role service) pays and
+# ships it on her behalf, as only a service may.
 IT_NAME=e2eflow$$
 . "$(dirname "$0")/lib.sh"
 it_require_env
@@ -15,6 +16,7 @@ it_start_projector
 admin=$(it_token ops admin)
 alice=$(it_token alice)
 bob=$(it_token bob)
+payments=$(it_token payments service)
 
 r=$(it_post "$admin" '{"events":[
   {"type":"catalog.product_upserted","product_id":"p1","name":"Mug","category":"kitchen","price":{"amount_minor":500,"currency":"GBP"},"stock":10},
@@ -38,11 +40,14 @@ ok "cart after adds and removes"
 
 order='{"events":[
   {"id":"6f1c0a52-0000-4000-8000-000000000010","type":"order.placed","order_id":"o-1","lines":[{"product_id":"p1","quantity":3,"unit_price":{"amount_minor":500,"currency":"GBP"}}]},
-  {"id":"6f1c0a52-0000-4000-8000-000000000011","type":"cart.cleared"},
-  {"id":"6f1c0a52-0000-4000-8000-000000000012","type":"order.paid","order_id":"o-1","amount":{"amount_minor":1500,"currency":"GBP"}},
-  {"id":"6f1c0a52-0000-4000-8000-000000000013","type":"order.shipped","order_id":"o-1","carrier":"Royal Mail"}]}'
+  {"id":"6f1c0a52-0000-4000-8000-000000000011","type":"cart.cleared"}]}'
+fulfil='{"events":[
+  {"id":"6f1c0a52-0000-4000-8000-000000000012","type":"order.paid","order_id":"o-1","user_id":"alice","amount":{"amount_minor":1500,"currency":"GBP"}},
+  {"id":"6f1c0a52-0000-4000-8000-000000000013","type":"order.shipped","order_id":"o-1","user_id":"alice","carrier":"Royal Mail"}]}'
 r=$(it_post "$alice" "$order")
 [ "${r%% *}" = 202 ] || fail "order events: $r"
+r=$(it_post "$payments" "$fulfil")
+[ "${r%% *}" = 202 ] || fail "payment and shipping by the service: $r"
 order_is() { it_get "$alice" /v1/orders/o-1 | jq -e '.status == "shipped" and .total.amount_minor == 1500 and .total.currency == "GBP" and (.lines | length == 1)'; }
 it_wait "order o-1 is shipped" 60 order_is
 it_get "$alice" /v1/me/cart | jq -e '.items | length == 0' >/dev/null || fail "cart is empty after the order"
@@ -62,7 +67,9 @@ ok "product counts"
 # A client retry: the same ids again. Projections must not change.
 before=$(it_sql -c "select (select sum(views) from products), (select sum(purchases) from products), (select count(*) from order_status_history)")
 [ "$(it_post "$alice" "$cart" | cut -d' ' -f1)" = 202 ] || fail "retry of cart events"
-[ "$(it_post "$alice" "$order" | cut -d' ' -f1)" = 202 ] || fail "retry of order events"
+# The order is in the read model now: placing o-1 again is a reused id (409).
+[ "$(it_post "$alice" "$order" | cut -d' ' -f1)" = 409 ] || fail "retry of order.placed once the order exists"
+[ "$(it_post "$payments" "$fulfil" | cut -d' ' -f1)" = 202 ] || fail "retry of the service's order events"
 # Wait until the projector has consumed the retried records, then compare.
 lag_zero() { [ "$("$IT_BIN/tools/admin/shopstream-admin" lag --quiet --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --prefix "$IT_PREFIX" --dsn "$IT_DSN" --group "$IT_NAME-projector")" = 0 ]; }
 it_wait "projector caught up" 60 lag_zero

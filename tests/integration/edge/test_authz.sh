@@ -179,6 +179,7 @@ post "$NONE" "$(placed "o-down-$$" "$MARK-pg")"
 check "postgresql down: order.placed 503 (got $STATUS)" [ "$STATUS" = 503 ]
 check "postgresql down: Retry-After" hdr_has '^retry-after: '
 check "postgresql down: the detail says why" body_has 'ownership'
+check "postgresql down: the ids are listed for a retry" body_has '"ids":\["'
 post "$NONE" '{"events":[{"type":"order.cancelled","order_id":"o-a","session_id":"'$MARK'-pg"}]}'
 check "postgresql down: a shopper's cancel 503" [ "$STATUS" = 503 ]
 post "$NONE" '{"events":[{"type":"cart.item_added","product_id":"p1","quantity":1,"session_id":"s-pg"}]}'

@@ -108,6 +108,11 @@ Test(pipe_pool, rendering_numbers_ids_renames_orders_by_pass_and_appends_the_pro
     json_t *probe = json_array_get(evs, 3);
     cr_expect_str_eq(json_string_value(json_object_get(probe, "type")), "product.viewed");
     cr_expect_str_eq(json_string_value(json_object_get(probe, "product_id")), "probe-x");
+    /* Every event names the pass's user (posted with the service role, on their behalf). */
+    char user[40];
+    pipe_pool_subject(&p, p.reqs[0].user, 0x1f, user);
+    for (size_t i = 0; i < 4; i++)
+        cr_expect_str_eq(json_string_value(json_object_get(json_array_get(evs, i), "user_id")), user);
     json_decref(root);
     /* The template is untouched: the next pass gets its own order id. */
     pipe_pool_render(&p, &p.reqs[0], 0x20, &seq, NULL, &buf, &cap);
@@ -119,7 +124,7 @@ Test(pipe_pool, rendering_numbers_ids_renames_orders_by_pass_and_appends_the_pro
     json_decref(root);
     char sub[40];
     pipe_pool_subject(&p, 1, 0x20, sub);
-    cr_expect_str_eq(sub, "u2-p20");
+    cr_expect_str_eq(sub, "u2-p0020");
     free(buf);
     pipe_pool_free(&p);
 }

@@ -47,6 +47,12 @@ static long placed_units(const struct replay_plan *p, size_t *orders)
         json_t *ev;
         json_array_foreach(evs, k, ev) {
             cr_assert_eq(strlen(json_string_value(json_object_get(ev, "id"))), 36);
+            /* An import: each shopper event names its customer; the catalog names no one. */
+            const char *user = json_string_value(json_object_get(ev, "user_id"));
+            if (p->reqs[i].admin)
+                cr_assert_null(user);
+            else
+                cr_assert_str_eq(user, p->reqs[i].user_id);
             if (strcmp(json_string_value(json_object_get(ev, "type")), "order.placed") != 0)
                 continue;
             (*orders)++;
