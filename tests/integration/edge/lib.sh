@@ -61,6 +61,16 @@ post() {
 body_has() { grep -q -- "$1" "$TMP/body"; }
 hdr_has() { grep -qi -- "$1" "$TMP/hdrs"; }
 
+# make_edge_db NAME: a migrated database of the test's own, for the edge (EDGE_PG_DSN): an
+# order.placed needs the orders read model (the edge checks the order id is new); the
+# caller drops it (drop_edge_db NAME) in its cleanup.
+make_edge_db() {
+    psql "$SHOPSTREAM_IT_PG_DSN" -qc "create database $1" >/dev/null
+    export EDGE_PG_DSN="$SHOPSTREAM_IT_PG_DSN dbname=$1"
+    "$ADMIN" migrate --dsn "$EDGE_PG_DSN" >"$TMP/migrate.log" 2>&1 || { cat "$TMP/migrate.log"; exit 1; }
+}
+drop_edge_db() { psql "$SHOPSTREAM_IT_PG_DSN" -qc "drop database if exists $1" >/dev/null 2>&1 || true; }
+
 # create_topics PREFIX BROKERS
 create_topics() {
     "$ADMIN" create-topics --brokers "$2" --prefix "$1" --partitions 1 >"$TMP/admin.log" 2>&1 ||

@@ -9,9 +9,11 @@
 
 BROKERS=$SHOPSTREAM_IT_KAFKA_BROKERS
 PREFIX="it-input-$$-$(date +%s)."
-cleanup() { stop_edge || true; rm -rf "$TMP"; }
+DB="it_input_$$"
+cleanup() { stop_edge || true; drop_edge_db "$DB"; rm -rf "$TMP"; }
 trap cleanup EXIT
 create_topics "$PREFIX" "$BROKERS"
+make_edge_db "$DB"
 
 start_edge "$PREFIX" "$BROKERS" SHOPSTREAM_EDGE_EVENT_MAX=1024
 U1=$("$TOKEN" --sub u1)
