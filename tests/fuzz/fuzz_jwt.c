@@ -3,9 +3,9 @@
  * header. Mode by the first byte: (even) the rest is a header value for
  * shop_jwt_bearer + shop_jwt_verify under HS256 and RS256 verifiers; (odd) the
  * rest is a claims JSON object, signed with the HS256 key so that fuzzing
- * reaches the claim checks (exp, nbf, iss, aud string/array, sub, role) past
- * the signature. Invariant checked: no crash, no leak, no undefined behaviour;
- * an accepted token has a non-empty, terminated sub.
+ * reaches the claim checks (exp, nbf, iss, aud string/array, sub, role / roles)
+ * past the signature. Invariant checked: no crash, no leak, no undefined behaviour;
+ * an accepted token has a non-empty, terminated sub and a non-empty set of known roles.
  */
 #include <jwt.h>
 #include <stdint.h>
@@ -46,8 +46,13 @@ static void verify_all(const char *tok, size_t len, bool with_iss_aud)
     for (size_t i = 0; i < 2; i++) {
         struct shop_jwt_claims c;
         struct shop_err err = {0};
-        if (shop_jwt_verify(vs[i], tok, len, NOW_S, &c, &err) == 0 &&
-            (c.sub[0] == '\0' || memchr(c.sub, '\0', sizeof(c.sub)) == NULL))
+        if (shop_jwt_verify(vs[i], tok, len, NOW_S, &c, &err) != 0)
+            continue;
+        if (c.sub[0] == '\0' || memchr(c.sub, '\0', sizeof(c.sub)) == NULL)
+            abort();
+        /* Roles ("role" / "roles"): never empty (shopper by default), only known bits. */
+        if (c.roles == 0 || (c.roles & ~SHOP_ROLES_ALL) != 0 ||
+            c.admin != ((c.roles & SHOP_ROLE_BIT(SHOP_ROLE_ADMIN)) != 0))
             abort();
     }
 }
