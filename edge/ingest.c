@@ -400,12 +400,16 @@ static void on_owners(struct edge_pg_task *task, bool ran)
         return;
     }
     unreserve(ing);
+    if (ing->req == NULL) {   /* the client went away meanwhile: nothing is produced */
+        ingest_free(ing);
+        return;
+    }
     if (status == 503) {
         answer_unavailable(ing, "database unavailable for the order ownership check");
         ingest_free(ing);
         return;
     }
-    reject(ing, status, &p);   /* also a client that went away: nothing is produced */
+    reject(ing, status, &p);
 }
 
 /* Produces the batch, after the ownership lookup when one of its events needs it. */
