@@ -132,6 +132,8 @@ post "$UB" '{"events":[{"type":"order.paid","order_id":"o-a","amount":{"amount_m
 expect "shopper ub pays ua's order" 403 0 type order.paid
 post "$UB" '{"events":[{"type":"order.placed","order_id":"o-a","session_id":"'$MARK'-own","lines":[{"product_id":"p1","quantity":1,"unit_price":{"amount_minor":1,"currency":"GBP"}}]}]}'
 expect "shopper ub places an order with ua's order id" 409 0 order_id order.placed
+check "409 is titled Conflict, status line and body" \
+    bash -c "jq -e '.title == \"Conflict\"' '$TMP/body' >/dev/null && grep -q '^HTTP/1.1 409 Conflict' '$TMP/hdrs'"
 post "$NONE" '{"events":[{"type":"order.placed","order_id":"o-a","session_id":"'$MARK'-own","lines":[{"product_id":"p1","quantity":1,"unit_price":{"amount_minor":1,"currency":"GBP"}}]}]}'
 expect "shopper ua places o-a again" 409 0 order_id order.placed
 post "$SERVICE" '{"events":[{"type":"order.placed","order_id":"o-b","user_id":"ub","session_id":"'$MARK'-own","lines":[{"product_id":"p1","quantity":1,"unit_price":{"amount_minor":1,"currency":"GBP"}}]}]}'
