@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * The ownership lookup of an ingest batch: one parameterised query on a pool thread
- * (edge_pg_submit), select order_id, user_id from orders where order_id = any($1),
- * its rows copied out for the loop thread to check (edge/core/edge_authz.c). Shell.
+ * (edge_pg_submit), shop_authz_owner_sql (the orders' owners and placing events, where
+ * order_id = any($1)), its rows copied out for the loop thread to check
+ * (edge/core/edge_authz.c). Shell.
  * Invariant: a lookup that did not answer leaves ok false, and the batch is then
  * refused with 503 (never produced unchecked).
  */
@@ -18,18 +19,18 @@ static void copy_rows(struct edge_owner_lookup *l, PGresult *res)
 {
     size_t n = (size_t)PQntuples(res), bytes = n * sizeof(*l->rows);
     for (size_t i = 0; i < n; i++)
-        bytes += (size_t)PQgetlength(res, (int)i, 0) + (size_t)PQgetlength(res, (int)i, 1) + 2;
+        for (int c = 0; c < 3; c++)
+            bytes += (size_t)PQgetlength(res, (int)i, c) + 1;   /* NULL: length 0, "" */
     l->rows = shop_xmalloc(bytes + 1);
     char *o = (char *)(l->rows + n);
     for (size_t i = 0; i < n; i++) {
-        for (int c = 0; c < 2; c++) {
+        const char **col[3] = {&l->rows[i].order_id, &l->rows[i].user_id,
+                               &l->rows[i].placed_event_id};
+        for (int c = 0; c < 3; c++) {
             size_t len = (size_t)PQgetlength(res, (int)i, c);
             memcpy(o, PQgetvalue(res, (int)i, c), len);
             o[len] = '\0';
-            if (c == 0)
-                l->rows[i].order_id = o;
-            else
-                l->rows[i].user_id = o;
+            *col[c] = o;
             o += len + 1;
         }
     }
@@ -45,7 +46,7 @@ static void run_lookup(struct edge_pg_task *task, struct edge *e, PGconn **conn)
         return;
     const char *params[1] = {l->param};
     PGresult *res = PQexecParams(*conn, shop_authz_owner_sql, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 2) {
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 3) {
         copy_rows(l, res);
         l->ok = true;
     } else {

@@ -165,7 +165,9 @@ bool shop_authz_needs_owner(const Shopstream__V1__Event *ev, const struct shop_a
 }
 
 const char shop_authz_owner_sql[] =
-    "select order_id, user_id from orders where order_id = any($1::text[])";
+    "select o.order_id, o.user_id, h.event_id::text from orders o "
+    "left join order_status_history h on h.order_id = o.order_id and h.status = 'placed' "
+    "where o.order_id = any($1::text[])";
 
 /* Whether events[i]'s order id already appears among the events before it that need it. */
 static bool seen_before(Shopstream__V1__Event *const *events, const struct shop_authz_grant *g,
@@ -222,6 +224,17 @@ static const struct shop_authz_owner *find_owner(const struct shop_authz_owner *
     return NULL;
 }
 
+/* Whether the read model says event_id of user placed order id (a retry of that event). */
+static bool placed_by(const struct shop_authz_owner *rows, size_t n_rows, const char *id,
+                      const char *event_id, const char *user)
+{
+    for (size_t i = 0; i < n_rows; i++)
+        if (strcmp(str(rows[i].order_id), id) == 0 && strcmp(str(rows[i].user_id), str(user)) == 0 &&
+            event_id[0] != '\0' && strcmp(str(rows[i].placed_event_id), event_id) == 0)
+            return true;
+    return false;
+}
+
 static int owner_problem(struct shop_problem *p, size_t index, int status, const char *type,
                          const char *order_id)
 {
@@ -246,7 +259,8 @@ int shop_authz_check_owners(Shopstream__V1__Event *const *events,
         const char *type = shop_event_type_name(ev->payload_case);
         const struct shop_authz_owner *o = find_owner(rows, n_rows, id);
         if (ev->payload_case == P(ORDER_PLACED)) {
-            if (o != NULL || seen_before(events, grants, i, true))
+            bool retry = o != NULL && placed_by(rows, n_rows, id, str(ev->id), grants[i].user_id);
+            if ((o != NULL && !retry) || seen_before(events, grants, i, true))
                 return owner_problem(p, i, 409, type, id);
         } else if (o != NULL && strcmp(str(o->user_id), str(grants[i].user_id)) != 0) {
             return owner_problem(p, i, 403, type, id);

@@ -71,7 +71,9 @@ int shop_authz_admit(Shopstream__V1__Event *ev, int index, const struct shop_aut
  *  order, when known, must be the poster's). */
 bool shop_authz_needs_owner(const Shopstream__V1__Event *ev, const struct shop_authz_grant *g);
 
-/** The one lookup per batch; $1 is shop_authz_owner_param()'s text[] literal. */
+/** The one lookup per batch; $1 is shop_authz_owner_param()'s text[] literal. Columns:
+ *  order_id, user_id, and the id of the event that placed it (order_status_history's
+ *  "placed" step; NULL when the history has none), one row per such step. */
 extern const char shop_authz_owner_sql[];
 
 /** $1 of shop_authz_owner_sql: the distinct order ids of the events that need the check,
@@ -82,16 +84,20 @@ char *shop_authz_owner_param(Shopstream__V1__Event *const *events,
                              const struct shop_authz_grant *grants, size_t n,
                              struct shop_arena *arena);
 
-/** One row of the lookup: an order in the read model and the user who placed it. */
+/** One row of the lookup: an order in the read model, the user who placed it and the id of
+ *  the order.placed event that did ("" when unknown). */
 struct shop_authz_owner {
     const char *order_id;
     const char *user_id;
+    const char *placed_event_id;
 };
 
 /** Checks every event that needed it (shop_authz_needs_owner) in batch order against the
  *  rows found. Returns 0, 409 for an order.placed whose order_id is in the read model or
  *  placed earlier in the batch, or 403 for a SELF_ORDER event of an order in the read
- *  model that another user placed; p names the index and field order_id. */
+ *  model that another user placed; p names the index and field order_id. The very event
+ *  that placed the order, posted again by its user (a client's retry with the same id),
+ *  is no reuse: it passes, and the workers apply it once. */
 int shop_authz_check_owners(Shopstream__V1__Event *const *events,
                             const struct shop_authz_grant *grants, size_t n,
                             const struct shop_authz_owner *rows, size_t n_rows,

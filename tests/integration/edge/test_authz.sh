@@ -32,6 +32,8 @@ psql "$EDGE_PG_DSN" -q >/dev/null <<'SQL'
 insert into orders (order_id, user_id, status, total_minor, currency, placed_at_ms, updated_at_ms)
 values ('o-a','ua','placed',500,'GBP',1700000000000,1700000000000),
        ('o-b','ub','placed',900,'GBP',1700000000000,1700000000000);
+insert into order_status_history (order_id, status, at_ms, event_id)
+values ('o-a','placed',1700000000000,'6f1c0a52-0000-4000-8000-00000000000a');
 SQL
 
 start_edge "$PREFIX" "$BROKERS"
@@ -138,6 +140,12 @@ post "$NONE" '{"events":[{"type":"order.placed","order_id":"o-a","session_id":"'
 expect "shopper ua places o-a again" 409 0 order_id order.placed
 post "$SERVICE" '{"events":[{"type":"order.placed","order_id":"o-b","user_id":"ub","session_id":"'$MARK'-own","lines":[{"product_id":"p1","quantity":1,"unit_price":{"amount_minor":1,"currency":"GBP"}}]}]}'
 expect "a service places an existing order id" 409 0 order_id order.placed
+RETRY='{"events":[{"id":"6f1c0a52-0000-4000-8000-00000000000a","type":"order.placed","order_id":"o-a","session_id":"s-retry","lines":[{"product_id":"p1","quantity":1,"unit_price":{"amount_minor":500,"currency":"GBP"}}]}]}'
+post "$NONE" "$RETRY"
+check "ua posts the event that placed o-a again (a retry, same id): 202 (got $STATUS)" [ "$STATUS" = 202 ]
+ACCEPTED=$((ACCEPTED + 1))
+post "$UB" "${RETRY//s-retry/$MARK-retry}"
+expect "ub posts the id of the event that placed ua's o-a" 409 0 order_id order.placed
 P2='{"type":"order.placed","order_id":"o-dup-'$$'","session_id":"'$MARK'-own","lines":[{"product_id":"p1","quantity":1,"unit_price":{"amount_minor":1,"currency":"GBP"}}]}'
 post "$UB" '{"events":['"$P2"','"$VIEW"','"$P2"']}'
 check "one order id placed twice in a batch: 409 at index 2" \

@@ -307,7 +307,9 @@ static int check(const char *members, unsigned roles, const struct shop_authz_ow
 Test(authz, ownership_against_the_read_model)
 {
     const unsigned shopper = SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), service = SHOP_ROLE_BIT(SHOP_ROLE_SERVICE);
-    const struct shop_authz_owner rows[] = {{"o-mine", SUB}, {"o-theirs", OTHER}};
+#define PLACED_BY_MINE "6f1c0a52-0000-4000-8000-00000000aaaa"
+    const struct shop_authz_owner rows[] = {{"o-mine", SUB, PLACED_BY_MINE},
+                                            {"o-theirs", OTHER, "6f1c0a52-0000-4000-8000-00000000bbbb"}};
     struct shop_problem p;
     cr_assert_eq(check(CANCEL("o-mine"), shopper, rows, 2, &p), 0, "own order");
     cr_assert_eq(check(VIEW "," CANCEL("o-theirs"), shopper, rows, 2, &p), 403, "another user's order");
@@ -320,6 +322,17 @@ Test(authz, ownership_against_the_read_model)
     cr_assert_str_eq(p.field, "order_id");
     cr_assert_eq(p.index, 0);
     cr_assert_eq(check(PLACED("o-mine"), shopper, rows, 2, &p), 409, "reusing one's own id too");
+    /* The event that placed o-mine, posted again with its id by its user: a retry, no reuse. */
+    const char *again = "{\"id\":\"" PLACED_BY_MINE "\",\"type\":\"order.placed\",\"order_id\":\"o-mine\","
+                        "\"lines\":[{\"product_id\":\"p1\",\"quantity\":1,\"unit_price\":"
+                        "{\"amount_minor\":5,\"currency\":\"GBP\"}}]}";
+    cr_assert_eq(check(again, shopper, rows, 2, &p), 0, "a retry of the placing event");
+    const struct shop_authz_owner no_history[] = {{"o-mine", SUB, ""}};
+    cr_assert_eq(check(again, shopper, no_history, 1, &p), 409, "no placing event known: a reuse");
+    char theirs[512];
+    snprintf(theirs, sizeof(theirs), "%.*s,\"user_id\":\"%s\"}", (int)strlen(again) - 1, again, OTHER);
+    cr_assert_eq(check(theirs, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE), rows, 2, &p), 409,
+                 "the placing event's id for another user is a reuse");
     cr_assert_eq(check(PLACED("o-new") "," CANCEL("o-new"), shopper, rows, 2, &p), 0,
                  "placed and cancelled in one batch");
     cr_assert_eq(check(PLACED("o-new") "," VIEW "," PLACED("o-new"), shopper, NULL, 0, &p), 409,
