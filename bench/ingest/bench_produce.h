@@ -42,7 +42,7 @@ void bench_msgs_init(struct bench_msgs *m);
 void bench_msgs_fini(struct bench_msgs *m);
 
 /** Decodes a POST /v1/events JSON body as the edge does (shop_event_batch_from_json),
- *  admits every event as the edge does for a token of subject with roles (a SHOP_ROLE_BIT
+ *  admits every event as the edge does for a token of subject with roles (a SHOP_EDGE_ROLE_BIT
  *  set: shop_authz_admit authorises, stamps at received_at_ms and validates), packs it, and
  *  appends the records. Returns 0, or SHOP_EINVAL with err naming the event and field. */
 int bench_msgs_add_json(struct bench_msgs *m, const char *body, const char *subject, unsigned roles,

@@ -314,7 +314,7 @@ static int run_raw(const struct opts *o, const struct replay_request *reqs, size
     int64_t now_ms = (int64_t)time(NULL) * 1000;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = bench_msgs_add_json(&m, reqs[i].body, REPLAY_SERVICE_SUBJECT, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE),
+        rc = bench_msgs_add_json(&m, reqs[i].body, REPLAY_SERVICE_SUBJECT, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE),
                                  now_ms, &err);
     struct bench_produce_result r = {0};
     struct bench_produce_opts bo = {.brokers = o->brokers, .topic_prefix = o->topic_prefix, .warmup = 1};

@@ -425,7 +425,7 @@ static int raw_phase(struct bench *b, double *raw_rate, double *proj_rate, struc
     for (size_t i = 0; i < b->plan.n_reqs && rc == 0; i++)
         if (b->plan.reqs[i].admin)
             rc = bench_msgs_add_json(&m, b->plan.reqs[i].body, b->plan.reqs[i].user_id,
-                                     SHOP_ROLE_BIT(SHOP_ROLE_ADMIN), now_ms, err);
+                                     SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_ADMIN), now_ms, err);
     size_t n_catalog = m.n;
     char *body = NULL, sub[40];
     size_t cap = 0;
@@ -436,7 +436,7 @@ static int raw_phase(struct bench *b, double *raw_rate, double *proj_rate, struc
         uint32_t pass = 0xffffu - (uint32_t)(i / b->pool.n_reqs);
         pipe_pool_render(&b->pool, r, pass, &ev_seq, NULL, &body, &cap);
         pipe_pool_subject(&b->pool, r->user, pass, sub);
-        rc = bench_msgs_add_json(&m, body, sub, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE), now_ms, err);
+        rc = bench_msgs_add_json(&m, body, sub, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE), now_ms, err);
     }
     free(body);
     struct bench_produce_result pr = {0};
@@ -605,7 +605,7 @@ static int edge_would_take(const char *event_json, const char *user, void *ud)
         if (*c == '#' || *c == '~' || *c == '^')
             *c = '0';
     struct shop_err err = {0};
-    int ok = bench_msgs_add_json(&k->m, body, user, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE), (int64_t)time(NULL) * 1000,
+    int ok = bench_msgs_add_json(&k->m, body, user, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE), (int64_t)time(NULL) * 1000,
                                  &err) == 0;
     if (!ok)
         k->n_dropped++;

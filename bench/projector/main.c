@@ -354,8 +354,8 @@ static int load_events(const struct opts *o, struct bench_msgs *m, int64_t *rece
         bench_msgs_init(m);
         for (size_t i = 0; i < plan.n_reqs && m->n < o->n_events && rc == 0; i++)
             rc = bench_msgs_add_json(m, plan.reqs[i].body, plan.reqs[i].user_id,
-                                     plan.reqs[i].admin ? SHOP_ROLE_BIT(SHOP_ROLE_ADMIN)
-                                                        : SHOP_ROLE_BIT(SHOP_ROLE_SERVICE),
+                                     plan.reqs[i].admin ? SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_ADMIN)
+                                                        : SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE),
                                      now_ms, err);
         size_t users = plan.n_users;
         replay_plan_free(&plan);

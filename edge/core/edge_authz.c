@@ -19,7 +19,7 @@
 
 struct row {
     Shopstream__V1__Event__PayloadCase pc;
-    enum shop_authz_cell cell[SHOP_ROLE_COUNT];   /* shopper, service, admin */
+    enum shop_authz_cell cell[SHOP_EDGE_ROLE_COUNT];   /* shopper, service, admin */
 };
 
 /* docs/api.md "Who may post what" is this table. A shopper cancels only their own order;
@@ -40,9 +40,9 @@ static const struct row matrix[] = {
     {P(STOCK_ADJUSTED),    {DENY, DENY, CATALOG}},
 };
 
-enum shop_authz_cell shop_authz_cell(enum shop_role role, Shopstream__V1__Event__PayloadCase pc)
+enum shop_authz_cell shop_authz_cell(enum shop_edge_role role, Shopstream__V1__Event__PayloadCase pc)
 {
-    if ((int)role < 0 || role >= SHOP_ROLE_COUNT)
+    if ((int)role < 0 || role >= SHOP_EDGE_ROLE_COUNT)
         return DENY;
     for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++)
         if (matrix[i].pc == pc)
@@ -87,10 +87,10 @@ static int refuse(struct shop_problem *p, int index, int why, const char *type, 
         return SHOP_EFORBIDDEN;
     }
     char held[40] = "";
-    for (int r = 0; r < SHOP_ROLE_COUNT; r++)
-        if (shop_role_set_has(roles, (enum shop_role)r))
+    for (int r = 0; r < SHOP_EDGE_ROLE_COUNT; r++)
+        if (shop_edge_role_set_has(roles, (enum shop_edge_role)r))
             snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s",
-                     held[0] != '\0' ? "," : "", shop_role_name((enum shop_role)r));
+                     held[0] != '\0' ? "," : "", shop_edge_role_name((enum shop_edge_role)r));
     snprintf(p->field, sizeof(p->field), "type");
     if (inventory)
         snprintf(p->detail, sizeof(p->detail),
@@ -106,21 +106,21 @@ int shop_authz_event(const Shopstream__V1__Event *ev, int index, unsigned roles,
 {
     const char *named = str(ev->user_id);
     if (ev->payload_case == SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET) {
-        *g = (struct shop_authz_grant){SHOP_ROLE_SHOPPER, SHOP_AUTHZ_SELF, sub};
+        *g = (struct shop_authz_grant){SHOP_EDGE_ROLE_SHOPPER, SHOP_AUTHZ_SELF, sub};
         return 0;
     }
     /* Most privileged first: the strongest power the token holds is what it used. A
      * weaker role's refusal is reported only when no role admits the event. */
     int why = SHOP_EAUTH;
-    for (int r = SHOP_ROLE_COUNT - 1; r >= 0; r--) {
-        if (!shop_role_set_has(roles, (enum shop_role)r))
+    for (int r = SHOP_EDGE_ROLE_COUNT - 1; r >= 0; r--) {
+        if (!shop_edge_role_set_has(roles, (enum shop_edge_role)r))
             continue;
-        enum shop_authz_cell cell = shop_authz_cell((enum shop_role)r, ev->payload_case);
+        enum shop_authz_cell cell = shop_authz_cell((enum shop_edge_role)r, ev->payload_case);
         int rc = cell_refusal(cell, named, sub);
         if (rc == 0) {
             bool theirs = cell == SHOP_AUTHZ_ON_BEHALF ||
                           (cell == SHOP_AUTHZ_CATALOG && named[0] != '\0');
-            *g = (struct shop_authz_grant){(enum shop_role)r, cell, theirs ? named : sub};
+            *g = (struct shop_authz_grant){(enum shop_edge_role)r, cell, theirs ? named : sub};
             return 0;
         }
         if (rc != SHOP_EAUTH && why == SHOP_EAUTH)
@@ -143,7 +143,7 @@ int shop_authz_admit(Shopstream__V1__Event *ev, int index, const struct shop_aut
     g->user_id = ev->user_id;   /* the stamped copy, in arena */
     /* Who posted it and with which power: the edge's to say, never the body's. */
     ev->actor_id = shop_arena_strdup(arena, str(c->sub));
-    ev->actor_role = shop_arena_strdup(arena, shop_role_name(g->role));
+    ev->actor_role = shop_arena_strdup(arena, shop_edge_role_name(g->role));
     if (shop_event_validate(ev, c->lim, p) != 0) {
         p->index = index;   /* validate sees one event, not its place in the batch */
         return 400;

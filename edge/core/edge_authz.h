@@ -29,11 +29,11 @@ enum shop_authz_cell {
 };
 
 /** The matrix (docs/api.md "Who may post what"). DENY for any pc it does not list. */
-enum shop_authz_cell shop_authz_cell(enum shop_role role, Shopstream__V1__Event__PayloadCase pc);
+enum shop_authz_cell shop_authz_cell(enum shop_edge_role role, Shopstream__V1__Event__PayloadCase pc);
 
 /** What let one event in. user_id is the user it is stamped for (borrowed from ev). */
 struct shop_authz_grant {
-    enum shop_role role;
+    enum shop_edge_role role;
     enum shop_authz_cell cell;
     const char *user_id;
 };

@@ -160,8 +160,8 @@ static int check_claims(const struct shop_jwt_verifier *v, jwt_t *jwt, int64_t n
                                              "characters without spaces", SHOP_JWT_SUB_MAX);
     memcpy(out->sub, sub, strlen(sub) + 1);
     char *role = jwt_get_grants_json(jwt, "role"), *roles = jwt_get_grants_json(jwt, "roles");
-    out->roles = shop_role_set_from_claims(role, roles);
-    out->admin = shop_role_set_has(out->roles, SHOP_ROLE_ADMIN);
+    out->roles = shop_edge_role_set_from_claims(role, roles);
+    out->admin = shop_edge_role_set_has(out->roles, SHOP_EDGE_ROLE_ADMIN);
     free(role);
     free(roles);
     out->exp_s = exp_s;

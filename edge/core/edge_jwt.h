@@ -47,8 +47,8 @@ struct shop_jwt_verifier {
 
 struct shop_jwt_claims {
     char sub[SHOP_JWT_SUB_MAX + 1];
-    bool admin;     /* roles holds SHOP_ROLE_ADMIN */
-    unsigned roles; /* SHOP_ROLE_BIT set from "role" / "roles" (edge_role.h); never 0 */
+    bool admin;     /* roles holds SHOP_EDGE_ROLE_ADMIN */
+    unsigned roles; /* SHOP_EDGE_ROLE_BIT set from "role" / "roles" (edge_role.h); never 0 */
     int64_t exp_s;
 };
 

@@ -51,8 +51,8 @@ static void verify_all(const char *tok, size_t len, bool with_iss_aud)
         if (c.sub[0] == '\0' || memchr(c.sub, '\0', sizeof(c.sub)) == NULL)
             abort();
         /* Roles ("role" / "roles"): never empty (shopper by default), only known bits. */
-        if (c.roles == 0 || (c.roles & ~SHOP_ROLES_ALL) != 0 ||
-            c.admin != ((c.roles & SHOP_ROLE_BIT(SHOP_ROLE_ADMIN)) != 0))
+        if (c.roles == 0 || (c.roles & ~SHOP_EDGE_ROLES_ALL) != 0 ||
+            c.admin != ((c.roles & SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_ADMIN)) != 0))
             abort();
     }
 }

@@ -83,30 +83,30 @@ Test(authz, the_table_holds_the_documented_cells)
 {
     for (size_t t = 0; t < N_TYPES; t++) {
         Shopstream__V1__Event__PayloadCase pc = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED + (int)t;
-        for (int r = 0; r < SHOP_ROLE_COUNT; r++)
-            cr_assert_eq(shop_authz_cell((enum shop_role)r, pc), cell_of(want_cells[t][r]),
-                         "%s as %s", shop_event_type_name(pc), shop_role_name((enum shop_role)r));
+        for (int r = 0; r < SHOP_EDGE_ROLE_COUNT; r++)
+            cr_assert_eq(shop_authz_cell((enum shop_edge_role)r, pc), cell_of(want_cells[t][r]),
+                         "%s as %s", shop_event_type_name(pc), shop_edge_role_name((enum shop_edge_role)r));
     }
 }
 
 Test(authz, payload_cases_outside_the_table_are_denied_to_everyone)
 {
-    for (int r = 0; r < SHOP_ROLE_COUNT; r++) {
-        cr_assert_eq(shop_authz_cell((enum shop_role)r, SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET),
+    for (int r = 0; r < SHOP_EDGE_ROLE_COUNT; r++) {
+        cr_assert_eq(shop_authz_cell((enum shop_edge_role)r, SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET),
                      SHOP_AUTHZ_DENY);
         for (int pc = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED + 1; pc < 64; pc++)
-            cr_assert_eq(shop_authz_cell((enum shop_role)r, (Shopstream__V1__Event__PayloadCase)pc),
+            cr_assert_eq(shop_authz_cell((enum shop_edge_role)r, (Shopstream__V1__Event__PayloadCase)pc),
                          SHOP_AUTHZ_DENY, "payload case %d as %s", pc,
-                         shop_role_name((enum shop_role)r));
+                         shop_edge_role_name((enum shop_edge_role)r));
     }
-    cr_assert_eq(shop_authz_cell(SHOP_ROLE_COUNT, SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED),
+    cr_assert_eq(shop_authz_cell(SHOP_EDGE_ROLE_COUNT, SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED),
                  SHOP_AUTHZ_DENY);
 }
 
 /* One cell through the ingest mapping: posted as self (no user_id), and for OTHER. */
-static void walk_cell(size_t t, unsigned roles, enum shop_role role, char cell)
+static void walk_cell(size_t t, unsigned roles, enum shop_edge_role role, char cell)
 {
-    const char *what = shop_role_name(role);
+    const char *what = shop_edge_role_name(role);
     struct shop_arena arena = SHOP_ARENA_INIT;
     struct shop_authz_grant g;
     struct shop_problem p;
@@ -156,10 +156,10 @@ Test(authz, walks_the_whole_matrix_through_the_ingest_mapping)
 {
     for (size_t t = 0; t < N_TYPES; t++) {
         /* A token without any known role is a shopper. */
-        unsigned none = shop_role_set_from_claims(NULL, NULL);
-        walk_cell(t, none, SHOP_ROLE_SHOPPER, want_cells[t][SHOP_ROLE_SHOPPER]);
-        for (int r = 0; r < SHOP_ROLE_COUNT; r++)
-            walk_cell(t, SHOP_ROLE_BIT(r), (enum shop_role)r, want_cells[t][r]);
+        unsigned none = shop_edge_role_set_from_claims(NULL, NULL);
+        walk_cell(t, none, SHOP_EDGE_ROLE_SHOPPER, want_cells[t][SHOP_EDGE_ROLE_SHOPPER]);
+        for (int r = 0; r < SHOP_EDGE_ROLE_COUNT; r++)
+            walk_cell(t, SHOP_EDGE_ROLE_BIT(r), (enum shop_edge_role)r, want_cells[t][r]);
     }
 }
 
@@ -167,7 +167,7 @@ Test(authz, nobody_posts_inventory_outcomes)
 {
     const char *body = "{\"events\":[{\"type\":\"inventory.reserved\",\"order_id\":\"o1\","
                        "\"lines\":[{\"product_id\":\"p1\",\"quantity\":1}],\"user_id\":\"u2\"}]}";
-    for (unsigned roles = 1; roles <= SHOP_ROLES_ALL; roles++) {
+    for (unsigned roles = 1; roles <= SHOP_EDGE_ROLES_ALL; roles++) {
         struct shop_arena arena = SHOP_ARENA_INIT;
         Shopstream__V1__Event **evs;
         size_t n;
@@ -190,7 +190,7 @@ Test(authz, body_actor_fields_are_replaced)
     Shopstream__V1__Event *ev = event_of(2, NULL, &arena);
     ev->actor_id = "someone-else";
     ev->actor_role = "admin";
-    cr_assert_eq(admit(ev, SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), &arena, &g, &p), 0, "%s", p.detail);
+    cr_assert_eq(admit(ev, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER), &arena, &g, &p), 0, "%s", p.detail);
     cr_assert_str_eq(ev->actor_id, SUB);
     cr_assert_str_eq(ev->actor_role, "shopper");
     shop_arena_fini(&arena);
@@ -201,13 +201,13 @@ Test(authz, several_roles_use_the_strongest_that_admits_the_event)
     struct shop_arena arena = SHOP_ARENA_INIT;
     struct shop_authz_grant g;
     struct shop_problem p;
-    unsigned both = SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER) | SHOP_ROLE_BIT(SHOP_ROLE_SERVICE);
+    unsigned both = SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER) | SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE);
     cr_assert_eq(admit(event_of(2, NULL, &arena), both, &arena, &g, &p), 0, "own cart event");
-    cr_assert_eq(g.role, SHOP_ROLE_SHOPPER, "service needs a user_id: the shopper role admits it");
+    cr_assert_eq(g.role, SHOP_EDGE_ROLE_SHOPPER, "service needs a user_id: the shopper role admits it");
     cr_assert_eq(admit(event_of(2, OTHER, &arena), both, &arena, &g, &p), 0);
-    cr_assert_eq(g.role, SHOP_ROLE_SERVICE);
+    cr_assert_eq(g.role, SHOP_EDGE_ROLE_SERVICE);
     cr_assert_eq(admit(event_of(10, SUB, &arena), both, &arena, &g, &p), 0);
-    cr_assert_eq(g.role, SHOP_ROLE_SERVICE, "a cancel as service needs no ownership check");
+    cr_assert_eq(g.role, SHOP_EDGE_ROLE_SERVICE, "a cancel as service needs no ownership check");
     cr_assert_eq(admit(event_of(11, NULL, &arena), both, &arena, &g, &p), 403, "no catalog");
     shop_arena_fini(&arena);
 }
@@ -219,11 +219,11 @@ Test(authz, service_posts_historical_times_but_not_future_ones)
     struct shop_problem p;
     Shopstream__V1__Event *ev = event_of(6, OTHER, &arena);
     ev->occurred_at_ms = 1291161600000LL;   /* 2010-12-01: an Online Retail invoice */
-    cr_assert_eq(admit(ev, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE), &arena, &g, &p), 0, "%s", p.detail);
+    cr_assert_eq(admit(ev, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE), &arena, &g, &p), 0, "%s", p.detail);
     cr_assert_eq(ev->occurred_at_ms, 1291161600000LL, "the recorded time is kept");
     ev = event_of(6, OTHER, &arena);
     ev->occurred_at_ms = NOW_MS + 3600 * 1000;
-    cr_assert_eq(admit(ev, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE), &arena, &g, &p), 400);
+    cr_assert_eq(admit(ev, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE), &arena, &g, &p), 400);
     cr_assert_str_eq(p.field, "occurred_at_ms");
     cr_assert_eq(p.index, 3);
     shop_arena_fini(&arena);
@@ -260,13 +260,13 @@ Test(authz, owner_param_lists_each_order_to_check_once)
     struct shop_authz_grant *g;
     size_t n;
     Shopstream__V1__Event **evs = batch(VIEW "," PLACED("o-1") "," CANCEL("o-2") "," CANCEL("o-1"),
-                                        SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), &arena, &g, &n);
+                                        SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER), &arena, &g, &n);
     cr_assert_str_eq(shop_authz_owner_param(evs, g, n, &arena), "{\"o-1\",\"o-2\"}");
-    evs = batch(VIEW, SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), &arena, &g, &n);
+    evs = batch(VIEW, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER), &arena, &g, &n);
     cr_assert_null(shop_authz_owner_param(evs, g, n, &arena), "no order event: no lookup");
     /* A service's cancel needs no ownership check; its order.placed still needs a new id. */
     evs = batch("{\"type\":\"order.cancelled\",\"order_id\":\"o-9\",\"user_id\":\"u2\"}",
-                SHOP_ROLE_BIT(SHOP_ROLE_SERVICE), &arena, &g, &n);
+                SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE), &arena, &g, &n);
     cr_assert_null(shop_authz_owner_param(evs, g, n, &arena));
     cr_assert_not(shop_authz_needs_owner(evs[0], &g[0]));
     shop_arena_fini(&arena);
@@ -286,7 +286,7 @@ Test(authz, owner_param_escapes_quotes_and_backslashes)
     Shopstream__V1__Event *evs[1] = {&ev};
     struct shop_authz_grant g;
     struct shop_problem p;
-    cr_assert_eq(shop_authz_event(&ev, 0, SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), SUB, &g, &p), 0);
+    cr_assert_eq(shop_authz_event(&ev, 0, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER), SUB, &g, &p), 0);
     cr_assert_str_eq(shop_authz_owner_param(evs, &g, 1, &arena), "{\"a\\\"b\\\\c\"}");
     shop_arena_fini(&arena);
 }
@@ -306,7 +306,7 @@ static int check(const char *members, unsigned roles, const struct shop_authz_ow
 
 Test(authz, ownership_against_the_read_model)
 {
-    const unsigned shopper = SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), service = SHOP_ROLE_BIT(SHOP_ROLE_SERVICE);
+    const unsigned shopper = SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER), service = SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE);
 #define PLACED_BY_MINE "6f1c0a52-0000-4000-8000-00000000aaaa"
     const struct shop_authz_owner rows[] = {{"o-mine", SUB, PLACED_BY_MINE},
                                             {"o-theirs", OTHER, "6f1c0a52-0000-4000-8000-00000000bbbb"}};
@@ -331,7 +331,7 @@ Test(authz, ownership_against_the_read_model)
     cr_assert_eq(check(again, shopper, no_history, 1, &p), 409, "no placing event known: a reuse");
     char theirs[512];
     snprintf(theirs, sizeof(theirs), "%.*s,\"user_id\":\"%s\"}", (int)strlen(again) - 1, again, OTHER);
-    cr_assert_eq(check(theirs, SHOP_ROLE_BIT(SHOP_ROLE_SERVICE), rows, 2, &p), 409,
+    cr_assert_eq(check(theirs, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE), rows, 2, &p), 409,
                  "the placing event's id for another user is a reuse");
     cr_assert_eq(check(PLACED("o-new") "," CANCEL("o-new"), shopper, rows, 2, &p), 0,
                  "placed and cancelled in one batch");

@@ -415,14 +415,14 @@ static unsigned roles_of(const char *role, const char *extra)
     char *tok = mint(&(struct mint){.alg = JWT_ALG_HS256, .sub = "u1", .role = role, .extra = extra});
     cr_assert_eq(verify(&v, tok, &c, &err), 0, "%s", err.msg);
     free(tok);
-    cr_assert_eq(c.admin, (c.roles & SHOP_ROLE_BIT(SHOP_ROLE_ADMIN)) != 0);
+    cr_assert_eq(c.admin, (c.roles & SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_ADMIN)) != 0);
     return c.roles;
 }
 
 Test(jwt, roles_from_role_string_or_roles_array)
 {
-    const unsigned shopper = SHOP_ROLE_BIT(SHOP_ROLE_SHOPPER), service = SHOP_ROLE_BIT(SHOP_ROLE_SERVICE),
-                   admin = SHOP_ROLE_BIT(SHOP_ROLE_ADMIN);
+    const unsigned shopper = SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER), service = SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SERVICE),
+                   admin = SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_ADMIN);
     cr_assert_eq(roles_of(NULL, NULL), shopper, "no role claim: the shopper default");
     cr_assert_eq(roles_of("service", NULL), service);
     cr_assert_eq(roles_of("admin", NULL), admin);

@@ -5,23 +5,23 @@
 
 #include "edge/core/edge_role.h"
 
-#define B(r) SHOP_ROLE_BIT(SHOP_ROLE_##r)
+#define B(r) SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_##r)
 
-Test(role, names_round_trip)
+Test(edge_role, names_round_trip)
 {
-    for (int r = 0; r < SHOP_ROLE_COUNT; r++) {
-        enum shop_role back;
-        cr_assert_eq(shop_role_parse(shop_role_name((enum shop_role)r), &back), 0);
+    for (int r = 0; r < SHOP_EDGE_ROLE_COUNT; r++) {
+        enum shop_edge_role back;
+        cr_assert_eq(shop_edge_role_parse(shop_edge_role_name((enum shop_edge_role)r), &back), 0);
         cr_assert_eq((int)back, r);
     }
-    cr_assert_str_eq(shop_role_name(SHOP_ROLE_SHOPPER), "shopper");
-    cr_assert_str_eq(shop_role_name(SHOP_ROLE_SERVICE), "service");
-    cr_assert_str_eq(shop_role_name(SHOP_ROLE_ADMIN), "admin");
-    cr_assert_null(shop_role_name(SHOP_ROLE_COUNT));
-    enum shop_role r;
-    cr_assert_neq(shop_role_parse("inventory", &r), 0);
-    cr_assert_neq(shop_role_parse("", &r), 0);
-    cr_assert_neq(shop_role_parse(NULL, &r), 0);
+    cr_assert_str_eq(shop_edge_role_name(SHOP_EDGE_ROLE_SHOPPER), "shopper");
+    cr_assert_str_eq(shop_edge_role_name(SHOP_EDGE_ROLE_SERVICE), "service");
+    cr_assert_str_eq(shop_edge_role_name(SHOP_EDGE_ROLE_ADMIN), "admin");
+    cr_assert_null(shop_edge_role_name(SHOP_EDGE_ROLE_COUNT));
+    enum shop_edge_role r;
+    cr_assert_neq(shop_edge_role_parse("inventory", &r), 0);
+    cr_assert_neq(shop_edge_role_parse("", &r), 0);
+    cr_assert_neq(shop_edge_role_parse(NULL, &r), 0);
 }
 
 struct claims_case {
@@ -29,7 +29,7 @@ struct claims_case {
     unsigned want;
 };
 
-Test(role, set_from_claims)
+Test(edge_role, set_from_claims)
 {
     static const struct claims_case cases[] = {
         {NULL, NULL, B(SHOPPER)},
@@ -51,7 +51,7 @@ Test(role, set_from_claims)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct claims_case *c = &cases[i];
-        cr_expect_eq(shop_role_set_from_claims(c->role, c->roles), c->want, "role=%s roles=%s",
+        cr_expect_eq(shop_edge_role_set_from_claims(c->role, c->roles), c->want, "role=%s roles=%s",
                      c->role ? c->role : "-", c->roles ? c->roles : "-");
     }
 }
