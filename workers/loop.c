@@ -397,11 +397,15 @@ static void log_stats(struct worker *w, int64_t elapsed_ms)
     double secs = elapsed_ms > 0 ? (double)elapsed_ms / 1000.0 : 1.0;
     SHOP_LOG(SHOP_LOG_INFO, "worker", "stats",
              "events_per_s=%.1f events=%" PRIu64 " batches=%" PRIu64 " dlq=%" PRIu64 " duplicates=%" PRIu64
-             " no_effect=%" PRIu64 " pg_failures=%" PRIu64 " dedup_probes=%" PRIu64 " splits=%" PRIu64
+             " refused=%" PRIu64 " refused_order_exists=%" PRIu64 " refused_unknown_order=%" PRIu64
+             " refused_illegal_transition=%" PRIu64 " refused_not_owner=%" PRIu64 " refused_not_allowed=%" PRIu64
+             " parked=%" PRIu64 " pg_failures=%" PRIu64 " dedup_probes=%" PRIu64 " splits=%" PRIu64
              " paused=%d lag=%" PRId64,
              (double)(w->stats.events - prev.events) / secs, w->stats.events, w->stats.batches, w->stats.dlq,
-             w->stats.duplicates, w->stats.rejected, w->stats.pg_failures, w->stats.dedup_probes, w->stats.splits,
-             (int)w->pg_down,
+             w->stats.duplicates, w->stats.refused, w->stats.refused_by[SHOP_PROJ_REFUSE_ORDER_EXISTS],
+             w->stats.refused_by[SHOP_PROJ_REFUSE_UNKNOWN_ORDER], w->stats.refused_by[SHOP_PROJ_REFUSE_ILLEGAL],
+             w->stats.refused_by[SHOP_PROJ_REFUSE_NOT_OWNER], w->stats.refused_by[SHOP_PROJ_REFUSE_NOT_ALLOWED],
+             w->stats.parked, w->stats.pg_failures, w->stats.dedup_probes, w->stats.splits, (int)w->pg_down,
              worker_kafka_lag(w));
     prev = w->stats;
 }

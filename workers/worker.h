@@ -40,7 +40,9 @@ struct worker_batch {
 };
 
 struct worker_stats {
-    uint64_t events, batches, dlq, rejected, duplicates, pg_failures, dedup_probes, splits;
+    uint64_t events, batches, dlq, duplicates, pg_failures, dedup_probes, splits;
+    uint64_t refused, parked;                         /* order events refused, decisions parked */
+    uint64_t refused_by[SHOP_PROJ_REFUSE_COUNT];      /* refused, by reason */
 };
 
 struct worker;

@@ -10,9 +10,11 @@
  *                                  mark_unapplied with those. Should the key refuse one
  *                                  (a copy in the same bucket), roll back, redo with
  *                                  probe_own.
- *   2. shop_proj_build_order_read-> status and lines of the orders the new events touch
- *      shop_proj_fold_known_order for each row it returned
- *   3. shop_proj_fold_event      for each new event, in batch order
+ *   2. shop_proj_build_order_read-> locks the order ids the new events name, then reads
+ *                                  status, owner and lines of those orders and the
+ *                                  decisions parked for them
+ *      shop_proj_fold_known_order / shop_proj_fold_parked for each row it returned
+ *   3. shop_proj_fold_record     for each new event, in batch order
  *      shop_proj_fold_offset     for each partition of the batch
  *   4. shop_proj_plan_build      -> the statements, offsets last; then COMMIT.
  * The fold semantics are written down in docs/projections.md.
@@ -30,8 +32,8 @@
 #include "workers/core/order_life.h"
 #include "workers/core/strmap.h"
 
-#define SHOP_SQL_PARAMS_MAX 12
-#define SHOP_PLAN_STMTS_MAX 16
+#define SHOP_SQL_PARAMS_MAX 16
+#define SHOP_PLAN_STMTS_MAX 20
 
 /** One statement: fixed SQL text and text-format parameters (array literals in the arena).
  *  A COPY ... FROM STDIN statement has no parameters and carries its rows in copy_data. */
@@ -59,23 +61,33 @@ struct shop_proj_record {
 
 /** Outcome of folding one event. */
 enum shop_proj_outcome {
-    SHOP_PROJ_APPLIED = 0,
+    SHOP_PROJ_APPLIED = 0,     /* including an order step that was only noted in the history */
     SHOP_PROJ_NO_PROJECTION,   /* e.g. browse.search_performed: nothing to project */
-    SHOP_PROJ_REJECTED,        /* an order transition the state machine forbids */
-    SHOP_PROJ_ORPHAN,          /* an order event for an order that was never placed */
-    SHOP_PROJ_DUPLICATE_ORDER, /* order.placed for an order id that already exists */
-    SHOP_PROJ_OVERFLOW         /* a stock or purchases sum would leave int64: the fold is
-                                * unchanged and the record goes to the dead-letter topic */
+    SHOP_PROJ_REFUSED,         /* an order event the life cycle or the ownership rule refuses:
+                                * not applied, recorded in refused_events with its reason */
+    SHOP_PROJ_PARKED,          /* an inventory decision for an order not placed yet: kept in
+                                * order_decisions_pending until the placement arrives */
+    SHOP_PROJ_OVERFLOW         /* a purchases sum would leave int64: the fold is unchanged and
+                                * the record goes to the dead-letter topic */
 };
+
+/** Refusal reasons, indexes into shop_proj_stats.refused_by. */
+enum shop_proj_refusal {
+    SHOP_PROJ_REFUSE_ORDER_EXISTS = 0,
+    SHOP_PROJ_REFUSE_UNKNOWN_ORDER,
+    SHOP_PROJ_REFUSE_ILLEGAL,
+    SHOP_PROJ_REFUSE_NOT_OWNER,
+    SHOP_PROJ_REFUSE_NOT_ALLOWED,
+    SHOP_PROJ_REFUSE_COUNT
+};
+
+/** The reason as recorded (SHOP_REFUSE_* of order_life.h); NULL past the last. */
+const char *shop_proj_refusal_name(enum shop_proj_refusal r);
 
 struct shop_proj_stats {
-    size_t applied, no_projection, rejected, orphan, duplicate_order, overflow;
+    size_t applied, noted, no_projection, refused, parked, overflow;
+    size_t refused_by[SHOP_PROJ_REFUSE_COUNT];
 };
-
-/** Whether an order in status from may move to status to: forward along
- *  placed -> paid -> shipped -> delivered (skipping allowed), cancelled from placed or
- *  paid only; never backwards, never out of delivered or cancelled. */
-bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_status to);
 
 /** The dedup window (docs/projections.md, "Dedup window"). */
 struct shop_proj_dedup {
@@ -119,11 +131,37 @@ void shop_proj_dedup_span(int64_t mark_ms, int64_t now_ms, int64_t bucket_ms, in
 size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
                                 size_t n_applied, struct shop_arena *arena, bool *is_new);
 
-/** Statement 2: reads (order_id, status, product_id, quantity) of the existing orders
- *  that new order events name, locking the order rows. Returns the number of order
+/** Statement 2, two statements in one pipeline: out[0] takes a transaction-scoped
+ *  advisory lock per order id the new order and inventory decision events name (in one
+ *  order, so batches cannot deadlock: an order's events come from two topics, whose
+ *  partitions two workers may own), out[1] then reads, with a snapshot taken after the
+ *  locks, the existing orders' rows (SHOP_PROJ_ORDER_ROW: status, owner, lines) and the
+ *  parked decisions (SHOP_PROJ_PARKED_ROW) of those ids. Returns the number of order
  *  ids; 0 means there is nothing to read. */
 size_t shop_proj_build_order_read(const struct shop_proj_record *recs, const bool *is_new, size_t n,
-                                  struct shop_arena *arena, struct shop_sql_stmt *out);
+                                  struct shop_arena *arena, struct shop_sql_stmt out[2]);
+
+/** Column 0 of a row of the order read: which kind of row it is. */
+#define SHOP_PROJ_ORDER_ROW 'o'
+#define SHOP_PROJ_PARKED_ROW 'p'
+
+/** The order read's columns (see SHOP_PROJ_SQL_ORDER_READ). */
+enum shop_proj_order_col {
+    SHOP_PROJ_COL_KIND = 0, SHOP_PROJ_COL_ORDER_ID, SHOP_PROJ_COL_STATUS, SHOP_PROJ_COL_USER_ID,
+    SHOP_PROJ_COL_PRODUCT_ID, SHOP_PROJ_COL_QUANTITY, SHOP_PROJ_COL_EVENT_ID, SHOP_PROJ_COL_TOPIC,
+    SHOP_PROJ_COL_PARTITION, SHOP_PROJ_COL_OFFSET, SHOP_PROJ_COL_TYPE, SHOP_PROJ_COL_ACTOR_ROLE,
+    SHOP_PROJ_COL_REJECTION, SHOP_PROJ_COL_AT_MS, SHOP_PROJ_ORDER_COLS
+};
+
+/** A decision parked by an earlier batch (a row of order_decisions_pending). */
+struct shop_proj_parked {
+    const char *order_id, *event_id, *topic, *type, *user_id, *actor_role;
+    int32_t partition;
+    int64_t offset;
+    const char *status;      /* "confirmed" or "rejected" */
+    const char *rejection;   /* orders.rejection JSON for a rejection, else NULL */
+    int64_t at_ms;           /* the decision's occurred_at_ms */
+};
 
 struct shop_proj_fold;
 
@@ -132,14 +170,25 @@ struct shop_proj_fold *shop_proj_fold_new(struct shop_arena *arena);
 /** A fold whose maps, keyed by client-chosen ids, hash with seed (see strmap.h). */
 struct shop_proj_fold *shop_proj_fold_new_seeded(struct shop_arena *arena, struct shop_hash_seed seed);
 
-/** Feeds one row of the order read; product_id is NULL for an order without lines.
- *  Strings are copied into the arena. */
+/** Feeds one order row of the order read: its status, its owner (orders.user_id) and one
+ *  line; product_id is NULL for an order without lines. Strings are copied into the arena. */
 void shop_proj_fold_known_order(struct shop_proj_fold *f, const char *order_id, const char *status,
-                                const char *product_id, int64_t quantity);
+                                const char *user_id, const char *product_id, int64_t quantity);
 
-/** Folds one new, validated event. ev must outlive the plan. Sums are checked: an
- *  event whose stock or purchases effect would overflow int64 changes nothing and
- *  returns SHOP_PROJ_OVERFLOW (the caller dead-letters it). */
+/** Feeds one parked decision of the order read, before any event is folded. It is
+ *  applied when its order's placement is folded (and then deleted by the plan).
+ *  Strings are copied into the arena. */
+void shop_proj_fold_parked(struct shop_proj_fold *f, const struct shop_proj_parked *p);
+
+/** Folds one new, validated record (rec->ev not NULL). rec and the event must outlive
+ *  the plan. Sums are checked: an event whose purchases effect would overflow int64
+ *  changes nothing and returns SHOP_PROJ_OVERFLOW (the caller dead-letters it). An order
+ *  event is judged by the order life cycle and the ownership rule (order_life.h): a
+ *  refused one changes nothing but a refused_events row (rec names it there). */
+enum shop_proj_outcome shop_proj_fold_record(struct shop_proj_fold *f, const struct shop_proj_record *rec);
+
+/** shop_proj_fold_record of an event without a Kafka position (tests, benches): a refusal
+ *  is recorded with topic "" and partition and offset -1. */
 enum shop_proj_outcome shop_proj_fold_event(struct shop_proj_fold *f, const Shopstream__V1__Event *ev);
 
 /** Records that partition (topic, partition) was consumed up to next_offset (exclusive).
@@ -150,7 +199,8 @@ void shop_proj_fold_offset(struct shop_proj_fold *f, const char *topic, int32_t 
 const struct shop_proj_stats *shop_proj_fold_stats(const struct shop_proj_fold *f);
 
 /** Appends the effect statements and, last, the consumer_offsets upsert to plan.
- *  Statements with nothing to do are left out. now_ms stamps consumer_offsets. */
+ *  Statements with nothing to do are left out. now_ms stamps consumer_offsets and
+ *  refused_events.refused_at_ms; group names the refusals' consumer_group. */
 int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int64_t now_ms,
                          struct shop_plan *plan, struct shop_err *err);
 
@@ -158,6 +208,7 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
 extern const char SHOP_PROJ_SQL_APPLIED_INSERT[];
 extern const char SHOP_PROJ_SQL_DEDUP_MAINTAIN[];
 extern const char SHOP_PROJ_SQL_DEDUP_LAYOUT[];
+extern const char SHOP_PROJ_SQL_ORDER_LOCK[];
 extern const char SHOP_PROJ_SQL_ORDER_READ[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_UPSERT[];
 extern const char SHOP_PROJ_SQL_CART_CLEAR[];
@@ -169,6 +220,9 @@ extern const char SHOP_PROJ_SQL_ORDERS_INSERT[];
 extern const char SHOP_PROJ_SQL_ORDER_LINES_COPY[];
 extern const char SHOP_PROJ_SQL_ORDERS_UPDATE[];
 extern const char SHOP_PROJ_SQL_ORDER_HISTORY[];
+extern const char SHOP_PROJ_SQL_REFUSED_INSERT[];
+extern const char SHOP_PROJ_SQL_PARKED_INSERT[];
+extern const char SHOP_PROJ_SQL_PARKED_DELETE[];
 extern const char SHOP_PROJ_SQL_OFFSETS[];
 extern const char SHOP_PROJ_SQL_OFFSETS_READ[];
 

@@ -4,18 +4,24 @@
  * effects once gives the same rows as applying the events one by one in the
  * same order (see docs/projections.md).
  */
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "workers/core/proj_internal.h"
 #include "workers/core/sql_array.h"
 
-bool shop_order_transition_ok(enum shop_order_status from, enum shop_order_status to)
+static const char *const refusal_names[SHOP_PROJ_REFUSE_COUNT] = {
+    [SHOP_PROJ_REFUSE_ORDER_EXISTS] = SHOP_REFUSE_ORDER_EXISTS,
+    [SHOP_PROJ_REFUSE_UNKNOWN_ORDER] = SHOP_REFUSE_UNKNOWN_ORDER,
+    [SHOP_PROJ_REFUSE_ILLEGAL] = SHOP_REFUSE_ILLEGAL,
+    [SHOP_PROJ_REFUSE_NOT_OWNER] = SHOP_REFUSE_NOT_OWNER,
+    [SHOP_PROJ_REFUSE_NOT_ALLOWED] = SHOP_REFUSE_NOT_ALLOWED,
+};
+
+const char *shop_proj_refusal_name(enum shop_proj_refusal r)
 {
-    if (from == SHOP_ORDER_NONE || from == SHOP_ORDER_CANCELLED || from == SHOP_ORDER_DELIVERED)
-        return false;
-    if (to == SHOP_ORDER_CANCELLED)
-        return from == SHOP_ORDER_PLACED || from == SHOP_ORDER_PAID;
-    return to > from && to <= SHOP_ORDER_DELIVERED;
+    return (unsigned)r < SHOP_PROJ_REFUSE_COUNT ? refusal_names[r] : NULL;
 }
 
 struct shop_proj_fold *shop_proj_fold_new_seeded(struct shop_arena *arena, struct shop_hash_seed seed)
@@ -27,6 +33,7 @@ struct shop_proj_fold *shop_proj_fold_new_seeded(struct shop_arena *arena, struc
     shop_strmap_init_seeded(&f->users, arena, seed);
     shop_strmap_init_seeded(&f->orders, arena, seed);
     shop_strmap_init_seeded(&f->offsets, arena, seed);
+    shop_strmap_init_seeded(&f->parked, arena, seed);
     return f;
 }
 
@@ -173,59 +180,46 @@ static void fold_product_upserted(struct shop_proj_fold *f, const Shopstream__V1
     p->has_price = money_set(u->price);
     p->price_minor = p->has_price ? u->price->amount_minor : 0;
     p->currency = p->has_price ? u->price->currency : NULL;
-    p->stock_abs = true;    /* earlier stock deltas of the batch are overwritten */
-    p->stock = u->stock;
 }
 
-static void fold_stock(struct shop_proj_fold *f, const char *product_id, int64_t at_ms, int64_t stock_delta,
-                       int64_t purchases_delta)
-{
-    struct proj_product *p = product_of(f, product_id, at_ms);
-    p->stock += stock_delta;            /* checked by stock_fits before any change */
-    p->purchases += purchases_delta;
-}
-
-/* Whether stock += sign * q and purchases -= sign * q for every line (a product may
- * appear on several lines) stay within int64, checked before the fold changes anything:
- * signed overflow is undefined in C, and PostgreSQL would refuse the sum anyway. */
+/* Whether purchases += sign * q for every line (a product may appear on several lines)
+ * stays within int64, checked before the fold changes anything: signed overflow is
+ * undefined in C, and PostgreSQL would refuse the sum anyway. */
 static bool lines_fit(const struct shop_proj_fold *f, const char *const *products, const int64_t *qty, size_t n,
                       int64_t sign)
 {
     for (size_t i = 0; i < n; i++) {
         const struct proj_product *p = shop_strmap_get(&f->products, products[i]);
-        int64_t stock = p != NULL ? p->stock : 0, purchases = p != NULL ? p->purchases : 0;
+        int64_t purchases = p != NULL ? p->purchases : 0;
         for (size_t j = 0; j <= i; j++) {
             if (strcmp(products[j], products[i]) != 0)
                 continue;
             int64_t d;
-            if (__builtin_mul_overflow(qty[j], sign, &d) || __builtin_add_overflow(stock, d, &stock) ||
-                __builtin_sub_overflow(purchases, d, &purchases))
+            if (__builtin_mul_overflow(qty[j], sign, &d) || __builtin_add_overflow(purchases, d, &purchases))
                 return false;
         }
     }
     return true;
 }
 
-static bool stock_fits(const struct shop_proj_fold *f, const char *product_id, int64_t delta)
+/* Grows an arena array of elem-sized items to hold one more. */
+static void *grow(struct shop_arena *arena, void *items, size_t n, size_t *cap, size_t elem)
 {
-    const struct proj_product *p = shop_strmap_get(&f->products, product_id);
-    int64_t sum;
-    return !__builtin_add_overflow(p != NULL ? p->stock : 0, delta, &sum);
+    if (n < *cap)
+        return items;
+    size_t c = *cap ? 2 * *cap : 32;
+    void *p = shop_arena_alloc(arena, c * elem);
+    if (n > 0)
+        memcpy(p, items, n * elem);
+    *cap = c;
+    return p;
 }
 
 static void add_history(struct shop_proj_fold *f, const char *order_id, enum shop_order_status status,
-                        const Shopstream__V1__Event *ev)
+                        const struct proj_src *src)
 {
-    if (f->n_history == f->cap_history) {
-        size_t cap = f->cap_history ? 2 * f->cap_history : 32;
-        struct proj_history *h = shop_arena_alloc(f->arena, cap * sizeof(*h));
-        if (f->n_history > 0)
-            memcpy(h, f->history, f->n_history * sizeof(*h));
-        f->history = h;
-        f->cap_history = cap;
-    }
-    f->history[f->n_history++] =
-        (struct proj_history){order_id, status, ev->occurred_at_ms, ev->id};
+    f->history = grow(f->arena, f->history, f->n_history, &f->cap_history, sizeof(*f->history));
+    f->history[f->n_history++] = (struct proj_history){order_id, status, src->at_ms, src->event_id};
 }
 
 static struct proj_order *order_new(struct shop_proj_fold *f, const char *order_id, size_t cap_lines)
@@ -239,12 +233,13 @@ static struct proj_order *order_new(struct shop_proj_fold *f, const char *order_
 }
 
 void shop_proj_fold_known_order(struct shop_proj_fold *f, const char *order_id, const char *status,
-                                const char *product_id, int64_t quantity)
+                                const char *user_id, const char *product_id, int64_t quantity)
 {
     struct proj_order *o = shop_strmap_get(&f->orders, order_id);
     if (o == NULL) {
         o = order_new(f, shop_arena_strdup(f->arena, order_id), 4);
         o->status_before = o->status = shop_order_status_parse(status);
+        o->user_id = shop_arena_strdup(f->arena, user_id != NULL ? user_id : "");
     }
     if (product_id == NULL)
         return;
@@ -258,19 +253,158 @@ void shop_proj_fold_known_order(struct shop_proj_fold *f, const char *order_id, 
         (struct proj_order_line){shop_arena_strdup(f->arena, product_id), quantity, 0, NULL};
 }
 
-/* Placing reserves stock and counts purchases: both are returned on cancel. */
-static enum shop_proj_outcome fold_order_placed(struct shop_proj_fold *f, const Shopstream__V1__Event *ev)
+static struct proj_parked *park(struct shop_proj_fold *f, const char *order_id, enum shop_order_step step,
+                                const char *rejection, const struct proj_src *src, bool stored)
+{
+    struct proj_parked *p = shop_arena_alloc(f->arena, sizeof(*p));
+    *p = (struct proj_parked){.src = *src, .order_id = order_id, .step = step, .rejection = rejection,
+                              .stored = stored};
+    struct proj_parked *head = shop_strmap_get(&f->parked, order_id);
+    if (head == NULL) {
+        shop_strmap_put(&f->parked, order_id, p);
+    } else {
+        while (head->next_of_order != NULL)
+            head = head->next_of_order;
+        head->next_of_order = p;
+    }
+    f->parked_all = grow(f->arena, f->parked_all, f->n_parked, &f->cap_parked, sizeof(*f->parked_all));
+    f->parked_all[f->n_parked++] = p;
+    return p;
+}
+
+static const char *dup_or_null(struct shop_arena *arena, const char *s)
+{
+    return s != NULL ? shop_arena_strdup(arena, s) : NULL;
+}
+
+void shop_proj_fold_parked(struct shop_proj_fold *f, const struct shop_proj_parked *in)
+{
+    struct shop_arena *a = f->arena;
+    struct proj_src src = {shop_arena_strdup(a, in->event_id), shop_arena_strdup(a, in->type),
+                           shop_arena_strdup(a, in->user_id), shop_arena_strdup(a, in->actor_role),
+                           shop_arena_strdup(a, in->topic), in->partition, in->offset, in->at_ms};
+    enum shop_order_step step =
+        shop_order_status_parse(in->status) == SHOP_ORDER_REJECTED ? SHOP_STEP_REJECT : SHOP_STEP_CONFIRM;
+    park(f, shop_arena_strdup(a, in->order_id), step, dup_or_null(a, in->rejection), &src, true);
+}
+
+static enum shop_proj_refusal refusal_index(const char *reason)
+{
+    for (int i = 0; i < SHOP_PROJ_REFUSE_COUNT; i++)
+        if (strcmp(reason, refusal_names[i]) == 0)
+            return (enum shop_proj_refusal)i;
+    return SHOP_PROJ_REFUSE_ILLEGAL;
+}
+
+static enum shop_proj_outcome refuse(struct shop_proj_fold *f, const struct proj_src *src, const char *order_id,
+                                     const char *reason, enum shop_order_status status)
+{
+    f->refusals = grow(f->arena, f->refusals, f->n_refusals, &f->cap_refusals, sizeof(*f->refusals));
+    f->refusals[f->n_refusals++] = (struct proj_refusal){*src, order_id, reason, status};
+    f->stats.refused++;
+    f->stats.refused_by[refusal_index(reason)]++;
+    return SHOP_PROJ_REFUSED;
+}
+
+/* The status a step names in the history (and moves to, when it moves). */
+static enum shop_order_status step_status(enum shop_order_step step)
+{
+    static const enum shop_order_status st[SHOP_STEP_COUNT] = {
+        [SHOP_STEP_PLACE] = SHOP_ORDER_PLACED,     [SHOP_STEP_CONFIRM] = SHOP_ORDER_CONFIRMED,
+        [SHOP_STEP_REJECT] = SHOP_ORDER_REJECTED,  [SHOP_STEP_PAY] = SHOP_ORDER_PAID,
+        [SHOP_STEP_SHIP] = SHOP_ORDER_SHIPPED,     [SHOP_STEP_DELIVER] = SHOP_ORDER_DELIVERED,
+        [SHOP_STEP_CANCEL] = SHOP_ORDER_CANCELLED,
+    };
+    return st[step];
+}
+
+/* Moving into cancelled or rejected gives the order's units back to purchases (units in
+ * orders that are neither); checked first. */
+static bool returns_purchases(enum shop_order_status next)
+{
+    return next == SHOP_ORDER_CANCELLED || next == SHOP_ORDER_REJECTED;
+}
+
+static bool order_lines_fit(const struct shop_proj_fold *f, const struct proj_order *o, int64_t sign)
+{
+    const char **products = shop_arena_alloc(f->arena, (o->n_lines + 1) * sizeof(*products));
+    int64_t *qty = shop_arena_alloc(f->arena, (o->n_lines + 1) * sizeof(*qty));
+    for (size_t i = 0; i < o->n_lines; i++) {
+        products[i] = o->lines[i].product_id;
+        qty[i] = o->lines[i].quantity;
+    }
+    return lines_fit(f, products, qty, o->n_lines, sign);
+}
+
+static void order_purchases(struct shop_proj_fold *f, const struct proj_order *o, int64_t sign, int64_t at_ms)
+{
+    for (size_t i = 0; i < o->n_lines; i++)
+        product_of(f, o->lines[i].product_id, at_ms)->purchases += sign * o->lines[i].quantity;
+}
+
+/* A step past the refusals of the placement: judged by the life cycle (order_life.h).
+ * ev is NULL for a parked decision (decisions need no authority). */
+static enum shop_proj_outcome order_step(struct shop_proj_fold *f, struct proj_order *o, enum shop_order_step step,
+                                         const Shopstream__V1__Event *ev, const char *rejection,
+                                         const struct proj_src *src)
+{
+    enum shop_order_status next = SHOP_ORDER_NONE;
+    const char *reason = NULL;
+    enum shop_order_verdict v = shop_order_judge(o->status, step, &next, &reason);
+    if (v == SHOP_ORDER_REFUSE && strcmp(reason, SHOP_REFUSE_ILLEGAL) != 0)
+        return refuse(f, src, o->order_id, reason, o->status);   /* order_exists */
+    const char *denied = ev != NULL ? shop_order_authority(ev, step, o->user_id) : NULL;
+    if (denied != NULL)
+        return refuse(f, src, o->order_id, denied, o->status);
+    if (v == SHOP_ORDER_REFUSE)
+        return refuse(f, src, o->order_id, reason, o->status);
+    if (v == SHOP_ORDER_MOVE && returns_purchases(next) && !order_lines_fit(f, o, -1))
+        return SHOP_PROJ_OVERFLOW;
+    o->changed = true;
+    o->updated_at_ms = max64(o->updated_at_ms, src->at_ms);
+    add_history(f, o->order_id, step_status(step), src);
+    if (v == SHOP_ORDER_NOTE) {
+        f->stats.noted++;
+        return SHOP_PROJ_APPLIED;
+    }
+    o->status = next;
+    if (next == SHOP_ORDER_REJECTED)
+        o->rejection = rejection;
+    if (returns_purchases(next))
+        order_purchases(f, o, -1, src->at_ms);
+    return SHOP_PROJ_APPLIED;
+}
+
+/* Applies the decisions parked for a just placed order, in arrival order. */
+static void unpark(struct shop_proj_fold *f, struct proj_order *o)
+{
+    for (struct proj_parked *p = shop_strmap_get(&f->parked, o->order_id); p != NULL; p = p->next_of_order) {
+        if (p->resolved)
+            continue;
+        p->resolved = true;
+        if (order_step(f, o, p->step, NULL, p->rejection, &p->src) == SHOP_PROJ_APPLIED)
+            f->stats.applied++;
+    }
+}
+
+/* Placing counts purchases; cancel and rejection take them back. */
+static enum shop_proj_outcome fold_order_placed(struct shop_proj_fold *f, const Shopstream__V1__Event *ev,
+                                                const struct proj_src *src)
 {
     const Shopstream__V1__OrderPlaced *op = ev->order_placed;
-    if (shop_strmap_get(&f->orders, op->order_id) != NULL)
-        return SHOP_PROJ_DUPLICATE_ORDER;
+    struct proj_order *known = shop_strmap_get(&f->orders, op->order_id);
+    if (known != NULL && known->status != SHOP_ORDER_NONE)
+        return refuse(f, src, op->order_id, SHOP_REFUSE_ORDER_EXISTS, known->status);
+    const char *denied = shop_order_authority(ev, SHOP_STEP_PLACE, "");
+    if (denied != NULL)
+        return refuse(f, src, op->order_id, denied, SHOP_ORDER_NONE);
     const char **products = shop_arena_alloc(f->arena, (op->n_lines + 1) * sizeof(*products));
     int64_t *qty = shop_arena_alloc(f->arena, (op->n_lines + 1) * sizeof(*qty));
     for (size_t i = 0; i < op->n_lines; i++) {
         products[i] = op->lines[i]->product_id;
         qty[i] = op->lines[i]->quantity;
     }
-    if (!lines_fit(f, products, qty, op->n_lines, -1))
+    if (!lines_fit(f, products, qty, op->n_lines, 1))
         return SHOP_PROJ_OVERFLOW;
     struct proj_order *o = order_new(f, op->order_id, op->n_lines);
     o->user_id = ev->user_id;
@@ -285,42 +419,57 @@ static enum shop_proj_outcome fold_order_placed(struct shop_proj_fold *f, const 
         o->lines[o->n_lines++] = (struct proj_order_line){
             ol->product_id, ol->quantity, priced ? ol->unit_price->amount_minor : 0,
             priced ? ol->unit_price->currency : o->currency};
-        fold_stock(f, ol->product_id, ev->occurred_at_ms, -(int64_t)ol->quantity, ol->quantity);
     }
-    add_history(f, o->order_id, SHOP_ORDER_PLACED, ev);
+    order_purchases(f, o, 1, ev->occurred_at_ms);
+    add_history(f, o->order_id, SHOP_ORDER_PLACED, src);
+    unpark(f, o);
     return SHOP_PROJ_APPLIED;
 }
 
-static enum shop_proj_outcome fold_order_status(struct shop_proj_fold *f, const Shopstream__V1__Event *ev,
-                                                const char *order_id, enum shop_order_status to)
+/* orders.rejection: the inventory's StockRejected as JSON (docs/projections.md). */
+static const char *rejection_json(struct shop_arena *arena, const Shopstream__V1__StockRejected *r)
 {
-    struct proj_order *o = shop_strmap_get(&f->orders, order_id);
-    if (o == NULL)
-        return SHOP_PROJ_ORPHAN;
-    if (!shop_order_transition_ok(o->status, to))
-        return SHOP_PROJ_REJECTED;
-    if (to == SHOP_ORDER_CANCELLED) {
-        const char **products = shop_arena_alloc(f->arena, (o->n_lines + 1) * sizeof(*products));
-        int64_t *qty = shop_arena_alloc(f->arena, (o->n_lines + 1) * sizeof(*qty));
-        for (size_t i = 0; i < o->n_lines; i++) {
-            products[i] = o->lines[i].product_id;
-            qty[i] = o->lines[i].quantity;
-        }
-        if (!lines_fit(f, products, qty, o->n_lines, 1))
-            return SHOP_PROJ_OVERFLOW;
+    json_t *lines = json_array();
+    for (size_t i = 0; i < r->n_lines; i++) {
+        const Shopstream__V1__StockShortLine *l = r->lines[i];
+        json_t *price = money_set(l->catalog_price)
+                            ? json_pack("{s:I,s:s}", "amount_minor", (json_int_t)l->catalog_price->amount_minor,
+                                        "currency", l->catalog_price->currency)
+                            : json_null();
+        json_array_append_new(lines, json_pack("{s:s,s:I,s:I,s:o}", "product_id", l->product_id, "requested",
+                                               (json_int_t)l->requested, "available", (json_int_t)l->available,
+                                               "catalog_price", price));
     }
-    o->status = to;
-    o->updated_at_ms = max64(o->updated_at_ms, ev->occurred_at_ms);
-    if (to == SHOP_ORDER_CANCELLED) {
-        for (size_t i = 0; i < o->n_lines; i++)
-            fold_stock(f, o->lines[i].product_id, ev->occurred_at_ms, o->lines[i].quantity,
-                       -o->lines[i].quantity);
-    }
-    add_history(f, o->order_id, to, ev);
-    return SHOP_PROJ_APPLIED;
+    json_t *root = json_pack("{s:s,s:o}", "reason", r->reason, "lines", lines);
+    char *text = root != NULL ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(root);
+    if (text == NULL)
+        abort();   /* out of memory, as the arena */
+    const char *copy = shop_arena_strdup(arena, text);
+    free(text);
+    return copy;
 }
 
-static enum shop_proj_outcome fold_dispatch(struct shop_proj_fold *f, const Shopstream__V1__Event *ev)
+/* Every order step but the placement; decisions (inventory.*) for an order not placed
+ * yet are parked: the two topics are not ordered against each other. */
+static enum shop_proj_outcome fold_order_step(struct shop_proj_fold *f, const Shopstream__V1__Event *ev,
+                                              enum shop_order_step step, const struct proj_src *src)
+{
+    const char *order_id = proj_order_id_of(ev);
+    struct proj_order *o = shop_strmap_get(&f->orders, order_id);
+    bool decision = step == SHOP_STEP_CONFIRM || step == SHOP_STEP_REJECT;
+    const char *rejection = step == SHOP_STEP_REJECT ? rejection_json(f->arena, ev->stock_rejected) : NULL;
+    if (o == NULL || o->status == SHOP_ORDER_NONE) {
+        if (!decision)
+            return refuse(f, src, order_id, SHOP_REFUSE_UNKNOWN_ORDER, SHOP_ORDER_NONE);
+        park(f, order_id, step, rejection, src, false);
+        return SHOP_PROJ_PARKED;
+    }
+    return order_step(f, o, step, ev, rejection, src);
+}
+
+static enum shop_proj_outcome fold_dispatch(struct shop_proj_fold *f, const Shopstream__V1__Event *ev,
+                                            const struct proj_src *src)
 {
     switch (ev->payload_case) {
     case SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED:
@@ -338,32 +487,31 @@ static enum shop_proj_outcome fold_dispatch(struct shop_proj_fold *f, const Shop
     case SHOPSTREAM__V1__EVENT__PAYLOAD_CART_CLEARED:
         fold_cart_clear(f, ev);
         return SHOP_PROJ_APPLIED;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED:
-        return fold_order_placed(f, ev);
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PAID:
-        return fold_order_status(f, ev, ev->order_paid->order_id, SHOP_ORDER_PAID);
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_SHIPPED:
-        return fold_order_status(f, ev, ev->order_shipped->order_id, SHOP_ORDER_SHIPPED);
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_DELIVERED:
-        return fold_order_status(f, ev, ev->order_delivered->order_id, SHOP_ORDER_DELIVERED);
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED:
-        return fold_order_status(f, ev, ev->order_cancelled->order_id, SHOP_ORDER_CANCELLED);
     case SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_UPSERTED:
         fold_product_upserted(f, ev);
         return SHOP_PROJ_APPLIED;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED:
-        if (!stock_fits(f, ev->stock_adjusted->product_id, ev->stock_adjusted->delta))
-            return SHOP_PROJ_OVERFLOW;
-        fold_stock(f, ev->stock_adjusted->product_id, ev->occurred_at_ms, ev->stock_adjusted->delta, 0);
-        return SHOP_PROJ_APPLIED;
-    default:   /* search_performed, and payloads added after this projector was written */
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED:
+        return fold_order_placed(f, ev, src);
+    default: {   /* stock_adjusted: the inventory's; released, committed, low stock: no step */
+        enum shop_order_step step;
+        if (shop_order_step_of(ev, &step))
+            return fold_order_step(f, ev, step, src);
         return SHOP_PROJ_NO_PROJECTION;
+    }
     }
 }
 
-enum shop_proj_outcome shop_proj_fold_event(struct shop_proj_fold *f, const Shopstream__V1__Event *ev)
+static const char *str_or_empty(const char *s)
 {
-    enum shop_proj_outcome oc = fold_dispatch(f, ev);
+    return s != NULL ? s : "";
+}
+
+enum shop_proj_outcome shop_proj_fold_record(struct shop_proj_fold *f, const struct shop_proj_record *rec)
+{
+    const Shopstream__V1__Event *ev = rec->ev;
+    struct proj_src src = {ev->id, str_or_empty(ev->type), str_or_empty(ev->user_id), str_or_empty(ev->actor_role),
+                           str_or_empty(rec->topic), rec->partition, rec->offset, ev->occurred_at_ms};
+    enum shop_proj_outcome oc = fold_dispatch(f, ev, &src);
     switch (oc) {
     case SHOP_PROJ_APPLIED:
         f->stats.applied++;
@@ -371,20 +519,22 @@ enum shop_proj_outcome shop_proj_fold_event(struct shop_proj_fold *f, const Shop
     case SHOP_PROJ_NO_PROJECTION:
         f->stats.no_projection++;
         break;
-    case SHOP_PROJ_REJECTED:
-        f->stats.rejected++;
+    case SHOP_PROJ_REFUSED:   /* counted by refuse(), as are refused parked decisions */
         break;
-    case SHOP_PROJ_ORPHAN:
-        f->stats.orphan++;
-        break;
-    case SHOP_PROJ_DUPLICATE_ORDER:
-        f->stats.duplicate_order++;
+    case SHOP_PROJ_PARKED:
+        f->stats.parked++;
         break;
     case SHOP_PROJ_OVERFLOW:
         f->stats.overflow++;
         break;
     }
     return oc;
+}
+
+enum shop_proj_outcome shop_proj_fold_event(struct shop_proj_fold *f, const Shopstream__V1__Event *ev)
+{
+    const struct shop_proj_record rec = {ev, "", -1, -1};
+    return shop_proj_fold_record(f, &rec);
 }
 
 void shop_proj_fold_offset(struct shop_proj_fold *f, const char *topic, int32_t partition,

@@ -8,15 +8,13 @@
 #include "workers/core/proj.h"
 #include "workers/core/strmap.h"
 
-/* Net effect on one products row. */
+/* Net effect on one products row. Stock is the inventory worker's (inventory_stock). */
 struct proj_product {
     const char *product_id;
     bool has_catalog;          /* a product_upserted was folded: catalog fields are set */
     const char *name, *category, *currency;
     bool has_price;
     int64_t price_minor;
-    bool stock_abs;            /* stock is an absolute value, else a delta */
-    int64_t stock;
     int64_t views, purchases;  /* deltas */
     int64_t updated_at_ms;
 };
@@ -54,9 +52,11 @@ struct proj_order_line {
 
 struct proj_order {
     const char *order_id;
-    const char *user_id;
+    const char *user_id;       /* the owner: who placed it */
     bool placed_here;          /* created by this batch: insert, else update */
+    bool changed;              /* an existing order took a step: update */
     enum shop_order_status status_before, status;
+    const char *rejection;     /* orders.rejection JSON, set when it moved to rejected here */
     int64_t total_minor;
     const char *currency;
     int64_t placed_at_ms, updated_at_ms;
@@ -71,6 +71,33 @@ struct proj_history {
     const char *event_id;
 };
 
+/* Where an order step came from: a record of this batch or a parked decision. */
+struct proj_src {
+    const char *event_id, *type, *user_id, *actor_role, *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t at_ms;
+};
+
+/* A refused order event, for refused_events. */
+struct proj_refusal {
+    struct proj_src src;
+    const char *order_id;
+    const char *reason;
+    enum shop_order_status status;   /* the order's when refused */
+};
+
+/* A decision waiting for its order's placement. stored: read from order_decisions_pending
+ * (delete it once resolved); else consumed in this batch (insert it unless resolved). */
+struct proj_parked {
+    struct proj_src src;
+    const char *order_id;
+    enum shop_order_step step;
+    const char *rejection;
+    bool stored, resolved;
+    struct proj_parked *next_of_order;
+};
+
 struct proj_offset {
     const char *topic;
     int32_t partition;
@@ -79,10 +106,17 @@ struct proj_offset {
 
 struct shop_proj_fold {
     struct shop_arena *arena;
-    struct shop_strmap products, lines, users, orders, offsets;
+    struct shop_strmap products, lines, users, orders, offsets, parked;  /* parked: first of an order */
     struct proj_history *history;
     size_t n_history, cap_history;
+    struct proj_refusal *refusals;
+    size_t n_refusals, cap_refusals;
+    struct proj_parked **parked_all;   /* in arrival order */
+    size_t n_parked, cap_parked;
     struct shop_proj_stats stats;
 };
+
+/* The order an order or inventory event names; NULL for any other event. */
+const char *proj_order_id_of(const Shopstream__V1__Event *ev);
 
 #endif

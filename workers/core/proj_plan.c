@@ -36,16 +36,16 @@ static void builder_emit(struct builder *b, struct shop_plan *plan, const char *
         st->params[i] = shop_sql_array_end(&b->cols[i]);
 }
 
-/* A product's catalog fields travel only when the batch set them (has_catalog, which
- * also makes the stock absolute); the upsert reads a non-NULL name as that flag. */
+/* A product's catalog fields travel only when the batch set them (has_catalog); the
+ * upsert reads a non-NULL name as that flag. No stock: the inventory worker's. */
 static void plan_products(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
     struct builder b;
-    builder_init(&b, f->arena, 9);
+    builder_init(&b, f->arena, 8);
     for (size_t i = 0; i < f->products.n; i++) {
         const struct proj_product *p = f->products.order[i];
         struct shop_sql_array *c = b.cols;
-        assert(p->has_catalog == p->stock_abs && (!p->has_catalog || p->name != NULL));
+        assert(!p->has_catalog || p->name != NULL);
         shop_sql_array_text(&c[0], p->product_id);
         shop_sql_array_text(&c[1], p->has_catalog ? p->name : NULL);
         shop_sql_array_text(&c[2], p->has_catalog ? p->category : NULL);
@@ -54,10 +54,9 @@ static void plan_products(const struct shop_proj_fold *f, struct shop_plan *plan
         else
             shop_sql_array_null(&c[3]);
         shop_sql_array_text(&c[4], p->has_catalog ? p->currency : NULL);
-        shop_sql_array_int(&c[5], p->stock);
-        shop_sql_array_int(&c[6], p->views);
-        shop_sql_array_int(&c[7], p->purchases);
-        shop_sql_array_int(&c[8], p->updated_at_ms);
+        shop_sql_array_int(&c[5], p->views);
+        shop_sql_array_int(&c[6], p->purchases);
+        shop_sql_array_int(&c[7], p->updated_at_ms);
     }
     builder_emit(&b, plan, "products_upsert", SHOP_PROJ_SQL_PRODUCTS_UPSERT);
 }
@@ -135,9 +134,9 @@ static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
     struct builder ins, upd, hist;
     struct shop_copy_text lines;
-    builder_init(&ins, f->arena, 7);
+    builder_init(&ins, f->arena, 8);
     shop_copy_text_init(&lines, f->arena);
-    builder_init(&upd, f->arena, 3);
+    builder_init(&upd, f->arena, 4);
     builder_init(&hist, f->arena, 4);
     for (size_t i = 0; i < f->orders.n; i++) {
         const struct proj_order *o = f->orders.order[i];
@@ -151,11 +150,13 @@ static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
             shop_sql_array_text(&c[4], o->currency);
             shop_sql_array_int(&c[5], o->placed_at_ms);
             shop_sql_array_int(&c[6], o->updated_at_ms);
+            shop_sql_array_text(&c[7], o->rejection);
             add_order_lines(&lines, o);
-        } else if (o->status != o->status_before) {
+        } else if (o->changed) {
             shop_sql_array_text(&upd.cols[0], o->order_id);
             shop_sql_array_text(&upd.cols[1], status);
             shop_sql_array_int(&upd.cols[2], o->updated_at_ms);
+            shop_sql_array_text(&upd.cols[3], o->rejection);
         }
     }
     for (size_t i = 0; i < f->n_history; i++) {
@@ -169,6 +170,65 @@ static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
     emit_copy(&lines, plan, "order_lines_copy", SHOP_PROJ_SQL_ORDER_LINES_COPY);
     builder_emit(&upd, plan, "orders_update", SHOP_PROJ_SQL_ORDERS_UPDATE);
     builder_emit(&hist, plan, "order_history", SHOP_PROJ_SQL_ORDER_HISTORY);
+}
+
+static void add_src(struct shop_sql_array *c, const struct proj_src *s)
+{
+    shop_sql_array_text(&c[0], s->event_id);
+    shop_sql_array_text(&c[1], s->topic);
+    shop_sql_array_int(&c[2], s->partition);
+    shop_sql_array_int(&c[3], s->offset);
+    shop_sql_array_text(&c[4], s->type);
+    shop_sql_array_text(&c[5], s->user_id);
+    shop_sql_array_text(&c[6], s->actor_role);
+    shop_sql_array_int(&c[7], s->at_ms);
+}
+
+static const char *int_text(struct shop_arena *arena, int64_t v)
+{
+    char *t = shop_arena_alloc(arena, SHOP_I64_TEXT_MAX);
+    shop_i64_text(t, v);
+    return t;
+}
+
+/* Refused events, and the decisions parked (consumed here, still waiting) or resolved
+ * (parked before, applied here). */
+static void plan_refusals_and_parked(const struct shop_proj_fold *f, const char *group, int64_t now_ms,
+                                     struct shop_plan *plan)
+{
+    struct builder ref, ins, del;
+    builder_init(&ref, f->arena, 11);
+    builder_init(&ins, f->arena, 11);
+    builder_init(&del, f->arena, 2);
+    for (size_t i = 0; i < f->n_refusals; i++) {
+        const struct proj_refusal *r = &f->refusals[i];
+        add_src(ref.cols, &r->src);
+        shop_sql_array_text(&ref.cols[8], r->order_id);
+        shop_sql_array_text(&ref.cols[9], r->reason);
+        shop_sql_array_text(&ref.cols[10], shop_order_status_name(r->status));
+    }
+    for (size_t i = 0; i < f->n_parked; i++) {
+        const struct proj_parked *p = f->parked_all[i];
+        if (p->stored && p->resolved) {
+            shop_sql_array_text(&del.cols[0], p->order_id);
+            shop_sql_array_text(&del.cols[1], p->src.event_id);
+        } else if (!p->stored && !p->resolved) {
+            add_src(ins.cols, &p->src);
+            shop_sql_array_text(&ins.cols[8], p->order_id);
+            shop_sql_array_text(&ins.cols[9], shop_order_status_name(
+                                                  p->step == SHOP_STEP_REJECT ? SHOP_ORDER_REJECTED : SHOP_ORDER_CONFIRMED));
+            shop_sql_array_text(&ins.cols[10], p->rejection);
+        }
+    }
+    size_t before = (size_t)plan->n;
+    builder_emit(&ref, plan, "refused_insert", SHOP_PROJ_SQL_REFUSED_INSERT);
+    if ((size_t)plan->n > before) {   /* two constants after the arrays */
+        struct shop_sql_stmt *st = &plan->stmts[plan->n - 1];
+        st->params[st->n_params++] = group;
+        st->params[st->n_params++] = int_text(f->arena, now_ms);
+    }
+    builder_emit(&ins, plan, "parked_insert", SHOP_PROJ_SQL_PARKED_INSERT);
+    builder_emit(&del, plan, "parked_delete", SHOP_PROJ_SQL_PARKED_DELETE);
 }
 
 static void plan_offsets(const struct shop_proj_fold *f, const char *group, int64_t now_ms,
@@ -201,6 +261,7 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
     plan_products(f, plan);
     plan_carts(f, plan);
     plan_orders(f, plan);
+    plan_refusals_and_parked(f, group, now_ms, plan);
     plan_offsets(f, group, now_ms, plan);
     return 0;
 }

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "workers/core/proj.h"
+#include "workers/core/proj_internal.h"
 #include "workers/core/sql_array.h"
 #include "workers/core/strmap.h"
 
@@ -36,27 +36,44 @@ const char SHOP_PROJ_SQL_DEDUP_MAINTAIN[] = "select applied_events_maintain($1::
 /* The layout's bucket width and this group's projector id (created on first use). */
 const char SHOP_PROJ_SQL_DEDUP_LAYOUT[] = "select bucket_ms, applied_projector_id($1) from applied_events_layout";
 
-const char SHOP_PROJ_SQL_ORDER_READ[] =
-    "select o.order_id, o.status, l.product_id, l.quantity "
-    "from orders o left join order_lines l on l.order_id = o.order_id "
-    "where o.order_id = any($1::text[]) "
-    "order by o.order_id, l.line_no for update of o";
+/* One lock per order id, taken in one order (hashtext's), so two batches naming the same
+ * orders wait for each other instead of deadlocking. Its own statement: the read that
+ * follows takes its snapshot after the locks, so it sees what the previous holder
+ * committed (an order placed, a decision parked). Class 7006 keeps the keys apart from
+ * other advisory locks. */
+const char SHOP_PROJ_SQL_ORDER_LOCK[] =
+    "select count(*) from (select pg_advisory_xact_lock(7006, s.k) from "
+    "(select distinct hashtext(id) as k from unnest($1::text[]) as id order by k) as s) as t";
 
-/* One upsert per product. The catalog fields and an absolute stock come only with a
- * catalog.product_upserted, whose name the validator requires (never empty), so a
- * non-NULL name is what says "this batch set the catalog": the plan sends NULL names
- * for every other product. */
+/* The orders the batch names (status, owner, lines in line order; FOR UPDATE) and the
+ * decisions parked for them (in arrival order), one result: order rows ('o') first.
+ * Columns: enum shop_proj_order_col, then a sort key. */
+const char SHOP_PROJ_SQL_ORDER_READ[] =
+    "with o as (select o.order_id, o.status, o.user_id, l.product_id, l.quantity, l.line_no "
+    "from orders o left join order_lines l on l.order_id = o.order_id "
+    "where o.order_id = any($1::text[]) for update of o), "
+    "p as (select * from order_decisions_pending where order_id = any($1::text[])) "
+    "select 'o', order_id, status, user_id, product_id, quantity::bigint, null::text, null::text, null::int, "
+    "null::bigint, null::text, null::text, null::text, null::bigint, line_no::bigint from o "
+    "union all "
+    "select 'p', order_id, status, user_id, null, null, event_id::text, topic, partition, kafka_offset, type, "
+    "actor_role, rejection::text, at_ms, at_ms from p "
+    "order by 1, 2, 15, 7";
+
+/* One upsert per product. The catalog fields come only with a catalog.product_upserted,
+ * whose name the validator requires (never empty), so a non-NULL name is what says "this
+ * batch set the catalog": the plan sends NULL names for every other product. Stock is
+ * not the projector's (inventory_stock, the inventory worker). */
 const char SHOP_PROJ_SQL_PRODUCTS_UPSERT[] =
-    "insert into products as p (product_id, name, category, price_minor, currency, stock, views, "
+    "insert into products as p (product_id, name, category, price_minor, currency, views, "
     "purchases, updated_at_ms) "
     "select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], "
-    "$7::bigint[], $8::bigint[], $9::bigint[]) "
+    "$7::bigint[], $8::bigint[]) "
     "on conflict (product_id) do update set "
     "name = coalesce(excluded.name, p.name), "
     "category = case when excluded.name is null then p.category else excluded.category end, "
     "price_minor = case when excluded.name is null then p.price_minor else excluded.price_minor end, "
     "currency = case when excluded.name is null then p.currency else excluded.currency end, "
-    "stock = case when excluded.name is null then p.stock + excluded.stock else excluded.stock end, "
     "views = p.views + excluded.views, "
     "purchases = p.purchases + excluded.purchases, "
     "updated_at_ms = greatest(p.updated_at_ms, excluded.updated_at_ms)";
@@ -96,9 +113,9 @@ const char SHOP_PROJ_SQL_CARTS_TOUCH[] =
 
 const char SHOP_PROJ_SQL_ORDERS_INSERT[] =
     "insert into orders (order_id, user_id, status, total_minor, currency, placed_at_ms, "
-    "updated_at_ms) "
+    "updated_at_ms, rejection) "
     "select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], "
-    "$6::bigint[], $7::bigint[]) "
+    "$6::bigint[], $7::bigint[], $8::jsonb[]) "
     "on conflict do nothing";
 
 /* The lines of orders inserted by this batch, which read every order it names FOR
@@ -109,15 +126,34 @@ const char SHOP_PROJ_SQL_ORDER_LINES_COPY[] =
     "copy order_lines (order_id, line_no, product_id, quantity, unit_price_minor, currency) from stdin";
 
 const char SHOP_PROJ_SQL_ORDERS_UPDATE[] =
-    "update orders o set status = u.status, "
+    "update orders o set status = u.status, rejection = coalesce(u.rejection, o.rejection), "
     "updated_at_ms = greatest(o.updated_at_ms, u.updated_at_ms) "
-    "from unnest($1::text[], $2::text[], $3::bigint[]) as u(order_id, status, updated_at_ms) "
+    "from unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[]) as u(order_id, status, updated_at_ms, rejection) "
     "where o.order_id = u.order_id";
 
 const char SHOP_PROJ_SQL_ORDER_HISTORY[] =
     "insert into order_status_history (order_id, status, at_ms, event_id) "
     "select * from unnest($1::text[], $2::text[], $3::bigint[], $4::uuid[]) "
     "on conflict do nothing";
+
+/* In the batch's transaction, with its offsets: one row per refused event. */
+const char SHOP_PROJ_SQL_REFUSED_INSERT[] =
+    "insert into refused_events (consumer_group, event_id, topic, partition, kafka_offset, type, user_id, "
+    "actor_role, occurred_at_ms, order_id, reason, order_status, refused_at_ms) "
+    "select $12, u.*, $13::bigint from unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[], $5::text[], "
+    "$6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[]) as u "
+    "on conflict do nothing";
+
+const char SHOP_PROJ_SQL_PARKED_INSERT[] =
+    "insert into order_decisions_pending (event_id, topic, partition, kafka_offset, type, user_id, actor_role, "
+    "at_ms, order_id, status, rejection) "
+    "select * from unnest($1::uuid[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], "
+    "$8::bigint[], $9::text[], $10::text[], $11::jsonb[]) "
+    "on conflict do nothing";
+
+const char SHOP_PROJ_SQL_PARKED_DELETE[] =
+    "delete from order_decisions_pending p using unnest($1::text[], $2::uuid[]) as d(order_id, event_id) "
+    "where p.order_id = d.order_id and p.event_id = d.event_id";
 
 const char SHOP_PROJ_SQL_OFFSETS[] =
     "insert into consumer_offsets as o (consumer_group, topic, partition, next_offset, "
@@ -229,7 +265,7 @@ void shop_proj_dedup_span(int64_t mark_ms, int64_t now_ms, int64_t bucket_ms, in
     out->drop_before = shop_proj_bucket(clamp_add(m, -clamp_add(window_ms, grace_ms)), bucket_ms);
 }
 
-static const char *order_id_of(const Shopstream__V1__Event *ev)
+const char *proj_order_id_of(const Shopstream__V1__Event *ev)
 {
     switch (ev->payload_case) {
     case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED:
@@ -242,13 +278,17 @@ static const char *order_id_of(const Shopstream__V1__Event *ev)
         return ev->order_delivered->order_id;
     case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED:
         return ev->order_cancelled->order_id;
-    default:
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RESERVED:
+        return ev->stock_reserved->order_id;
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_REJECTED:
+        return ev->stock_rejected->order_id;
+    default:   /* released, committed: no step of the life cycle */
         return NULL;
     }
 }
 
 size_t shop_proj_build_order_read(const struct shop_proj_record *recs, const bool *is_new, size_t n,
-                                  struct shop_arena *arena, struct shop_sql_stmt *out)
+                                  struct shop_arena *arena, struct shop_sql_stmt out[2])
 {
     static char mark;
     struct shop_sql_array ids;
@@ -256,13 +296,16 @@ size_t shop_proj_build_order_read(const struct shop_proj_record *recs, const boo
     shop_sql_array_init(&ids, arena);
     shop_strmap_init(&seen, arena);
     for (size_t i = 0; i < n; i++) {
-        const char *order_id = is_new[i] ? order_id_of(recs[i].ev) : NULL;
+        const char *order_id = is_new[i] ? proj_order_id_of(recs[i].ev) : NULL;
         if (order_id == NULL || shop_strmap_get(&seen, order_id) != NULL)
             continue;
         shop_strmap_put(&seen, order_id, &mark);
         shop_sql_array_text(&ids, order_id);
     }
-    *out = (struct shop_sql_stmt){.name = "order_read", .sql = SHOP_PROJ_SQL_ORDER_READ, .n_params = 1};
-    out->params[0] = shop_sql_array_end(&ids);
+    const char *param = shop_sql_array_end(&ids);
+    out[0] = (struct shop_sql_stmt){.name = "order_lock", .sql = SHOP_PROJ_SQL_ORDER_LOCK, .n_params = 1};
+    out[0].params[0] = param;
+    out[1] = (struct shop_sql_stmt){.name = "order_read", .sql = SHOP_PROJ_SQL_ORDER_READ, .n_params = 1};
+    out[1].params[0] = param;
     return ids.n;
 }

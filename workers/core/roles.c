@@ -12,8 +12,9 @@ static const struct shop_role_desc roles[SHOP_WORKER_ROLE_COUNT] = {
     [SHOP_WORKER_PROJECTOR] = {
         .name = "projector",
         .group = "shopstream-projector",
-        .n_streams = 4,
-        .streams = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG},
+        .n_streams = 5,   /* inventory: the inventory worker's decisions confirm or reject orders */
+        .streams = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG,
+                    SHOP_STREAM_INVENTORY},
     },
     /* [SHOP_WORKER_INVENTORY] = {.name = "inventory", .group = "shopstream-inventory", ...}:
      * the inventory role's row, with its streams; its tables go in shop_models below. */
@@ -21,13 +22,17 @@ static const struct shop_role_desc roles[SHOP_WORKER_ROLE_COUNT] = {
 
 const struct shop_model shop_models[] = {
     {"products", SHOP_WORKER_PROJECTOR, 0,
-     "catalog rows and views; stock is still written here from catalog events and order deltas "
-     "until the inventory role takes it over (inventory_stock)"},
+     "catalog rows, views and purchases; products.stock is no longer written (migration 0006): stock is "
+     "inventory_stock's, written by the inventory role"},
     {"carts", SHOP_WORKER_PROJECTOR, 0, "one row per user with a cart"},
     {"cart_items", SHOP_WORKER_PROJECTOR, 0, "cart lines"},
-    {"orders", SHOP_WORKER_PROJECTOR, 0, "orders and their status"},
+    {"orders", SHOP_WORKER_PROJECTOR, 0, "orders, their owner, status and rejection"},
     {"order_lines", SHOP_WORKER_PROJECTOR, 0, "order lines"},
     {"order_status_history", SHOP_WORKER_PROJECTOR, 0, "every applied status step"},
+    {"refused_events", SHOP_WORKER_PROJECTOR, 1,
+     "order events the life cycle or the ownership rule refused, with the reason (migration 0006)"},
+    {"order_decisions_pending", SHOP_WORKER_PROJECTOR, 0,
+     "inventory decisions read before their order's placement, applied when it arrives (migration 0006)"},
     {"consumer_offsets", SHOP_WORKER_ROLE_NONE, 1, "each role's next offsets, committed with its effects"},
     {"applied_events", SHOP_WORKER_ROLE_NONE, 1, "dedup by event id, per role (applied_projectors id)"},
     {"applied_projectors", SHOP_WORKER_ROLE_NONE, 1, "a 4-byte id per consumer group, for applied_events"},

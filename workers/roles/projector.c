@@ -21,27 +21,59 @@ struct projector {
     struct worker_dedup dedup;
 };
 
+static const char *col(PGresult *res, int r, enum shop_proj_order_col c)
+{
+    return PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+}
+
+static int64_t col_int(PGresult *res, int r, enum shop_proj_order_col c)
+{
+    return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
+/* The order read's rows: orders (status, owner, lines), then the decisions parked for them. */
 static void fold_known_orders(struct shop_proj_fold *f, PGresult *res)
 {
     for (int r = 0; r < PQntuples(res); r++) {
-        bool no_line = PQgetisnull(res, r, 2);
-        shop_proj_fold_known_order(f, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
-                                   no_line ? NULL : PQgetvalue(res, r, 2),
-                                   no_line ? 0 : strtoll(PQgetvalue(res, r, 3), NULL, 10));
+        const char *kind = col(res, r, SHOP_PROJ_COL_KIND);
+        if (kind != NULL && kind[0] == SHOP_PROJ_ORDER_ROW) {
+            shop_proj_fold_known_order(f, col(res, r, SHOP_PROJ_COL_ORDER_ID), col(res, r, SHOP_PROJ_COL_STATUS),
+                                       col(res, r, SHOP_PROJ_COL_USER_ID), col(res, r, SHOP_PROJ_COL_PRODUCT_ID),
+                                       col_int(res, r, SHOP_PROJ_COL_QUANTITY));
+            continue;
+        }
+        const struct shop_proj_parked p = {
+            .order_id = col(res, r, SHOP_PROJ_COL_ORDER_ID),
+            .event_id = col(res, r, SHOP_PROJ_COL_EVENT_ID),
+            .topic = col(res, r, SHOP_PROJ_COL_TOPIC),
+            .type = col(res, r, SHOP_PROJ_COL_TYPE),
+            .user_id = col(res, r, SHOP_PROJ_COL_USER_ID),
+            .actor_role = col(res, r, SHOP_PROJ_COL_ACTOR_ROLE),
+            .partition = (int32_t)col_int(res, r, SHOP_PROJ_COL_PARTITION),
+            .offset = col_int(res, r, SHOP_PROJ_COL_OFFSET),
+            .status = col(res, r, SHOP_PROJ_COL_STATUS),
+            .rejection = col(res, r, SHOP_PROJ_COL_REJECTION),
+            .at_ms = col_int(res, r, SHOP_PROJ_COL_AT_MS),
+        };
+        shop_proj_fold_parked(f, &p);
     }
 }
 
-/* Opens the batch's transaction with its new ids recorded (workers/dedup.c) and reads
- * (FOR UPDATE) the orders the new events name into the fold: two round trips. */
+/* Opens the batch's transaction with its new ids recorded (workers/dedup.c), locks the
+ * order ids the new events name and reads those orders (FOR UPDATE) and their parked
+ * decisions into the fold: three round trips. */
 static int begin_batch(struct worker *w, struct projector *pj, struct worker_batch *b, bool *is_new,
                        struct shop_proj_fold *f, struct shop_err *err)
 {
     if (worker_dedup_begin(w, &pj->dedup, b, is_new, err) < 0)
         return SHOP_EPG;
-    struct shop_sql_stmt read;
-    if (shop_proj_build_order_read(b->prs, is_new, b->n, &w->arena, &read) > 0) {
+    struct shop_sql_stmt read[2];
+    if (shop_proj_build_order_read(b->prs, is_new, b->n, &w->arena, read) > 0) {
+        /* The lock is its own round trip: the read's snapshot must come after it. */
+        if (worker_pg_exec(w, &read[0], PGRES_TUPLES_OK, NULL, err) < 0)
+            return SHOP_EPG;
         PGresult *res = NULL;
-        if (worker_pg_exec(w, &read, PGRES_TUPLES_OK, &res, err) < 0)
+        if (worker_pg_exec(w, &read[1], PGRES_TUPLES_OK, &res, err) < 0)
             return SHOP_EPG;
         fold_known_orders(f, res);
         PQclear(res);
@@ -62,13 +94,12 @@ static size_t fold_batch(struct worker *w, struct worker_batch *b, const bool *i
             w->stats.duplicates++;
             continue;
         }
-        enum shop_proj_outcome oc = shop_proj_fold_event(f, pr->ev);
+        enum shop_proj_outcome oc = shop_proj_fold_record(f, pr);
         if (oc == SHOP_PROJ_OVERFLOW)
             return i;
-        if (oc == SHOP_PROJ_REJECTED || oc == SHOP_PROJ_ORPHAN || oc == SHOP_PROJ_DUPLICATE_ORDER)
-            SHOP_LOG(SHOP_LOG_DEBUG, "worker", "event changes nothing", "outcome=%d type=%s id=%s topic=%s "
-                     "partition=%d offset=%lld", (int)oc, pr->ev->type, pr->ev->id, pr->topic,
-                     (int)pr->partition, (long long)pr->offset);
+        if (oc == SHOP_PROJ_REFUSED)
+            SHOP_LOG(SHOP_LOG_DEBUG, "worker", "order event refused", "type=%s id=%s topic=%s partition=%d "
+                     "offset=%lld", pr->ev->type, pr->ev->id, pr->topic, (int)pr->partition, (long long)pr->offset);
     }
     return b->n;
 }
@@ -104,13 +135,16 @@ static int projector_apply(struct worker *w, struct worker_batch *b, struct shop
     if (bad < b->n) {
         worker_pg_rollback(w);
         b->bad = bad;
-        return shop_err_set(err, SHOP_EINVAL, "the event's stock or purchases would overflow int64");
+        return shop_err_set(err, SHOP_EINVAL, "the event's purchases would overflow int64");
     }
     shop_proj_plan_build(f, w->cfg->group_id, worker_now_ms(), plan, err);
     if (run_plan_and_commit(w, plan, err) < 0)
         goto out_rollback;
     const struct shop_proj_stats *ps = shop_proj_fold_stats(f);
-    w->stats.rejected += ps->rejected + ps->orphan + ps->duplicate_order;
+    w->stats.refused += ps->refused;
+    w->stats.parked += ps->parked;
+    for (int i = 0; i < SHOP_PROJ_REFUSE_COUNT; i++)
+        w->stats.refused_by[i] += ps->refused_by[i];
     worker_dedup_committed(w, &pj->dedup, b);
     return 0;
 out_rollback:

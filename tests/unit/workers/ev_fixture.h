@@ -173,4 +173,59 @@ static inline Shopstream__V1__Event *ev_adjust(struct shop_arena *a, int id, con
     return ev;
 }
 
+/* Stamps the actor as the edge does (role "shopper", "service" or "admin"). */
+static inline Shopstream__V1__Event *ev_as(Shopstream__V1__Event *ev, const char *role, const char *actor)
+{
+    ev->actor_role = (char *)role;
+    ev->actor_id = (char *)actor;
+    return ev;
+}
+
+/* The inventory's decisions (user_id: the order's owner). */
+static inline Shopstream__V1__Event *ev_reserved(struct shop_arena *a, int id, const char *user, const char *order,
+                                                 const char *product, int64_t qty)
+{
+    Shopstream__V1__Event *ev = ev_as(ev_new(a, id, user, 1000 + id), "service", "inventory");
+    ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RESERVED;
+    ev->type = "inventory.reserved";
+    Shopstream__V1__StockReserved *r = shop_arena_alloc(a, sizeof(*r));
+    shopstream__v1__stock_reserved__init(r);
+    r->order_id = (char *)order;
+    Shopstream__V1__StockLine *l = shop_arena_alloc(a, sizeof(*l));
+    shopstream__v1__stock_line__init(l);
+    l->product_id = (char *)product;
+    l->quantity = qty;
+    r->n_lines = 1;
+    r->lines = shop_arena_alloc(a, sizeof(*r->lines));
+    r->lines[0] = l;
+    ev->stock_reserved = r;
+    return ev;
+}
+
+/* One short line; price < 0: no catalog price (an unknown product). */
+static inline Shopstream__V1__Event *ev_rejected(struct shop_arena *a, int id, const char *user, const char *order,
+                                                 const char *reason, const char *product, int64_t requested,
+                                                 int64_t available, int64_t price)
+{
+    Shopstream__V1__Event *ev = ev_as(ev_new(a, id, user, 1000 + id), "service", "inventory");
+    ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_REJECTED;
+    ev->type = "inventory.rejected";
+    Shopstream__V1__StockRejected *r = shop_arena_alloc(a, sizeof(*r));
+    shopstream__v1__stock_rejected__init(r);
+    r->order_id = (char *)order;
+    r->reason = (char *)reason;
+    Shopstream__V1__StockShortLine *l = shop_arena_alloc(a, sizeof(*l));
+    shopstream__v1__stock_short_line__init(l);
+    l->product_id = (char *)product;
+    l->requested = requested;
+    l->available = available;
+    if (price >= 0)
+        l->catalog_price = money(a, price, "GBP");
+    r->n_lines = 1;
+    r->lines = shop_arena_alloc(a, sizeof(*r->lines));
+    r->lines[0] = l;
+    ev->stock_rejected = r;
+    return ev;
+}
+
 #endif

@@ -105,31 +105,34 @@ Test(proj, views_count_per_product_and_search_is_not_projected)
     cr_assert(eq(sz, shop_proj_fold_stats(f)->applied, 3));
     cr_assert(eq(sz, shop_proj_fold_stats(f)->no_projection, 1));
     assert_param(plan, "products_upsert", 0, "{\"p1\",\"p2\"}");
-    assert_param(plan, "products_upsert", 1, "{NULL,NULL}"); /* no catalog fields, stock is a delta */
-    assert_param(plan, "products_upsert", 5, "{0,0}");
-    assert_param(plan, "products_upsert", 6, "{2,1}");      /* views */
-    assert_param(plan, "products_upsert", 8, "{1003,1002}");
+    assert_param(plan, "products_upsert", 1, "{NULL,NULL}"); /* no catalog fields */
+    assert_param(plan, "products_upsert", 5, "{2,1}");      /* views */
+    assert_param(plan, "products_upsert", 6, "{0,0}");      /* purchases */
+    assert_param(plan, "products_upsert", 7, "{1003,1002}");
     assert_absent(plan, "cart_add");
     assert_absent(plan, "orders_insert");
 }
 
-Test(proj, upsert_then_adjust_is_absolute_plus_delta)
+Test(proj, upsert_sets_the_catalog_and_stock_is_not_the_projectors)
 {
     FOLD(ev_adjust(&arena, 1, "p1", 5), ev_upsert(&arena, 2, "p1", "Sock", 250, 10),
          ev_adjust(&arena, 3, "p1", -3));
-    assert_param(plan, "products_upsert", 1, "{\"Sock\"}");  /* catalog set: stock is absolute */
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->no_projection, 2));   /* the deltas: inventory_stock's */
+    assert_param(plan, "products_upsert", 0, "{\"p1\"}");
+    assert_param(plan, "products_upsert", 1, "{\"Sock\"}");
     assert_param(plan, "products_upsert", 2, "{NULL}");     /* empty category is NULL */
     assert_param(plan, "products_upsert", 3, "{250}");
     assert_param(plan, "products_upsert", 4, "{\"GBP\"}");
-    assert_param(plan, "products_upsert", 5, "{7}");        /* the +5 before the upsert is gone */
+    const struct shop_sql_stmt *st = stmt(plan, "products_upsert");
+    cr_assert(eq(int, st->n_params, 8));
+    cr_assert(eq(ptr, strstr(st->sql, "stock"), NULL), "the projector never writes products.stock");
 }
 
-Test(proj, adjust_alone_is_a_delta)
+Test(proj, stock_adjusted_alone_writes_nothing)
 {
     FOLD(ev_adjust(&arena, 1, "p1", 5), ev_adjust(&arena, 2, "p1", -2));
-    assert_param(plan, "products_upsert", 1, "{NULL}");     /* no catalog: stock is a delta */
-    assert_param(plan, "products_upsert", 5, "{3}");
-    assert_param(plan, "products_upsert", 2, "{NULL}");
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->no_projection, 2));
+    assert_absent(plan, "products_upsert");
 }
 
 /* ---- cart ------------------------------------------------------------------------ */
@@ -201,7 +204,7 @@ Test(proj, clear_then_set_is_absolute_without_price)
 static const char *const P12[] = {"p1", "p2"};
 static const int Q23[] = {2, 3};
 
-Test(proj, placed_inserts_order_lines_history_and_takes_stock)
+Test(proj, placed_inserts_order_lines_history_and_counts_purchases)
 {
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23));
     assert_param(plan, "orders_insert", 0, "{\"o1\"}");
@@ -216,9 +219,10 @@ Test(proj, placed_inserts_order_lines_history_and_takes_stock)
     cr_assert(eq(str, (char *)lines->copy_data, "o1\t1\tp1\t2\t100\tGBP\no1\t2\tp2\t3\t100\tGBP\n"));
     assert_param(plan, "order_history", 1, "{\"placed\"}");
     assert_param(plan, "order_history", 3, "{\"00000000-0000-4000-8000-000000000001\"}");
-    assert_param(plan, "products_upsert", 5, "{-2,-3}");    /* stock */
-    assert_param(plan, "products_upsert", 7, "{2,3}");      /* purchases */
+    assert_param(plan, "products_upsert", 6, "{2,3}");      /* purchases */
+    assert_param(plan, "orders_insert", 7, "{NULL}");       /* no rejection */
     assert_absent(plan, "orders_update");
+    assert_absent(plan, "refused_insert");
 }
 
 Test(proj, whole_life_in_one_batch_inserts_final_status_with_full_history)
@@ -231,79 +235,77 @@ Test(proj, whole_life_in_one_batch_inserts_final_status_with_full_history)
     assert_param(plan, "order_history", 2, "{1001,1002,1003,1004}");
 }
 
-Test(proj, cancel_after_ship_is_rejected)
+Test(proj, cancel_after_ship_is_refused_and_recorded)
 {
-    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_shipped(&arena, 2, "u1", "o1"),
-         ev_cancelled(&arena, 3, "u1", "o1"));
-    cr_assert(eq(sz, shop_proj_fold_stats(f)->rejected, 1));
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_paid(&arena, 2, "u1", "o1"),
+         ev_shipped(&arena, 3, "u1", "o1"), ev_cancelled(&arena, 4, "u1", "o1"));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->refused, 1));
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->refused_by[SHOP_PROJ_REFUSE_ILLEGAL], 1));
     assert_param(plan, "orders_insert", 2, "{\"shipped\"}");
-    assert_param(plan, "order_history", 1, "{\"placed\",\"shipped\"}");
-    assert_param(plan, "products_upsert", 5, "{-2,-3}");    /* no stock returned */
+    assert_param(plan, "order_history", 1, "{\"placed\",\"paid\",\"shipped\"}");
+    assert_param(plan, "products_upsert", 6, "{2,3}");      /* purchases not returned */
+    assert_param(plan, "refused_insert", 0, "{\"00000000-0000-4000-8000-000000000004\"}");
+    assert_param(plan, "refused_insert", 9, "{\"illegal_transition\"}");
+    assert_param(plan, "refused_insert", 10, "{\"shipped\"}");
 }
 
-Test(proj, cancel_returns_stock_and_purchases)
+Test(proj, cancel_returns_purchases)
 {
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_paid(&arena, 2, "u1", "o1"),
          ev_cancelled(&arena, 3, "u1", "o1"));
     assert_param(plan, "orders_insert", 2, "{\"cancelled\"}");
-    assert_param(plan, "products_upsert", 5, "{0,0}");
-    assert_param(plan, "products_upsert", 7, "{0,0}");
+    assert_param(plan, "products_upsert", 6, "{0,0}");
 }
 
-Test(proj, status_never_regresses)
+Test(proj, status_never_regresses_and_every_refusal_is_counted)
 {
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_shipped(&arena, 2, "u1", "o1"),
-         ev_paid(&arena, 3, "u1", "o1"), ev_shipped(&arena, 4, "u1", "o1"), ev_delivered(&arena, 5, "u1", "o1"),
-         ev_cancelled(&arena, 6, "u1", "o1"), ev_placed(&arena, 7, "u1", "o1", 2, P12, Q23));
-    cr_assert(eq(sz, shop_proj_fold_stats(f)->rejected, 3));
-    cr_assert(eq(sz, shop_proj_fold_stats(f)->duplicate_order, 1));
+         ev_paid(&arena, 3, "u1", "o1"), ev_paid(&arena, 4, "u1", "o1"), ev_shipped(&arena, 5, "u1", "o1"),
+         ev_delivered(&arena, 6, "u1", "o1"), ev_cancelled(&arena, 7, "u1", "o1"),
+         ev_placed(&arena, 8, "u1", "o1", 2, P12, Q23));
+    const struct shop_proj_stats *st = shop_proj_fold_stats(f);
+    cr_assert(eq(sz, st->refused, 4));
+    cr_assert(eq(sz, st->refused_by[SHOP_PROJ_REFUSE_ILLEGAL], 3));   /* ship unpaid, pay twice, cancel delivered */
+    cr_assert(eq(sz, st->refused_by[SHOP_PROJ_REFUSE_ORDER_EXISTS], 1));
     assert_param(plan, "orders_insert", 2, "{\"delivered\"}");
-    assert_param(plan, "order_history", 1, "{\"placed\",\"shipped\",\"delivered\"}");
-    assert_param(plan, "products_upsert", 7, "{2,3}");      /* placed once */
-}
-
-Test(proj, transitions_table)
-{
-    cr_assert(shop_order_transition_ok(SHOP_ORDER_PLACED, SHOP_ORDER_PAID));
-    cr_assert(shop_order_transition_ok(SHOP_ORDER_PLACED, SHOP_ORDER_SHIPPED));
-    cr_assert(shop_order_transition_ok(SHOP_ORDER_PAID, SHOP_ORDER_CANCELLED));
-    cr_assert(shop_order_transition_ok(SHOP_ORDER_SHIPPED, SHOP_ORDER_DELIVERED));
-    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_SHIPPED, SHOP_ORDER_CANCELLED)));
-    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_PAID, SHOP_ORDER_PAID)));
-    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_DELIVERED, SHOP_ORDER_CANCELLED)));
-    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_CANCELLED, SHOP_ORDER_PAID)));
-    cr_assert(not(shop_order_transition_ok(SHOP_ORDER_NONE, SHOP_ORDER_PAID)));
-    cr_assert(eq(int, shop_order_status_parse("shipped"), SHOP_ORDER_SHIPPED));
-    cr_assert(eq(int, shop_order_status_parse("bogus"), SHOP_ORDER_NONE));
+    assert_param(plan, "order_history", 1, "{\"placed\",\"paid\",\"shipped\",\"delivered\"}");
+    assert_param(plan, "products_upsert", 6, "{2,3}");      /* placed once */
+    assert_param(plan, "refused_insert", 9,
+                 "{\"illegal_transition\",\"illegal_transition\",\"illegal_transition\",\"order_exists\"}");
+    assert_param(plan, "refused_insert", 10, "{\"placed\",\"paid\",\"delivered\",\"delivered\"}");
 }
 
 Test(proj, known_order_from_the_database_is_updated_and_cancel_uses_its_lines)
 {
     struct shop_proj_fold *f = shop_proj_fold_new(&arena);
-    shop_proj_fold_known_order(f, "o9", "paid", "p1", 4);
-    shop_proj_fold_known_order(f, "o9", "paid", "p2", 1);
+    shop_proj_fold_known_order(f, "o9", "paid", "u1", "p1", 4);
+    shop_proj_fold_known_order(f, "o9", "paid", "u1", "p2", 1);
     Shopstream__V1__Event *evs[] = {ev_cancelled(&arena, 1, "u1", "o9")};
     struct shop_plan *plan = plan_of(f, evs, 1);
     assert_absent(plan, "orders_insert");
     assert_param(plan, "orders_update", 0, "{\"o9\"}");
     assert_param(plan, "orders_update", 1, "{\"cancelled\"}");
     assert_param(plan, "products_upsert", 0, "{\"p1\",\"p2\"}");
-    assert_param(plan, "products_upsert", 5, "{4,1}");
-    assert_param(plan, "products_upsert", 7, "{-4,-1}");
+    assert_param(plan, "products_upsert", 6, "{-4,-1}");
 }
 
-Test(proj, known_order_rejections_change_nothing)
+Test(proj, known_order_refusals_change_nothing_but_their_records)
 {
     struct shop_proj_fold *f = shop_proj_fold_new(&arena);
-    shop_proj_fold_known_order(f, "o9", "delivered", "p1", 4);
+    shop_proj_fold_known_order(f, "o9", "delivered", "u1", "p1", 4);
     Shopstream__V1__Event *evs[] = {ev_cancelled(&arena, 1, "u1", "o9"), ev_paid(&arena, 2, "u1", "o9"),
                                     ev_paid(&arena, 3, "u1", "o404"),
                                     ev_placed(&arena, 4, "u1", "o9", 2, P12, Q23)};
     struct shop_plan *plan = plan_of(f, evs, 4);
-    cr_assert(eq(sz, shop_proj_fold_stats(f)->rejected, 2));
-    cr_assert(eq(sz, shop_proj_fold_stats(f)->orphan, 1));
-    cr_assert(eq(sz, shop_proj_fold_stats(f)->duplicate_order, 1));
-    cr_assert(eq(int, plan->n, 0));
+    const struct shop_proj_stats *st = shop_proj_fold_stats(f);
+    cr_assert(eq(sz, st->refused_by[SHOP_PROJ_REFUSE_ILLEGAL], 2));
+    cr_assert(eq(sz, st->refused_by[SHOP_PROJ_REFUSE_UNKNOWN_ORDER], 1));
+    cr_assert(eq(sz, st->refused_by[SHOP_PROJ_REFUSE_ORDER_EXISTS], 1));
+    cr_assert(eq(int, plan->n, 1));
+    assert_param(plan, "refused_insert", 8, "{\"o9\",\"o9\",\"o404\",\"o9\"}");
+    assert_param(plan, "refused_insert", 9,
+                 "{\"illegal_transition\",\"illegal_transition\",\"unknown_order\",\"order_exists\"}");
+    assert_param(plan, "refused_insert", 10, "{\"delivered\",\"delivered\",\"none\",\"delivered\"}");
 }
 
 /* ---- dedup, order read, offsets ---------------------------------------------------- */
@@ -441,12 +443,17 @@ Test(proj, order_read_names_each_order_of_new_events_once)
 {
     Shopstream__V1__Event *a = ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), *b = ev_paid(&arena, 2, "u1", "o1"),
                           *c = ev_paid(&arena, 3, "u1", "o2"), *d = ev_view(&arena, 4, "u1", "p1"),
-                          *e = ev_paid(&arena, 5, "u1", "o3");
-    struct shop_proj_record recs[] = {{a, "t", 0, 1}, {b, "t", 0, 2}, {c, "t", 0, 3}, {d, "t", 0, 4}, {e, "t", 0, 5}};
-    bool is_new[] = {true, true, true, true, false};
-    struct shop_sql_stmt st;
-    cr_assert(eq(sz, shop_proj_build_order_read(recs, is_new, 5, &arena, &st), 2));
-    cr_assert(eq(str, (char *)st.params[0], "{\"o1\",\"o2\"}"));
+                          *e = ev_paid(&arena, 5, "u1", "o3"), *g = ev_reserved(&arena, 6, "u1", "o4", "p1", 1),
+                          *h = ev_rejected(&arena, 7, "u1", "o1", "out_of_stock", "p1", 2, 0, 100);
+    struct shop_proj_record recs[] = {{a, "t", 0, 1}, {b, "t", 0, 2}, {c, "t", 0, 3}, {d, "t", 0, 4},
+                                      {e, "t", 0, 5}, {g, "i", 0, 1}, {h, "i", 0, 2}};
+    bool is_new[] = {true, true, true, true, false, true, true};
+    struct shop_sql_stmt st[2];
+    cr_assert(eq(sz, shop_proj_build_order_read(recs, is_new, 7, &arena, st), 3));
+    cr_assert(eq(str, (char *)st[0].name, "order_lock"));
+    cr_assert(eq(str, (char *)st[0].params[0], "{\"o1\",\"o2\",\"o4\"}"));
+    cr_assert(eq(str, (char *)st[1].name, "order_read"));
+    cr_assert(eq(str, (char *)st[1].params[0], "{\"o1\",\"o2\",\"o4\"}"));
 }
 
 Test(proj, offsets_keep_the_highest_per_partition_and_come_last)

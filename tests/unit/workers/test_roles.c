@@ -46,9 +46,10 @@ Test(roles, the_projector_row)
     const struct shop_role_desc *d = shop_role_desc(SHOP_WORKER_PROJECTOR);
     cr_assert_str_eq(d->name, "projector");
     cr_assert_str_eq(d->group, "shopstream-projector");
-    cr_assert_eq(d->n_streams, 4);
-    const enum shop_stream want[] = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG};
-    for (int i = 0; i < 4; i++)
+    cr_assert_eq(d->n_streams, 5);
+    const enum shop_stream want[] = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG,
+                                     SHOP_STREAM_INVENTORY};
+    for (int i = 0; i < 5; i++)
         cr_assert_eq(d->streams[i], want[i]);
     char list[128];
     cr_assert_geq(shop_role_list(list, sizeof(list)), strlen("projector"));

@@ -18,9 +18,10 @@ Test(worker_cfg, defaults_and_topic_names)
     cr_assert(eq(int, cfg.role, SHOP_WORKER_PROJECTOR));
     cr_assert(eq(str, (char *)cfg.group_id, "shopstream-projector"));
     cr_assert(eq(str, (char *)cfg.kafka_brokers, "127.0.0.1:19092"));
-    cr_assert(eq(int, cfg.n_topics, 4));
+    cr_assert(eq(int, cfg.n_topics, 5));
     cr_assert(eq(str, cfg.topics[0], "shopstream.browse.v1"));
     cr_assert(eq(str, cfg.topics[3], "shopstream.catalog.v1"));
+    cr_assert(eq(str, cfg.topics[4], "shopstream.inventory.v1"));
     cr_assert(eq(str, cfg.dlq_topic, "shopstream.dlq.v1"));
     cr_assert(eq(i64, cfg.batch_max, 5000));
     cr_assert(eq(i64, cfg.batch_linger_ms, 10));
