@@ -131,7 +131,7 @@ void shop_proj_dedup_span(int64_t mark_ms, int64_t now_ms, int64_t bucket_ms, in
 size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
                                 size_t n_applied, struct shop_arena *arena, bool *is_new);
 
-/** Statement 2, two statements in one pipeline: out[0] takes a transaction-scoped
+/** Statement 2, two statements run one after the other: out[0] takes a transaction-scoped
  *  advisory lock per order id the new order and inventory decision events name (in one
  *  order, so batches cannot deadlock: an order's events come from two topics, whose
  *  partitions two workers may own), out[1] then reads, with a snapshot taken after the

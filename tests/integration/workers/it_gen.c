@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * it-workers-gen: the worker integration tests' event source. From a seed it
  * builds a deterministic shop workload (catalog, browse, cart, order events,
- * with client retries that resend the same event id), produces any slice of it
- * straight to Kafka, and computes the expected read models independently of
- * workers/core by applying the events one at a time, in production order.
+ * with client retries that resend the same event id, and the inventory worker's
+ * decisions on the inventory topic), produces any slice of it straight to Kafka, and
+ * computes the expected read models independently of workers/core (its own table of
+ * the order life cycle) by applying the events one at a time, in production order.
  *
  *   it-workers-gen produce --brokers B --prefix P --seed S --n N --from I --to J
  *   it-workers-gen count   --seed S --n N          (records in the whole stream)
@@ -11,16 +12,27 @@
  *   it-workers-gen poison  --brokers B --prefix P  (junk, an invalid event, 3 valid views)
  *   it-workers-gen poison-pg --brokers B --prefix P --round R
  *                          (views of pv-0..pv-29 with two views of pz-bad among them, which the
- *                           test's CHECK refuses; round 1 adds stock deltas of pz-stock, one of
- *                           them INT64_MAX; round 2 adds INT64_MAX - 10 and +1 to the stored stock;
- *                           rounds give distinct event ids)
+ *                           test's CHECK refuses; rounds 1 and 2 add orders of pz-stock whose
+ *                           purchases the test stored near INT64_MAX; rounds give distinct ids)
+ *   it-workers-gen life    --brokers B --prefix P --phase 1|2
+ *                          (decisions before their orders, then the orders and refused events)
  *   it-workers-gen junk    --brokers B --prefix P --bytes N (one undecodable record of N bytes)
  *   it-workers-gen views   --brokers B --prefix P --product PRD --id I --n N --at MS --step MS
  *       (N views of PRD by user-window, ids I..I+N-1, received at MS, MS+step, ...:
  *        the same --id again is a client retry, with a new receipt time)
  *
- * Cross-topic effects are kept commutative on purpose (see docs/projections.md):
- * products that get absolute stock (catalog upserts) are never ordered.
+ * Cross-topic effects are kept commutative on purpose (see docs/projections.md), so
+ * the end state does not depend on the order the worker reads the topics in: an order
+ * that gets an inventory decision only takes steps whose outcome does not depend on
+ * whether the decision was read before them (confirmed orders: pay and cancel;
+ * rejected orders: ship and deliver, refused either way). Orders without a decision
+ * (as before the inventory worker existed) take every step.
+ *
+ * Actors are stamped as the edge would: placements and cancels by the shopper, pay,
+ * ship and deliver by a service on the owner's behalf, decisions by the inventory; one
+ * order in eight is a legacy record without actor fields. Refused on purpose: cross-user
+ * cancels (not_owner), second placements of an id (order_exists), steps of an order
+ * never placed (unknown_order), and illegal transitions.
  */
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
@@ -44,25 +56,39 @@ struct rec {
     size_t len;
 };
 
+/* Statuses and steps, numbered like nothing in workers/core on purpose. */
+enum { S_NONE, S_PLACED, S_CONFIRMED, S_REJECTED, S_PAID, S_SHIPPED, S_DELIVERED, S_CANCELLED };
+enum { K_FREE, K_CONFIRM, K_REJECT };   /* what the inventory will decide: nothing, confirm, reject */
+
 struct order {
     char id[32];
     int user;
-    int status;   /* 1 placed 2 paid 3 shipped 4 delivered 5 cancelled */
+    int status;
+    int kind;
+    int decided;    /* its decision was generated */
+    int legacy;     /* records without actor fields */
     int n_lines;
     int prod[3], qty[3];
     int64_t total;
+    char rejection[24];   /* the reason, once rejected */
 };
 
 static struct {
     char name[N_PROD][32];
-    int64_t price[N_PROD], stock[N_PROD], views[N_PROD], purchases[N_PROD];
+    int64_t price[N_PROD], views[N_PROD], purchases[N_PROD];
     int has_catalog[N_PROD], touched[N_PROD];
     int64_t qty[N_USERS][N_PROD], unit[N_USERS][N_PROD];   /* unit < 0: NULL price */
     struct order *orders;
     int n_orders;
     char (*hist)[64];
     int n_hist;
+    char (*refused)[160];
+    int n_refused;
 } sim;
+
+/* Set by a generator when the event it built is to be refused; emit() records it. */
+static const char *refuse_reason;
+static const char *refuse_order;
 
 static struct rec *recs;
 static size_t n_recs, cap_recs;
@@ -121,6 +147,12 @@ static void emit(Shopstream__V1__Event *ev, long idx)
     ev->type = (char *)shop_event_type_name(ev->payload_case);
     ev->occurred_at_ms = ev->received_at_ms = T0 + idx;
     ev->source = "it-workers-gen";
+    if (refuse_reason != NULL) {
+        sim.refused = realloc(sim.refused, (size_t)(sim.n_refused + 1) * sizeof(*sim.refused));
+        snprintf(sim.refused[sim.n_refused++], sizeof(sim.refused[0]), "%s,%s,%s,%s,%s,%s", refuse_order, id,
+                 ev->type, ev->user_id, ev->actor_role != NULL ? ev->actor_role : "", refuse_reason);
+        refuse_reason = NULL;
+    }
     struct rec r;
     r.len = shopstream__v1__event__get_packed_size(ev);
     r.buf = malloc(r.len);
@@ -141,14 +173,16 @@ static void gen_catalog(Shopstream__V1__Event *ev, long i, int upsert)
     static Shopstream__V1__StockAdjusted sa;
     int p = upsert ? (int)rnd(N_CAT) : (int)rnd(N_PROD);
     ev->user_id = "admin";
-    sim_touch(p);
+    ev->actor_id = "admin";
+    ev->actor_role = "admin";
     if (upsert) {
+        sim_touch(p);
         shopstream__v1__product_upserted__init(&pu);
         snprintf(sim.name[p], sizeof(sim.name[p]), "Product %d v%ld", p, i);
         pu.product_id = (char *)prod_id(p);
         pu.name = sim.name[p];
         pu.price = money(sim.price[p] = 100 + rnd(900));
-        pu.stock = sim.stock[p] = rnd(100);
+        pu.stock = rnd(100);   /* the inventory's: not in products */
         sim.has_catalog[p] = 1;
         ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_UPSERTED;
         ev->product_upserted = &pu;
@@ -158,8 +192,7 @@ static void gen_catalog(Shopstream__V1__Event *ev, long i, int upsert)
     sa.product_id = (char *)prod_id(p);
     sa.delta = (int64_t)rnd(21) - 10;
     if (sa.delta == 0)
-        sa.delta = 5;
-    sim.stock[p] += sa.delta;
+        sa.delta = 5;            /* the inventory's: the projector writes nothing */
     ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED;
     ev->stock_adjusted = &sa;
 }
@@ -228,13 +261,56 @@ static void gen_cart(Shopstream__V1__Event *ev, int u)
     }
 }
 
-static const char *const status_names[] = {"", "placed", "paid", "shipped", "delivered", "cancelled"};
+static const char *const status_names[] = {"none", "placed", "confirmed", "rejected", "paid",
+                                           "shipped", "delivered", "cancelled"};
 
-static void add_hist(const struct order *o, long i)
+/* The order life cycle, written out for the test: 'M' moves to the status of the step,
+ * 'N' notes it, 'X' refuses it. Rows: status; columns: confirm, reject, pay, ship,
+ * deliver, cancel (placement and unknown orders are handled before). */
+enum { T_CONFIRM, T_REJECT, T_PAY, T_SHIP, T_DELIVER, T_CANCEL };
+static const int step_status[] = {S_CONFIRMED, S_REJECTED, S_PAID, S_SHIPPED, S_DELIVERED, S_CANCELLED};
+static const char *const life[] = {
+    [S_PLACED] = "MMMXXM", [S_CONFIRMED] = "XXMXXM", [S_REJECTED] = "XXXXXX", [S_PAID] = "NMXMXM",
+    [S_SHIPPED] = "XXXXMX", [S_DELIVERED] = "XXXXXX", [S_CANCELLED] = "NNXXXX",
+};
+
+static void add_hist(const struct order *o, int status, long i)
 {
     sim.hist = realloc(sim.hist, (size_t)(sim.n_hist + 1) * sizeof(*sim.hist));
-    snprintf(sim.hist[sim.n_hist++], sizeof(sim.hist[0]), "%s,%s,%" PRId64, o->id, status_names[o->status],
-             T0 + i);
+    snprintf(sim.hist[sim.n_hist++], sizeof(sim.hist[0]), "%s,%s,%" PRId64, o->id, status_names[status], T0 + i);
+}
+
+static void refuse(const char *order_id, const char *reason)
+{
+    static char id[32];
+    snprintf(id, sizeof(id), "%s", order_id);
+    refuse_order = id;
+    refuse_reason = reason;
+}
+
+static void set_actor(Shopstream__V1__Event *ev, const struct order *o, const char *role, const char *actor)
+{
+    if (o != NULL && o->legacy)
+        return;
+    ev->actor_role = (char *)role;
+    ev->actor_id = (char *)actor;
+}
+
+static void fill_placed(Shopstream__V1__OrderPlaced *op, Shopstream__V1__OrderLine *lines,
+                        Shopstream__V1__OrderLine **plines, const struct order *o)
+{
+    shopstream__v1__order_placed__init(op);
+    op->order_id = (char *)o->id;
+    op->n_lines = (size_t)o->n_lines;
+    op->lines = plines;
+    for (int l = 0; l < o->n_lines; l++) {
+        shopstream__v1__order_line__init(&lines[l]);
+        lines[l].product_id = (char *)prod_id(o->prod[l]);
+        lines[l].quantity = o->qty[l];
+        lines[l].unit_price = money(100 * (o->prod[l] - N_CAT + 1));
+        plines[l] = &lines[l];
+    }
+    op->total = money(o->total);
 }
 
 static void gen_place(Shopstream__V1__Event *ev, int u, long i)
@@ -246,86 +322,185 @@ static void gen_place(Shopstream__V1__Event *ev, int u, long i)
     memset(o, 0, sizeof(*o));
     snprintf(o->id, sizeof(o->id), "ord-%06ld", i);
     o->user = u;
-    o->status = 1;
+    o->status = S_PLACED;
+    o->kind = (int)rnd(3);
+    o->legacy = rnd(8) == 0;
     o->n_lines = 1 + (int)rnd(3);
-    shopstream__v1__order_placed__init(&op);
-    op.order_id = o->id;
-    op.n_lines = (size_t)o->n_lines;
-    op.lines = plines;
     for (int l = 0; l < o->n_lines; l++) {
-        o->prod[l] = N_CAT + (int)rnd(N_SKU);   /* never an upserted product */
+        o->prod[l] = N_CAT + (int)rnd(N_SKU);
         o->qty[l] = 1 + (int)rnd(3);
-        shopstream__v1__order_line__init(&lines[l]);
-        lines[l].product_id = (char *)prod_id(o->prod[l]);
-        lines[l].quantity = o->qty[l];
-        lines[l].unit_price = money(100 * (o->prod[l] - N_CAT + 1));
-        plines[l] = &lines[l];
         o->total += 100 * (o->prod[l] - N_CAT + 1) * o->qty[l];
-        sim.stock[o->prod[l]] -= o->qty[l];
         sim.purchases[o->prod[l]] += o->qty[l];
         sim_touch(o->prod[l]);
     }
-    op.total = money(o->total);
-    add_hist(o, i);
+    fill_placed(&op, lines, plines, o);
+    set_actor(ev, o, "shopper", user_id(u));
+    add_hist(o, S_PLACED, i);
     ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED;
     ev->order_placed = &op;
 }
 
-static int transition_ok(int from, int to)
+/* A second order.placed for an existing id, by its owner or by someone else. */
+static void gen_replace(Shopstream__V1__Event *ev, long i)
 {
-    if (from == 4 || from == 5)
-        return 0;
-    if (to == 5)
-        return from <= 2;
-    return to > from;
+    static Shopstream__V1__OrderPlaced op;
+    static Shopstream__V1__OrderLine lines[3], *plines[3];
+    const struct order *o = &sim.orders[rnd((uint32_t)sim.n_orders)];
+    int u = rnd(2) ? o->user : (int)rnd(N_USERS);
+    ev->user_id = (char *)user_id(u);
+    fill_placed(&op, lines, plines, o);
+    ev->actor_role = "shopper";
+    ev->actor_id = (char *)user_id(u);
+    refuse(o->id, "order_exists");
+    ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED;
+    ev->order_placed = &op;
 }
 
-static void gen_transition(Shopstream__V1__Event *ev, long i)
+/* Applies step t of the independent life cycle; returns whether it was applied. */
+static int sim_step(struct order *o, int t, long i)
+{
+    char cell = life[o->status][t];
+    if (cell == 'X') {
+        refuse(o->id, "illegal_transition");
+        return 0;
+    }
+    add_hist(o, step_status[t], i);
+    if (cell == 'N')
+        return 1;
+    int next = step_status[t];
+    if (next == S_CANCELLED || next == S_REJECTED)
+        for (int l = 0; l < o->n_lines; l++)
+            sim.purchases[o->prod[l]] -= o->qty[l];
+    o->status = next;
+    return 1;
+}
+
+static void set_step(Shopstream__V1__Event *ev, int t, const char *order_id, int64_t amount)
 {
     static Shopstream__V1__OrderPaid pd;
     static Shopstream__V1__OrderShipped sh;
     static Shopstream__V1__OrderDelivered dl;
     static Shopstream__V1__OrderCancelled cn;
-    struct order *o = &sim.orders[rnd((uint32_t)sim.n_orders)];
-    int to = 2 + (int)rnd(4);
-    ev->user_id = (char *)user_id(o->user);
-    switch (to) {
-    case 2:
+    switch (t) {
+    case T_PAY:
         shopstream__v1__order_paid__init(&pd);
-        pd.order_id = o->id;
-        pd.amount = money(o->total);
+        pd.order_id = (char *)order_id;
+        pd.amount = money(amount);
         ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PAID;
         ev->order_paid = &pd;
         break;
-    case 3:
+    case T_SHIP:
         shopstream__v1__order_shipped__init(&sh);
-        sh.order_id = o->id;
+        sh.order_id = (char *)order_id;
         ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_SHIPPED;
         ev->order_shipped = &sh;
         break;
-    case 4:
+    case T_DELIVER:
         shopstream__v1__order_delivered__init(&dl);
-        dl.order_id = o->id;
+        dl.order_id = (char *)order_id;
         ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_DELIVERED;
         ev->order_delivered = &dl;
         break;
     default:
         shopstream__v1__order_cancelled__init(&cn);
-        cn.order_id = o->id;
+        cn.order_id = (char *)order_id;
         ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED;
         ev->order_cancelled = &cn;
         break;
     }
-    if (!transition_ok(o->status, to))
-        return;
-    if (to == 5) {
-        for (int l = 0; l < o->n_lines; l++) {
-            sim.stock[o->prod[l]] += o->qty[l];
-            sim.purchases[o->prod[l]] -= o->qty[l];
+}
+
+/* A step of a random order, of a kind that keeps the end state independent of when the
+ * decision is read; now and then a cross-user cancel or a step of an unknown order. */
+static void gen_transition(Shopstream__V1__Event *ev, long i)
+{
+    static char ghost[32];
+    struct order *o = &sim.orders[rnd((uint32_t)sim.n_orders)];
+    int k = (int)rnd(20);
+    if (k == 0) {   /* another shopper cancels o: the edge could not know the order yet */
+        int u = (o->user + 1 + (int)rnd(N_USERS - 1)) % N_USERS;
+        ev->user_id = (char *)user_id(u);
+        set_step(ev, T_CANCEL, o->id, 0);
+        if (!o->legacy || rnd(2)) {
+            ev->actor_role = "shopper";
+            ev->actor_id = (char *)user_id(u);
         }
+        refuse(o->id, "not_owner");
+        return;
     }
-    o->status = to;
-    add_hist(o, i);
+    if (k == 1) {   /* payments reports an order nobody placed */
+        snprintf(ghost, sizeof(ghost), "ghost-%06ld", i);
+        ev->user_id = (char *)user_id(o->user);
+        set_step(ev, T_PAY, ghost, 100);
+        ev->actor_role = "service";
+        ev->actor_id = "svc-payments";
+        refuse(ghost, "unknown_order");
+        return;
+    }
+    static const int free_steps[] = {T_PAY, T_SHIP, T_DELIVER, T_CANCEL};
+    static const int confirm_steps[] = {T_PAY, T_CANCEL};
+    static const int reject_steps[] = {T_SHIP, T_DELIVER};
+    int t = o->kind == K_FREE ? free_steps[rnd(4)] : o->kind == K_CONFIRM ? confirm_steps[rnd(2)] : reject_steps[rnd(2)];
+    ev->user_id = (char *)user_id(o->user);
+    set_step(ev, t, o->id, o->total);
+    if (t == T_CANCEL && rnd(4) != 0)
+        set_actor(ev, o, "shopper", user_id(o->user));
+    else
+        set_actor(ev, o, "service", t == T_PAY ? "svc-payments" : "svc-fulfil");
+    sim_step(o, t, i);
+}
+
+/* The inventory worker's decision for an order still waiting for one, if any. */
+static int gen_decision(Shopstream__V1__Event *ev, long i)
+{
+    static Shopstream__V1__StockReserved rs;
+    static Shopstream__V1__StockRejected rj;
+    static Shopstream__V1__StockLine sl;
+    static Shopstream__V1__StockShortLine ss;
+    static Shopstream__V1__StockLine *psl[1];
+    static Shopstream__V1__StockShortLine *pss[1];
+    struct order *o = NULL;
+    for (int tries = 0; tries < 8 && o == NULL; tries++) {
+        struct order *c = &sim.orders[rnd((uint32_t)sim.n_orders)];
+        if (c->kind != K_FREE && !c->decided)
+            o = c;
+    }
+    if (o == NULL)
+        return 0;
+    o->decided = 1;
+    ev->user_id = (char *)user_id(o->user);
+    ev->actor_role = "service";
+    ev->actor_id = "shopstream-inventory";
+    if (o->kind == K_CONFIRM) {
+        shopstream__v1__stock_reserved__init(&rs);
+        shopstream__v1__stock_line__init(&sl);
+        sl.product_id = (char *)prod_id(o->prod[0]);
+        sl.quantity = o->qty[0];
+        psl[0] = &sl;
+        rs.order_id = o->id;
+        rs.n_lines = 1;
+        rs.lines = psl;
+        ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RESERVED;
+        ev->stock_reserved = &rs;
+        sim_step(o, T_CONFIRM, i);
+        return 1;
+    }
+    shopstream__v1__stock_rejected__init(&rj);
+    shopstream__v1__stock_short_line__init(&ss);
+    ss.product_id = (char *)prod_id(o->prod[0]);
+    ss.requested = o->qty[0];
+    ss.available = o->qty[0] - 1;
+    ss.catalog_price = money(100 * (o->prod[0] - N_CAT + 1));
+    pss[0] = &ss;
+    rj.order_id = o->id;
+    rj.reason = "out_of_stock";
+    rj.n_lines = 1;
+    rj.lines = pss;
+    ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_REJECTED;
+    ev->stock_rejected = &rj;
+    if (sim_step(o, T_REJECT, i) && o->status == S_REJECTED)
+        snprintf(o->rejection, sizeof(o->rejection), "out_of_stock");
+    return 1;
 }
 
 /* The whole stream: upserts first, then a mix, then client retries of earlier events. */
@@ -345,9 +520,11 @@ static void generate(uint64_t seed, long n)
             gen_browse(&ev, u);
         else if (k < 70)
             gen_cart(&ev, u);
-        else if (k < 82 || sim.n_orders == 0)
+        else if (k < 80 || sim.n_orders == 0)
             gen_place(&ev, u, i);
-        else
+        else if (k == 80)
+            gen_replace(&ev, i);
+        else if (k > 84 || !gen_decision(&ev, i))
             gen_transition(&ev, i);
         emit(&ev, i);
         if (i % 25 == 7)                     /* an immediate client retry: same id, same bytes */
@@ -437,7 +614,7 @@ static void cmd_expect(const char *dir)
             fprintf(f, "%s,%s,%" PRId64 ",GBP,", prod_id(p), sim.name[p], sim.price[p]);
         else
             fprintf(f, "%s,,,,", prod_id(p));
-        fprintf(f, "%" PRId64 ",%" PRId64 ",%" PRId64 "\n", sim.stock[p], sim.views[p], sim.purchases[p]);
+        fprintf(f, "%" PRId64 ",%" PRId64 "\n", sim.views[p], sim.purchases[p]);
     }
     fclose(f);
     f = open_out(dir, "cart_items.csv");
@@ -454,7 +631,8 @@ static void cmd_expect(const char *dir)
     f = open_out(dir, "orders.csv");
     for (int i = 0; i < sim.n_orders; i++) {
         const struct order *o = &sim.orders[i];
-        fprintf(f, "%s,%s,%s,%" PRId64 "\n", o->id, user_id(o->user), status_names[o->status], o->total);
+        fprintf(f, "%s,%s,%s,%" PRId64 ",%s\n", o->id, user_id(o->user), status_names[o->status], o->total,
+                o->rejection);
     }
     fclose(f);
     const char **rows = malloc((size_t)(sim.n_hist + 1) * sizeof(*rows));
@@ -466,6 +644,11 @@ static void cmd_expect(const char *dir)
         fprintf(f, "%s\n", rows[i]);
     fclose(f);
     free(rows);
+    f = open_out(dir, "refused.csv");
+    for (int i = 0; i < sim.n_refused; i++)
+        fprintf(f, "%s\n", sim.refused[i]);
+    fclose(f);
+    fclose(open_out(dir, "pending.csv"));   /* every decision found its order */
 }
 
 /* Junk, an event that decodes but is invalid, then three valid views: all keyed alike,
@@ -508,15 +691,48 @@ static void pack_produce(rd_kafka_t *rk, const char *topic, const char *key, Sho
     produce(rk, topic, key, buf, len);
 }
 
+/* An order of qty units of pz-stock at unit price 1, keyed by its id. */
+static void produce_pz_order(rd_kafka_t *rk, const char *topic, int n, int qty)
+{
+    Shopstream__V1__Event ev;
+    Shopstream__V1__OrderPlaced op;
+    Shopstream__V1__OrderLine line, *plines[1] = {&line};
+    char id[40], order[32];
+    shopstream__v1__event__init(&ev);
+    shopstream__v1__order_placed__init(&op);
+    shopstream__v1__order_line__init(&line);
+    snprintf(order, sizeof(order), "pz-order-%d", n);
+    snprintf(id, sizeof(id), "570c0000-0000-4000-8000-%012d", n);
+    line.product_id = "pz-stock";
+    line.quantity = qty;
+    line.unit_price = money(1);
+    op.order_id = order;
+    op.n_lines = 1;
+    op.lines = plines;
+    op.total = money(qty);
+    ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED;
+    ev.order_placed = &op;
+    ev.type = (char *)shop_event_type_name(ev.payload_case);
+    ev.occurred_at_ms = ev.received_at_ms = T0 + n;
+    ev.user_id = ev.actor_id = "user-pz";
+    ev.actor_role = "shopper";
+    ev.id = id;
+    pack_produce(rk, topic, order, &ev);
+}
+
 /* Views keyed by 40 users (so spread over the partitions), two of product pz-bad that the
- * test's CHECK constraint refuses in the middle; in round 1, the catalog stream of pz-stock:
- * stock 10, +5, +INT64_MAX (out of bigint range in PostgreSQL), +7. */
+ * test's CHECK constraint refuses in the middle; in round 1, an upsert of pz-stock and
+ * orders of 3, 10000 and 2 units of it, whose purchases the test stored at INT64_MAX - 7:
+ * 10000 leaves bigint in any order (PostgreSQL's 22003), 3 + 2 fit. Round 2 orders 1 and 5
+ * units: 5 never fits. Rounds give distinct event ids. */
 static void cmd_poison_pg(const char *brokers, const char *prefix, int round)
 {
     rd_kafka_t *rk = producer(brokers);
-    char browse[SHOP_TOPIC_NAME_MAX], catalog[SHOP_TOPIC_NAME_MAX], id[40], user[16], prod[16];
+    char browse[SHOP_TOPIC_NAME_MAX], catalog[SHOP_TOPIC_NAME_MAX], order[SHOP_TOPIC_NAME_MAX], id[40], user[16],
+        prod[16];
     shop_topic_name(browse, sizeof(browse), prefix, SHOP_STREAM_BROWSE);
     shop_topic_name(catalog, sizeof(catalog), prefix, SHOP_STREAM_CATALOG);
+    shop_topic_name(order, sizeof(order), prefix, SHOP_STREAM_ORDER);
     Shopstream__V1__Event ev;
     Shopstream__V1__ProductViewed pv;
     int n = round == 1 ? 300 : 50;
@@ -540,28 +756,12 @@ static void cmd_poison_pg(const char *brokers, const char *prefix, int round)
             pack_produce(rk, browse, user, &ev);
         }
     }
-    if (round == 2) {   /* pz-stock is stored by now: only PostgreSQL can see the sum overflow */
-        Shopstream__V1__StockAdjusted sa;
-        static const int64_t deltas[] = {INT64_MAX - 10, 1};
-        for (int i = 0; i < 2; i++) {
-            shopstream__v1__event__init(&ev);
-            shopstream__v1__stock_adjusted__init(&sa);
-            ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED;
-            ev.stock_adjusted = &sa;
-            ev.type = (char *)shop_event_type_name(ev.payload_case);
-            ev.occurred_at_ms = ev.received_at_ms = T0 + 1;
-            ev.user_id = "admin";
-            snprintf(id, sizeof(id), "570c0000-0000-4000-8000-%012d", i + 10);
-            ev.id = id;
-            sa.product_id = "pz-stock";
-            sa.delta = deltas[i];
-            pack_produce(rk, catalog, "pz-stock", &ev);
-        }
+    if (round == 2) {   /* pz-stock's purchases are stored by now */
+        produce_pz_order(rk, order, 10, 1);
+        produce_pz_order(rk, order, 11, 5);
     }
     if (round == 1) {
         Shopstream__V1__ProductUpserted pu;
-        Shopstream__V1__StockAdjusted sa;
-        static const int64_t deltas[] = {5, INT64_MAX, 7};
         shopstream__v1__event__init(&ev);
         shopstream__v1__product_upserted__init(&pu);
         ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_UPSERTED;
@@ -572,21 +772,126 @@ static void cmd_poison_pg(const char *brokers, const char *prefix, int round)
         ev.id = "570c0000-0000-4000-8000-000000000000";
         pu.product_id = "pz-stock";
         pu.name = "Stock probe";
-        pu.price = money(100);
+        pu.price = money(1);
         pu.stock = 10;
         pack_produce(rk, catalog, "pz-stock", &ev);
-        for (int i = 0; i < 3; i++) {
-            shopstream__v1__stock_adjusted__init(&sa);
-            ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_ADJUSTED;
-            ev.stock_adjusted = &sa;
-            ev.type = (char *)shop_event_type_name(ev.payload_case);
-            snprintf(id, sizeof(id), "570c0000-0000-4000-8000-%012d", i + 1);
-            ev.id = id;
-            sa.product_id = "pz-stock";
-            sa.delta = deltas[i];
-            pack_produce(rk, catalog, "pz-stock", &ev);
-        }
+        static const int qty[] = {3, 10000, 2};
+        for (int i = 0; i < 3; i++)
+            produce_pz_order(rk, order, i + 1, qty[i]);
     }
+    finish(rk);
+}
+
+/* The life-cycle probe, in two phases (the test waits between them):
+ * 1: the inventory's decisions for life-a (reserved) and life-b (rejected), before
+ *    anything was placed; 2: their placements by user-a, then refused events: user-b
+ *    cancels life-a (not_owner), user-b places life-b again (order_exists), payments
+ *    pays life-ghost (unknown_order), user-a pays life-a (a shopper: not_allowed), and
+ *    life-b, rejected, is shipped by fulfilment (illegal_transition). */
+static void cmd_life(const char *brokers, const char *prefix, int phase)
+{
+    rd_kafka_t *rk = producer(brokers);
+    char order_t[SHOP_TOPIC_NAME_MAX], inv_t[SHOP_TOPIC_NAME_MAX];
+    shop_topic_name(order_t, sizeof(order_t), prefix, SHOP_STREAM_ORDER);
+    shop_topic_name(inv_t, sizeof(inv_t), prefix, SHOP_STREAM_INVENTORY);
+    Shopstream__V1__Event ev;
+    int n = phase * 100;
+    char id[40];
+#define LIFE_EV(user, role, actor)                                                         \
+    do {                                                                                   \
+        shopstream__v1__event__init(&ev);                                                  \
+        snprintf(id, sizeof(id), "11fe0000-0000-4000-8000-%012d", n);                     \
+        ev.id = id;                                                                        \
+        ev.occurred_at_ms = ev.received_at_ms = T0 + n++;                                  \
+        ev.user_id = (user);                                                               \
+        ev.actor_role = (role);                                                            \
+        ev.actor_id = (actor);                                                             \
+    } while (0)
+    Shopstream__V1__StockLine sl, *psl[1] = {&sl};
+    Shopstream__V1__StockShortLine ss, *pss[1] = {&ss};
+    Shopstream__V1__OrderLine line, *plines[1] = {&line};
+    shopstream__v1__stock_line__init(&sl);
+    sl.product_id = "life-p";
+    sl.quantity = 2;
+    shopstream__v1__stock_short_line__init(&ss);
+    ss.product_id = "life-p";
+    ss.requested = 2;
+    ss.available = 1;
+    ss.catalog_price = money(150);
+    shopstream__v1__order_line__init(&line);
+    line.product_id = "life-p";
+    line.quantity = 2;
+    line.unit_price = money(150);
+    if (phase == 1) {
+        Shopstream__V1__StockReserved rs;
+        Shopstream__V1__StockRejected rj;
+        shopstream__v1__stock_reserved__init(&rs);
+        rs.order_id = "life-a";
+        rs.n_lines = 1;
+        rs.lines = psl;
+        LIFE_EV("user-a", "service", "shopstream-inventory");
+        ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RESERVED;
+        ev.stock_reserved = &rs;
+        ev.type = (char *)shop_event_type_name(ev.payload_case);
+        pack_produce(rk, inv_t, "life-a", &ev);
+        shopstream__v1__stock_rejected__init(&rj);
+        rj.order_id = "life-b";
+        rj.reason = "out_of_stock";
+        rj.n_lines = 1;
+        rj.lines = pss;
+        LIFE_EV("user-a", "service", "shopstream-inventory");
+        ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_REJECTED;
+        ev.stock_rejected = &rj;
+        ev.type = (char *)shop_event_type_name(ev.payload_case);
+        pack_produce(rk, inv_t, "life-b", &ev);
+        finish(rk);
+        return;
+    }
+    Shopstream__V1__OrderPlaced op;
+    shopstream__v1__order_placed__init(&op);
+    op.n_lines = 1;
+    op.lines = plines;
+    op.total = money(300);
+    static const struct { const char *order, *user; } places[] = {
+        {"life-a", "user-a"}, {"life-b", "user-a"}, {"life-b", "user-b"}};
+    for (int i = 0; i < 3; i++) {
+        op.order_id = (char *)places[i].order;
+        LIFE_EV((char *)places[i].user, "shopper", (char *)places[i].user);
+        ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED;
+        ev.order_placed = &op;
+        ev.type = (char *)shop_event_type_name(ev.payload_case);
+        pack_produce(rk, order_t, op.order_id, &ev);
+    }
+    Shopstream__V1__OrderCancelled cn;
+    shopstream__v1__order_cancelled__init(&cn);
+    cn.order_id = "life-a";
+    LIFE_EV("user-b", "shopper", "user-b");
+    ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED;
+    ev.order_cancelled = &cn;
+    ev.type = (char *)shop_event_type_name(ev.payload_case);
+    pack_produce(rk, order_t, "life-a", &ev);
+    Shopstream__V1__OrderPaid pd;
+    static const struct { const char *order, *user, *role, *actor; } pays[] = {
+        {"life-ghost", "user-a", "service", "svc-payments"}, {"life-a", "user-a", "shopper", "user-a"}};
+    for (int i = 0; i < 2; i++) {
+        shopstream__v1__order_paid__init(&pd);
+        pd.order_id = (char *)pays[i].order;
+        pd.amount = money(300);
+        LIFE_EV((char *)pays[i].user, (char *)pays[i].role, (char *)pays[i].actor);
+        ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PAID;
+        ev.order_paid = &pd;
+        ev.type = (char *)shop_event_type_name(ev.payload_case);
+        pack_produce(rk, order_t, pd.order_id, &ev);
+    }
+    Shopstream__V1__OrderShipped sh;
+    shopstream__v1__order_shipped__init(&sh);
+    sh.order_id = "life-b";
+    LIFE_EV("user-a", "service", "svc-fulfil");
+    ev.payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_SHIPPED;
+    ev.order_shipped = &sh;
+    ev.type = (char *)shop_event_type_name(ev.payload_case);
+    pack_produce(rk, order_t, "life-b", &ev);
+#undef LIFE_EV
     finish(rk);
 }
 
@@ -652,6 +957,11 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "poison-pg") == 0) {
         cmd_poison_pg(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL),
                       atoi(arg(argc, argv, "--round", "1")));
+        return 0;
+    }
+    if (strcmp(cmd, "life") == 0) {
+        cmd_life(arg(argc, argv, "--brokers", NULL), arg(argc, argv, "--prefix", NULL),
+                 atoi(arg(argc, argv, "--phase", "1")));
         return 0;
     }
     if (strcmp(cmd, "junk") == 0) {

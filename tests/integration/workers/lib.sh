@@ -75,19 +75,24 @@ wait_offsets() {
 # dump DSN DIR: the read models as CSV, in the generator's column order, C-sorted.
 dump() {
     mkdir -p "$2"
-    q "$1" "select product_id, name, price_minor, currency, stock, views, purchases from products" | LC_ALL=C sort >"$2/products.csv"
+    q "$1" "select product_id, name, price_minor, currency, views, purchases from products" | LC_ALL=C sort >"$2/products.csv"
     q "$1" "select user_id, product_id, quantity, unit_price_minor from cart_items" | LC_ALL=C sort >"$2/cart_items.csv"
-    q "$1" "select order_id, user_id, status, total_minor from orders" | LC_ALL=C sort >"$2/orders.csv"
+    q "$1" "select order_id, user_id, status, total_minor, coalesce(rejection->>'reason', '') from orders" | LC_ALL=C sort >"$2/orders.csv"
     q "$1" "select order_id, status, at_ms from order_status_history" | LC_ALL=C sort >"$2/history.csv"
+    q "$1" "select order_id, event_id, type, user_id, actor_role, reason from refused_events" | LC_ALL=C sort >"$2/refused.csv"
+    q "$1" "select order_id, event_id from order_decisions_pending" | LC_ALL=C sort >"$2/pending.csv"
 }
 
-# dump_full DSN DIR: every column of every read model, for run-against-run comparison.
+# dump_full DSN DIR: every column of every read model, for run-against-run comparison
+# (a refusal's group and time, and the order's status when it was refused, which
+# depends on when the inventory's decision was read, left out).
 dump_full() {
     mkdir -p "$2"
     local t
-    for t in products cart_items carts orders order_lines order_status_history; do
+    for t in products cart_items carts orders order_lines order_status_history order_decisions_pending; do
         q "$1" "select * from $t" | LC_ALL=C sort >"$2/$t.csv"
     done
+    q "$1" "select event_id, topic, partition, kafka_offset, type, order_id, user_id, actor_role, reason, occurred_at_ms from refused_events" | LC_ALL=C sort >"$2/refused_events.csv"
     q "$1" "select count(*) from applied_events" >"$2/applied_count"
 }
 
