@@ -12,6 +12,9 @@
 -- * order_decisions_pending: an inventory decision consumed before its order's
 --   placement (the order and inventory topics are not ordered against each other)
 --   waits here and is applied, and deleted, when the placement is consumed.
+-- * order_gate: where a placement and its decision meet when two workers consume them
+--   at once (workers/core/proj_sql.c, SHOP_PROJ_SQL_ORDER_GATE). Empty between
+--   transactions, so unlogged: nothing in it has to survive a crash.
 -- * products.stock is no longer written by the projector: the inventory worker
 --   (0005, inventory_stock) is the only writer of stock. The column stays while the
 --   edge's product read still names it; a later migration drops it.
@@ -56,4 +59,8 @@ create table if not exists order_decisions_pending (
     rejection       jsonb,             -- as orders.rejection, for a rejection
     at_ms           bigint not null,   -- the decision's occurred_at_ms
     primary key (order_id, event_id)
+);
+
+create unlogged table if not exists order_gate (
+    order_id  text primary key
 );

@@ -10,9 +10,10 @@
  *                                  mark_unapplied with those. Should the key refuse one
  *                                  (a copy in the same bucket), roll back, redo with
  *                                  probe_own.
- *   2. shop_proj_build_order_read-> locks the order ids the new events name, then reads
- *                                  status, owner and lines of those orders and the
- *                                  decisions parked for them
+ *   2. shop_proj_build_order_read-> passes the order gate for the orders the new events
+ *                                  place or decide, then reads status, owner and lines
+ *                                  of the orders they name and the decisions parked
+ *                                  for them; shop_proj_fold_gated
  *      shop_proj_fold_known_order / shop_proj_fold_parked for each row it returned
  *   3. shop_proj_fold_record     for each new event, in batch order
  *      shop_proj_fold_offset     for each partition of the batch
@@ -131,13 +132,14 @@ void shop_proj_dedup_span(int64_t mark_ms, int64_t now_ms, int64_t bucket_ms, in
 size_t shop_proj_mark_unapplied(const struct shop_proj_record *recs, size_t n, const char *const *applied_ids,
                                 size_t n_applied, struct shop_arena *arena, bool *is_new);
 
-/** Statement 2, two statements run one after the other: out[0] takes a transaction-scoped
- *  advisory lock per order id the new order and inventory decision events name (in one
- *  order, so batches cannot deadlock: an order's events come from two topics, whose
- *  partitions two workers may own), out[1] then reads, with a snapshot taken after the
- *  locks, the existing orders' rows (SHOP_PROJ_ORDER_ROW: status, owner, lines) and the
- *  parked decisions (SHOP_PROJ_PARKED_ROW) of those ids. Returns the number of order
- *  ids; 0 means there is nothing to read. */
+/** Statement 2, two statements in one pipeline: out[0] inserts into order_gate the ids of
+ *  the orders the new events place or decide (SHOP_PROJ_SQL_ORDER_GATE: the placement and
+ *  the decision of one order come from two topics, whose partitions two workers may own;
+ *  the gate makes the later batch wait for the earlier one), out[1] then reads the
+ *  existing orders' rows (SHOP_PROJ_ORDER_ROW: status, owner, lines; FOR UPDATE) and the
+ *  parked decisions (SHOP_PROJ_PARKED_ROW) of every order id the new order and decision
+ *  events name. Hand out[0].params[0] to shop_proj_fold_gated, so that the plan opens the
+ *  gate again. Returns the number of order ids; 0 means there is nothing to run. */
 size_t shop_proj_build_order_read(const struct shop_proj_record *recs, const bool *is_new, size_t n,
                                   struct shop_arena *arena, struct shop_sql_stmt out[2]);
 
@@ -175,6 +177,10 @@ struct shop_proj_fold *shop_proj_fold_new_seeded(struct shop_arena *arena, struc
 void shop_proj_fold_known_order(struct shop_proj_fold *f, const char *order_id, const char *status,
                                 const char *user_id, const char *product_id, int64_t quantity);
 
+/** The order ids the batch's transaction inserted into order_gate (an array literal, as
+ *  built by shop_proj_build_order_read): the plan deletes them before the offsets. */
+void shop_proj_fold_gated(struct shop_proj_fold *f, const char *order_ids);
+
 /** Feeds one parked decision of the order read, before any event is folded. It is
  *  applied when its order's placement is folded (and then deleted by the plan).
  *  Strings are copied into the arena. */
@@ -208,7 +214,8 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
 extern const char SHOP_PROJ_SQL_APPLIED_INSERT[];
 extern const char SHOP_PROJ_SQL_DEDUP_MAINTAIN[];
 extern const char SHOP_PROJ_SQL_DEDUP_LAYOUT[];
-extern const char SHOP_PROJ_SQL_ORDER_LOCK[];
+extern const char SHOP_PROJ_SQL_ORDER_GATE[];
+extern const char SHOP_PROJ_SQL_ORDER_UNGATE[];
 extern const char SHOP_PROJ_SQL_ORDER_READ[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_UPSERT[];
 extern const char SHOP_PROJ_SQL_CART_CLEAR[];

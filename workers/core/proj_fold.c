@@ -277,6 +277,11 @@ static const char *dup_or_null(struct shop_arena *arena, const char *s)
     return s != NULL ? shop_arena_strdup(arena, s) : NULL;
 }
 
+void shop_proj_fold_gated(struct shop_proj_fold *f, const char *order_ids)
+{
+    f->gated = order_ids != NULL && strcmp(order_ids, "{}") != 0 ? shop_arena_strdup(f->arena, order_ids) : NULL;
+}
+
 void shop_proj_fold_parked(struct shop_proj_fold *f, const struct shop_proj_parked *in)
 {
     struct shop_arena *a = f->arena;

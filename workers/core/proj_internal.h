@@ -112,6 +112,7 @@ struct shop_proj_fold {
     struct proj_refusal *refusals;
     size_t n_refusals, cap_refusals;
     struct proj_parked **parked_all;   /* in arrival order */
+    const char *gated;                 /* order_gate ids to delete (array literal), or NULL */
     size_t n_parked, cap_parked;
     struct shop_proj_stats stats;
 };

@@ -229,6 +229,11 @@ static void plan_refusals_and_parked(const struct shop_proj_fold *f, const char 
     }
     builder_emit(&ins, plan, "parked_insert", SHOP_PROJ_SQL_PARKED_INSERT);
     builder_emit(&del, plan, "parked_delete", SHOP_PROJ_SQL_PARKED_DELETE);
+    if (f->gated != NULL) {   /* order_gate is empty between transactions */
+        assert(plan->n < SHOP_PLAN_STMTS_MAX);
+        plan->stmts[plan->n++] = (struct shop_sql_stmt){
+            .name = "order_ungate", .sql = SHOP_PROJ_SQL_ORDER_UNGATE, .n_params = 1, .params = {f->gated}};
+    }
 }
 
 static void plan_offsets(const struct shop_proj_fold *f, const char *group, int64_t now_ms,

@@ -36,14 +36,21 @@ const char SHOP_PROJ_SQL_DEDUP_MAINTAIN[] = "select applied_events_maintain($1::
 /* The layout's bucket width and this group's projector id (created on first use). */
 const char SHOP_PROJ_SQL_DEDUP_LAYOUT[] = "select bucket_ms, applied_projector_id($1) from applied_events_layout";
 
-/* One lock per order id, taken in one order (hashtext's), so two batches naming the same
- * orders wait for each other instead of deadlocking. Its own statement: the read that
- * follows takes its snapshot after the locks, so it sees what the previous holder
- * committed (an order placed, a decision parked). Class 7006 keeps the keys apart from
- * other advisory locks. */
-const char SHOP_PROJ_SQL_ORDER_LOCK[] =
-    "select count(*) from (select pg_advisory_xact_lock(7006, s.k) from "
-    "(select distinct hashtext(id) as k from unnest($1::text[]) as id order by k) as s) as t";
+/* The rendezvous of a placement and its decision, which two topics carry and two workers
+ * may consume at once: each batch inserts the ids of the orders it places or decides into
+ * order_gate before it reads orders and parked decisions, and deletes them again before
+ * it commits (SHOP_PROJ_SQL_ORDER_UNGATE), so the table is empty between transactions. A
+ * second batch inserting the same id waits on the first one's uncommitted row until it
+ * commits (the row gone, the insert goes through), and its read, a later statement, sees
+ * what the first committed. Ids in sorted order: two batches cannot deadlock on it. Row
+ * locks, not advisory locks: those take a slot of the shared lock table each, and a batch
+ * holds thousands of orders. */
+const char SHOP_PROJ_SQL_ORDER_GATE[] =
+    "insert into order_gate (order_id) "
+    "select id from (select distinct id from unnest($1::text[]) as id order by id) as s "
+    "on conflict do nothing";
+
+const char SHOP_PROJ_SQL_ORDER_UNGATE[] = "delete from order_gate where order_id = any($1::text[])";
 
 /* The orders the batch names (status, owner, lines in line order; FOR UPDATE) and the
  * decisions parked for them (in arrival order), one result: order rows ('o') first.
@@ -287,25 +294,40 @@ const char *proj_order_id_of(const Shopstream__V1__Event *ev)
     }
 }
 
+/* Placements and decisions meet through order_gate; other steps find their order row. */
+static bool gated(const Shopstream__V1__Event *ev)
+{
+    return ev->payload_case == SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED ||
+           ev->payload_case == SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RESERVED ||
+           ev->payload_case == SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_REJECTED;
+}
+
 size_t shop_proj_build_order_read(const struct shop_proj_record *recs, const bool *is_new, size_t n,
                                   struct shop_arena *arena, struct shop_sql_stmt out[2])
 {
     static char mark;
-    struct shop_sql_array ids;
-    struct shop_strmap seen;
+    struct shop_sql_array ids, gate;
+    struct shop_strmap seen, seen_gate;
     shop_sql_array_init(&ids, arena);
+    shop_sql_array_init(&gate, arena);
     shop_strmap_init(&seen, arena);
+    shop_strmap_init(&seen_gate, arena);
     for (size_t i = 0; i < n; i++) {
         const char *order_id = is_new[i] ? proj_order_id_of(recs[i].ev) : NULL;
-        if (order_id == NULL || shop_strmap_get(&seen, order_id) != NULL)
+        if (order_id == NULL)
+            continue;
+        if (gated(recs[i].ev) && shop_strmap_get(&seen_gate, order_id) == NULL) {
+            shop_strmap_put(&seen_gate, order_id, &mark);
+            shop_sql_array_text(&gate, order_id);
+        }
+        if (shop_strmap_get(&seen, order_id) != NULL)
             continue;
         shop_strmap_put(&seen, order_id, &mark);
         shop_sql_array_text(&ids, order_id);
     }
-    const char *param = shop_sql_array_end(&ids);
-    out[0] = (struct shop_sql_stmt){.name = "order_lock", .sql = SHOP_PROJ_SQL_ORDER_LOCK, .n_params = 1};
-    out[0].params[0] = param;
+    out[0] = (struct shop_sql_stmt){.name = "order_gate", .sql = SHOP_PROJ_SQL_ORDER_GATE, .n_params = 1};
+    out[0].params[0] = shop_sql_array_end(&gate);
     out[1] = (struct shop_sql_stmt){.name = "order_read", .sql = SHOP_PROJ_SQL_ORDER_READ, .n_params = 1};
-    out[1].params[0] = param;
+    out[1].params[0] = shop_sql_array_end(&ids);
     return ids.n;
 }

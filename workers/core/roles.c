@@ -33,6 +33,8 @@ const struct shop_model shop_models[] = {
      "order events the life cycle or the ownership rule refused, with the reason (migration 0006)"},
     {"order_decisions_pending", SHOP_WORKER_PROJECTOR, 0,
      "inventory decisions read before their order's placement, applied when it arrives (migration 0006)"},
+    {"order_gate", SHOP_WORKER_PROJECTOR, 0,
+     "unlogged, empty between transactions: where a placement and its decision meet (migration 0006)"},
     {"consumer_offsets", SHOP_WORKER_ROLE_NONE, 1, "each role's next offsets, committed with its effects"},
     {"applied_events", SHOP_WORKER_ROLE_NONE, 1, "dedup by event id, per role (applied_projectors id)"},
     {"applied_projectors", SHOP_WORKER_ROLE_NONE, 1, "a 4-byte id per consumer group, for applied_events"},

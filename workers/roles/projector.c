@@ -59,9 +59,9 @@ static void fold_known_orders(struct shop_proj_fold *f, PGresult *res)
     }
 }
 
-/* Opens the batch's transaction with its new ids recorded (workers/dedup.c), locks the
- * order ids the new events name and reads those orders (FOR UPDATE) and their parked
- * decisions into the fold: three round trips. */
+/* Opens the batch's transaction with its new ids recorded (workers/dedup.c), passes the
+ * order gate for the orders the new events place or decide and reads the orders they
+ * name (FOR UPDATE) and their parked decisions into the fold: two round trips. */
 static int begin_batch(struct worker *w, struct projector *pj, struct worker_batch *b, bool *is_new,
                        struct shop_proj_fold *f, struct shop_err *err)
 {
@@ -69,12 +69,11 @@ static int begin_batch(struct worker *w, struct projector *pj, struct worker_bat
         return SHOP_EPG;
     struct shop_sql_stmt read[2];
     if (shop_proj_build_order_read(b->prs, is_new, b->n, &w->arena, read) > 0) {
-        /* The lock is its own round trip: the read's snapshot must come after it. */
-        if (worker_pg_exec(w, &read[0], PGRES_TUPLES_OK, NULL, err) < 0)
-            return SHOP_EPG;
+        /* One round trip; the read's snapshot is taken after the gate insert returned. */
         PGresult *res = NULL;
-        if (worker_pg_exec(w, &read[1], PGRES_TUPLES_OK, &res, err) < 0)
+        if (worker_pg_exec_pipeline(w, read, 2, &res, err) < 0)
             return SHOP_EPG;
+        shop_proj_fold_gated(f, read[0].params[0]);
         fold_known_orders(f, res);
         PQclear(res);
     }

@@ -450,10 +450,27 @@ Test(proj, order_read_names_each_order_of_new_events_once)
     bool is_new[] = {true, true, true, true, false, true, true};
     struct shop_sql_stmt st[2];
     cr_assert(eq(sz, shop_proj_build_order_read(recs, is_new, 7, &arena, st), 3));
-    cr_assert(eq(str, (char *)st[0].name, "order_lock"));
-    cr_assert(eq(str, (char *)st[0].params[0], "{\"o1\",\"o2\",\"o4\"}"));
+    cr_assert(eq(str, (char *)st[0].name, "order_gate"));
+    cr_assert(eq(str, (char *)st[0].params[0], "{\"o1\",\"o4\"}"));   /* placed or decided */
     cr_assert(eq(str, (char *)st[1].name, "order_read"));
     cr_assert(eq(str, (char *)st[1].params[0], "{\"o1\",\"o2\",\"o4\"}"));
+}
+
+Test(proj, the_gate_is_opened_again_before_the_offsets)
+{
+    struct shop_proj_fold *f = shop_proj_fold_new(&arena);
+    shop_proj_fold_gated(f, "{\"o1\"}");
+    shop_proj_fold_offset(f, "t.order", 0, 2);
+    Shopstream__V1__Event *evs[] = {ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23)};
+    struct shop_plan *plan = plan_of(f, evs, 1);
+    cr_assert(eq(str, (char *)plan->stmts[plan->n - 2].name, "order_ungate"));
+    cr_assert(eq(str, (char *)plan->stmts[plan->n - 2].params[0], "{\"o1\"}"));
+    cr_assert(eq(str, (char *)plan->stmts[plan->n - 1].name, "offsets"));
+    struct shop_proj_fold *g = shop_proj_fold_new(&arena);
+    shop_proj_fold_gated(g, "{}");
+    struct shop_plan *p2 = plan_of(g, evs, 1);
+    for (int i = 0; i < p2->n; i++)
+        cr_assert(not(eq(str, (char *)p2->stmts[i].name, "order_ungate")));
 }
 
 Test(proj, offsets_keep_the_highest_per_partition_and_come_last)

@@ -59,10 +59,19 @@ Test(roles, the_projector_row)
     cr_assert_str_eq(tiny, "pro");
 }
 
+static void note_table_after(const char *sql, const char *head, char names[][64], int *n, int max);
+
 static void note_table(const char *sql, char names[][64], int *n, int max)
 {
-    for (const char *p = sql; (p = strstr(p, "create table")) != NULL; p += 12) {
-        const char *q = p + 12;
+    note_table_after(sql, "create table", names, n, max);
+    note_table_after(sql, "create unlogged table", names, n, max);
+}
+
+static void note_table_after(const char *sql, const char *head, char names[][64], int *n, int max)
+{
+    size_t hl = strlen(head);
+    for (const char *p = sql; (p = strstr(p, head)) != NULL; p += hl) {
+        const char *q = p + hl;
         while (*q == ' ')
             q++;
         if (strncmp(q, "if not exists ", 14) == 0)
