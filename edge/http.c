@@ -54,7 +54,7 @@ static enum shop_edge_route route_of(h2o_req_t *req)
     if (req->path_normalized.base == NULL)
         return SHOP_ROUTE_OTHER;
     shop_edge_route_match(req->method.base, req->method.len, req->path_normalized.base,
-                          req->path_normalized.len, &m);
+                          req->path_normalized.len, NULL, 0, &m);
     return m.status == 404 ? SHOP_ROUTE_OTHER : m.route;
 }
 
@@ -158,14 +158,20 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct edge_thread *t = H2O_STRUCT_FROM_MEMBER(struct edge_thread, ctx, req->conn->ctx);
     struct shop_edge_match m;
+    /* path_normalized has no query string; query_at is its '?' in the raw path. */
+    bool has_query = req->query_at != SIZE_MAX;
     shop_edge_route_match(req->method.base, req->method.len, req->path_normalized.base,
-                          req->path_normalized.len, &m);
+                          req->path_normalized.len,
+                          has_query ? req->path.base + req->query_at + 1 : NULL,
+                          has_query ? req->path.len - req->query_at - 1 : 0, &m);
     if (m.status == 404) {
         edge_problem(t, req, SHOP_ROUTE_OTHER, 404, -1, "path", "no such resource", NULL);
     } else if (m.status == 405) {
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, m.allow,
                        strlen(m.allow));
         edge_problem(t, req, m.route, 405, -1, "method", "method not allowed here", NULL);
+    } else if (m.status == 400) {
+        edge_problem(t, req, m.route, 400, -1, m.field, m.detail, NULL);
     } else if (m.preflight) {
         answer_preflight(t, req, &m);
     } else {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * Maps a request method and path to an edge route. Pure. Path parameters
- * point into the caller's path and are limited to a safe id alphabet.
+ * Maps a request method, path and query string to an edge route. Pure. Path
+ * parameters point into the caller's path and are limited to a safe id alphabet;
+ * query parameters are only those the route's row names, percent-decoded into
+ * the match.
  */
 #ifndef SHOP_EDGE_ROUTE_H
 #define SHOP_EDGE_ROUTE_H
@@ -12,7 +14,7 @@ enum shop_edge_route {
     SHOP_ROUTE_OTHER = 0,   /* no route: 404 */
     SHOP_ROUTE_EVENTS,      /* POST /v1/events */
     SHOP_ROUTE_CART,        /* GET /v1/me/cart */
-    SHOP_ROUTE_ORDERS,      /* GET /v1/me/orders */
+    SHOP_ROUTE_ORDERS,      /* GET /v1/me/orders?cursor=&limit= */
     SHOP_ROUTE_ORDER,       /* GET /v1/orders/{id} */
     SHOP_ROUTE_PRODUCT,     /* GET /v1/products/{id} */
     SHOP_ROUTE_HEALTHZ,
@@ -21,20 +23,49 @@ enum shop_edge_route {
     SHOP_ROUTE_COUNT
 };
 
+/* Query parameters some route takes; a route's row lists the ones it takes. */
+enum shop_edge_arg {
+    SHOP_ARG_CURSOR = 0,
+    SHOP_ARG_LIMIT,
+    SHOP_ARG_COUNT
+};
+
 #define SHOP_ROUTE_ID_MAX 128
+#define SHOP_ROUTE_ARG_MAX 256      /* bytes of one decoded query value */
+#define SHOP_ROUTE_QUERY_MAX 2048   /* bytes of the whole query string */
 
 struct shop_edge_match {
     enum shop_edge_route route;
-    int status;            /* 0 to dispatch, or 404 / 405 */
+    int status;            /* 0 to dispatch, or 400 / 404 / 405 */
     bool preflight;        /* OPTIONS on a known route */
     const char *allow;     /* methods of the route, for Allow and CORS */
     const char *param;     /* {id}, not NUL-terminated */
     size_t param_len;
+    /* The route's query parameters, percent-decoded and NUL-terminated; read them with
+     * shop_edge_match_arg. Held by value, so a match may be copied. */
+    bool arg_given[SHOP_ARG_COUNT];
+    char args[SHOP_ARG_COUNT][SHOP_ROUTE_ARG_MAX + 1];
+    /* Status 400: the query parameter at fault ("query" when it has no safe name). */
+    char field[64];
+    char detail[96];
 };
 
-/** Matches method and path (a query string is ignored). */
+/** Matches method, path (without the query string) and query (the text after '?',
+ *  NULL or empty when there is none). A query parameter the route does not take, one
+ *  given twice, a bad percent-escape, a NUL or an overlong value is status 400 naming
+ *  it; OPTIONS and 405 never look at the query. */
 void shop_edge_route_match(const char *method, size_t method_len, const char *path,
-                           size_t path_len, struct shop_edge_match *m);
+                           size_t path_len, const char *query, size_t query_len,
+                           struct shop_edge_match *m);
+
+/** Query parameter a of m, or NULL when the request did not give it. */
+static inline const char *shop_edge_match_arg(const struct shop_edge_match *m, enum shop_edge_arg a)
+{
+    return m->arg_given[a] ? m->args[a] : NULL;
+}
+
+/** Name of a query parameter: "cursor", "limit". */
+const char *shop_edge_arg_name(enum shop_edge_arg a);
 
 /** Metrics label of a route: "events", "cart", ... "other". */
 const char *shop_edge_route_name(enum shop_edge_route r);

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT
  * shop_edge_route_match: the route table, methods, ids, queries. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <string.h>
 
 #include "edge/core/edge_route.h"
 
+/* path may carry "?query", split off as h2o does (path_normalized, query_at). */
 static struct shop_edge_match match(const char *method, const char *path)
 {
     struct shop_edge_match m;
-    shop_edge_route_match(method, strlen(method), path, strlen(path), &m);
+    const char *q = strchr(path, '?');
+    size_t path_len = q != NULL ? (size_t)(q - path) : strlen(path);
+    shop_edge_route_match(method, strlen(method), path, path_len, q != NULL ? q + 1 : NULL,
+                          q != NULL ? strlen(q + 1) : 0, &m);
     return m;
 }
 
@@ -62,4 +67,81 @@ Test(route, names_for_metrics)
 {
     cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_EVENTS), "events");
     cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_OTHER), "other");
+}
+
+Test(route, query_parameters_of_the_route_are_decoded)
+{
+    struct shop_edge_match m = match("GET", "/v1/me/orders?limit=3&cursor=AQ%2D_x+y");
+    cr_assert_eq(m.status, 0);
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_LIMIT), "3");
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_CURSOR), "AQ-_x y");
+    m = match("GET", "/v1/me/orders");
+    cr_assert_eq(m.status, 0);
+    cr_assert_null(shop_edge_match_arg(&m, SHOP_ARG_LIMIT));
+    cr_assert_null(shop_edge_match_arg(&m, SHOP_ARG_CURSOR));
+    m = match("GET", "/v1/me/orders?");
+    cr_assert_eq(m.status, 0);
+    m = match("GET", "/v1/me/orders?&limit=&&");   /* empty pairs skipped; an empty value is given */
+    cr_assert_eq(m.status, 0);
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_LIMIT), "");
+    m = match("GET", "/v1/me/orders?limit");
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_LIMIT), "");
+    m = match("GET", "/v1/me/orders?%6cimit=5");     /* the name is decoded too */
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_LIMIT), "5");
+}
+
+struct bad_query {   /* arrays, not pointers: Criterion copies parameters to the test process */
+    char path[64];
+    char field[16];
+};
+
+ParameterizedTestParameters(route, bad_query_is_400_naming_the_parameter)
+{
+    static struct bad_query cases[] = {
+        {"/v1/me/orders?page=2", "page"},
+        {"/v1/me/orders?limit=1&limit=2", "limit"},
+        {"/v1/me/orders?cursor=%zz", "cursor"},
+        {"/v1/me/orders?cursor=%4", "cursor"},
+        {"/v1/me/orders?cursor=a%00b", "cursor"},
+        {"/v1/me/orders?%zz=1", "query"},
+        {"/v1/me/orders?na%00me=1", "query"},
+        {"/v1/me/orders?%3Cscript%3E=1", "query"},   /* not echoed: no safe name */
+        {"/v1/orders/o1?limit=1", "limit"},          /* a parameter of another route */
+        {"/v1/products/p1?x", "x"},
+        {"/healthz?probe=1", "probe"},
+    };
+    return cr_make_param_array(struct bad_query, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct bad_query *c, route, bad_query_is_400_naming_the_parameter)
+{
+    struct shop_edge_match m = match("GET", c->path);
+    cr_assert_eq(m.status, 400, "%s: status %d", c->path, m.status);
+    cr_assert_str_eq(m.field, c->field, "%s", c->path);
+    cr_assert_neq(m.detail[0], '\0');
+}
+
+Test(route, overlong_values_and_queries_are_400)
+{
+    char path[4096] = "/v1/me/orders?cursor=";
+    memset(path + strlen(path), 'A', SHOP_ROUTE_ARG_MAX);
+    cr_assert_eq(match("GET", path).status, 0);
+    strcat(path, "A");
+    struct shop_edge_match m = match("GET", path);
+    cr_assert_eq(m.status, 400);
+    cr_assert_str_eq(m.field, "cursor");
+    char many[4096] = "/v1/me/orders?";
+    while (strlen(many) < SHOP_ROUTE_QUERY_MAX + 20)
+        strcat(many, "&");
+    m = match("GET", many);
+    cr_assert_eq(m.status, 400);
+    cr_assert_str_eq(m.field, "query");
+}
+
+Test(route, options_and_wrong_methods_ignore_the_query)
+{
+    struct shop_edge_match m = match("OPTIONS", "/v1/me/orders?bogus=1");
+    cr_assert_eq(m.status, 0);
+    cr_assert(m.preflight);
+    cr_assert_eq(match("POST", "/v1/me/orders?bogus=1").status, 405);
 }
