@@ -38,11 +38,8 @@ struct pg_job {
     atomic_int state;                  /* enum job_state; leaves QUEUED once */
     struct edge_thread *t;
     struct edge_pg_task *task;         /* not NULL: a task (edge_pg_submit), not a read */
-    enum shop_edge_read kind;
+    struct shop_edge_read_req read;    /* what to read, checked on the loop thread */
     enum shop_edge_route route;
-    char user[SHOP_JWT_SUB_MAX];
-    char id[SHOP_ROUTE_ID_MAX + 1];
-    bool admin;
     /* Set by the pool thread. */
     int status;                        /* 200, 404 or 503 */
     char *body;                        /* malloc'd JSON, or NULL */
@@ -96,6 +93,26 @@ PGconn *edge_pg_connect(struct edge *e)
     return conn;
 }
 
+/* Pool thread: the response from the query's row (none: 404). */
+static void take_row(struct pg_job *job, PGresult *res)
+{
+    const char *cols[SHOP_READ_COLS_MAX];
+    int n = PQnfields(res);
+    if (PQntuples(res) == 0) {
+        job->status = 404;
+        return;
+    }
+    for (int i = 0; i < n && i < SHOP_READ_COLS_MAX; i++)
+        cols[i] = PQgetisnull(res, 0, i) ? NULL : PQgetvalue(res, 0, i);
+    if (n > SHOP_READ_COLS_MAX || shop_edge_read_shape(&job->read, cols, n, &job->body) != 0) {
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "read query returned an unexpected row", "kind=%d",
+                 (int)job->read.kind);
+        snprintf(job->detail, sizeof(job->detail), "database query failed");
+        return;
+    }
+    job->status = 200;
+}
+
 /* Pool thread: bounded by connect_timeout and statement_timeout. */
 static void run_query(struct edge *e, PGconn **conn, struct pg_job *job)
 {
@@ -105,19 +122,17 @@ static void run_query(struct edge *e, PGconn **conn, struct pg_job *job)
         snprintf(job->detail, sizeof(job->detail), "database unavailable");
         return;
     }
-    if (shop_edge_query_build(job->kind, job->user, job->id, job->admin, &q) != 0) {
+    if (shop_edge_query_build(&job->read, &q) != 0) {
         snprintf(job->detail, sizeof(job->detail), "bad read request");
         return;
     }
     PGresult *res = PQexecParams(*conn, q.sql, q.n_params, NULL, q.params, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-        job->status = PQntuples(res) == 0 ? 404 : 200;
-        if (job->status == 200)
-            job->body = shop_xstrdup(PQgetvalue(res, 0, 0));
+        take_row(job, res);
     } else {
         char line[200];
-        SHOP_LOG(SHOP_LOG_WARN, "edge", "read query failed", "kind=%d err=\"%s\"", (int)job->kind,
-                 first_line(PQresultErrorMessage(res), line, sizeof(line)));
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "read query failed", "kind=%d err=\"%s\"",
+                 (int)job->read.kind, first_line(PQresultErrorMessage(res), line, sizeof(line)));
         snprintf(job->detail, sizeof(job->detail), "database query failed");
         if (PQstatus(*conn) != CONNECTION_OK) {
             PQfinish(*conn);
@@ -333,14 +348,17 @@ void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route
     if (edge_authenticate(t, req, route, &claims) != 0)
         return;
     struct pg_job *job = shop_xcalloc(1, sizeof(*job));
+    struct shop_err err = {0};
+    const char *field;
+    if (shop_edge_read_init(&job->read, read_kind(route), claims.sub, claims.admin, m, &field,
+                            &err) != 0) {
+        free(job);
+        edge_problem(t, req, route, 400, -1, field, err.msg, NULL);
+        return;
+    }
     atomic_init(&job->state, JOB_QUEUED);
     job->t = t;
     job->route = route;
-    job->kind = read_kind(route);
-    job->admin = claims.admin;
-    memcpy(job->user, claims.sub, sizeof(job->user));
-    if (m->param != NULL)
-        memcpy(job->id, m->param, m->param_len);
     if (!push(t->edge->pg, job)) {
         free(job);
         edge_problem(t, req, route, 503, -1, "", "too many reads queued", NULL);

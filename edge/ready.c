@@ -32,8 +32,11 @@ static bool check_pg(struct edge *e, PGconn **conn)
 {
     if (*conn == NULL && (*conn = edge_pg_connect(e)) == NULL)
         return false;
+    struct shop_edge_read_req r;
     struct shop_edge_query q;
-    if (shop_edge_query_build(SHOP_READ_READY, "", "", false, &q) != 0)
+    const char *field;
+    if (shop_edge_read_init(&r, SHOP_READ_READY, "", false, NULL, &field, NULL) != 0 ||
+        shop_edge_query_build(&r, &q) != 0)
         return false;
     PGresult *res = PQexecParams(*conn, q.sql, q.n_params, NULL, q.params, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;

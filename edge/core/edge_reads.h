@@ -1,34 +1,71 @@
 /* SPDX-License-Identifier: MIT
- * The read endpoints' queries: SQL text and parameter lists shaped for
- * PQexecParams. Pure. Each query returns one row with one text column (the
- * response JSON) or no row (404). Values are never pasted into the SQL.
+ * The read endpoints: a read request checked on the loop thread (its query
+ * parameters included), its SQL text and parameter list shaped for PQexecParams,
+ * and the response shaped from the result row. Pure. Each query
+ * returns one row (the response JSON in its first column, for a page also the key
+ * of its last order when more follow) or no row (404). Values are never pasted
+ * into the SQL.
  */
 #ifndef SHOP_EDGE_READS_H
 #define SHOP_EDGE_READS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "base/shop_err.h"
+#include "edge/core/edge_cursor.h"
+#include "edge/core/edge_route.h"
 
 enum shop_edge_read {
     SHOP_READ_CART = 0,   /* $1 user */
-    SHOP_READ_ORDERS,     /* $1 user */
+    SHOP_READ_ORDERS,     /* $1 user, $2 limit, $3 $4 the cursor's key or NULL */
     SHOP_READ_ORDER,      /* $1 order id, $2 user or NULL for admin */
     SHOP_READ_PRODUCT,    /* $1 product id */
     SHOP_READ_READY,      /* select 1 */
     SHOP_READ_COUNT
 };
 
-#define SHOP_READ_PARAMS_MAX 2
+#define SHOP_READ_PARAMS_MAX 4
+#define SHOP_READ_COLS_MAX 3        /* columns of a read's row */
+#define SHOP_READ_USER_MAX 128       /* a token subject (SHOP_JWT_SUB_MAX) */
+#define SHOP_READ_LIMIT_DEFAULT 20   /* orders per page without ?limit= */
+#define SHOP_READ_LIMIT_MAX 100
+
+/** One read, as the loop thread hands it to a database thread: all its query needs. */
+struct shop_edge_read_req {
+    enum shop_edge_read kind;
+    char user[SHOP_READ_USER_MAX + 1];   /* the token subject */
+    char id[SHOP_ROUTE_ID_MAX + 1];      /* the path's {id}, or "" */
+    bool admin;                          /* lifts the own-orders restriction */
+    int limit;                           /* orders: page size */
+    bool has_cursor;
+    struct shop_edge_cursor cursor;      /* orders: start after this one */
+    char limit_text[12];                 /* the numbers as query parameters */
+    char cursor_at_text[24];
+};
 
 struct shop_edge_query {
     const char *sql;
     int n_params;
-    const char *params[SHOP_READ_PARAMS_MAX];  /* borrowed; NULL is SQL NULL */
+    const char *params[SHOP_READ_PARAMS_MAX];  /* borrowed from the request; NULL is SQL NULL */
 };
 
-/** Builds the query for read kind; user is the token subject, id the path parameter
- *  (NUL-terminated), admin lifts the own-orders restriction. Returns 0 or SHOP_EINVAL. */
-int shop_edge_query_build(enum shop_edge_read kind, const char *user, const char *id, bool admin,
-                          struct shop_edge_query *q);
+/** Fills r for kind from the token subject user, admin and the route match m (its
+ *  {id} and query parameters; m may be NULL). Returns 0, or SHOP_EINVAL with *field
+ *  the query parameter at fault ("cursor", "limit") and err->msg why. */
+int shop_edge_read_init(struct shop_edge_read_req *r, enum shop_edge_read kind, const char *user,
+                        bool admin, const struct shop_edge_match *m, const char **field,
+                        struct shop_err *err);
+
+/** Builds the query of r; q borrows r's strings. Returns 0 or SHOP_EINVAL. */
+int shop_edge_query_build(const struct shop_edge_read_req *r, struct shop_edge_query *q);
+
+/** The response of r from the query's one row: cols[i] the i-th column's text, NULL
+ *  for SQL NULL. A page gets "next": the cursor of its last order when the query
+ *  returned that key, else null. Returns 0 with *json malloc'd (the caller frees it),
+ *  or SHOP_EINVAL for a row that is not what the query returns. */
+int shop_edge_read_shape(const struct shop_edge_read_req *r, const char *const *cols, int n_cols,
+                         char **json);
 
 #endif

@@ -1,35 +1,224 @@
 /* SPDX-License-Identifier: MIT
- * Read queries: parameters, never pasted values; admin lifts the owner filter. */
+ * Read requests and queries: parameters, never pasted values; admin lifts the
+ * owner filter; ?limit= and ?cursor= checked before any query; a page's "next". */
 #include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/shop_err.h"
 #include "edge/core/edge_reads.h"
 
+static struct shop_edge_match orders_match(const char *query)
+{
+    struct shop_edge_match m;
+    shop_edge_route_match("GET", 3, "/v1/me/orders", strlen("/v1/me/orders"), query,
+                          query != NULL ? strlen(query) : 0, &m);
+    cr_assert_eq(m.status, 0, "%s", query != NULL ? query : "");
+    return m;
+}
+
+static struct shop_edge_match id_match(const char *path)
+{
+    struct shop_edge_match m;
+    shop_edge_route_match("GET", 3, path, strlen(path), NULL, 0, &m);
+    cr_assert_eq(m.status, 0);
+    return m;
+}
+
+static int init(struct shop_edge_read_req *r, enum shop_edge_read kind, const char *user,
+                bool admin, const struct shop_edge_match *m, const char **field)
+{
+    struct shop_err err = {0};
+    return shop_edge_read_init(r, kind, user, admin, m, field, &err);
+}
+
 Test(reads, order_query_filters_by_owner_unless_admin)
 {
+    struct shop_edge_read_req r;
     struct shop_edge_query q;
-    cr_assert_eq(shop_edge_query_build(SHOP_READ_ORDER, "u1", "o1", false, &q), 0);
+    const char *field;
+    struct shop_edge_match m = id_match("/v1/orders/o1");
+    cr_assert_eq(init(&r, SHOP_READ_ORDER, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
     cr_assert_eq(q.n_params, 2);
     cr_assert_str_eq(q.params[0], "o1");
     cr_assert_str_eq(q.params[1], "u1");
-    cr_assert_eq(shop_edge_query_build(SHOP_READ_ORDER, "ops", "o1", true, &q), 0);
+    cr_assert_eq(init(&r, SHOP_READ_ORDER, "ops", true, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
     cr_assert_null(q.params[1]);
 }
 
 Test(reads, values_never_appear_in_sql)
 {
     const char *evil = "x'; drop table orders; --";
+    struct shop_edge_read_req r;
     struct shop_edge_query q;
     for (int k = 0; k < SHOP_READ_COUNT; k++) {
-        cr_assert_eq(shop_edge_query_build((enum shop_edge_read)k, evil, evil, false, &q), 0);
+        const char *field;
+        cr_assert_eq(init(&r, (enum shop_edge_read)k, evil, false, NULL, &field), 0);
+        strcpy(r.id, evil);
+        shop_edge_query_build(&r, &q);
         cr_assert_null(strstr(q.sql, evil));
     }
 }
 
 Test(reads, missing_inputs_are_rejected)
 {
+    struct shop_edge_read_req r;
     struct shop_edge_query q;
-    cr_assert_eq(shop_edge_query_build(SHOP_READ_CART, NULL, NULL, false, &q), SHOP_EINVAL);
-    cr_assert_eq(shop_edge_query_build(SHOP_READ_PRODUCT, "u", NULL, false, &q), SHOP_EINVAL);
+    const char *field;
+    cr_assert_eq(init(&r, SHOP_READ_CART, NULL, false, NULL, &field), SHOP_EINVAL);
+    cr_assert_eq(init(&r, SHOP_READ_PRODUCT, "u", false, NULL, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), SHOP_EINVAL);   /* no {id} */
+    char long_user[SHOP_READ_USER_MAX + 2];
+    memset(long_user, 'u', sizeof(long_user) - 1);
+    long_user[sizeof(long_user) - 1] = '\0';
+    cr_assert_eq(init(&r, SHOP_READ_CART, long_user, false, NULL, &field), SHOP_EINVAL);
+}
+
+Test(reads, a_subject_of_the_full_length_stays_terminated)
+{
+    char user[SHOP_READ_USER_MAX + 1];
+    memset(user, 'u', SHOP_READ_USER_MAX);
+    user[SHOP_READ_USER_MAX] = '\0';
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_edge_match m = id_match("/v1/orders/o1");
+    cr_assert_eq(init(&r, SHOP_READ_ORDER, user, false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_str_eq(q.params[1], user);
+}
+
+Test(reads, orders_page_defaults_and_bounds)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_edge_match m = orders_match(NULL);
+    cr_assert_eq(init(&r, SHOP_READ_ORDERS, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_eq(q.n_params, 4);
+    cr_assert_str_eq(q.params[0], "u1");
+    cr_assert_eq(atoi(q.params[1]), SHOP_READ_LIMIT_DEFAULT);
+    cr_assert_null(q.params[2]);
+    cr_assert_null(q.params[3]);
+    cr_assert_null(strstr(q.sql, "offset"), "keyset pagination, never OFFSET");
+    m = orders_match("limit=1");
+    cr_assert_eq(init(&r, SHOP_READ_ORDERS, "u1", false, &m, &field), 0);
+    cr_assert_eq(r.limit, 1);
+    m = orders_match("limit=100");
+    cr_assert_eq(init(&r, SHOP_READ_ORDERS, "u1", false, &m, &field), 0);
+    cr_assert_eq(r.limit, SHOP_READ_LIMIT_MAX);
+}
+
+Test(reads, bad_limits_name_limit)
+{
+    const char *bad[] = {"limit=0", "limit=101", "limit=-1", "limit=", "limit=1x", "limit=+5",
+                         "limit=99999999999999999999", "limit=%201"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct shop_edge_read_req r;
+        const char *field = NULL;
+        struct shop_edge_match m = orders_match(bad[i]);
+        struct shop_err err = {0};
+        cr_assert_eq(shop_edge_read_init(&r, SHOP_READ_ORDERS, "u1", false, &m, &field, &err),
+                     SHOP_EINVAL, "%s", bad[i]);
+        cr_assert_str_eq(field, "limit");
+        cr_assert_str_eq(err.msg, "must be an integer from 1 to 100");
+    }
+}
+
+Test(reads, cursor_sets_the_key_and_a_bad_one_names_cursor)
+{
+    struct shop_edge_cursor c = {.placed_at_ms = 1700000000123};
+    strcpy(c.order_id, "o-7");
+    char text[SHOP_EDGE_CURSOR_MAX], query[300];
+    shop_edge_cursor_encode(&c, text, sizeof(text));
+    snprintf(query, sizeof(query), "cursor=%s&limit=5", text);
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_edge_match m = orders_match(query);
+    cr_assert_eq(init(&r, SHOP_READ_ORDERS, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_str_eq(q.params[1], "5");
+    cr_assert_str_eq(q.params[2], "1700000000123");
+    cr_assert_str_eq(q.params[3], "o-7");
+    const char *bad[] = {"cursor=", "cursor=xyz", "cursor=AQAAAYvL7sAAby0x%3D"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct shop_err err = {0};
+        m = orders_match(bad[i]);
+        cr_assert_eq(shop_edge_read_init(&r, SHOP_READ_ORDERS, "u1", false, &m, &field, &err),
+                     SHOP_EINVAL, "%s", bad[i]);
+        cr_assert_str_eq(field, "cursor");
+        cr_assert_neq(err.msg[0], '\0');
+    }
+}
+
+static json_t *shape(enum shop_edge_read kind, const char *const *cols, int n)
+{
+    struct shop_edge_read_req r;
+    const char *field;
+    struct shop_edge_match m = orders_match(NULL);
+    cr_assert_eq(init(&r, kind, "u1", false, kind == SHOP_READ_ORDERS ? &m : NULL, &field), 0);
+    char *json = NULL;
+    cr_assert_eq(shop_edge_read_shape(&r, cols, n, &json), 0);
+    json_t *v = json_loads(json, 0, NULL);
+    cr_assert_not_null(v, "%s", json);
+    free(json);
+    return v;
+}
+
+Test(reads, a_page_with_more_gets_the_cursor_of_its_last_order)
+{
+    const char *cols[] = {"{\"user_id\":\"u1\",\"orders\":[{\"order_id\":\"o2\"}]}",
+                          "1700000000000", "o2"};
+    json_t *v = shape(SHOP_READ_ORDERS, cols, 3);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "user_id")), "u1");
+    cr_assert_eq(json_array_size(json_object_get(v, "orders")), 1);
+    const char *next = json_string_value(json_object_get(v, "next"));
+    cr_assert_not_null(next);
+    struct shop_edge_cursor c;
+    cr_assert_eq(shop_edge_cursor_decode(next, &c), 0);
+    cr_assert_eq(c.placed_at_ms, 1700000000000);
+    cr_assert_str_eq(c.order_id, "o2");
+    json_decref(v);
+}
+
+Test(reads, the_last_page_has_next_null)
+{
+    const char *cols[] = {"{\"user_id\":\"u1\",\"orders\":[]}", NULL, NULL};
+    json_t *v = shape(SHOP_READ_ORDERS, cols, 3);
+    cr_assert(json_is_null(json_object_get(v, "next")));
+    json_decref(v);
+}
+
+Test(reads, other_reads_are_the_row_as_is)
+{
+    const char *cols[] = {"{\"product_id\":\"p1\",\"on_hand\":3}"};
+    json_t *v = shape(SHOP_READ_PRODUCT, cols, 1);
+    cr_assert_eq(json_integer_value(json_object_get(v, "on_hand")), 3);
+    cr_assert_null(json_object_get(v, "next"));
+    json_decref(v);
+}
+
+Test(reads, unexpected_rows_are_refused)
+{
+    struct shop_edge_read_req r;
+    const char *field;
+    struct shop_edge_match m = orders_match(NULL);
+    cr_assert_eq(init(&r, SHOP_READ_ORDERS, "u1", false, &m, &field), 0);
+    char *json = NULL;
+    const char *not_json[] = {"not json", NULL, NULL};
+    cr_assert_eq(shop_edge_read_shape(&r, not_json, 3, &json), SHOP_EINVAL);
+    const char *bad_key[] = {"{}", "17x", "o1"};
+    cr_assert_eq(shop_edge_read_shape(&r, bad_key, 3, &json), SHOP_EINVAL);
+    const char *bad_id[] = {"{}", "17", "o/1"};
+    cr_assert_eq(shop_edge_read_shape(&r, bad_id, 3, &json), SHOP_EINVAL);
+    const char *one[] = {"{}"};
+    cr_assert_eq(shop_edge_read_shape(&r, one, 1, &json), SHOP_EINVAL);
+    const char *null_body[] = {NULL};
+    cr_assert_eq(shop_edge_read_shape(&r, null_body, 1, &json), SHOP_EINVAL);
+    cr_assert_null(json);
 }
