@@ -42,21 +42,29 @@ static const char sql_orders[] =
     "order by n) from o where n <= $2::int), '[]'::json))::text, "
     "(select placed_at_ms from last)::text, (select order_id from last)";
 
+/* history: every applied step, in the order the projector lists them (at_ms, event_id);
+ * rejection: orders.rejection (migration 0006), null unless the order was rejected. */
 static const char sql_order[] =
     "select json_build_object('order_id', o.order_id, 'user_id', o.user_id, 'status', o.status, "
     "'lines', coalesce((select json_agg(json_build_object('product_id', l.product_id, "
     "'quantity', l.quantity, 'unit_price', " MONEY("l.unit_price_minor", "l.currency")
     ") order by l.line_no) from order_lines l where l.order_id = o.order_id), '[]'::json), "
-    "'total', " MONEY("o.total_minor", "o.currency") ", 'history', coalesce((select json_agg("
-    "json_build_object('status', h.status, 'at', h.at_ms) order by h.at_ms, h.status) "
+    "'total', " MONEY("o.total_minor", "o.currency") ", 'rejection', o.rejection, "
+    "'history', coalesce((select json_agg("
+    "json_build_object('status', h.status, 'at', h.at_ms) order by h.at_ms, h.event_id) "
     "from order_status_history h where h.order_id = o.order_id), '[]'::json), "
     "'placed_at', o.placed_at_ms, 'updated_at', o.updated_at_ms)::text "
     "from orders o where o.order_id = $1::text and ($2::text is null or o.user_id = $2::text)";
 
+/* Stock from the inventory worker's inventory_stock (its only writer), never the
+ * projector's old products.stock; 0 for a product the inventory has not seen. */
 static const char sql_product[] =
-    "select json_build_object('product_id', product_id, 'name', name, 'category', category, "
-    "'price', " MONEY("price_minor", "currency") ", 'stock', stock, 'views', views, "
-    "'purchases', purchases)::text from products where product_id = $1::text";
+    "select json_build_object('product_id', p.product_id, 'name', p.name, "
+    "'category', p.category, 'price', " MONEY("p.price_minor", "p.currency") ", "
+    "'on_hand', coalesce(s.on_hand, 0), 'reserved', coalesce(s.reserved, 0), "
+    "'available', coalesce(s.available, 0), 'views', p.views, 'purchases', p.purchases)::text "
+    "from products p left join inventory_stock s on s.product_id = p.product_id "
+    "where p.product_id = $1::text";
 
 static const char sql_ready[] = "select 1::text";
 

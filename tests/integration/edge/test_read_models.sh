@@ -145,5 +145,79 @@ check "a parameter the route does not take is a 400 naming it" \
 req GET "/v1/me/orders?limit=5"
 check "parameters do not lift authentication: 401" [ "$STATUS" = 401 ]
 
+# ---- one order: statuses, rejection, history --------------------------------------------
+E() { printf '00000000-0000-4000-8000-%012d' "$1"; }
+sql >/dev/null <<SQL
+insert into orders (order_id, user_id, status, total_minor, currency, placed_at_ms, updated_at_ms, rejection) values
+  ('r-1','u1','rejected',2550,'GBP',1750000000000,1750000000400,
+   '{"reason":"price_mismatch","lines":[{"product_id":"p1","requested":2,"available":7,"catalog_price":{"amount_minor":1275,"currency":"GBP"}},
+                                        {"product_id":"p-gone","requested":1,"available":0,"catalog_price":null}]}'),
+  ('c-1','u1','paid',1250,'GBP',1750000001000,1750000001900,null),
+  ('d-1','u2','delivered',900,'GBP',1750000002000,1750000008000,null);
+insert into order_lines values ('r-1',0,'p1',2,1275,'GBP'), ('c-1',0,'p1',1,1250,'GBP'), ('d-1',0,'p9',1,900,'GBP');
+insert into order_status_history values
+  ('r-1','placed',1750000000000,'$(E 1)'), ('r-1','rejected',1750000000400,'$(E 2)'),
+  -- a payment that beat the confirmation: the confirmation is noted after it
+  ('c-1','placed',1750000001000,'$(E 3)'), ('c-1','paid',1750000001500,'$(E 5)'),
+  ('c-1','confirmed',1750000001900,'$(E 4)'),
+  -- shipped and delivered in one millisecond: by event id (not by status name)
+  ('d-1','placed',1750000002000,'$(E 6)'), ('d-1','confirmed',1750000003000,'$(E 7)'),
+  ('d-1','paid',1750000004000,'$(E 8)'), ('d-1','delivered',1750000008000,'$(E 12)'),
+  ('d-1','shipped',1750000008000,'$(E 9)');
+SQL
+req GET /v1/orders/r-1 -H "Authorization: Bearer $U1"
+check "a rejected order: 200, status rejected" [ "$STATUS:$(jq -r .status "$TMP/body")" = "200:rejected" ]
+check "... carries its rejection: reason and the short lines" \
+    [ "$(jq -cS '.rejection' "$TMP/body")" = "$(jq -cS . <<<'{"reason":"price_mismatch","lines":[{"product_id":"p1","requested":2,"available":7,"catalog_price":{"amount_minor":1275,"currency":"GBP"}},{"product_id":"p-gone","requested":1,"available":0,"catalog_price":null}]}')" ]
+check "... and its history: placed, rejected" [ "$(jq -c '[.history[] | [.status, .at]]' "$TMP/body")" = '[["placed",1750000000000],["rejected",1750000000400]]' ]
+req GET /v1/orders/c-1 -H "Authorization: Bearer $U1"
+check "an order not rejected has rejection null" [ "$(jq -c '[.status, .rejection]' "$TMP/body")" = '["paid",null]' ]
+check "the history lists every applied step, a noted one too" \
+    [ "$(jq -c '[.history[].status]' "$TMP/body")" = '["placed","paid","confirmed"]' ]
+req GET /v1/orders/d-1 -H "Authorization: Bearer $U2"
+check "a delivered order's whole life, steps of one millisecond by event id" \
+    [ "$(jq -c '[.status, [.history[].status]]' "$TMP/body")" = '["delivered",["placed","confirmed","paid","shipped","delivered"]]' ]
+check "the order keeps its fields" \
+    [ "$(jq -c 'keys' "$TMP/body")" = '["history","lines","order_id","placed_at","rejection","status","total","updated_at","user_id"]' ]
+req GET /v1/orders/d-1 -H "Authorization: Bearer $U1"
+check "another user's order is still 404" [ "$STATUS:$(jq -r .field "$TMP/body")" = "404:id" ]
+req GET /v1/orders/r-1 -H "Authorization: Bearer $U2"
+check "... a rejected one too" [ "$STATUS" = 404 ]
+req GET /v1/orders/d-1 -H "Authorization: Bearer $("$TOKEN" --sub ops --role admin)"
+check "an admin reads any order" [ "$STATUS:$(jq -r .order_id "$TMP/body")" = "200:d-1" ]
+req GET "/v1/me/orders?limit=100" -H "Authorization: Bearer $U1"
+check "the rejected order is on its owner's pages with its status" \
+    [ "$(jq -r '.orders[] | select(.order_id == "r-1") | .status' "$TMP/body")" = rejected ]
+
+# A subject of the longest length (128) reads its own order (the read kept the
+# subject in 128 bytes, without its terminating NUL, so the order id ran into it).
+LONG=$(head -c 128 /dev/zero | tr '\0' 'l')
+sql -c "insert into orders values ('l-1','$LONG','placed',1,'GBP',1,1)" >/dev/null
+req GET /v1/orders/l-1 -H "Authorization: Bearer $("$TOKEN" --sub "$LONG")"
+check "a 128-character subject reads its own order" [ "$STATUS:$(jq -r .user_id "$TMP/body")" = "200:$LONG" ]
+
+# ---- products: stock from the inventory -------------------------------------------------
+# p1's products.stock is stale (the projector no longer writes it); the inventory has
+# 10 on hand, 3 reserved. p2 is not in the inventory yet.
+sql >/dev/null <<'SQL'
+insert into products (product_id, name, category, price_minor, currency, stock, views, purchases)
+  values ('p1','Mug','kitchen',1250,'GBP',999,3,2), ('p2','Cup','kitchen',500,'GBP',42,0,0);
+insert into inventory_stock (product_id, on_hand, reserved) values ('p1', 10, 3);
+SQL
+req GET /v1/products/p1 -H "Authorization: Bearer $U1"
+check "a product shows on_hand, reserved and available from the inventory" \
+    [ "$(jq -c '[.on_hand, .reserved, .available]' "$TMP/body")" = '[10,3,7]' ]
+check "... never the stale products.stock" [ "$(jq -c 'has("stock")' "$TMP/body")" = false ]
+check "... and keeps its catalog fields" \
+    [ "$(jq -c '[.product_id,.name,.category,.price.amount_minor,.price.currency,.views,.purchases]' "$TMP/body")" = '["p1","Mug","kitchen",1250,"GBP",3,2]' ]
+sql -c "update inventory_stock set reserved = 10 where product_id = 'p1'" >/dev/null
+req GET /v1/products/p1 -H "Authorization: Bearer $U1"
+check "a reservation moves it at once" [ "$(jq -c '[.on_hand, .reserved, .available]' "$TMP/body")" = '[10,10,0]' ]
+req GET /v1/products/p2 -H "Authorization: Bearer $U1"
+check "a product the inventory has not seen: 0 on hand, 0 reserved, 0 available" \
+    [ "$STATUS:$(jq -c '[.on_hand, .reserved, .available, has("stock")]' "$TMP/body")" = '200:[0,0,0,false]' ]
+req GET /v1/products/p3 -H "Authorization: Bearer $U1"
+check "an unknown product is 404" [ "$STATUS" = 404 ]
+
 echo "failures: $FAILS"
 [ "$FAILS" = 0 ]

@@ -49,6 +49,32 @@ Test(reads, order_query_filters_by_owner_unless_admin)
     cr_assert_null(q.params[1]);
 }
 
+Test(reads, order_shows_rejection_and_history_in_step_order)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_edge_match m = id_match("/v1/orders/o1");
+    cr_assert_eq(init(&r, SHOP_READ_ORDER, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_not_null(strstr(q.sql, "'rejection', o.rejection"));
+    cr_assert_not_null(strstr(q.sql, "order by h.at_ms, h.event_id"));
+}
+
+Test(reads, product_stock_comes_from_the_inventory)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_edge_match m = id_match("/v1/products/p1");
+    cr_assert_eq(init(&r, SHOP_READ_PRODUCT, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_str_eq(q.params[0], "p1");
+    cr_assert_not_null(strstr(q.sql, "inventory_stock"));
+    cr_assert_null(strstr(q.sql, "p.stock"), "products.stock is no longer written");
+    cr_assert_null(strstr(q.sql, "'stock'"));
+}
+
 Test(reads, values_never_appear_in_sql)
 {
     const char *evil = "x'; drop table orders; --";
