@@ -56,9 +56,10 @@ create table inventory_reservations (
     primary key (order_id, product_id)
 ) with (fillfactor = 70);
 
--- Events the role did not apply, with the reason: a second order.placed for an existing
--- id, a shopper's event for another user's order, a transition the order's life forbids,
--- an event for an order it never saw placed.
+-- Events the role did not apply, with order_life's reason (docs/events.md, "Order life
+-- cycle"): a second order.placed for an existing id, a step for an order it never saw
+-- placed, a transition the life cycle forbids, a shopper acting on another user's
+-- order, a role that may not take the step.
 create table inventory_refused (
     event_id        uuid   not null,
     consumer_group  text   not null,
@@ -66,7 +67,7 @@ create table inventory_refused (
     order_id        text,
     user_id         text   not null,
     reason          text   not null
-        check (reason in ('duplicate_order', 'not_owner', 'illegal_transition', 'unknown_order')),
+        check (reason in ('order_exists', 'unknown_order', 'illegal_transition', 'not_owner', 'not_allowed')),
     at_ms           bigint not null,
     primary key (event_id, consumer_group)
 );
