@@ -181,6 +181,7 @@ extern const char SHOP_INV_SQL_RESERVATIONS_INSERT[];
 extern const char SHOP_INV_SQL_RESERVATIONS_UPDATE[];
 extern const char SHOP_INV_SQL_REFUSED_INSERT[];
 extern const char SHOP_INV_SQL_OUTBOX_INSERT[];
+extern const char SHOP_INV_SQL_RELAY_LOCK[];
 extern const char SHOP_INV_SQL_OUTBOX_READ[];
 extern const char SHOP_INV_SQL_OUTBOX_DELETE[];
 

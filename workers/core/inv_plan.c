@@ -73,11 +73,13 @@ const char SHOP_INV_SQL_OUTBOX_INSERT[] =
     "from unnest($2::uuid[], $3::text[], $4::text[]) as u(event_id, key, payload) "
     "on conflict (event_id) do nothing";
 
-/* The relay's read, inside its own transaction: instances relaying at once take
- * disjoint rows, each in decision order. */
+/* The relay's turn, in its own transaction: one relay at a time across instances (a
+ * transaction-scoped advisory lock; the others skip their turn), so the outbox goes
+ * out in decision order and an order's outcomes reach its partition in order. */
+const char SHOP_INV_SQL_RELAY_LOCK[] = "select pg_try_advisory_xact_lock(hashtext('inventory_outbox'))";
+
 const char SHOP_INV_SQL_OUTBOX_READ[] =
-    "select id, topic, key, encode(payload, 'hex') from inventory_outbox "
-    "order by id limit $1::int for update skip locked";
+    "select id, topic, key, payload from inventory_outbox order by id limit $1::int";
 
 const char SHOP_INV_SQL_OUTBOX_DELETE[] = "delete from inventory_outbox where id = any($1::bigint[])";
 
