@@ -66,7 +66,7 @@ Test(worker_cfg, lists_every_error)
     shop_cfg_table_use(env);
     struct shop_worker_cfg cfg;
     struct shop_cfg_errs errs = {0};
-    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "inventory", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "warehouse", shop_cfg_table_get, &errs), SHOP_ECONFIG));
     cr_assert(eq(int, errs.count, 6));
     const char *want[] = {"--role", "SHOPSTREAM_PG_DSN", "SHOPSTREAM_TOPIC_PREFIX", "SHOPSTREAM_LOG_LEVEL",
                           "SHOPSTREAM_POLL_BUDGET", "SHOPSTREAM_BATCH_MAX"};
