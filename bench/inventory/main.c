@@ -5,7 +5,7 @@
  * plainest reservation there is over the same orders: one guarded
  *   update inventory_stock set reserved = reserved + $n
  *   where product_id = $1 and on_hand - reserved >= $n
- * per line, pipelined, one transaction per batch of the worker's size. One run:
+ * per line (prepared once), pipelined, one transaction per batch of the worker's size. One run:
  *   shopstream-bench-inventory [--dsn ADMIN_DSN] [--brokers B] [--orders N]
  *       [--products P] [--stock S] [--batch B] [--partitions K] [--build-dir DIR]
  *       [--schema-dir DIR] [--timeout-s T] [--seed X]
@@ -16,7 +16,9 @@
  * 3. the inventory worker started as a child; steady state runs from its first decided
  *    order to the last one decided and relayed (polled in PostgreSQL);
  * 4. the stock reset, then the guarded UPDATE loop over the same orders' lines;
- * then the ratio of the two rates. The database and topics are dropped at the end.
+ * then the ratio of the two rates, and of their CPU per order (the worker and its
+ * PostgreSQL backend; this process and its backend for the loop, from /proc, so the
+ * database must run on this machine). The database and topics are dropped at the end.
  * Exit 0, 1 on failure, 2 usage.
  */
 #define _GNU_SOURCE
@@ -26,6 +28,7 @@
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +249,34 @@ static void stop_worker(struct bench *b)
 struct run {
     double first_s, last_s;
     long first_n, reserved;
+    int backend;                    /* the worker's PostgreSQL backend */
+    double worker_cpu_s, backend_cpu_s;   /* over the steady state */
 };
+
+/* User + system CPU seconds of a process of this machine (/proc/PID/stat), -1 if unreadable. */
+static double proc_cpu_s(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');   /* the command name may hold spaces */
+    unsigned long utime = 0, stime = 0;
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The worker's backend: the one other client of the bench's database. */
+static int worker_backend(struct bench *b)
+{
+    return (int)count(b->conn, "select pid from pg_stat_activity where datname = current_database() "
+                               "and pid <> pg_backend_pid() and backend_type = 'client backend' limit 1");
+}
 
 /* Polls until every order is decided and the outbox is empty. */
 static int watch_worker(struct bench *b, struct run *r)
@@ -259,9 +289,14 @@ static int watch_worker(struct bench *b, struct run *r)
         if (n > 0 && r->first_n == 0) {
             r->first_s = t;
             r->first_n = n;
+            r->backend = worker_backend(b);
+            r->worker_cpu_s = -proc_cpu_s(b->worker);
+            r->backend_cpu_s = -proc_cpu_s(r->backend);
         }
         if (n == b->o.orders && count(b->conn, "select count(*) from inventory_outbox") == 0) {
             r->last_s = t;
+            r->worker_cpu_s += proc_cpu_s(b->worker);
+            r->backend_cpu_s += proc_cpu_s(r->backend);
             break;
         }
         if (t > (double)b->o.timeout_s || waitpid(b->worker, NULL, WNOHANG) == b->worker)
@@ -277,7 +312,7 @@ static const char guarded_sql[] =
     "update inventory_stock set reserved = reserved + $2::bigint "
     "where product_id = $1 and on_hand - reserved >= $2::bigint";
 
-/* Sends one batch (begin, a guarded update per line, commit) as one pipeline. */
+/* Sends one batch (begin, the prepared guarded update per line, commit) as one pipeline. */
 static int plain_batch(PGconn *conn, const struct order *orders, long n, long *lines, long *taken)
 {
     char prod[32], qty[16];
@@ -287,7 +322,7 @@ static int plain_batch(PGconn *conn, const struct order *orders, long n, long *l
         for (int l = 0; l < orders[i].n; l++) {
             snprintf(prod, sizeof(prod), "p-%d", orders[i].product[l]);
             snprintf(qty, sizeof(qty), "%d", orders[i].qty[l]);
-            PQsendQueryParams(conn, guarded_sql, 2, NULL, params, NULL, NULL, 0);
+            PQsendQueryPrepared(conn, "guarded", 2, params, NULL, NULL, 0);
             (*lines)++;
         }
     }
@@ -312,18 +347,32 @@ static int plain_batch(PGconn *conn, const struct order *orders, long n, long *l
     }
 }
 
-static int run_plain(struct bench *b, double *seconds, long *lines, long *taken)
+struct plain {
+    double seconds, client_cpu_s, backend_cpu_s;
+    long lines, taken;
+};
+
+static int run_plain(struct bench *b, struct plain *p)
 {
     if (exec_sql(b->conn, "update inventory_stock set reserved = 0") < 0 ||
-        exec_sql(b->conn, "set synchronous_commit = off") < 0 || PQenterPipelineMode(b->conn) != 1)
+        exec_sql(b->conn, "set synchronous_commit = off") < 0)
+        return -1;
+    PGresult *res = PQprepare(b->conn, "guarded", guarded_sql, 2, NULL);   /* parsed and planned once */
+    bool prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!prepared || PQenterPipelineMode(b->conn) != 1)
         return -1;
     double start = bench_now_s();
+    p->client_cpu_s = -proc_cpu_s(getpid());
+    p->backend_cpu_s = -proc_cpu_s(PQbackendPID(b->conn));
     for (long i = 0; i < b->o.orders; i += b->o.batch) {
         long n = b->o.orders - i < b->o.batch ? b->o.orders - i : b->o.batch;
-        if (plain_batch(b->conn, b->orders + i, n, lines, taken) < 0)
+        if (plain_batch(b->conn, b->orders + i, n, &p->lines, &p->taken) < 0)
             return -1;
     }
-    *seconds = bench_now_s() - start;
+    p->seconds = bench_now_s() - start;
+    p->client_cpu_s += proc_cpu_s(getpid());
+    p->backend_cpu_s += proc_cpu_s(PQbackendPID(b->conn));
     PQexitPipelineMode(b->conn);
     return 0;
 }
@@ -376,19 +425,27 @@ static void teardown(struct bench *b, int failed)
         unlink(b->log_path);
 }
 
-static void print_figures(const struct bench *b, const struct run *r, double plain_s, long lines, long taken)
+static void print_figures(const struct bench *b, const struct run *r, const struct plain *p)
 {
     double steady_s = r->last_s - r->first_s;
     long steady_n = b->o.orders - r->first_n;
     double role_rate = steady_s > 0 ? (double)steady_n / steady_s : 0;
-    double plain_rate = plain_s > 0 ? (double)b->o.orders / plain_s : 0;
+    double plain_rate = p->seconds > 0 ? (double)b->o.orders / p->seconds : 0;
     printf("bench-inventory: %ld orders of 1-3 lines over %ld products of %ld units, batch %ld, %ld partitions, "
            "database %s\n", b->o.orders, b->o.products, b->o.stock, b->o.batch, b->o.partitions, b->db);
     printf("inventory role: %ld orders decided (%ld reserved, %ld rejected), steady %ld in %.2f s = %.0f orders/s\n",
            b->o.orders, r->reserved, b->o.orders - r->reserved, steady_n, steady_s, role_rate);
-    printf("postgresql guarded UPDATE loop, same orders: %ld lines (%ld taken) in %.2f s = %.0f orders/s\n", lines,
-           taken, plain_s, plain_rate);
+    printf("postgresql guarded UPDATE loop, same orders: %ld lines (%ld taken) in %.2f s = %.0f orders/s\n", p->lines,
+           p->taken, p->seconds, plain_rate);
     printf("ratio inventory / guarded UPDATE = %.2f\n", plain_rate > 0 ? role_rate / plain_rate : 0);
+    /* CPU per order holds still on a busy machine, where the rates move with the neighbours. */
+    double role_us = steady_n > 0 ? 1e6 * (r->worker_cpu_s + r->backend_cpu_s) / (double)steady_n : 0;
+    double plain_us = 1e6 * (p->client_cpu_s + p->backend_cpu_s) / (double)b->o.orders;
+    printf("cpu per order: inventory role %.1f us (worker %.1f + its backend %.1f), guarded UPDATE loop %.1f us "
+           "(client %.1f + backend %.1f)\n", role_us, steady_n > 0 ? 1e6 * r->worker_cpu_s / (double)steady_n : 0,
+           steady_n > 0 ? 1e6 * r->backend_cpu_s / (double)steady_n : 0, plain_us,
+           1e6 * p->client_cpu_s / (double)b->o.orders, 1e6 * p->backend_cpu_s / (double)b->o.orders);
+    printf("ratio cpu guarded UPDATE / inventory = %.2f\n", role_us > 0 ? plain_us / role_us : 0);
 }
 
 int main(int argc, char **argv)
@@ -405,17 +462,16 @@ int main(int argc, char **argv)
     struct bench_produce_result pr = {0};
     struct bench_produce_opts po = {.brokers = b.o.brokers, .topic_prefix = b.prefix};
     struct shop_err err = {0};
-    double plain_s = 0;
-    long lines = 0, taken = 0;
+    struct plain p = {0};
     int failed = setup(&b) < 0 || load_orders(&b, &m) < 0;
     if (!failed && bench_produce_all(&m, &po, &pr, &err) < 0)
         failed = fprintf(stderr, "bench-inventory: %s\n", err.msg) > 0;
     free(pr.lat_us);
     failed = failed || start_worker(&b) < 0 || watch_worker(&b, &r) < 0;
     stop_worker(&b);
-    failed = failed || run_plain(&b, &plain_s, &lines, &taken) < 0;
+    failed = failed || run_plain(&b, &p) < 0;
     if (!failed)
-        print_figures(&b, &r, plain_s, lines, taken);
+        print_figures(&b, &r, &p);
     teardown(&b, failed);
     bench_msgs_fini(&m);
     free(b.orders);

@@ -18,6 +18,9 @@ grep -Eq '^inventory role: 2000 orders decided \([0-9]+ reserved, [0-9]+ rejecte
     || fail "the inventory worker did not decide all 2000 orders"
 grep -Eq '^postgresql guarded UPDATE loop, same orders: [0-9]+ lines' <<<"$out" || fail "no guarded UPDATE row"
 grep -Eq '^ratio inventory / guarded UPDATE = [0-9]+\.[0-9]{2}$' <<<"$out" || fail "no ratio line"
+grep -Eq '^cpu per order: inventory role [0-9.]+ us \(worker [0-9.]+ \+ its backend [0-9.]+\), guarded UPDATE loop [0-9.]+ us' \
+    <<<"$out" || fail "no cpu row"
+grep -Eq '^ratio cpu guarded UPDATE / inventory = [0-9]+\.[0-9]{2}$' <<<"$out" || fail "no cpu ratio line"
 db=$(sed -n 's/.*database \(bench_inv_[0-9]*\)$/\1/p' <<<"$out" | head -n 1)
 [ -n "$db" ] || fail "no database name in the header"
 left=$(psql "$SHOPSTREAM_IT_PG_DSN" -XAtc "select count(*) from pg_database where datname = '$db'")
