@@ -127,7 +127,7 @@ static void note_batch(struct inventory *inv, const struct shop_inv_fold *f)
     size_t n;
     const struct shop_inv_refused *r = shop_inv_fold_refusals(f, &n);
     for (size_t i = 0; i < n; i++)
-        SHOP_LOG(SHOP_LOG_INFO, "inventory", "event refused", "reason=%s type=%s id=%s order=%s user=%s",
+        SHOP_LOG(SHOP_LOG_DEBUG, "inventory", "event refused", "reason=%s type=%s id=%s order=%s user=%s",
                  r[i].reason, r[i].ev->type, r[i].ev->id, r[i].order_id, r[i].ev->user_id);
     const struct shop_inv_stats *s = shop_inv_fold_stats(f);
     if (s->shortfall > 0)
