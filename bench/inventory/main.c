@@ -39,6 +39,7 @@
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "bench/ingest/bench_produce.h"
+#include "edge/core/edge_role.h"
 
 extern char **environ;
 
@@ -178,7 +179,8 @@ static uint64_t next_rand(uint64_t *s)
     return *s;
 }
 
-/* N orders as the edge would publish them: JSON bodies decoded, stamped, packed. */
+/* N orders as the edge would publish them for their shoppers: JSON bodies decoded,
+ * admitted (actor_role shopper: the prices are checked, and they match), packed. */
 static int load_orders(struct bench *b, struct bench_msgs *m)
 {
     uint64_t s = b->o.seed * 2654435761u + 1;
@@ -201,7 +203,7 @@ static int load_orders(struct bench *b, struct bench_msgs *m)
         snprintf(body + len, sizeof(body) - (size_t)len, "]}]}");
         snprintf(user, sizeof(user), "u-%ld", i % 1000);
         struct shop_err err = {0};
-        if (bench_msgs_add_json(m, body, user, now_ms, &err) < 0)
+        if (bench_msgs_add_json(m, body, user, SHOP_EDGE_ROLE_BIT(SHOP_EDGE_ROLE_SHOPPER), now_ms, &err) < 0)
             return fprintf(stderr, "bench-inventory: %s\n", err.msg), -1;
     }
     return 0;
