@@ -121,14 +121,27 @@ static int run_plan_and_commit(struct worker *w, struct shop_plan *plan, struct 
     return worker_pg_exec_pipeline(w, plan->stmts, plan->n, NULL, err) < 0 ? SHOP_EPG : 0;
 }
 
+/* Counts a refusal in the worker's stats line, by reason (the reasons are order_life's,
+ * as the projector's are). */
+static void count_refusal(struct worker *w, const char *reason)
+{
+    w->stats.refused++;
+    for (int i = 0; i < SHOP_PROJ_REFUSE_COUNT; i++) {
+        if (strcmp(shop_proj_refusal_name((enum shop_proj_refusal)i), reason) == 0)
+            w->stats.refused_by[i]++;
+    }
+}
+
 /* Logs what the batch refused (each with its reason) and what the catalog could not take. */
-static void note_batch(struct inventory *inv, const struct shop_inv_fold *f)
+static void note_batch(struct worker *w, struct inventory *inv, const struct shop_inv_fold *f)
 {
     size_t n;
     const struct shop_inv_refused *r = shop_inv_fold_refusals(f, &n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         SHOP_LOG(SHOP_LOG_DEBUG, "inventory", "event refused", "reason=%s type=%s id=%s order=%s user=%s",
                  r[i].reason, r[i].ev->type, r[i].ev->id, r[i].order_id, r[i].ev->user_id);
+        count_refusal(w, r[i].reason);
+    }
     const struct shop_inv_stats *s = shop_inv_fold_stats(f);
     if (s->shortfall > 0)
         SHOP_LOG(SHOP_LOG_WARN, "inventory", "catalog stock below the reserved units; reservations kept",
@@ -167,8 +180,7 @@ static int inventory_apply(struct worker *w, struct worker_batch *b, struct shop
     if (run_plan_and_commit(w, plan, err) < 0)
         goto out_rollback;
     worker_dedup_committed(w, &inv->dedup, b);
-    w->stats.rejected += shop_inv_fold_stats(f)->refused;
-    note_batch(inv, f);
+    note_batch(w, inv, f);
     relay(w, inv);
     return 0;
 out_rollback:
