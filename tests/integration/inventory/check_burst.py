@@ -7,9 +7,11 @@
 #   exactly the scarce units are reserved, no order partly reserved, every order one
 #   decision (reserved or rejected) on the topic and in inventory_orders, one release per
 #   cancel and one commit per shipment, no two ids for one outcome, ce_id = Event.id,
-#   available >= 0 in every sample taken during the burst.
+#   available >= 0 in every sample taken during the burst, and the projector's orders read
+#   model shows each order's outcome (confirmed / rejected with its reason) and later steps.
 # Usage: check_burst.py DIR  (DIR holds orders.json, actions.json, stock.json, topic.txt,
-#        samples.txt, inventory_stock.csv, inventory_orders.csv, inventory_reservations.csv)
+#        samples.txt, inventory_stock.csv, inventory_orders.csv, inventory_reservations.csv,
+#        orders.csv; extra_orders.json optionally)
 import collections
 import csv
 import json
@@ -136,6 +138,17 @@ for o in orders:
 if os.environ.get('INV_EXPECT_REPLAYS'):
     check(dup_records >= int(os.environ['INV_EXPECT_REPLAYS']),
           'only %d records repeat an id, %s expected' % (dup_records, os.environ['INV_EXPECT_REPLAYS']))
+# --- the projector's read model: each order's status follows its outcome and later steps
+status_want = {o: ('confirmed' if v == 'reserved' else 'rejected') for o, v in decision.items()}
+for a, o in actions:
+    status_want[o] = 'cancelled' if a == 'cancel' else 'shipped'
+db_status = {r[0]: (r[1], r[2]) for r in rows('orders.csv')}
+for o in orders:
+    got = db_status.get(o)
+    want_reason = orders[o].get('reason', 'out_of_stock') if status_want.get(o) == 'rejected' else ''
+    check(got == (status_want.get(o), want_reason),
+          'order %s in the read model: %s, want %s' % (o, got, (status_want.get(o), want_reason)))
+
 print('records=%d distinct=%d replayed=%d orders=%d reserved=%d samples=%d min_available=%d' %
       (len(records), len(seen), dup_records, len(orders), len(winners), len(samples), min(samples or [0])))
 for p in problems[:30]:

@@ -3,7 +3,8 @@
 # The last units of one product, ordered all at once through the edge: 200 shoppers
 # each order 1 unit of a product with 25 in stock while 50 more order it beside 2 units
 # of a plentiful one, with 2 inventory workers consuming the order topic's partitions
-# (started once half the orders wait, so both begin with full batches at once).
+# (started once half the orders wait, so both begin with full batches at once), and a
+# projector whose orders read model follows the outcomes.
 # Then the owners cancel 5 reserved orders, a service pays and ships 5 others, a
 # shopper tries to cancel another user's order, the service cancels a shipped one, a
 # shopper tampers with a price and another orders a product the catalog never had.
@@ -30,6 +31,7 @@ it_sql -c "create table outbox_copy as select * from inventory_outbox with no da
   create trigger keep_outbox_copy after insert on inventory_outbox for each row execute function keep_outbox_copy();" \
     >/dev/null
 it_start_edge
+it_start_projector   # the orders read model: confirmed or rejected from the inventory topic
 start_workers() {
     inv_start inv1
     W1=$INV_PID
@@ -178,6 +180,9 @@ settled() {
         [ "$(it_sql -c "select count(*) from inventory_outbox")" = 0 ]
 }
 it_wait "cancels and shipments applied and relayed" 120 settled
+# The projector's read model follows the topic: every order leaves placed.
+projected() { [ "$(it_sql -c "select count(*) from orders where status <> 'placed'")" = $N ]; }
+it_wait "the projector moved every order by its outcome" 120 projected
 touch "$IT_TMP/stop"
 wait "$INV_SAMPLER_PID" 2>/dev/null || true
 [ "$(it_sql -c "select reason from inventory_refused where order_id = '${won[5]}'")" = illegal_transition ] ||
@@ -193,5 +198,6 @@ inv_tail "$IT_TMP/topic.txt" || fail "could not read ${IT_PREFIX}inventory.v1"
 it_sql -F, -c "select product_id, on_hand, reserved, available from inventory_stock" >"$IT_TMP/inventory_stock.csv"
 it_sql -F, -c "select order_id, user_id, outcome, coalesce(reason, '') from inventory_orders" >"$IT_TMP/inventory_orders.csv"
 it_sql -F, -c "select order_id, product_id, quantity, state from inventory_reservations" >"$IT_TMP/inventory_reservations.csv"
+it_sql -F, -c "select order_id, status, coalesce(rejection->>'reason', '') from orders" >"$IT_TMP/orders.csv"
 INV_EXPECT_REPLAYS=$([ "$MODE" = kill9 ] && echo 20) python3 "$HERE/check_burst.py" "$IT_TMP" || fail "the burst's invariants or its fold do not hold"
 ok "burst ($MODE): $SCARCE units reserved of $N orders, every invariant and the fold hold"
