@@ -17,6 +17,7 @@
 /* Each row of the role table (workers/core/roles.c) and its shell. */
 static const struct worker_role *const role_shells[SHOP_WORKER_ROLE_COUNT] = {
     [SHOP_WORKER_PROJECTOR] = &worker_projector_role,
+    [SHOP_WORKER_INVENTORY] = &worker_inventory_role,
 };
 
 static void usage(FILE *out)

@@ -4,17 +4,19 @@
 # local stack up, then runs
 #   shopstream-bench-ingest     edge ingest (single events, 100-event batches) vs the raw producer
 #   shopstream-bench-projector  projector into PostgreSQL vs COPY of the same rows
+#   shopstream-bench-inventory  inventory worker's orders/s vs a guarded UPDATE loop of the same orders
 #   shopstream-bench-pipeline   edge + broker + projector + database: highest rate with a flat
 #                               lag, freshness at half of it (its own edge on SHOPSTREAM_HTTP_PORT+1)
 # and prints their figures (docs/benchmarks.md explains them).
-# Usage: bench.sh [all|ingest|projector|pipeline]
+# Usage: bench.sh [all|ingest|projector|inventory|pipeline]
 # Extra arguments for each program: SHOPSTREAM_BENCH_INGEST_ARGS, SHOPSTREAM_BENCH_PROJECTOR_ARGS,
-# SHOPSTREAM_BENCH_PIPELINE_ARGS (e.g. SHOPSTREAM_BENCH_PROJECTOR_ARGS="--events 50000").
+# SHOPSTREAM_BENCH_INVENTORY_ARGS, SHOPSTREAM_BENCH_PIPELINE_ARGS (e.g.
+# SHOPSTREAM_BENCH_PROJECTOR_ARGS="--events 50000").
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/env.sh"
 what=${1:-all}
-case "$what" in all|ingest|projector|pipeline) ;; *) echo "usage: $0 [all|ingest|projector|pipeline]" >&2; exit 2 ;; esac
+case "$what" in all|ingest|projector|inventory|pipeline) ;; *) echo "usage: $0 [all|ingest|projector|inventory|pipeline]" >&2; exit 2 ;; esac
 
 "$here/build.sh"
 "$here/stack.sh" up
@@ -40,6 +42,13 @@ if [ "$what" = all ] || [ "$what" = projector ]; then
     # shellcheck disable=SC2086
     "$bin/bench/projector/shopstream-bench-projector" --dsn "$SHOPSTREAM_PG_DSN" --brokers "$SHOPSTREAM_KAFKA_BROKERS" \
         --build-dir "$bin" --schema-dir "$SHOPSTREAM_REPO/schema/migrations" ${SHOPSTREAM_BENCH_PROJECTOR_ARGS:-} || rc=1
+fi
+if [ "$what" = all ] || [ "$what" = inventory ]; then
+    echo
+    # Its own database, topics and inventory worker, all dropped at the end.
+    # shellcheck disable=SC2086
+    "$bin/bench/inventory/shopstream-bench-inventory" --dsn "$SHOPSTREAM_PG_DSN" --brokers "$SHOPSTREAM_KAFKA_BROKERS" \
+        --build-dir "$bin" --schema-dir "$SHOPSTREAM_REPO/schema/migrations" ${SHOPSTREAM_BENCH_INVENTORY_ARGS:-} || rc=1
 fi
 if [ "$what" = all ] || [ "$what" = pipeline ]; then
     echo

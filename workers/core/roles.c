@@ -16,8 +16,12 @@ static const struct shop_role_desc roles[SHOP_WORKER_ROLE_COUNT] = {
         .streams = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG,
                     SHOP_STREAM_INVENTORY},
     },
-    /* [SHOP_WORKER_INVENTORY] = {.name = "inventory", .group = "shopstream-inventory", ...}:
-     * the inventory role's row, with its streams; its tables go in shop_models below. */
+    [SHOP_WORKER_INVENTORY] = {
+        .name = "inventory",
+        .group = "shopstream-inventory",
+        .n_streams = 2,
+        .streams = {SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG},
+    },
 };
 
 const struct shop_model shop_models[] = {
@@ -35,6 +39,12 @@ const struct shop_model shop_models[] = {
      "inventory decisions read before their order's placement, applied when it arrives (migration 0006)"},
     {"order_gate", SHOP_WORKER_PROJECTOR, 0,
      "unlogged, empty between transactions: where a placement and its decision meet (migration 0006)"},
+    {"inventory_stock", SHOP_WORKER_INVENTORY, 0,
+     "on_hand, reserved, available and the catalog price per product: the only writer of stock"},
+    {"inventory_orders", SHOP_WORKER_INVENTORY, 0, "each order's owner, status and one reservation outcome"},
+    {"inventory_reservations", SHOP_WORKER_INVENTORY, 0, "the units a reserved order holds per product"},
+    {"inventory_refused", SHOP_WORKER_INVENTORY, 1, "order events the inventory did not apply, with the reason"},
+    {"inventory_outbox", SHOP_WORKER_INVENTORY, 0, "outcome events waiting for the relay to the inventory topic"},
     {"consumer_offsets", SHOP_WORKER_ROLE_NONE, 1, "each role's next offsets, committed with its effects"},
     {"applied_events", SHOP_WORKER_ROLE_NONE, 1, "dedup by event id, per role (applied_projectors id)"},
     {"applied_projectors", SHOP_WORKER_ROLE_NONE, 1, "a 4-byte id per consumer group, for applied_events"},

@@ -16,7 +16,7 @@
 /** What a worker process does with the events it consumes. */
 enum shop_worker_role {
     SHOP_WORKER_PROJECTOR = 0,
-    /* SHOP_WORKER_INVENTORY: the inventory role's row goes here (and in roles.c). */
+    SHOP_WORKER_INVENTORY,   /* the only writer of stock (docs/inventory.md) */
     SHOP_WORKER_ROLE_COUNT
 };
 

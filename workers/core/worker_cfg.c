@@ -128,6 +128,9 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
         shop_cfg_int(get, "SHOPSTREAM_DEDUP_WINDOW_MS", INT64_C(604800000), 1, INT64_C(315360000000), errs);
     cfg->dedup_grace_ms =
         shop_cfg_int(get, "SHOPSTREAM_DEDUP_GRACE_MS", INT64_C(86400000), 0, INT64_C(315360000000), errs);
+    /* The inventory role's default threshold: available below it is low stock (0: never). */
+    cfg->inventory_low_stock =
+        shop_cfg_int(get, "SHOPSTREAM_INVENTORY_LOW_STOCK", 5, 0, INT64_C(1000000000000), errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 
@@ -150,14 +153,14 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        "pg_dsn=\"%s\" poll_budget=%" PRId64 " batch_max=%" PRId64 " batch_max_bytes=%" PRId64
                        " batch_linger_ms=%" PRId64 " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
                        " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " max_poll_interval_ms=%" PRId64 " pg_connect_timeout_s=%" PRId64
-                       " dedup_window_ms=%" PRId64 " dedup_grace_ms=%" PRId64
+                       " dedup_window_ms=%" PRId64 " dedup_grace_ms=%" PRId64 " inventory_low_stock=%" PRId64
                        " pg_synchronous_commit=%s log_level=%s kafka_properties=\"%s\"",
                        role != NULL ? role : "(none)", cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, topics,
                        cfg->dlq_topic, dsn, cfg->poll_budget, cfg->batch_max, cfg->batch_max_bytes, cfg->batch_linger_ms, cfg->stats_interval_ms,
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
                        cfg->session_timeout_ms, cfg->max_poll_interval_ms, cfg->pg_connect_timeout_s,
-                       cfg->dedup_window_ms, cfg->dedup_grace_ms,
+                       cfg->dedup_window_ms, cfg->dedup_grace_ms, cfg->inventory_low_stock,
                        cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level, props);
     if (len < 0)
         return 0;

@@ -43,6 +43,7 @@ struct shop_worker_cfg {
     int64_t pg_connect_timeout_s;    /* SHOPSTREAM_PG_CONNECT_TIMEOUT_S: libpq connect_timeout */
     int64_t dedup_window_ms;         /* SHOPSTREAM_DEDUP_WINDOW_MS: retries this close are applied once */
     int64_t dedup_grace_ms;          /* SHOPSTREAM_DEDUP_GRACE_MS: receipt-time slack before dropping */
+    int64_t inventory_low_stock;     /* SHOPSTREAM_INVENTORY_LOW_STOCK: default low-stock threshold */
 };
 
 /** "projector"; NULL for an unknown role (the role table's name). */

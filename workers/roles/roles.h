@@ -9,6 +9,7 @@
 
 /* workers/roles/projector.c */
 extern const struct worker_role worker_projector_role;
-/* workers/roles/inventory.c: the inventory role's shell goes here. */
+/* workers/roles/inventory.c */
+extern const struct worker_role worker_inventory_role;
 
 #endif

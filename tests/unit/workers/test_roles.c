@@ -59,6 +59,22 @@ Test(roles, the_projector_row)
     cr_assert_str_eq(tiny, "pro");
 }
 
+/* The inventory consumes orders and the catalog, and writes stock alone. */
+Test(roles, the_inventory_row)
+{
+    enum shop_worker_role r;
+    cr_assert_eq(shop_role_parse("inventory", &r), 0);
+    const struct shop_role_desc *d = shop_role_desc(r);
+    cr_assert_str_eq(d->group, "shopstream-inventory");
+    cr_assert_eq(d->n_streams, 2);
+    cr_assert_eq(d->streams[0], SHOP_STREAM_ORDER);
+    cr_assert_eq(d->streams[1], SHOP_STREAM_CATALOG);
+    const char *const tables[] = {"inventory_stock", "inventory_orders", "inventory_reservations",
+                                  "inventory_refused", "inventory_outbox"};
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(shop_model_find(tables[i])->owner, r, "%s", tables[i]);
+}
+
 static void note_table_after(const char *sql, const char *head, char names[][64], int *n, int max);
 
 static void note_table(const char *sql, char names[][64], int *n, int max)

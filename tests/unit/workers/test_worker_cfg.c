@@ -28,6 +28,28 @@ Test(worker_cfg, defaults_and_topic_names)
     cr_assert(eq(i64, cfg.poll_budget, 256));
 }
 
+Test(worker_cfg, inventory_topics_group_and_low_stock)
+{
+    static const char *const env[] = {"SHOPSTREAM_PG_DSN", "dbname=x", NULL};
+    static const char *const low[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_INVENTORY_LOW_STOCK", "0", NULL};
+    static const char *const bad[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_INVENTORY_LOW_STOCK", "-1", NULL};
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    shop_cfg_table_use(env);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "inventory", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(str, (char *)cfg.group_id, "shopstream-inventory"));
+    cr_assert(eq(int, cfg.n_topics, 2));
+    cr_assert(eq(str, cfg.topics[0], "shopstream.order.v1"));
+    cr_assert(eq(str, cfg.topics[1], "shopstream.catalog.v1"));
+    cr_assert(eq(i64, cfg.inventory_low_stock, 5));
+    shop_cfg_table_use(low);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "inventory", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(i64, cfg.inventory_low_stock, 0));
+    shop_cfg_table_use(bad);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "inventory", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+    cr_assert(not(eq(ptr, strstr(errs.msg[0], "SHOPSTREAM_INVENTORY_LOW_STOCK"), NULL)), "%s", errs.msg[0]);
+}
+
 Test(worker_cfg, batch_linger_may_be_off_and_is_bounded)
 {
     static const char *const off[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_BATCH_LINGER_MS", "0", NULL};
@@ -66,7 +88,7 @@ Test(worker_cfg, lists_every_error)
     shop_cfg_table_use(env);
     struct shop_worker_cfg cfg;
     struct shop_cfg_errs errs = {0};
-    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "inventory", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "warehouse", shop_cfg_table_get, &errs), SHOP_ECONFIG));
     cr_assert(eq(int, errs.count, 6));
     const char *want[] = {"--role", "SHOPSTREAM_PG_DSN", "SHOPSTREAM_TOPIC_PREFIX", "SHOPSTREAM_LOG_LEVEL",
                           "SHOPSTREAM_POLL_BUDGET", "SHOPSTREAM_BATCH_MAX"};
