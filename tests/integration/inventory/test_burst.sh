@@ -194,6 +194,14 @@ ok "an intruder's cancel and a cancel after shipping are refused"
     fail "the tampered price was not rejected as price_mismatch"
 ok "a tampered price is rejected price_mismatch, an unknown product unknown_product"
 
+# What the edge shows of each product is inventory_stock (checked against the fold below).
+for p in scarce plenty; do
+    got=$(it_get "$admin" "/v1/products/$p" | jq -r '"\(.on_hand),\(.reserved),\(.available)"')
+    want=$(it_sql -F, -c "select on_hand, reserved, available from inventory_stock where product_id = '$p'")
+    [ "$got" = "$want" ] || fail "GET /v1/products/$p shows $got, inventory_stock holds $want"
+done
+ok "GET /v1/products/{id} shows on_hand, reserved and available of inventory_stock"
+
 inv_tail "$IT_TMP/topic.txt" || fail "could not read ${IT_PREFIX}inventory.v1"
 it_sql -F, -c "select product_id, on_hand, reserved, available from inventory_stock" >"$IT_TMP/inventory_stock.csv"
 it_sql -F, -c "select order_id, user_id, outcome, coalesce(reason, '') from inventory_orders" >"$IT_TMP/inventory_orders.csv"
