@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The main job on the local stack: install what is missing, build, start Kafka,
-# PostgreSQL, the edge and a projector, play Online Retail shoppers through the
-# edge over HTTP, wait for the projector to catch up, and show what the
-# projections hold. Safe to run again (same seed → same event ids → no change).
+# PostgreSQL, the edge, a projector and the inventory, play Online Retail shoppers
+# through the edge over HTTP (the orders as an import, by a service), wait for both
+# workers to catch up, and show what the projections and the stock hold. Safe to run again (same seed → same event ids → no change).
 # Env: SHOPSTREAM_DATA_DIR (../shared/data), DEMO_CUSTOMERS (100), DEMO_SEED (42).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,17 +20,36 @@ export SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret
 bin=$SHOPSTREAM_BUILD_DIR
 url=http://127.0.0.1:$SHOPSTREAM_HTTP_PORT
 
+# The catalog first, until the inventory has taken it: orders ride another topic, and
+# an order read before its product's catalog event is rejected as unknown_product.
+lag_of() { "$bin/tools/admin/shopstream-admin" lag --role "$1" --quiet 2>/dev/null || echo "?"; }
+log "replaying the catalog of $DEMO_CUSTOMERS Online Retail customers through $url"
+"$bin/tools/replay/shopstream-replay" --url "$url" --data "$SHOPSTREAM_DATA_DIR" \
+    --customers "$DEMO_CUSTOMERS" --seed "$DEMO_SEED" --catalog-only
+for _ in $(seq 1 240); do [ "$(lag_of inventory)" = 0 ] && break; sleep 0.5; done
 log "replaying $DEMO_CUSTOMERS Online Retail customers through $url"
 "$bin/tools/replay/shopstream-replay" --url "$url" --data "$SHOPSTREAM_DATA_DIR" \
     --customers "$DEMO_CUSTOMERS" --seed "$DEMO_SEED"
 
-log "waiting for the projector to catch up"
-for _ in $(seq 1 240); do
-    lag=$("$bin/tools/admin/shopstream-admin" lag --quiet 2>/dev/null || echo "?")
-    [ "$lag" = "0" ] && break
+# The inventory decides the orders, then the projector reads its outcomes: both at lag 0,
+# twice in a row (the outcomes the inventory relays last are new records for the projector).
+log "waiting for the inventory and the projector to catch up"
+lags() {
+    local r l out=""
+    for r in inventory projector; do
+        l=$(lag_of "$r")
+        out="$out$r=$l "
+    done
+    echo "$out"
+}
+settled=0
+for _ in $(seq 1 480); do
+    now=$(lags)
+    if [ "$now" = "inventory=0 projector=0 " ]; then settled=$((settled + 1)); else settled=0; fi
+    [ "$settled" -ge 2 ] && break
     sleep 0.5
 done
-[ "$lag" = "0" ] || die "projector still behind (lag $lag); see $SHOPSTREAM_STATE_DIR/projector.log"
+[ "$settled" -ge 2 ] || die "workers still behind ($now); see $SHOPSTREAM_STATE_DIR/{inventory,projector}.log"
 
 q() { "$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -X -P pager=off -c "$1"; }
 echo
@@ -38,7 +57,10 @@ echo "== projections =="
 q "select (select count(*) from orders) as orders, (select count(*) from carts) as carts,
           (select count(*) from cart_items) as cart_lines, (select count(*) from products) as products,
           (select count(*) from applied_events) as events_applied"
-q "select product_id, name, views, purchases, stock from products order by views desc, product_id limit 5"
+q "select p.product_id, p.name, p.views, p.purchases, s.on_hand, s.reserved, s.available
+   from products p left join inventory_stock s using (product_id) order by p.views desc, p.product_id limit 5"
+q "select status, count(*) as orders from orders group by status order by status"
+q "select outcome, coalesce(reason, '') as reason, count(*) as orders from inventory_orders group by 1, 2 order by 1, 2"
 q "select order_id, user_id, status, total_minor, currency, to_timestamp(placed_at_ms/1000) at time zone 'UTC' as placed
    from orders order by placed_at_ms desc, order_id limit 5"
 q "select user_id, count(*) as lines, sum(quantity) as units from cart_items group by user_id order by user_id limit 5"

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "base/shop_err.h"
+#include "workers/core/roles.h"
 
 #define SHOP_XSTR(x) #x
 #define SHOP_STR(x) SHOP_XSTR(x)
@@ -29,7 +30,7 @@ int admin_create_topics(const char *brokers, const char *prefix, int partitions,
 
 /** Prints, per stream partition, the broker's end offset, the group's offset committed in
  *  PostgreSQL, and the lag; *total is the sum. quiet prints only the total. */
-int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group, int quiet,
-              int64_t *total, struct shop_err *err);
+int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group,
+              const struct shop_role_desc *role, int quiet, int64_t *total, struct shop_err *err);
 
 #endif

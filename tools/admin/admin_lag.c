@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * `shopstream-admin lag`: how far a projector group is behind each stream
- * partition, from the broker's high watermarks and the offsets the group
+ * `shopstream-admin lag`: how far a role's group is behind each partition of the
+ * streams that role consumes (workers/core/roles.c), from the broker's high watermarks and the offsets the group
  * committed in PostgreSQL (the source of truth, written with its effects). Shell. */
 #define _GNU_SOURCE
 #include <librdkafka/rdkafka.h>
@@ -33,8 +33,8 @@ static int64_t stored_offset(PGconn *conn, const char *group, const char *topic,
     return off;
 }
 
-int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group, int quiet,
-              int64_t *total, struct shop_err *err)
+int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group,
+              const struct shop_role_desc *role, int quiet, int64_t *total, struct shop_err *err)
 {
     char topic[SHOP_TOPIC_NAME_MAX];
     rd_kafka_t *rk = admin_kafka_client(brokers, err);
@@ -47,8 +47,8 @@ int admin_lag(const char *brokers, const char *prefix, const char *dsn, const ch
         rc = shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", PQerrorMessage(conn));
         goto out_destroy;
     }
-    for (int s = 0; s < SHOP_STREAM_COUNT && rc == 0; s++) {
-        if (shop_topic_name(topic, sizeof(topic), prefix, (enum shop_stream)s) < 0) {
+    for (int s = 0; s < role->n_streams && rc == 0; s++) {
+        if (shop_topic_name(topic, sizeof(topic), prefix, role->streams[s]) < 0) {
             rc = shop_err_set(err, SHOP_ECONFIG, "topic prefix \"%s\" is too long", prefix);
             break;
         }

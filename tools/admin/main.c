@@ -2,7 +2,7 @@
  * shopstream-admin: operator commands.
  *   shopstream-admin migrate [--dsn DSN] [--dir DIR]
  *   shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] [--replication R]
- *   shopstream-admin lag [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]
+ *   shopstream-admin lag [--role R] [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]
  * Defaults come from SHOPSTREAM_PG_DSN, SHOPSTREAM_SCHEMA_DIR, SHOPSTREAM_KAFKA_BROKERS,
  * SHOPSTREAM_TOPIC_PREFIX, SHOPSTREAM_KAFKA_PARTITIONS and SHOPSTREAM_KAFKA_GROUP_ID; Kafka clients
  * take SHOPSTREAM_KAFKA_PROPERTIES[_FILE]. Exit 0 ok, 1 failure, 2 usage or configuration. */
@@ -22,7 +22,7 @@ static void usage(void)
     fprintf(stderr, "usage: shopstream-admin migrate [--dsn DSN] [--dir DIR]\n"
                     "       shopstream-admin create-topics [--brokers B] [--prefix P] [--partitions N] "
                     "[--replication R]\n"
-                    "       shopstream-admin lag [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]\n");
+                    "       shopstream-admin lag [--role R] [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]\n");
 }
 
 /* admin_kafka_client() only sets bootstrap.servers (--brokers). */
@@ -87,13 +87,22 @@ int main(int argc, char **argv)
         int quiet = 0;
         for (int i = 2; i < argc; i++)
             quiet |= strcmp(argv[i], "--quiet") == 0;
+        enum shop_worker_role wr;
+        const char *role_name = opt(argc, argv, "--role", "projector");
+        if (shop_role_parse(role_name, &wr) != 0) {
+            char known[128];
+            shop_role_list(known, sizeof(known));
+            fprintf(stderr, "unknown --role %s (known: %s)\n", role_name, known);
+            return 2;
+        }
+        const struct shop_role_desc *role = shop_role_desc(wr);
         load_kafka_props();
         dsn = opt(argc, argv, "--dsn", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_PG_DSN", "dbname=shopstream"));
         rc = admin_lag(opt(argc, argv, "--brokers", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_BROKERS", SHOP_DEFAULT_KAFKA_BROKERS)),
                        opt(argc, argv, "--prefix", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_TOPIC_PREFIX", SHOP_DEFAULT_TOPIC_PREFIX)),
                        dsn,
-                       opt(argc, argv, "--group", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_GROUP_ID", "shopstream-projector")),
-                       quiet, &total, &err);
+                       opt(argc, argv, "--group", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_GROUP_ID", role->group)),
+                       role, quiet, &total, &err);
         if (rc == 0)
             printf(quiet ? "%lld\n" : "total lag %lld\n", (long long)total);
     } else {

@@ -60,9 +60,9 @@ static const struct cell table[SHOP_ORDER_STATUS_COUNT][SHOP_STEP_COUNT] = {
     [SHOP_ORDER_CONFIRMED] = {X, X, X, M(PAID), X, X, M(CANCELLED)},
     [SHOP_ORDER_REJECTED] = {X, X, X, X, X, X, X},
     [SHOP_ORDER_PAID] = {X, N, M(REJECTED), X, M(SHIPPED), X, M(CANCELLED)},
-    [SHOP_ORDER_SHIPPED] = {X, X, X, X, X, M(DELIVERED), X},
-    [SHOP_ORDER_DELIVERED] = {X, X, X, X, X, X, X},
-    [SHOP_ORDER_CANCELLED] = {X, N, N, X, X, X, X},
+    [SHOP_ORDER_SHIPPED] = {X, N, M(REJECTED), X, X, M(DELIVERED), X},
+    [SHOP_ORDER_DELIVERED] = {X, N, M(REJECTED), X, X, X, X},
+    [SHOP_ORDER_CANCELLED] = {X, N, M(REJECTED), X, X, X, X},
 };
 
 enum shop_order_verdict shop_order_judge(enum shop_order_status cur, enum shop_order_step step,

@@ -8,9 +8,12 @@
  *   paid -> shipped -> delivered
  *   placed | confirmed | paid -> cancelled (never after shipped)
  *
- * A decision that reaches an order after a payment or a cancellation is noted in
- * its history and leaves the status, except that a rejection overrides a payment
- * (the stock was never there; the payment is refunded). Rules: docs/events.md.
+ * The inventory decides at the placement, but its decision reaches a reader on
+ * another topic, maybe after later steps. A late confirmation is noted in the history
+ * and leaves the status; a late rejection always wins (the stock was never held, so
+ * the inventory refused every step that followed: the paid, shipped, delivered or
+ * cancelled the reader saw first never happened there). So every reader ends where the
+ * inventory did, whatever order it read the topics in. Rules: docs/events.md.
  */
 #ifndef SHOP_ORDER_LIFE_H
 #define SHOP_ORDER_LIFE_H

@@ -324,10 +324,12 @@ static enum shop_order_status step_status(enum shop_order_step step)
 }
 
 /* Moving into cancelled or rejected gives the order's units back to purchases (units in
- * orders that are neither); checked first. */
-static bool returns_purchases(enum shop_order_status next)
+ * orders that are neither), once: a rejection that overrides a cancel returns nothing
+ * more. Checked first. */
+static bool returns_purchases(enum shop_order_status cur, enum shop_order_status next)
 {
-    return next == SHOP_ORDER_CANCELLED || next == SHOP_ORDER_REJECTED;
+    bool gone = cur == SHOP_ORDER_CANCELLED || cur == SHOP_ORDER_REJECTED;
+    return !gone && (next == SHOP_ORDER_CANCELLED || next == SHOP_ORDER_REJECTED);
 }
 
 static bool order_lines_fit(const struct shop_proj_fold *f, const struct proj_order *o, int64_t sign)
@@ -363,7 +365,7 @@ static enum shop_proj_outcome order_step(struct shop_proj_fold *f, struct proj_o
         return refuse(f, src, o->order_id, denied, o->status);
     if (v == SHOP_ORDER_REFUSE)
         return refuse(f, src, o->order_id, reason, o->status);
-    if (v == SHOP_ORDER_MOVE && returns_purchases(next) && !order_lines_fit(f, o, -1))
+    if (v == SHOP_ORDER_MOVE && returns_purchases(o->status, next) && !order_lines_fit(f, o, -1))
         return SHOP_PROJ_OVERFLOW;
     o->changed = true;
     o->updated_at_ms = max64(o->updated_at_ms, src->at_ms);
@@ -372,10 +374,11 @@ static enum shop_proj_outcome order_step(struct shop_proj_fold *f, struct proj_o
         f->stats.noted++;
         return SHOP_PROJ_APPLIED;
     }
+    bool returns = returns_purchases(o->status, next);
     o->status = next;
     if (next == SHOP_ORDER_REJECTED)
         o->rejection = rejection;
-    if (returns_purchases(next))
+    if (returns)
         order_purchases(f, o, -1, src->at_ms);
     return SHOP_PROJ_APPLIED;
 }

@@ -46,3 +46,14 @@ it_sql -c "insert into consumer_offsets values ('g', '${prefix}cart.v1', 2, 1, 0
 lag=$("$admin" lag --quiet --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --prefix "$prefix" --dsn "$IT_DSN" --group g)
 [ "$lag" = 2 ] || fail "lag should be 2 (3 records, next offset 1), got $lag"
 ok "lag counts from the offsets stored in PostgreSQL"
+
+# A role's lag covers the streams that role consumes: the inventory reads order and
+# catalog, never cart, so the cart records above are not its lag.
+printf 'x\ny\n' | kcat -b "$SHOPSTREAM_IT_KAFKA_BROKERS" -P -t "${prefix}order.v1" -p 1
+lag=$("$admin" lag --quiet --role inventory --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --prefix "$prefix" --dsn "$IT_DSN" --group g)
+[ "$lag" = 2 ] || fail "the inventory's lag should be its 2 order records, got $lag"
+lag=$("$admin" lag --quiet --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --prefix "$prefix" --dsn "$IT_DSN" --group g)
+[ "$lag" = 4 ] || fail "the projector's lag should be 2 cart + 2 order records, got $lag"
+"$admin" lag --role warehouse --prefix "$prefix" --dsn "$IT_DSN" 2>"$IT_TMP/role.log" && fail "an unknown role was taken"
+grep -q 'known: projector, inventory' "$IT_TMP/role.log" || fail "no clear error: $(cat "$IT_TMP/role.log")"
+ok "lag per role: only the streams the role consumes"

@@ -271,7 +271,7 @@ enum { T_CONFIRM, T_REJECT, T_PAY, T_SHIP, T_DELIVER, T_CANCEL };
 static const int step_status[] = {S_CONFIRMED, S_REJECTED, S_PAID, S_SHIPPED, S_DELIVERED, S_CANCELLED};
 static const char *const life[] = {
     [S_PLACED] = "MMMXXM", [S_CONFIRMED] = "XXMXXM", [S_REJECTED] = "XXXXXX", [S_PAID] = "NMXMXM",
-    [S_SHIPPED] = "XXXXMX", [S_DELIVERED] = "XXXXXX", [S_CANCELLED] = "NNXXXX",
+    [S_SHIPPED] = "NMXXMX", [S_DELIVERED] = "NMXXXX", [S_CANCELLED] = "NMXXXX",
 };
 
 static void add_hist(const struct order *o, int status, long i)
@@ -368,7 +368,8 @@ static int sim_step(struct order *o, int t, long i)
     if (cell == 'N')
         return 1;
     int next = step_status[t];
-    if (next == S_CANCELLED || next == S_REJECTED)
+    int gone = o->status == S_CANCELLED || o->status == S_REJECTED;   /* units returned once */
+    if (!gone && (next == S_CANCELLED || next == S_REJECTED))
         for (int l = 0; l < o->n_lines; l++)
             sim.purchases[o->prod[l]] -= o->qty[l];
     o->status = next;

@@ -11,20 +11,20 @@ static enum shop_order_verdict expected(enum shop_order_status s, enum shop_orde
                                         enum shop_order_status *next)
 {
     bool open = s == SHOP_ORDER_PLACED || s == SHOP_ORDER_CONFIRMED || s == SHOP_ORDER_PAID;
+    if (s == SHOP_ORDER_NONE && st != SHOP_STEP_PLACE)
+        return SHOP_ORDER_REFUSE;   /* nothing happens to an order never placed */
     switch (st) {
     case SHOP_STEP_PLACE:
         *next = SHOP_ORDER_PLACED;
         return s == SHOP_ORDER_NONE ? SHOP_ORDER_MOVE : SHOP_ORDER_REFUSE;
-    case SHOP_STEP_CONFIRM:
+    case SHOP_STEP_CONFIRM:   /* the one decision: late, it is only noted */
         *next = SHOP_ORDER_CONFIRMED;
         if (s == SHOP_ORDER_PLACED)
             return SHOP_ORDER_MOVE;
-        return s == SHOP_ORDER_PAID || s == SHOP_ORDER_CANCELLED ? SHOP_ORDER_NOTE : SHOP_ORDER_REFUSE;
-    case SHOP_STEP_REJECT:
+        return s == SHOP_ORDER_CONFIRMED || s == SHOP_ORDER_REJECTED ? SHOP_ORDER_REFUSE : SHOP_ORDER_NOTE;
+    case SHOP_STEP_REJECT:    /* the one decision: late, it still wins */
         *next = SHOP_ORDER_REJECTED;
-        if (s == SHOP_ORDER_PLACED || s == SHOP_ORDER_PAID)
-            return SHOP_ORDER_MOVE;
-        return s == SHOP_ORDER_CANCELLED ? SHOP_ORDER_NOTE : SHOP_ORDER_REFUSE;
+        return s == SHOP_ORDER_CONFIRMED || s == SHOP_ORDER_REJECTED ? SHOP_ORDER_REFUSE : SHOP_ORDER_MOVE;
     case SHOP_STEP_PAY:
         *next = SHOP_ORDER_PAID;
         return s == SHOP_ORDER_PLACED || s == SHOP_ORDER_CONFIRMED ? SHOP_ORDER_MOVE : SHOP_ORDER_REFUSE;
@@ -58,7 +58,7 @@ Test(order_life, every_status_and_step)
                 cr_assert_not_null(reason);
         }
     }
-    cr_assert_eq(moves, 11);   /* 1 + 4 + 2 + 3 + 1: none, placed, confirmed, paid, shipped */
+    cr_assert_eq(moves, 14);   /* none 1, placed 4, confirmed 2, paid 3, shipped 2, delivered 1, cancelled 1 */
 }
 
 Test(order_life, refusal_reasons)

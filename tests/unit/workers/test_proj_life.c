@@ -143,15 +143,40 @@ Test(proj_life, rejection_overrides_a_payment)
     assert_param(plan, "products_upsert", 6, "{-2,-3}");
 }
 
-Test(proj_life, decision_after_cancel_is_noted_and_returns_nothing_twice)
+Test(proj_life, rejection_after_cancel_wins_and_returns_nothing_twice)
 {
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_as(ev_cancelled(&arena, 2, "u1", "o1"), "shopper", "u1"),
          ev_rejected(&arena, 3, "u1", "o1", "out_of_stock", "p1", 2, 1, 120));
-    assert_param(plan, "orders_insert", 2, "{\"cancelled\"}");
-    assert_param(plan, "orders_insert", 7, "{NULL}");
+    assert_param(plan, "orders_insert", 2, "{\"rejected\"}");
     assert_param(plan, "order_history", 1, "{\"placed\",\"cancelled\",\"rejected\"}");
     assert_param(plan, "products_upsert", 6, "{0,0}");
+    cr_assert(eq(sz, shop_proj_fold_stats(f)->noted, 0));
+}
+
+/* The inventory rejected at the placement and refused what followed; a projector that
+ * read payments and fulfilment first ends rejected all the same. */
+Test(proj_life, rejection_after_delivery_wins)
+{
+    FOLD(ev_as(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), "service", "importer"),
+         ev_as(ev_paid(&arena, 2, "u1", "o1"), "service", "payments"),
+         ev_as(ev_shipped(&arena, 3, "u1", "o1"), "service", "fulfil"),
+         ev_as(ev_delivered(&arena, 4, "u1", "o1"), "service", "fulfil"),
+         ev_rejected(&arena, 5, "u1", "o1", "unknown_product", "p1", 2, 0, -1));
+    assert_param(plan, "orders_insert", 2, "{\"rejected\"}");
+    assert_param(plan, "order_history", 1, "{\"placed\",\"paid\",\"shipped\",\"delivered\",\"rejected\"}");
+    assert_param(plan, "products_upsert", 6, "{0,0}");
+    assert_absent(plan, "refused_insert");
+}
+
+Test(proj_life, confirmation_after_delivery_is_noted)
+{
+    FOLD(ev_as(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), "service", "importer"),
+         ev_as(ev_paid(&arena, 2, "u1", "o1"), "service", "payments"),
+         ev_as(ev_shipped(&arena, 3, "u1", "o1"), "service", "fulfil"),
+         ev_as(ev_delivered(&arena, 4, "u1", "o1"), "service", "fulfil"), ev_reserved(&arena, 5, "u1", "o1", "p1", 2));
+    assert_param(plan, "orders_insert", 2, "{\"delivered\"}");
     cr_assert(eq(sz, shop_proj_fold_stats(f)->noted, 1));
+    assert_absent(plan, "refused_insert");
 }
 
 Test(proj_life, the_happy_path_through_confirmed)
