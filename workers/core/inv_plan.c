@@ -83,29 +83,11 @@ const char SHOP_INV_SQL_OUTBOX_READ[] =
 
 const char SHOP_INV_SQL_OUTBOX_DELETE[] = "delete from inventory_outbox where id = any($1::bigint[])";
 
-static const char *order_id_of(const Shopstream__V1__Event *ev)
-{
-    switch (ev->payload_case) {
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED:
-        return ev->order_placed->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PAID:
-        return ev->order_paid->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_SHIPPED:
-        return ev->order_shipped->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_DELIVERED:
-        return ev->order_delivered->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED:
-        return ev->order_cancelled->order_id;
-    default:
-        return NULL;
-    }
-}
-
 /* Appends s to a unique list (seen marks the ones taken). */
 static void add_unique(struct shop_sql_array *a, struct shop_strmap *seen, const char *s)
 {
     static char mark;
-    if (s == NULL || shop_strmap_get(seen, s) != NULL)
+    if (s == NULL || s[0] == '\0' || shop_strmap_get(seen, s) != NULL)
         return;
     shop_strmap_put(seen, s, &mark);
     shop_sql_array_text(a, s);
@@ -119,7 +101,7 @@ size_t shop_inv_build_order_read(const struct shop_proj_record *recs, const bool
     shop_sql_array_init(&ids, arena);
     shop_strmap_init(&seen, arena);
     for (size_t i = 0; i < n; i++)
-        add_unique(&ids, &seen, is_new[i] ? order_id_of(recs[i].ev) : NULL);
+        add_unique(&ids, &seen, is_new[i] ? shop_event_order_id(recs[i].ev) : NULL);   /* "" for the catalog */
     *out = (struct shop_sql_stmt){.name = "inv_order_read", .sql = SHOP_INV_SQL_ORDER_READ, .n_params = 1};
     out->params[0] = shop_sql_array_end(&ids);
     return ids.n;
@@ -165,37 +147,10 @@ size_t shop_inv_build_stock_lock(struct shop_inv_fold *f, const struct shop_proj
     return ids.n;
 }
 
-struct builder {
-    int n_cols;
-    struct shop_sql_array cols[SHOP_SQL_PARAMS_MAX];
-};
-
-static void builder_init(struct builder *b, struct shop_arena *arena, int n_cols)
-{
-    b->n_cols = n_cols;
-    for (int i = 0; i < n_cols; i++)
-        shop_sql_array_init(&b->cols[i], arena);
-}
-
-/* Appends the statement unless it has no rows; scalars go first (params[0..n_scalars)). */
-static void builder_emit(struct builder *b, struct shop_plan *plan, const char *name, const char *sql,
-                         const char *const *scalars, int n_scalars)
-{
-    if (b->cols[0].n == 0)
-        return;
-    assert(plan->n < SHOP_PLAN_STMTS_MAX);   /* fewer kinds of statement than slots */
-    struct shop_sql_stmt *st = &plan->stmts[plan->n++];
-    *st = (struct shop_sql_stmt){.name = name, .sql = sql, .n_params = n_scalars + b->n_cols};
-    for (int i = 0; i < n_scalars; i++)
-        st->params[i] = scalars[i];
-    for (int i = 0; i < b->n_cols; i++)
-        st->params[n_scalars + i] = shop_sql_array_end(&b->cols[i]);
-}
-
 static void plan_stock(const struct shop_inv_fold *f, struct shop_plan *plan)
 {
-    struct builder b;
-    builder_init(&b, f->arena, 6);
+    struct shop_sql_cols b;
+    shop_sql_cols_init(&b, f->arena, 6);
     for (size_t i = 0; i < f->products.n; i++) {
         const struct inv_product *p = f->products.order[i];
         if (!p->dirty)
@@ -210,10 +165,10 @@ static void plan_stock(const struct shop_inv_fold *f, struct shop_plan *plan)
         shop_sql_array_text(&b.cols[4], p->has_price ? p->currency : NULL);
         shop_sql_array_int(&b.cols[5], p->at_ms);
     }
-    builder_emit(&b, plan, "inv_stock_upsert", SHOP_INV_SQL_STOCK_UPSERT, NULL, 0);
+    shop_sql_cols_emit(&b, plan, "inv_stock_upsert", SHOP_INV_SQL_STOCK_UPSERT, NULL, 0);
 }
 
-static void add_new_order(struct builder *ins, struct builder *res, const struct inv_order *o)
+static void add_new_order(struct shop_sql_cols *ins, struct shop_sql_cols *res, const struct inv_order *o)
 {
     bool rejected = o->reason != SHOP_INV_REASON_NONE;
     shop_sql_array_text(&ins->cols[0], o->order_id);
@@ -234,11 +189,11 @@ static void add_new_order(struct builder *ins, struct builder *res, const struct
 
 static void plan_orders(const struct shop_inv_fold *f, struct shop_plan *plan)
 {
-    struct builder ins, upd, res, res_upd;
-    builder_init(&ins, f->arena, 8);
-    builder_init(&upd, f->arena, 3);
-    builder_init(&res, f->arena, 4);
-    builder_init(&res_upd, f->arena, 2);
+    struct shop_sql_cols ins, upd, res, res_upd;
+    shop_sql_cols_init(&ins, f->arena, 8);
+    shop_sql_cols_init(&upd, f->arena, 3);
+    shop_sql_cols_init(&res, f->arena, 4);
+    shop_sql_cols_init(&res_upd, f->arena, 2);
     for (size_t i = 0; i < f->orders.n; i++) {
         const struct inv_order *o = f->orders.order[i];
         if (!o->stored) {
@@ -255,16 +210,16 @@ static void plan_orders(const struct shop_inv_fold *f, struct shop_plan *plan)
             shop_sql_array_text(&res_upd.cols[1], shop_inv_hold_name(o->hold));
         }
     }
-    builder_emit(&ins, plan, "inv_orders_insert", SHOP_INV_SQL_ORDERS_INSERT, NULL, 0);
-    builder_emit(&upd, plan, "inv_orders_update", SHOP_INV_SQL_ORDERS_UPDATE, NULL, 0);
-    builder_emit(&res, plan, "inv_reservations_insert", SHOP_INV_SQL_RESERVATIONS_INSERT, NULL, 0);
-    builder_emit(&res_upd, plan, "inv_reservations_update", SHOP_INV_SQL_RESERVATIONS_UPDATE, NULL, 0);
+    shop_sql_cols_emit(&ins, plan, "inv_orders_insert", SHOP_INV_SQL_ORDERS_INSERT, NULL, 0);
+    shop_sql_cols_emit(&upd, plan, "inv_orders_update", SHOP_INV_SQL_ORDERS_UPDATE, NULL, 0);
+    shop_sql_cols_emit(&res, plan, "inv_reservations_insert", SHOP_INV_SQL_RESERVATIONS_INSERT, NULL, 0);
+    shop_sql_cols_emit(&res_upd, plan, "inv_reservations_update", SHOP_INV_SQL_RESERVATIONS_UPDATE, NULL, 0);
 }
 
 static void plan_refused(const struct shop_inv_fold *f, const char *group, struct shop_plan *plan)
 {
-    struct builder b;
-    builder_init(&b, f->arena, 6);
+    struct shop_sql_cols b;
+    shop_sql_cols_init(&b, f->arena, 6);
     for (size_t i = 0; i < f->n_refusals; i++) {
         const struct shop_inv_refused *r = &f->refusals[i];
         shop_sql_array_text(&b.cols[0], r->ev->id);
@@ -275,7 +230,7 @@ static void plan_refused(const struct shop_inv_fold *f, const char *group, struc
         shop_sql_array_int(&b.cols[5], r->ev->occurred_at_ms);
     }
     const char *scalars[1] = {group};
-    builder_emit(&b, plan, "inv_refused_insert", SHOP_INV_SQL_REFUSED_INSERT, scalars, 1);
+    shop_sql_cols_emit(&b, plan, "inv_refused_insert", SHOP_INV_SQL_REFUSED_INSERT, scalars, 1);
 }
 
 static const char *hex_of(struct shop_arena *arena, const uint8_t *buf, size_t len)
@@ -300,8 +255,8 @@ static const char *i64_param(struct shop_arena *arena, int64_t v)
 static int plan_outbox(const struct shop_inv_fold *f, const char *topic, int64_t now_ms, struct shop_plan *plan,
                        struct shop_err *err)
 {
-    struct builder b;
-    builder_init(&b, f->arena, 3);
+    struct shop_sql_cols b;
+    shop_sql_cols_init(&b, f->arena, 3);
     for (size_t i = 0; i < f->n_outcomes; i++) {
         const struct shop_inv_outcome *oc = &f->outcomes[i];
         uint8_t *buf;
@@ -316,7 +271,7 @@ static int plan_outbox(const struct shop_inv_fold *f, const char *topic, int64_t
     if (b.cols[0].n == 0)
         return 0;
     const char *scalars[1] = {topic};
-    builder_emit(&b, plan, "inv_outbox_insert", SHOP_INV_SQL_OUTBOX_INSERT, scalars, 1);
+    shop_sql_cols_emit(&b, plan, "inv_outbox_insert", SHOP_INV_SQL_OUTBOX_INSERT, scalars, 1);
     struct shop_sql_stmt *st = &plan->stmts[plan->n - 1];
     st->params[st->n_params++] = i64_param(f->arena, now_ms);
     return 0;
@@ -324,8 +279,8 @@ static int plan_outbox(const struct shop_inv_fold *f, const char *topic, int64_t
 
 static void plan_offsets(const struct shop_inv_fold *f, const char *group, int64_t now_ms, struct shop_plan *plan)
 {
-    struct builder b;
-    builder_init(&b, f->arena, 3);
+    struct shop_sql_cols b;
+    shop_sql_cols_init(&b, f->arena, 3);
     for (size_t i = 0; i < f->offsets.n; i++) {
         const struct inv_offset *o = f->offsets.order[i];
         shop_sql_array_text(&b.cols[0], o->topic);
@@ -333,7 +288,7 @@ static void plan_offsets(const struct shop_inv_fold *f, const char *group, int64
         shop_sql_array_int(&b.cols[2], o->next_offset);
     }
     const char *scalars[1] = {group};
-    builder_emit(&b, plan, "offsets", SHOP_PROJ_SQL_OFFSETS, scalars, 1);
+    shop_sql_cols_emit(&b, plan, "offsets", SHOP_PROJ_SQL_OFFSETS, scalars, 1);
     if (b.cols[0].n > 0) {
         struct shop_sql_stmt *st = &plan->stmts[plan->n - 1];
         st->params[st->n_params++] = i64_param(f->arena, now_ms);

@@ -31,26 +31,8 @@
 #include "base/shop_err.h"
 #include "shopstream/v1/events.pb-c.h"
 #include "workers/core/order_life.h"
+#include "workers/core/sql_plan.h"
 #include "workers/core/strmap.h"
-
-#define SHOP_SQL_PARAMS_MAX 16
-#define SHOP_PLAN_STMTS_MAX 20
-
-/** One statement: fixed SQL text and text-format parameters (array literals in the arena).
- *  A COPY ... FROM STDIN statement has no parameters and carries its rows in copy_data. */
-struct shop_sql_stmt {
-    const char *name;   /* short label for logs and tests, e.g. "cart_add" */
-    const char *sql;
-    int n_params;
-    const char *params[SHOP_SQL_PARAMS_MAX];
-    const char *copy_data;   /* COPY text-format rows, or NULL for a plain statement */
-    size_t copy_len;
-};
-
-struct shop_plan {
-    int n;
-    struct shop_sql_stmt stmts[SHOP_PLAN_STMTS_MAX];
-};
 
 /** One consumed record. ev is NULL for a record that went to the dead-letter topic. */
 struct shop_proj_record {

@@ -12,36 +12,12 @@
 #include "workers/core/proj_internal.h"
 #include "workers/core/sql_array.h"
 
-struct builder {
-    int n_cols;
-    struct shop_sql_array cols[SHOP_SQL_PARAMS_MAX];
-};
-
-static void builder_init(struct builder *b, struct shop_arena *arena, int n_cols)
-{
-    b->n_cols = n_cols;
-    for (int i = 0; i < n_cols; i++)
-        shop_sql_array_init(&b->cols[i], arena);
-}
-
-/* Appends the statement unless it has no rows. */
-static void builder_emit(struct builder *b, struct shop_plan *plan, const char *name, const char *sql)
-{
-    if (b->cols[0].n == 0)
-        return;
-    assert(plan->n < SHOP_PLAN_STMTS_MAX);  /* fewer kinds of statement than slots */
-    struct shop_sql_stmt *st = &plan->stmts[plan->n++];
-    *st = (struct shop_sql_stmt){.name = name, .sql = sql, .n_params = b->n_cols};
-    for (int i = 0; i < b->n_cols; i++)
-        st->params[i] = shop_sql_array_end(&b->cols[i]);
-}
-
 /* A product's catalog fields travel only when the batch set them (has_catalog); the
  * upsert reads a non-NULL name as that flag. No stock: the inventory worker's. */
 static void plan_products(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
-    struct builder b;
-    builder_init(&b, f->arena, 8);
+    struct shop_sql_cols b;
+    shop_sql_cols_init(&b, f->arena, 8);
     for (size_t i = 0; i < f->products.n; i++) {
         const struct proj_product *p = f->products.order[i];
         struct shop_sql_array *c = b.cols;
@@ -58,10 +34,10 @@ static void plan_products(const struct shop_proj_fold *f, struct shop_plan *plan
         shop_sql_array_int(&c[6], p->purchases);
         shop_sql_array_int(&c[7], p->updated_at_ms);
     }
-    builder_emit(&b, plan, "products_upsert", SHOP_PROJ_SQL_PRODUCTS_UPSERT);
+    shop_sql_cols_emit(&b, plan, "products_upsert", SHOP_PROJ_SQL_PRODUCTS_UPSERT, NULL, 0);
 }
 
-static void add_cart_row(struct builder *b, const struct proj_cart_line *l)
+static void add_cart_row(struct shop_sql_cols *b, const struct proj_cart_line *l)
 {
     shop_sql_array_text(&b->cols[0], l->user_id);
     shop_sql_array_text(&b->cols[1], l->product_id);
@@ -76,12 +52,12 @@ static void add_cart_row(struct builder *b, const struct proj_cart_line *l)
 
 static void plan_carts(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
-    struct builder clear, del, set, add, touch;
-    builder_init(&clear, f->arena, 1);
-    builder_init(&del, f->arena, 2);
-    builder_init(&set, f->arena, 6);
-    builder_init(&add, f->arena, 6);
-    builder_init(&touch, f->arena, 2);
+    struct shop_sql_cols clear, del, set, add, touch;
+    shop_sql_cols_init(&clear, f->arena, 1);
+    shop_sql_cols_init(&del, f->arena, 2);
+    shop_sql_cols_init(&set, f->arena, 6);
+    shop_sql_cols_init(&add, f->arena, 6);
+    shop_sql_cols_init(&touch, f->arena, 2);
     for (size_t i = 0; i < f->users.n; i++) {
         const struct proj_cart_user *u = f->users.order[i];
         if (u->cleared)
@@ -98,11 +74,11 @@ static void plan_carts(const struct shop_proj_fold *f, struct shop_plan *plan)
         if (l->quantity > 0)
             add_cart_row(l->mode == LINE_ABS ? &set : &add, l);
     }
-    builder_emit(&clear, plan, "cart_clear", SHOP_PROJ_SQL_CART_CLEAR);
-    builder_emit(&del, plan, "cart_delete", SHOP_PROJ_SQL_CART_DELETE);
-    builder_emit(&set, plan, "cart_set", SHOP_PROJ_SQL_CART_SET);
-    builder_emit(&add, plan, "cart_add", SHOP_PROJ_SQL_CART_ADD);
-    builder_emit(&touch, plan, "carts_touch", SHOP_PROJ_SQL_CARTS_TOUCH);
+    shop_sql_cols_emit(&clear, plan, "cart_clear", SHOP_PROJ_SQL_CART_CLEAR, NULL, 0);
+    shop_sql_cols_emit(&del, plan, "cart_delete", SHOP_PROJ_SQL_CART_DELETE, NULL, 0);
+    shop_sql_cols_emit(&set, plan, "cart_set", SHOP_PROJ_SQL_CART_SET, NULL, 0);
+    shop_sql_cols_emit(&add, plan, "cart_add", SHOP_PROJ_SQL_CART_ADD, NULL, 0);
+    shop_sql_cols_emit(&touch, plan, "carts_touch", SHOP_PROJ_SQL_CARTS_TOUCH, NULL, 0);
 }
 
 static void add_order_lines(struct shop_copy_text *rows, const struct proj_order *o)
@@ -132,12 +108,12 @@ static void emit_copy(struct shop_copy_text *rows, struct shop_plan *plan, const
 
 static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
-    struct builder ins, upd, hist;
+    struct shop_sql_cols ins, upd, hist;
     struct shop_copy_text lines;
-    builder_init(&ins, f->arena, 8);
+    shop_sql_cols_init(&ins, f->arena, 8);
     shop_copy_text_init(&lines, f->arena);
-    builder_init(&upd, f->arena, 4);
-    builder_init(&hist, f->arena, 4);
+    shop_sql_cols_init(&upd, f->arena, 4);
+    shop_sql_cols_init(&hist, f->arena, 4);
     for (size_t i = 0; i < f->orders.n; i++) {
         const struct proj_order *o = f->orders.order[i];
         const char *status = shop_order_status_name(o->status);
@@ -166,10 +142,10 @@ static void plan_orders(const struct shop_proj_fold *f, struct shop_plan *plan)
         shop_sql_array_int(&hist.cols[2], h->at_ms);
         shop_sql_array_text(&hist.cols[3], h->event_id);
     }
-    builder_emit(&ins, plan, "orders_insert", SHOP_PROJ_SQL_ORDERS_INSERT);
+    shop_sql_cols_emit(&ins, plan, "orders_insert", SHOP_PROJ_SQL_ORDERS_INSERT, NULL, 0);
     emit_copy(&lines, plan, "order_lines_copy", SHOP_PROJ_SQL_ORDER_LINES_COPY);
-    builder_emit(&upd, plan, "orders_update", SHOP_PROJ_SQL_ORDERS_UPDATE);
-    builder_emit(&hist, plan, "order_history", SHOP_PROJ_SQL_ORDER_HISTORY);
+    shop_sql_cols_emit(&upd, plan, "orders_update", SHOP_PROJ_SQL_ORDERS_UPDATE, NULL, 0);
+    shop_sql_cols_emit(&hist, plan, "order_history", SHOP_PROJ_SQL_ORDER_HISTORY, NULL, 0);
 }
 
 static void add_src(struct shop_sql_array *c, const struct proj_src *s)
@@ -196,10 +172,10 @@ static const char *int_text(struct shop_arena *arena, int64_t v)
 static void plan_refusals_and_parked(const struct shop_proj_fold *f, const char *group, int64_t now_ms,
                                      struct shop_plan *plan)
 {
-    struct builder ref, ins, del;
-    builder_init(&ref, f->arena, 11);
-    builder_init(&ins, f->arena, 11);
-    builder_init(&del, f->arena, 2);
+    struct shop_sql_cols ref, ins, del;
+    shop_sql_cols_init(&ref, f->arena, 11);
+    shop_sql_cols_init(&ins, f->arena, 11);
+    shop_sql_cols_init(&del, f->arena, 2);
     for (size_t i = 0; i < f->n_refusals; i++) {
         const struct proj_refusal *r = &f->refusals[i];
         add_src(ref.cols, &r->src);
@@ -221,14 +197,14 @@ static void plan_refusals_and_parked(const struct shop_proj_fold *f, const char 
         }
     }
     size_t before = (size_t)plan->n;
-    builder_emit(&ref, plan, "refused_insert", SHOP_PROJ_SQL_REFUSED_INSERT);
+    shop_sql_cols_emit(&ref, plan, "refused_insert", SHOP_PROJ_SQL_REFUSED_INSERT, NULL, 0);
     if ((size_t)plan->n > before) {   /* two constants after the arrays */
         struct shop_sql_stmt *st = &plan->stmts[plan->n - 1];
         st->params[st->n_params++] = group;
         st->params[st->n_params++] = int_text(f->arena, now_ms);
     }
-    builder_emit(&ins, plan, "parked_insert", SHOP_PROJ_SQL_PARKED_INSERT);
-    builder_emit(&del, plan, "parked_delete", SHOP_PROJ_SQL_PARKED_DELETE);
+    shop_sql_cols_emit(&ins, plan, "parked_insert", SHOP_PROJ_SQL_PARKED_INSERT, NULL, 0);
+    shop_sql_cols_emit(&del, plan, "parked_delete", SHOP_PROJ_SQL_PARKED_DELETE, NULL, 0);
     if (f->gated != NULL) {   /* order_gate is empty between transactions */
         assert(plan->n < SHOP_PLAN_STMTS_MAX);
         plan->stmts[plan->n++] = (struct shop_sql_stmt){
@@ -239,8 +215,8 @@ static void plan_refusals_and_parked(const struct shop_proj_fold *f, const char 
 static void plan_offsets(const struct shop_proj_fold *f, const char *group, int64_t now_ms,
                          struct shop_plan *plan)
 {
-    struct builder b;
-    builder_init(&b, f->arena, 3);
+    struct shop_sql_cols b;
+    shop_sql_cols_init(&b, f->arena, 3);
     for (size_t i = 0; i < f->offsets.n; i++) {
         const struct proj_offset *o = f->offsets.order[i];
         shop_sql_array_text(&b.cols[0], o->topic);

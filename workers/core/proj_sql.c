@@ -272,26 +272,12 @@ void shop_proj_dedup_span(int64_t mark_ms, int64_t now_ms, int64_t bucket_ms, in
     out->drop_before = shop_proj_bucket(clamp_add(m, -clamp_add(window_ms, grace_ms)), bucket_ms);
 }
 
+/* The order of a life-cycle step (order_life.h); NULL for any other event (released and
+ * committed follow from steps). */
 const char *proj_order_id_of(const Shopstream__V1__Event *ev)
 {
-    switch (ev->payload_case) {
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED:
-        return ev->order_placed->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PAID:
-        return ev->order_paid->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_SHIPPED:
-        return ev->order_shipped->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_DELIVERED:
-        return ev->order_delivered->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_CANCELLED:
-        return ev->order_cancelled->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_RESERVED:
-        return ev->stock_reserved->order_id;
-    case SHOPSTREAM__V1__EVENT__PAYLOAD_STOCK_REJECTED:
-        return ev->stock_rejected->order_id;
-    default:   /* released, committed: no step of the life cycle */
-        return NULL;
-    }
+    enum shop_order_step step;
+    return shop_order_step_of(ev, &step) ? shop_event_order_id(ev) : NULL;
 }
 
 /* Placements and decisions meet through order_gate; other steps find their order row. */
