@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
- * The type table: wire names, streams (topics), Kafka keys and the admin-only
- * rule for each payload case. Pure. Invariant: one row per payload case, in
- * payload-number order, so a lookup is an index.
+ * The type table: wire names, streams (topics) and Kafka keys of each payload
+ * case (who may post which is edge/core/edge_authz.c's). Pure. Invariant: one row
+ * per payload case, in payload-number order, so a lookup is an index.
  */
 #include <string.h>
 
@@ -118,9 +118,4 @@ const char *shop_event_key(const Shopstream__V1__Event *ev)
     }
     const char *order = shop_event_order_id(ev);
     return order[0] != '\0' ? order : shop__str(ev->user_id);
-}
-
-bool shop_event_is_admin_only(const Shopstream__V1__Event *ev)
-{
-    return shop_event_stream(ev) == SHOP_STREAM_CATALOG;
 }

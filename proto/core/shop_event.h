@@ -62,8 +62,6 @@ const char *shop_stream_name(enum shop_stream s);
 /** Kafka message key: order_id for order and inventory outcome events, product_id for
  *  catalog and low-stock events, else user_id. Borrowed from ev. */
 const char *shop_event_key(const Shopstream__V1__Event *ev);
-/** Catalog events need the "admin" role. */
-bool shop_event_is_admin_only(const Shopstream__V1__Event *ev);
 /** The order an order or inventory event is about ("" for other events and low stock). */
 const char *shop_event_order_id(const Shopstream__V1__Event *ev);
 

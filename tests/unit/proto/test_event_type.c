@@ -62,7 +62,6 @@ Test(event_type, every_case_routes_to_its_stream)
         ev.payload_case = table[i].pc;
         ev.product_viewed = &any;
         cr_assert_eq(shop_event_stream(&ev), table[i].stream, "%s", table[i].name);
-        cr_assert_eq(shop_event_is_admin_only(&ev), table[i].stream == SHOP_STREAM_CATALOG);
     }
 }
 
@@ -70,7 +69,6 @@ Test(event_type, unset_payload_has_no_stream)
 {
     Shopstream__V1__Event ev = SHOPSTREAM__V1__EVENT__INIT;
     cr_assert_eq(shop_event_stream(&ev), SHOP_STREAM_COUNT);
-    cr_assert_not(shop_event_is_admin_only(&ev));
 }
 
 Test(event_type, stream_names)
