@@ -38,6 +38,7 @@
 #include "base/shop_cfg.h"
 #include "base/shop_defaults.h"
 #include "base/shop_log.h"
+#include "bench/common/bench_proc.h"
 #include "bench/ingest/bench_produce.h"
 #include "tools/replay/replay_gen.h"
 #include "tools/replay/replay_post.h"
@@ -263,25 +264,6 @@ static int edge_is_up(const char *url)
 
 /* ---- the edge's CPU ------------------------------------------------------------- */
 
-/* utime+stime of every thread of process pid, in seconds (clock-tick resolution), or -1. */
-static double proc_cpu_s(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* The command name may hold spaces and parentheses: fields count from the last ')'.
-     * After it: state (3) ... cmajflt (13), utime (14), stime (15). */
-    const char *p = strrchr(buf, ')');
-    unsigned long long ut, st;
-    if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 /* The edge's CPU over a window; the window is unknown (-1) when either reading failed. */
 static double cpu_delta(double before, double after)
@@ -293,9 +275,9 @@ static int run_http(const char *mode, const struct replay_request *reqs, size_t 
                     long edge_pid, struct row *row)
 {
     struct replay_post_stats st = {0};
-    double cpu0 = edge_pid > 0 ? proc_cpu_s(edge_pid) : -1;
+    double cpu0 = edge_pid > 0 ? bench_proc_cpu_s(edge_pid) : -1;
     int rc = replay_post_all(reqs, n, po, &st);
-    double cpu = edge_pid > 0 ? cpu_delta(cpu0, proc_cpu_s(edge_pid)) : -1;
+    double cpu = edge_pid > 0 ? cpu_delta(cpu0, bench_proc_cpu_s(edge_pid)) : -1;
     *row = (struct row){.mode = mode, .events = st.events_ok, .requests = st.requests_ok, .seconds = st.seconds,
                         .p50_ms = replay_latency_pct(&st, 50) / 1000, .p99_ms = replay_latency_pct(&st, 99) / 1000,
                         .cpu_s = cpu};
@@ -397,7 +379,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    if (o.edge_pid > 0 && proc_cpu_s(o.edge_pid) < 0) {
+    if (o.edge_pid > 0 && bench_proc_cpu_s(o.edge_pid) < 0) {
         SHOP_LOG(SHOP_LOG_ERROR, "bench", "cannot read the edge's cpu time", "pid=%ld path=/proc/%ld/stat",
                  o.edge_pid, o.edge_pid);
         return 2;
@@ -448,10 +430,10 @@ int main(int argc, char **argv)
     /* The edge's own background CPU (statistics, timers, librdkafka's threads), for scale. */
     double idle_cpu_s = -1, idle_s = 0;
     if (o.edge_pid > 0) {
-        double c0 = proc_cpu_s(o.edge_pid), t0 = bench_now_s();
+        double c0 = bench_proc_cpu_s(o.edge_pid), t0 = bench_now_s();
         struct timespec one_s = {.tv_sec = 1};
         nanosleep(&one_s, NULL);
-        idle_cpu_s = cpu_delta(c0, proc_cpu_s(o.edge_pid));
+        idle_cpu_s = cpu_delta(c0, bench_proc_cpu_s(o.edge_pid));
         idle_s = bench_now_s() - t0;
     }
     struct row rs = {.mode = "http single-event", .cpu_s = -1}, rb, rr;

@@ -38,6 +38,7 @@
 
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
+#include "bench/common/bench_proc.h"
 #include "bench/ingest/bench_produce.h"
 #include "edge/core/edge_role.h"
 
@@ -101,26 +102,11 @@ static void parse(int argc, char **argv, struct opts *o)
         usage();
 }
 
-static pid_t spawn(struct bench *b, char *const *argv, char **env)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(b->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execve(argv[0], argv, env);
-        _exit(127);
-    }
-    return pid;
-}
 
 static int run_admin(struct bench *b, char *const *argv)
 {
     int status = 0;
-    pid_t pid = spawn(b, argv, environ);
+    pid_t pid = bench_spawn(b->log_path, argv, environ);
     return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
@@ -231,7 +217,7 @@ static int start_worker(struct bench *b)
     for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
         env[k++] = set[i];
     char *argv[] = {bin, "--role", "inventory", NULL};
-    b->worker = spawn(b, argv, env);
+    b->worker = bench_spawn(b->log_path, argv, env);
     free(env);
     return b->worker > 0 ? 0 : -1;
 }
@@ -255,23 +241,6 @@ struct run {
     double worker_cpu_s, backend_cpu_s;   /* over the steady state */
 };
 
-/* User + system CPU seconds of a process of this machine (/proc/PID/stat), -1 if unreadable. */
-static double proc_cpu_s(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');   /* the command name may hold spaces */
-    unsigned long utime = 0, stime = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
 
 /* The worker's backend: the one other client of the bench's database. */
 static int worker_backend(struct bench *b)
@@ -292,13 +261,13 @@ static int watch_worker(struct bench *b, struct run *r)
             r->first_s = t;
             r->first_n = n;
             r->backend = worker_backend(b);
-            r->worker_cpu_s = -proc_cpu_s(b->worker);
-            r->backend_cpu_s = -proc_cpu_s(r->backend);
+            r->worker_cpu_s = -bench_proc_cpu_s(b->worker);
+            r->backend_cpu_s = -bench_proc_cpu_s(r->backend);
         }
         if (n == b->o.orders && count(b->conn, "select count(*) from inventory_outbox") == 0) {
             r->last_s = t;
-            r->worker_cpu_s += proc_cpu_s(b->worker);
-            r->backend_cpu_s += proc_cpu_s(r->backend);
+            r->worker_cpu_s += bench_proc_cpu_s(b->worker);
+            r->backend_cpu_s += bench_proc_cpu_s(r->backend);
             break;
         }
         if (t > (double)b->o.timeout_s || waitpid(b->worker, NULL, WNOHANG) == b->worker)
@@ -365,16 +334,16 @@ static int run_plain(struct bench *b, struct plain *p)
     if (!prepared || PQenterPipelineMode(b->conn) != 1)
         return -1;
     double start = bench_now_s();
-    p->client_cpu_s = -proc_cpu_s(getpid());
-    p->backend_cpu_s = -proc_cpu_s(PQbackendPID(b->conn));
+    p->client_cpu_s = -bench_proc_cpu_s(getpid());
+    p->backend_cpu_s = -bench_proc_cpu_s(PQbackendPID(b->conn));
     for (long i = 0; i < b->o.orders; i += b->o.batch) {
         long n = b->o.orders - i < b->o.batch ? b->o.orders - i : b->o.batch;
         if (plain_batch(b->conn, b->orders + i, n, &p->lines, &p->taken) < 0)
             return -1;
     }
     p->seconds = bench_now_s() - start;
-    p->client_cpu_s += proc_cpu_s(getpid());
-    p->backend_cpu_s += proc_cpu_s(PQbackendPID(b->conn));
+    p->client_cpu_s += bench_proc_cpu_s(getpid());
+    p->backend_cpu_s += bench_proc_cpu_s(PQbackendPID(b->conn));
     PQexitPipelineMode(b->conn);
     return 0;
 }

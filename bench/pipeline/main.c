@@ -45,6 +45,7 @@
 #include "base/shop_log.h"
 #include "bench/ingest/bench_produce.h"
 #include "bench/pipeline/pipe_judge.h"
+#include "bench/common/bench_proc.h"
 #include "bench/pipeline/pipe_pool.h"
 #include "bench/pipeline/pipe_watch.h"
 #include "tools/replay/replay_gen.h"
@@ -341,7 +342,7 @@ static double pg_backends_cpu(PGconn *conn, const char *own_app)
                                        "and application_name <> $1", 1, NULL, params, NULL, NULL, 0);
     double sum = 0;
     for (int r = 0; PQresultStatus(res) == PGRES_TUPLES_OK && r < PQntuples(res); r++) {
-        double c = pipe_cpu_of((pid_t)atoi(PQgetvalue(res, r, 0)));
+        double c = bench_proc_cpu_s(atol(PQgetvalue(res, r, 0)));
         sum += c > 0 ? c : 0;
     }
     PQclear(res);
@@ -351,9 +352,9 @@ static double pg_backends_cpu(PGconn *conn, const char *own_app)
 static void cpu_take(const struct opts *o, PGconn *conn, struct cpu_snap *s)
 {
     for (int i = 0; i < o->n_pids; i++)
-        s->proc[i] = pipe_cpu_of(o->pid[i]);
+        s->proc[i] = bench_proc_cpu_s(o->pid[i]);
     s->pg = pg_backends_cpu(conn, "shopstream-bench-pipeline");
-    s->self = pipe_cpu_of(getpid());
+    s->self = bench_proc_cpu_s(getpid());
     pipe_cpu_machine(&s->busy, &s->total);
     s->t = pipe_now_s();
 }

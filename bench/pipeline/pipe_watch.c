@@ -332,24 +332,6 @@ size_t pipe_watch_unseen(struct pipe_watch *w, size_t from, size_t to)
 
 /* ---- CPU --------------------------------------------------------------------- */
 
-double pipe_cpu_of(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15. */
-    char *p = strrchr(buf, ')');
-    unsigned long long ut = 0, st = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 int pipe_cpu_machine(double *busy, double *total)
 {
     FILE *f = fopen("/proc/stat", "r");

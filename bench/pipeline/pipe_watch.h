@@ -89,8 +89,6 @@ size_t pipe_watch_unseen(struct pipe_watch *w, size_t from, size_t to);
 
 /* ---- CPU --------------------------------------------------------------------- */
 
-/** utime + stime of pid in seconds, or -1 when it cannot be read. */
-double pipe_cpu_of(pid_t pid);
 /** Busy and total CPU seconds of the whole machine since boot (/proc/stat, all cores). */
 int pipe_cpu_machine(double *busy, double *total);
 

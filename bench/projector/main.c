@@ -42,6 +42,7 @@
 #include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "base/shop_redact.h"
+#include "bench/common/bench_proc.h"
 #include "bench/ingest/bench_produce.h"
 #include "bench/projector/copy_rows.h"
 #include "proto/core/event_topic.h"
@@ -138,27 +139,10 @@ static char **child_env(char *const *set, size_t n_set)
     return env;
 }
 
-/* Starts argv with env, stdout and stderr appended to the run's log. */
-static pid_t spawn(struct bench *b, char *const *argv, char **env)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(b->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execve(argv[0], argv, env);
-        fprintf(stderr, "could not run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    return pid;
-}
 
 static int run_admin(struct bench *b, char *const *argv, struct shop_err *err)
 {
-    pid_t pid = spawn(b, argv, environ);
+    pid_t pid = bench_spawn(b->log_path, argv, environ);
     int status = 0;
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return shop_err_set(err, SHOP_EIO, "%s %s failed (see %s)", argv[0], argv[1], b->log_path);
@@ -400,7 +384,7 @@ static int run_projector(struct bench *b, PGconn *conn, const char *dsn, const c
     char **env = child_env(set, 4);
     char *argv[] = {b->worker_bin, "--role", "projector", NULL};
     double t0 = bench_now_s();
-    b->worker = spawn(b, argv, env);
+    b->worker = bench_spawn(b->log_path, argv, env);
     free(env);
     if (b->worker < 0)
         return shop_err_set(err, SHOP_EIO, "could not fork: %s", strerror(errno));
