@@ -78,5 +78,10 @@ int main(int argc, char **argv)
     char line[2048];
     shop_worker_cfg_format(&cfg, line, sizeof(line));
     SHOP_LOG(SHOP_LOG_INFO, "worker", "effective configuration", "%s", line);
+    if (role_shells[cfg.role] == NULL) {
+        SHOP_LOG(SHOP_LOG_ERROR, "worker", "role has no shell in this build", "role=%s",
+                 shop_role_desc(cfg.role)->name);
+        return 2;
+    }
     return worker_run(&cfg, role_shells[cfg.role]);
 }

@@ -72,7 +72,7 @@ static int cell_refusal(enum shop_authz_cell cell, const char *named, const char
 }
 
 static int refuse(struct shop_problem *p, int index, int why, const char *type, unsigned roles,
-                  bool inventory)
+                  enum shop_stream stream)
 {
     *p = (struct shop_problem){.index = index};
     if (why == SHOP_EINVAL) {
@@ -92,9 +92,11 @@ static int refuse(struct shop_problem *p, int index, int why, const char *type, 
             snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s",
                      held[0] != '\0' ? "," : "", shop_edge_role_name((enum shop_edge_role)r));
     snprintf(p->field, sizeof(p->field), "type");
-    if (inventory)
+    if (stream == SHOP_STREAM_INVENTORY)
         snprintf(p->detail, sizeof(p->detail),
                  "%s: inventory events are written by the inventory worker only", type);
+    else if (stream == SHOP_STREAM_ML)
+        snprintf(p->detail, sizeof(p->detail), "%s: ml events are written by the ML worker only", type);
     else
         snprintf(p->detail, sizeof(p->detail), "%s may not be posted with the role(s) %s", type,
                  held);
@@ -127,8 +129,7 @@ int shop_authz_event(const Shopstream__V1__Event *ev, int index, unsigned roles,
             why = rc;
     }
     const char *type = shop_event_type_name(ev->payload_case);
-    return refuse(p, index, why, type != NULL ? type : str(ev->type), roles,
-                  shop_event_stream(ev) == SHOP_STREAM_INVENTORY);
+    return refuse(p, index, why, type != NULL ? type : str(ev->type), roles, shop_event_stream(ev));
 }
 
 int shop_authz_admit(Shopstream__V1__Event *ev, int index, const struct shop_authz_ctx *c,

@@ -14,6 +14,7 @@ static const char *const stream_names[SHOP_STREAM_COUNT] = {
     [SHOP_STREAM_ORDER] = "order",
     [SHOP_STREAM_CATALOG] = "catalog",
     [SHOP_STREAM_INVENTORY] = "inventory",
+    [SHOP_STREAM_ML] = "ml",
 };
 
 #define TOPIC_VERSION ".v1"

@@ -29,6 +29,8 @@ static const struct shop__type_info types[] = {
     {P(STOCK_RELEASED), "inventory.released", SHOP_STREAM_INVENTORY, D(stock_released)},
     {P(STOCK_COMMITTED), "inventory.committed", SHOP_STREAM_INVENTORY, D(stock_committed)},
     {P(LOW_STOCK), "inventory.low_stock", SHOP_STREAM_INVENTORY, D(low_stock)},
+    {P(ML_SEGMENT_CHANGED), "ml.segment_changed", SHOP_STREAM_ML, D(ml_segment_changed)},
+    {P(ML_MODEL_PUBLISHED), "ml.model_published", SHOP_STREAM_ML, D(ml_model_published)},
 };
 
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
@@ -113,6 +115,10 @@ const char *shop_event_key(const Shopstream__V1__Event *ev)
         return ev->stock_adjusted != NULL ? shop__str(ev->stock_adjusted->product_id) : "";
     case P(LOW_STOCK):
         return ev->low_stock != NULL ? shop__str(ev->low_stock->product_id) : "";
+    case P(ML_SEGMENT_CHANGED):
+        return ev->ml_segment_changed != NULL ? shop__str(ev->ml_segment_changed->user_id) : "";
+    case P(ML_MODEL_PUBLISHED):
+        return ev->ml_model_published != NULL ? shop__str(ev->ml_model_published->model) : "";
     default:
         break;
     }

@@ -4,6 +4,7 @@
  * reported with the dotted path of its field ("lines[2].unit_price.currency").
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -296,6 +297,7 @@ static int check_stock_lines(struct vctx *v, Shopstream__V1__StockLine *const *l
             return shop__problem(v->p, "lines", "line %zu is empty", i);
         TRY(check_ident(v, pre, "product_id", lines[i]->product_id));
         TRY(check_units(v, pre, "quantity", lines[i]->quantity, 1));
+        TRY(check_money(v, pre, "amount", lines[i]->amount, false));
     }
     return 0;
 }
@@ -349,6 +351,47 @@ static int check_inventory(struct vctx *v, const Shopstream__V1__Event *ev)
             return shop__problem(v->p, "available", "must be between 0 and threshold - 1");
         return 0;
     }
+}
+
+static int check_subject(struct vctx *v, const char *field, const char *s);
+
+/* The ML worker's output, checked like any record so a subscriber can rely on it. */
+static int check_ml(struct vctx *v, const Shopstream__V1__Event *ev)
+{
+    if (ev->payload_case == SHOPSTREAM__V1__EVENT__PAYLOAD_ML_SEGMENT_CHANGED) {
+        const Shopstream__V1__MlSegmentChanged *c = ev->ml_segment_changed;
+        TRY(check_subject(v, "user_id", c->user_id));
+        if (c->old_segment < -1 || c->old_segment > INT32_MAX)
+            return shop__problem(v->p, "old_segment", "must be -1 (none) or a segment id");
+        if (c->new_segment < 0 || c->new_segment > INT32_MAX || c->new_segment == c->old_segment)
+            return shop__problem(v->p, "new_segment", "must be a segment id other than old_segment");
+        if (c->model_version == 0)
+            return shop__problem(v->p, "model_version", "must be set");
+        return 0;
+    }
+    const Shopstream__V1__MlModelPublished *m = ev->ml_model_published;
+    static const char *const models[] = {"recommend", "segment", "forecast"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+        known |= strcmp(shop__str(m->model), models[i]) == 0;
+    if (!known)
+        return shop__problem(v->p, "model", "must be recommend, segment or forecast");
+    if (m->version == 0)
+        return shop__problem(v->p, "version", "must be set");
+    if (m->n_metrics > 64)
+        return shop__problem(v->p, "metrics", "must hold at most 64 metrics");
+    for (size_t i = 0; i < m->n_metrics; i++) {
+        char pre[PATH_MAX_BYTES];
+        snprintf(pre, sizeof(pre), "metrics[%zu].", i);
+        if (m->metrics[i] == NULL)
+            return shop__problem(v->p, "metrics", "metric %zu is empty", i);
+        TRY(check_text(v, pre, "name", m->metrics[i]->name, 1, 64));
+        if (!isfinite(m->metrics[i]->value))
+            return shop__problem_at(v->p, pre, "value", "must be finite");
+    }
+    if (m->watermark_ms < v->lim->min_occurred_at_ms)
+        return shop__problem(v->p, "watermark_ms", "must not be before %" PRId64, v->lim->min_occurred_at_ms);
+    return 0;
 }
 
 /* user_id (and actor_id): 1..128 printable ASCII without spaces (a JWT subject). */
@@ -424,6 +467,8 @@ int shop_event_validate(const Shopstream__V1__Event *ev, const struct shop_event
         return check_order(&v, ev);
     case SHOP_STREAM_INVENTORY:
         return check_inventory(&v, ev);
+    case SHOP_STREAM_ML:
+        return check_ml(&v, ev);
     default:
         return check_catalog(&v, ev);
     }

@@ -23,6 +23,7 @@ enum shop_stream {
     SHOP_STREAM_ORDER,
     SHOP_STREAM_CATALOG,
     SHOP_STREAM_INVENTORY,
+    SHOP_STREAM_ML,          /* the ML worker's segment changes and model publications */
     SHOP_STREAM_COUNT
 };
 

@@ -4,6 +4,8 @@
  * bytes), the order's owner as user_id. Validated like any record before it is
  * written to the outbox, so subscribers can rely on it. Pure.
  */
+#include <string.h>
+
 #include "proto/core/shop_event.h"
 #include "workers/core/inv.h"
 
@@ -19,6 +21,36 @@ static Shopstream__V1__Money *money_new(struct shop_arena *arena, int64_t amount
     return m;
 }
 
+/* What the order's lines of product cost, from the placement that was reserved: the
+ * spend a subscriber (the ML worker) needs without joining the order topic. NULL when
+ * the cause is no placement or the sum would overflow (the validator bounds a line,
+ * not the sum of many). */
+static Shopstream__V1__Money *line_amount(const Shopstream__V1__Event *cause, const char *product_id, struct shop_arena *arena)
+{
+    if (cause == NULL || cause->payload_case != SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED ||
+        cause->order_placed == NULL)
+        return NULL;
+    int64_t sum = 0;
+    const char *currency = NULL;
+    for (size_t i = 0; i < cause->order_placed->n_lines; i++) {
+        const Shopstream__V1__OrderLine *l = cause->order_placed->lines[i];
+        if (l == NULL || l->unit_price == NULL || strcmp(l->product_id, product_id) != 0)
+            continue;
+        int64_t cost;
+        if (__builtin_mul_overflow((int64_t)l->quantity, l->unit_price->amount_minor, &cost) ||
+            __builtin_add_overflow(sum, cost, &sum))
+            return NULL;
+        currency = l->unit_price->currency;
+    }
+    if (currency == NULL)
+        return NULL;
+    Shopstream__V1__Money *m = shop_arena_alloc(arena, sizeof(*m));
+    shopstream__v1__money__init(m);
+    m->amount_minor = sum;
+    m->currency = (char *)currency;
+    return m;
+}
+
 static Shopstream__V1__StockLine **stock_lines(const struct shop_inv_outcome *oc, struct shop_arena *arena)
 {
     Shopstream__V1__StockLine **lines = shop_arena_alloc(arena, (oc->n_lines + 1) * sizeof(*lines));
@@ -27,6 +59,8 @@ static Shopstream__V1__StockLine **stock_lines(const struct shop_inv_outcome *oc
         shopstream__v1__stock_line__init(l);
         l->product_id = (char *)oc->lines[i].product_id;
         l->quantity = oc->lines[i].requested;
+        if (oc->kind == SHOP_INV_RESERVED)
+            l->amount = line_amount(oc->cause, l->product_id, arena);
         lines[i] = l;
     }
     return lines;

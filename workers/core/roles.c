@@ -22,6 +22,15 @@ static const struct shop_role_desc roles[SHOP_WORKER_ROLE_COUNT] = {
         .n_streams = 2,
         .streams = {SHOP_STREAM_ORDER, SHOP_STREAM_CATALOG},
     },
+    [SHOP_WORKER_ML] = {
+        .name = "ml",
+        .group = "shopstream-ml",
+        /* Purchases are the inventory's decisions (reserved, then released on a
+         * cancellation), with their spend: a rejected or cancelled order never counts,
+         * and the order topic would add nothing the outcomes do not carry. */
+        .n_streams = 3,
+        .streams = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_INVENTORY},
+    },
 };
 
 const struct shop_model shop_models[] = {
@@ -45,6 +54,19 @@ const struct shop_model shop_models[] = {
     {"inventory_reservations", SHOP_WORKER_INVENTORY, 0, "the units a reserved order holds per product"},
     {"inventory_refused", SHOP_WORKER_INVENTORY, 1, "order events the inventory did not apply, with the reason"},
     {"inventory_outbox", SHOP_WORKER_INVENTORY, 0, "outcome events waiting for the relay to the inventory topic"},
+    {"ml_lease", SHOP_WORKER_ML, 1, "which instance of the group owns the models, and its fencing epoch (0007)"},
+    {"ml_checkpoints", SHOP_WORKER_ML, 1,
+     "a consistent cut of the role's state with the offsets it covers (0007)"},
+    {"ml_snapshots", SHOP_WORKER_ML, 0, "each model of a checkpoint in the library's serialised form (0007)"},
+    {"ml_models", SHOP_WORKER_ML, 0, "the published model versions the reads name (0007)"},
+    {"ml_user_recs", SHOP_WORKER_ML, 0, "each user's top list, refreshed on every fold-in (0007)"},
+    {"ml_popular", SHOP_WORKER_ML, 0, "the popularity list for users the model does not know (0007)"},
+    {"ml_similar", SHOP_WORKER_ML, 0, "items bought together with a product (0007)"},
+    {"ml_user_segments", SHOP_WORKER_ML, 0, "each user's segment and features (0007)"},
+    {"ml_segments", SHOP_WORKER_ML, 0, "the segments of the current model: size, centre, label (0007)"},
+    {"ml_forecasts", SHOP_WORKER_ML, 0, "each product's daily demand forecast (0007)"},
+    {"ml_outbox", SHOP_WORKER_ML, 0, "ml.* events waiting for the relay to the ml topic (0007)"},
+    {"ml_outbox_mark", SHOP_WORKER_ML, 1, "the last outbox seq queued, so a replay queues nothing twice (0007)"},
     {"consumer_offsets", SHOP_WORKER_ROLE_NONE, 1, "each role's next offsets, committed with its effects"},
     {"applied_events", SHOP_WORKER_ROLE_NONE, 1, "dedup by event id, per role (applied_projectors id)"},
     {"applied_projectors", SHOP_WORKER_ROLE_NONE, 1, "a 4-byte id per consumer group, for applied_events"},

@@ -30,6 +30,8 @@ static const struct {
     {P(STOCK_RELEASED), "inventory.released", SHOP_STREAM_INVENTORY},
     {P(STOCK_COMMITTED), "inventory.committed", SHOP_STREAM_INVENTORY},
     {P(LOW_STOCK), "inventory.low_stock", SHOP_STREAM_INVENTORY},
+    {P(ML_SEGMENT_CHANGED), "ml.segment_changed", SHOP_STREAM_ML},
+    {P(ML_MODEL_PUBLISHED), "ml.model_published", SHOP_STREAM_ML},
 };
 
 Test(event_type, every_case_has_its_name_and_parses_back)
@@ -51,7 +53,7 @@ Test(event_type, unknown_names_and_cases_are_refused)
     cr_assert_eq(shop_event_type_parse(NULL, &pc), SHOP_EINVAL);
     cr_assert_null(shop_event_type_name(SHOPSTREAM__V1__EVENT__PAYLOAD__NOT_SET));
     cr_assert_null(shop_event_type_name((Shopstream__V1__Event__PayloadCase)15));
-    cr_assert_null(shop_event_type_name((Shopstream__V1__Event__PayloadCase)34));
+    cr_assert_null(shop_event_type_name((Shopstream__V1__Event__PayloadCase)36));
 }
 
 Test(event_type, every_case_routes_to_its_stream)
