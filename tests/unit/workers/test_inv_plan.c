@@ -172,6 +172,9 @@ Test(inv_plan, outcomes_decode_as_valid_inventory_events)
     ev = outbox_event(f, 1);
     cr_assert_str_eq(ev->type, "inventory.reserved");
     cr_assert_eq(ev->stock_reserved->lines[0]->quantity, 2);
+    cr_assert_not_null(ev->stock_reserved->lines[0]->amount, "a reserved line carries its spend");
+    cr_assert_eq(ev->stock_reserved->lines[0]->amount->amount_minor, 200, "what the order paid, not the catalog");
+    cr_assert_str_eq(ev->stock_reserved->lines[0]->amount->currency, "GBP");
     char id[37];
     shop_inv_outcome_id(SHOP_INV_RESERVED, "o-2", NULL, NULL, id);
     cr_assert_str_eq(ev->id, id);
@@ -181,4 +184,31 @@ Test(inv_plan, outcomes_decode_as_valid_inventory_events)
     cr_assert_eq(ev->low_stock->available, 4);
     cr_assert_eq(ev->low_stock->threshold, 5);
     cr_assert_str_eq(shop_event_key(ev), "p-1");
+}
+
+/* Lines of one product are summed into one stock line; so is what they cost. */
+Test(inv_plan, reserved_amount_sums_the_lines_of_a_product)
+{
+    struct shop_inv_fold *f = shop_inv_fold_new(&arena, (struct shop_hash_seed){0, 0}, 0);
+    shop_inv_fold_event(f, ev_upsert(&arena, 1, "p-1", "A", 100, 50));
+    shop_inv_fold_event(f, ev_upsert(&arena, 2, "p-2", "B", 100, 50));
+    const char *products[] = {"p-1", "p-2", "p-1"};
+    const int qty[] = {2, 1, 3};
+    Shopstream__V1__Event *svc = ev_placed(&arena, 3, "u-1", "o-1", 3, products, qty);
+    svc->order_placed->lines[2]->unit_price->amount_minor = 70;   /* a service may post any price */
+    svc->order_placed->total->amount_minor = 2 * 100 + 100 + 3 * 70;
+    svc->occurred_at_ms += T0;
+    svc->received_at_ms += T0;
+    svc->actor_role = "service";
+    svc->actor_id = "checkout";
+    shop_inv_fold_event(f, svc);
+    Shopstream__V1__Event *ev = outbox_event(f, 0);
+    cr_assert_str_eq(ev->type, "inventory.reserved");
+    cr_assert_eq(ev->stock_reserved->n_lines, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const Shopstream__V1__StockLine *l = ev->stock_reserved->lines[i];
+        bool one = strcmp(l->product_id, "p-1") == 0;
+        cr_assert_eq(l->quantity, one ? 5 : 1);
+        cr_assert_eq(l->amount->amount_minor, one ? 2 * 100 + 3 * 70 : 100, "%s", l->product_id);
+    }
 }
