@@ -499,7 +499,7 @@ static int get_offsets(struct shop_ml_reader *r, struct shop_mlw_order *o)
 static int get_past(struct shop_ml_reader *r, struct shop_mlw_order *o)
 {
     size_t n;
-    struct key prev, k;
+    struct key prev = {0}, k;
     if (shop_ml_get_count(r, remaining(r) / KEY_MIN_SIZE, &n) != 0 || (n > 0 && !o->has_last))
         return SHOP_EBADMSG;
     for (size_t i = 0; i < n; i++) {
@@ -517,7 +517,7 @@ static int get_past(struct shop_ml_reader *r, struct shop_mlw_order *o)
 static int get_buffered(struct shop_ml_reader *r, struct shop_mlw_order *o)
 {
     size_t n;
-    struct key prev;
+    struct key prev = {0};
     if (shop_ml_get_count(r, remaining(r) / ITEM_MIN_SIZE, &n) != 0)
         return SHOP_EBADMSG;
     for (size_t i = 0; i < n; i++) {

@@ -626,9 +626,15 @@ static int raw_decode(const struct raw *r)
     size_t len;
     uint8_t *b = shop_ml_writer_take(&w, &len);
     struct shop_mlw_order *o = order_new(10, 1000);
+    push(o, SHOP_STREAM_ORDER, 4, 4, 4, "keep");
+    size_t before_len;
+    uint8_t *before = encode(o, &before_len);
     int rc = shop_mlw_order_decode(o, b, len, NULL, NULL);
     if (rc == 0)   /* whatever decodes must encode back to the same bytes */
         assert_encodes_as(o, b, len);
+    else
+        assert_encodes_as(o, before, before_len);
+    free(before);
     free(b);
     shop_mlw_order_free(o);
     return rc;
@@ -639,10 +645,10 @@ Test(mlw_order, decode_checks_the_content)
     struct raw r = raw_good();
     cr_assert_eq(raw_decode(&r), 0, "the good record decodes");
 
-#define BAD(what, change)                                                                                     \
+#define BAD(what, ...)                                                                                     \
     do {                                                                                                      \
         r = raw_good();                                                                                       \
-        change;                                                                                               \
+        __VA_ARGS__;                                                                                          \
         cr_assert_eq(raw_decode(&r), SHOP_EBADMSG, what);                                                     \
     } while (0)
     BAD("negative clock", r.clock = -1);
@@ -657,7 +663,9 @@ Test(mlw_order, decode_checks_the_content)
     BAD("remembered ids out of order", (r.past[0] = r.past[1], r.past[1] = (struct rkey){40, 0, "a"}));
     BAD("remembered id ahead of the last pop", r.past[1].t = 51);
     BAD("remembered ids without a last pop", r.has_last = 0);
+    BAD("remembered ids without a last pop, before time 0", r.has_last = 0, r.n_past = 1, r.past[0].t = -5);
     BAD("buffered entry at the last pop", r.buf[0] = r.last);
+    BAD("buffered entry behind the last pop", r.buf[0] = (struct rkey){45, SHOP_STREAM_BROWSE, "c"});
     BAD("buffered entries out of order", (r.buf[0].t = 100, r.buf[1].t = 60));
     BAD("buffered entry ahead of the clock", r.buf[1].t = 101);
     BAD("buffered id also remembered", r.buf[1].id = "a");
@@ -665,4 +673,19 @@ Test(mlw_order, decode_checks_the_content)
     BAD("buffered entry from an unknown partition", r.buf_part[1] = 7);
     BAD("negative offset", r.buf_offset[0] = -1);
 #undef BAD
+}
+
+Test(mlw_order, decode_keeps_the_targets_window)
+{
+    struct shop_mlw_order *o = sample();   /* window 1000: remembers b1, c1 and late */
+    size_t len;
+    uint8_t *rec = encode(o, &len);
+    struct shop_mlw_order *narrow = order_new(10, 100);
+    cr_assert_eq(shop_mlw_order_decode(narrow, rec, len, NULL, NULL), 0);
+    cr_assert_eq(shop_mlw_order_remembered(narrow), 2, "at clock 250, late, b1 and c1 are more than 100 behind");
+    cr_assert_eq(push(narrow, SHOP_STREAM_CART, 1, 6, 100, "c1"), SHOP_MLW_ORDER_LATE);
+    cr_assert_eq(push(narrow, SHOP_STREAM_BROWSE, 0, 11, 200, "b2"), SHOP_MLW_ORDER_DUPLICATE, "buffered");
+    free(rec);
+    shop_mlw_order_free(narrow);
+    shop_mlw_order_free(o);
 }
