@@ -27,6 +27,11 @@
  * they were saved with. So all three travel in one record (ml/ml_codec.h, magic "MLWO").
  * The record is canonical: it is written sorted, so equal contents give equal bytes
  * whatever the push order. That lets checkpoints be compared byte for byte.
+ *
+ * Bounding the buffer is the caller's business (it pauses consumption), so this module
+ * only reports counts and bytes. Each remembered id costs up to about 200 bytes: its key in the
+ * expiry heap and a slot in a set kept at most half full. A buffered entry adds about 90
+ * bytes and a copy of its record. push and pop cost O(log n); encode costs O(n log n).
  */
 #ifndef SHOP_MLW_ORDER_H
 #define SHOP_MLW_ORDER_H
