@@ -65,7 +65,8 @@ void shop_mlw_free(struct shop_mlw *m);
 
 enum shop_mlw_push {
     SHOP_MLW_BUFFERED = 0,   /* held for release */
-    SHOP_MLW_IGNORED,        /* not an input (search, low stock, committed, rejected...) or a duplicate id */
+    SHOP_MLW_IGNORED,        /* not an input (search, low stock, rejected...) or a duplicate id; an
+                                inventory.committed is an input: it forgets the reserved order */
     SHOP_MLW_LATE            /* behind what was applied: applied now, in arrival order */
 };
 
@@ -105,9 +106,10 @@ struct shop_mlw_job *shop_mlw_job_take(struct shop_mlw *m);
 /** The training (warm ALS retrain, K-means refit, forecast selection as due). Any
  *  thread; touches only the job. */
 void shop_mlw_job_run(struct shop_mlw_job *job);
-/** Loop thread, after run: swaps the new models in atomically (new versions, stable
- *  segment ids), folds in again the users touched since the take, marks what the reads
- *  must refresh, and frees job. */
+/** Loop thread, after run: hands the job back. Its models are swapped in atomically
+ *  (new versions, stable segment ids, the users touched since the take folded in again,
+ *  what the reads must refresh computed) at the swap point: at once when release is
+ *  waiting there, else by the release that reaches it. m owns and frees job. */
 void shop_mlw_job_finish(struct shop_mlw *m, struct shop_mlw_job *job);
 /** Frees a job without finishing it (shutdown); m then discards the pending swap and
  *  takes the retrain again at the next release. */
@@ -213,8 +215,9 @@ struct shop_mlw_part {
 #define SHOP_MLW_PARTS_MAX 8
 
 /** Encodes a consistent cut into parts (at most SHOP_MLW_PARTS_MAX; bytes owned by m
- *  until the next call or shop_mlw_free). Refused (SHOP_EBUSY) while a job is out.
- *  Returns the number of parts, or a negative error. */
+ *  until the next call or shop_mlw_free). Refused (SHOP_EBUSY) while a job is out or
+ *  while changes wait for shop_mlw_drain (drain, then checkpoint, and write both in one
+ *  transaction). Returns the number of parts, or a negative error. */
 int shop_mlw_checkpoint(struct shop_mlw *m, struct shop_mlw_part *parts, size_t max, struct shop_err *err);
 /** Loads a checkpoint into a new, empty m made with the same configuration. Checks every
  *  record (bounds, CRC, consistency); on failure m is unchanged. 0 or SHOP_EBADMSG. */
