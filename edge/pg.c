@@ -246,16 +246,16 @@ static void answer(struct pg_job *job)
     struct edge_thread *t = job->t;
     if (job->req == NULL || atomic_load(&job->state) != JOB_RUNNING)
         return;
-    if (job->status == 200)
+    if (job->status == 200) {
         edge_respond(t, job->req, job->route, 200, "application/json", job->body,
                      strlen(job->body));
-    else if (job->status == 404) {
+    } else if (job->status == 404) {
         const char *field, *detail;
         shop_edge_read_not_found(job->read.kind, &field, &detail);
         edge_problem(t, job->req, job->route, 404, -1, field, detail, NULL);
-    }
-    else
+    } else {
         edge_problem(t, job->req, job->route, 503, -1, "", job->detail, NULL);
+    }
 }
 
 /* Loop thread: results from the pool. */

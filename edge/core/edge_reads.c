@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * SQL for the read endpoints, their parameters, and the response shaping. Pure.
  * PostgreSQL builds the JSON itself so no value passes through string pasting on
- * either side; only a page's "next" cursor is added here (jansson). */
+ * either side; only a page's "next" cursor is added here (jansson), and a forecast's
+ * days and stock-out date (edge_forecast.c) are shaped here from its stored columns. */
 #include "edge/core/edge_reads.h"
 
 #include <errno.h>
