@@ -61,7 +61,12 @@ static bool class_of(enum shop_edge_route route, enum shop_rl_class *c)
     case SHOP_ROUTE_CART:
     case SHOP_ROUTE_ORDERS:
     case SHOP_ROUTE_ORDER:
-    case SHOP_ROUTE_PRODUCT: *c = SHOP_RL_READS; return true;
+    case SHOP_ROUTE_PRODUCT:
+    case SHOP_ROUTE_RECS:
+    case SHOP_ROUTE_SIMILAR:
+    case SHOP_ROUTE_SEGMENT:
+    case SHOP_ROUTE_SEGMENTS:
+    case SHOP_ROUTE_FORECAST: *c = SHOP_RL_READS; return true;
     default: return false;
     }
 }

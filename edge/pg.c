@@ -246,13 +246,16 @@ static void answer(struct pg_job *job)
     struct edge_thread *t = job->t;
     if (job->req == NULL || atomic_load(&job->state) != JOB_RUNNING)
         return;
-    if (job->status == 200)
+    if (job->status == 200) {
         edge_respond(t, job->req, job->route, 200, "application/json", job->body,
                      strlen(job->body));
-    else if (job->status == 404)
-        edge_problem(t, job->req, job->route, 404, -1, "id", "not found", NULL);
-    else
+    } else if (job->status == 404) {
+        const char *field, *detail;
+        shop_edge_read_not_found(job->read.kind, &field, &detail);
+        edge_problem(t, job->req, job->route, 404, -1, field, detail, NULL);
+    } else {
         edge_problem(t, job->req, job->route, 503, -1, "", job->detail, NULL);
+    }
 }
 
 /* Loop thread: results from the pool. */
@@ -335,6 +338,11 @@ static enum shop_edge_read read_kind(enum shop_edge_route route)
     case SHOP_ROUTE_CART: return SHOP_READ_CART;
     case SHOP_ROUTE_ORDERS: return SHOP_READ_ORDERS;
     case SHOP_ROUTE_ORDER: return SHOP_READ_ORDER;
+    case SHOP_ROUTE_RECS: return SHOP_READ_RECS;
+    case SHOP_ROUTE_SIMILAR: return SHOP_READ_SIMILAR;
+    case SHOP_ROUTE_SEGMENT: return SHOP_READ_SEGMENT;
+    case SHOP_ROUTE_SEGMENTS: return SHOP_READ_SEGMENTS;
+    case SHOP_ROUTE_FORECAST: return SHOP_READ_FORECAST;
     case SHOP_ROUTE_PRODUCT:
     default: return SHOP_READ_PRODUCT;
     }
@@ -350,10 +358,11 @@ void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route
     struct pg_job *job = shop_xcalloc(1, sizeof(*job));
     struct shop_err err = {0};
     const char *field;
-    if (shop_edge_read_init(&job->read, read_kind(route), claims.sub, claims.admin, m, &field,
-                            &err) != 0) {
+    int rc = shop_edge_read_init(&job->read, read_kind(route), claims.sub, claims.admin, m, &field,
+                                 &err);
+    if (rc != 0) {
         free(job);
-        edge_problem(t, req, route, 400, -1, field, err.msg, NULL);
+        edge_problem(t, req, route, rc == SHOP_EFORBIDDEN ? 403 : 400, -1, field, err.msg, NULL);
         return;
     }
     atomic_init(&job->state, JOB_QUEUED);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * SQL for the read endpoints, their parameters, and the response shaping. Pure.
  * PostgreSQL builds the JSON itself so no value passes through string pasting on
- * either side; only a page's "next" cursor is added here (jansson). */
+ * either side; only a page's "next" cursor is added here (jansson), and a forecast's
+ * days and stock-out date (edge_forecast.c) are shaped here from its stored columns. */
 #include "edge/core/edge_reads.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "base/shop_arena.h"
+#include "edge/core/edge_forecast.h"
 
 #define MONEY(a, c) "case when " a " is null then null else json_build_object('amount_minor', " a \
                     ", 'currency', rtrim(" c ")) end"
@@ -66,10 +69,78 @@ static const char sql_product[] =
     "from products p left join inventory_stock s on s.product_id = p.product_id "
     "where p.product_id = $1::text";
 
+/* ---- the ML read models (0007_ml.sql, written by the ML worker only) -------------------
+ * Each is one statement of primary-key lookups: the list row, the published model
+ * (ml_models) and, per listed item, its inventory_stock row. The stock is read by a
+ * scalar subquery so that it stays one index lookup per item whatever the planner
+ * thinks of the tables' sizes. What is out of stock is what GET /v1/products/{id}
+ * shows as available 0, a product the inventory has not seen included: no order for
+ * it can be reserved. The first $2 items left, in the stored order, are shown. */
+#define ML_IN_STOCK(id) \
+    "coalesce((select s.available from inventory_stock s where s.product_id = " id "), 0) > 0"
+/* l: the list row (model_version, items, scores, fallback), m: the published model. The
+ * version named is the list's, or without a list the published model's (null without
+ * either); trained_at is the published model's when it is that version, else null (a
+ * list not yet rewritten since a retrain names the version it came from). */
+#define ML_ITEMS_AND_MODEL(model, exclude)                                                      \
+    "m as (select version, trained_at_ms from ml_models where model = '" model "'), "           \
+    "v as (select coalesce((select model_version from l), (select version from m)) as version), " \
+    "it as (select x.product_id, x.score, x.n from l cross join lateral "                       \
+    "unnest(l.items, l.scores) with ordinality as x(product_id, score, n) where "               \
+    ML_IN_STOCK("x.product_id") exclude " order by x.n limit $2::int) "                          \
+    "select json_build_object('items', coalesce((select json_agg(json_build_object("            \
+    "'product_id', it.product_id, 'score', it.score) order by it.n) from it), '[]'::json), "    \
+    "'model', json_build_object('version', v.version, 'trained_at', "                          \
+    "(select m.trained_at_ms from m where m.version = v.version), 'fallback', "
+
+/* The user's list, or the popularity list (fallback) for a user the model has no row for. */
+static const char sql_recs[] =
+    "with r as (select model_version, items, scores, fallback from ml_user_recs "
+    "where user_id = $1::text), "
+    "l as (select model_version, items, scores, fallback from r union all "
+    "select model_version, items, scores, true from ml_popular "
+    "where id = 1 and not exists (select 1 from r)), "
+    ML_ITEMS_AND_MODEL("recommend", "")
+    "coalesce((select l.fallback from l), true)))::text from v";
+
+/* No row for a product the catalog (products, as GET /v1/products/{id}) does not know:
+ * 404. A known product without co-occurrences has an empty list. */
+static const char sql_similar[] =
+    "with l as (select model_version, items, scores, false as fallback from ml_similar "
+    "where product_id = $1::text), "
+    ML_ITEMS_AND_MODEL("recommend", " and x.product_id <> $1::text")
+    "false))::text from v where exists (select 1 from products p where p.product_id = $1::text)";
+
+/* No row for a user not segmented yet: 404. */
+static const char sql_segment[] =
+    "select json_build_object('segment', u.segment, 'label', g.label, 'profile', g.profile, "
+    "'model_version', u.model_version)::text from ml_user_segments u "
+    "left join ml_segments g on g.segment = u.segment where u.user_id = $1::text";
+
+/* Every segment: k rows (SHOPSTREAM_ML_SEGMENTS), read in primary-key order. */
+static const char sql_segments[] =
+    "select json_build_object('segments', coalesce((select json_agg(json_build_object("
+    "'segment', g.segment, 'size', g.size, 'centre', g.centre, 'label', g.label, "
+    "'profile', g.profile, 'model_version', g.model_version) order by g.segment) "
+    "from ml_segments g), '[]'::json), "
+    "'model_version', (select version from ml_models where model = 'segment'), "
+    "'trained_at', (select trained_at_ms from ml_models where model = 'segment'))::text";
+
+/* The stored columns, shaped by edge_forecast.c: method (null: no forecast), the version
+ * (the forecast's, else the published model's), the first day (days since 1970-01-01),
+ * the daily values as a JSON array, and the available units (0 without a stock row). */
+static const char sql_forecast[] =
+    "select f.method, coalesce(f.model_version, "
+    "(select version from ml_models where model = 'forecast'))::text, "
+    "(f.start_date - date '1970-01-01')::text, array_to_json(f.daily)::text, "
+    "coalesce((select s.available from inventory_stock s where s.product_id = p.product_id), 0)::text "
+    "from products p left join ml_forecasts f on f.product_id = p.product_id "
+    "where p.product_id = $1::text";
+
 static const char sql_ready[] = "select 1::text";
 
-/* ?limit=: decimal, 1..SHOP_READ_LIMIT_MAX. */
-static int parse_limit(const char *s, int *out)
+/* A decimal count, 1..max. */
+static int parse_count(const char *s, int max, int *out)
 {
     int v = 0;
     if (*s == '\0')
@@ -78,7 +149,7 @@ static int parse_limit(const char *s, int *out)
         if (*s < '0' || *s > '9')
             return SHOP_EINVAL;
         v = v * 10 + (*s - '0');
-        if (v > SHOP_READ_LIMIT_MAX)
+        if (v > max)
             return SHOP_EINVAL;
     }
     if (v < 1)
@@ -87,17 +158,26 @@ static int parse_limit(const char *s, int *out)
     return 0;
 }
 
+/* Query parameter a of m as a count 1..max into *out (def when absent). */
+static int init_count(const struct shop_edge_match *m, enum shop_edge_arg a, int def, int max,
+                      int *out, const char **field, struct shop_err *err)
+{
+    const char *v = m != NULL ? shop_edge_match_arg(m, a) : NULL;
+    *out = def;
+    if (v != NULL && parse_count(v, max, out) != 0) {
+        *field = shop_edge_arg_name(a);
+        return shop_err_set(err, SHOP_EINVAL, "must be an integer from 1 to %d", max);
+    }
+    return 0;
+}
+
 static int init_page(struct shop_edge_read_req *r, const struct shop_edge_match *m,
                      const char **field, struct shop_err *err)
 {
-    r->limit = SHOP_READ_LIMIT_DEFAULT;
-    const char *limit = m != NULL ? shop_edge_match_arg(m, SHOP_ARG_LIMIT) : NULL;
     const char *cursor = m != NULL ? shop_edge_match_arg(m, SHOP_ARG_CURSOR) : NULL;
-    if (limit != NULL && parse_limit(limit, &r->limit) != 0) {
-        *field = "limit";
-        return shop_err_set(err, SHOP_EINVAL, "must be an integer from 1 to %d",
-                            SHOP_READ_LIMIT_MAX);
-    }
+    if (init_count(m, SHOP_ARG_LIMIT, SHOP_READ_LIMIT_DEFAULT, SHOP_READ_LIMIT_MAX, &r->limit,
+                   field, err) != 0)
+        return SHOP_EINVAL;
     if (cursor != NULL && shop_edge_cursor_decode(cursor, &r->cursor) != 0) {
         *field = "cursor";
         return shop_err_set(err, SHOP_EINVAL, "not a cursor this endpoint returned");
@@ -106,6 +186,45 @@ static int init_page(struct shop_edge_read_req *r, const struct shop_edge_match 
     snprintf(r->limit_text, sizeof(r->limit_text), "%d", r->limit);
     snprintf(r->cursor_at_text, sizeof(r->cursor_at_text), "%" PRId64, r->cursor.placed_at_ms);
     return 0;
+}
+
+bool shop_edge_read_admin_only(enum shop_edge_read kind)
+{
+    return kind == SHOP_READ_SEGMENTS || kind == SHOP_READ_FORECAST;
+}
+
+void shop_edge_read_not_found(enum shop_edge_read kind, const char **field, const char **detail)
+{
+    *field = "id";
+    switch (kind) {
+    case SHOP_READ_SIMILAR:
+    case SHOP_READ_FORECAST: *detail = "no such product"; return;
+    case SHOP_READ_SEGMENT:
+        *field = "";
+        *detail = "not segmented yet";
+        return;
+    default: *detail = "not found"; return;
+    }
+}
+
+/* The parameters of a read that has some. */
+static int init_args(struct shop_edge_read_req *r, const struct shop_edge_match *m,
+                     const char **field, struct shop_err *err)
+{
+    switch (r->kind) {
+    case SHOP_READ_ORDERS: return init_page(r, m, field, err);
+    case SHOP_READ_RECS:
+    case SHOP_READ_SIMILAR:
+        if (init_count(m, SHOP_ARG_LIMIT, SHOP_READ_ML_LIMIT_DEFAULT, SHOP_READ_LIMIT_MAX,
+                       &r->limit, field, err) != 0)
+            return SHOP_EINVAL;
+        snprintf(r->limit_text, sizeof(r->limit_text), "%d", r->limit);
+        return 0;
+    case SHOP_READ_FORECAST:
+        return init_count(m, SHOP_ARG_DAYS, SHOP_FORECAST_DAYS_DEFAULT, SHOP_FORECAST_DAYS_MAX,
+                          &r->days, field, err);
+    default: return 0;
+    }
 }
 
 int shop_edge_read_init(struct shop_edge_read_req *r, enum shop_edge_read kind, const char *user,
@@ -124,7 +243,12 @@ int shop_edge_read_init(struct shop_edge_read_req *r, enum shop_edge_read kind, 
             return shop_err_set(err, SHOP_EINVAL, "bad read request");
         memcpy(r->id, m->param, m->param_len);
     }
-    return kind == SHOP_READ_ORDERS ? init_page(r, m, field, err) : 0;
+    /* The role before the parameters: a shopper learns nothing of an admin read. */
+    if (shop_edge_read_admin_only(kind) && !admin) {
+        *field = "authorization";
+        return shop_err_set(err, SHOP_EFORBIDDEN, "needs the admin role");
+    }
+    return init_args(r, m, field, err);
 }
 
 int shop_edge_query_build(const struct shop_edge_read_req *r, struct shop_edge_query *q)
@@ -155,6 +279,31 @@ int shop_edge_query_build(const struct shop_edge_read_req *r, struct shop_edge_q
         q->n_params = 1;
         q->params[0] = r->id;
         return r->id[0] != '\0' ? 0 : SHOP_EINVAL;
+    case SHOP_READ_RECS:
+        q->sql = sql_recs;
+        q->n_params = 2;
+        q->params[0] = r->user;
+        q->params[1] = r->limit_text;
+        return r->user[0] != '\0' && r->limit >= 1 ? 0 : SHOP_EINVAL;
+    case SHOP_READ_SIMILAR:
+        q->sql = sql_similar;
+        q->n_params = 2;
+        q->params[0] = r->id;
+        q->params[1] = r->limit_text;
+        return r->id[0] != '\0' && r->limit >= 1 ? 0 : SHOP_EINVAL;
+    case SHOP_READ_SEGMENT:
+        q->sql = sql_segment;
+        q->n_params = 1;
+        q->params[0] = r->user;
+        return r->user[0] != '\0' ? 0 : SHOP_EINVAL;
+    case SHOP_READ_SEGMENTS:
+        q->sql = sql_segments;
+        return r->admin ? 0 : SHOP_EINVAL;
+    case SHOP_READ_FORECAST:
+        q->sql = sql_forecast;
+        q->n_params = 1;
+        q->params[0] = r->id;
+        return r->id[0] != '\0' && r->admin ? 0 : SHOP_EINVAL;
     case SHOP_READ_READY:
         q->sql = sql_ready;
         return 0;
@@ -192,10 +341,57 @@ out_decref:
     return SHOP_EINVAL;
 }
 
+/* A decimal int64, the whole text. */
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    if (s == NULL || *s == '\0')
+        return SHOP_EINVAL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0' || errno != 0)
+        return SHOP_EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* The forecast's row: method, version, first day, daily (a JSON array), available. A
+ * daily value that is not a number (PostgreSQL writes NaN as "NaN") is demand 0. */
+static int shape_forecast(const struct shop_edge_read_req *r, const char *const *cols, int n_cols,
+                          char **json)
+{
+    struct shop_edge_forecast f = {.method = n_cols == 5 ? cols[0] : NULL};
+    if (n_cols != 5 || parse_i64(cols[4], &f.available) != 0)
+        return SHOP_EINVAL;
+    f.has_version = cols[1] != NULL;
+    if (f.has_version && parse_i64(cols[1], &f.model_version) != 0)
+        return SHOP_EINVAL;
+    if (f.method == NULL)
+        return shop_edge_forecast_json(&f, r->days, json);
+    json_t *daily = json_loads(cols[3] != NULL ? cols[3] : "", 0, NULL);
+    int rc = SHOP_EINVAL;
+    if (!json_is_array(daily) || parse_i64(cols[2], &f.start_day) != 0)
+        goto out_decref;
+    double *values = shop_xcalloc(json_array_size(daily) + 1, sizeof(*values));
+    size_t i;
+    json_t *v;
+    json_array_foreach(daily, i, v)
+        values[i] = json_is_number(v) ? json_number_value(v) : 0;
+    f.daily = values;
+    f.n_daily = json_array_size(daily);
+    rc = shop_edge_forecast_json(&f, r->days, json);
+    free(values);
+out_decref:
+    json_decref(daily);
+    return rc;
+}
+
 int shop_edge_read_shape(const struct shop_edge_read_req *r, const char *const *cols, int n_cols,
                          char **json)
 {
     *json = NULL;
+    if (r->kind == SHOP_READ_FORECAST)
+        return shape_forecast(r, cols, n_cols, json);
     if (n_cols < 1 || cols[0] == NULL)
         return SHOP_EINVAL;
     if (r->kind == SHOP_READ_ORDERS)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * The read endpoints: a read request checked on the loop thread (its query
- * parameters included), its SQL text and parameter list shaped for PQexecParams,
- * and the response shaped from the result row. Pure. Each query
+ * parameters and the token's role included), its SQL text and parameter list shaped
+ * for PQexecParams, and the response shaped from the result row. Pure. Each query
  * returns one row (the response JSON in its first column, for a page also the key
- * of its last order when more follow) or no row (404). Values are never pasted
- * into the SQL.
+ * of its last order when more follow; for a forecast its stored columns) or no row
+ * (404). Values are never pasted into the SQL.
  */
 #ifndef SHOP_EDGE_READS_H
 #define SHOP_EDGE_READS_H
@@ -22,15 +22,21 @@ enum shop_edge_read {
     SHOP_READ_ORDERS,     /* $1 user, $2 limit, $3 $4 the cursor's key or NULL */
     SHOP_READ_ORDER,      /* $1 order id, $2 user or NULL for admin */
     SHOP_READ_PRODUCT,    /* $1 product id */
+    SHOP_READ_RECS,       /* $1 user, $2 limit: the ML worker's top list (0007) */
+    SHOP_READ_SIMILAR,    /* $1 product id, $2 limit */
+    SHOP_READ_SEGMENT,    /* $1 user */
+    SHOP_READ_SEGMENTS,   /* admin; no parameters */
+    SHOP_READ_FORECAST,   /* admin; $1 product id; shaped by edge_forecast.h */
     SHOP_READ_READY,      /* select 1 */
     SHOP_READ_COUNT
 };
 
 #define SHOP_READ_PARAMS_MAX 4
-#define SHOP_READ_COLS_MAX 3        /* columns of a read's row */
+#define SHOP_READ_COLS_MAX 5        /* columns of a read's row */
 #define SHOP_READ_USER_MAX 128       /* a token subject (SHOP_JWT_SUB_MAX) */
 #define SHOP_READ_LIMIT_DEFAULT 20   /* orders per page without ?limit= */
 #define SHOP_READ_LIMIT_MAX 100
+#define SHOP_READ_ML_LIMIT_DEFAULT 10   /* recommendations, similar items */
 
 /** One read, as the loop thread hands it to a database thread: all its query needs. */
 struct shop_edge_read_req {
@@ -38,7 +44,8 @@ struct shop_edge_read_req {
     char user[SHOP_READ_USER_MAX + 1];   /* the token subject */
     char id[SHOP_ROUTE_ID_MAX + 1];      /* the path's {id}, or "" */
     bool admin;                          /* lifts the own-orders restriction */
-    int limit;                           /* orders: page size */
+    int limit;                           /* orders: page size; ML lists: items */
+    int days;                            /* forecast: days shown */
     bool has_cursor;
     struct shop_edge_cursor cursor;      /* orders: start after this one */
     char limit_text[12];                 /* the numbers as query parameters */
@@ -52,11 +59,19 @@ struct shop_edge_query {
 };
 
 /** Fills r for kind from the token subject user, admin and the route match m (its
- *  {id} and query parameters; m may be NULL). Returns 0, or SHOP_EINVAL with *field
- *  the query parameter at fault ("cursor", "limit") and err->msg why. */
+ *  {id} and query parameters; m may be NULL). Returns 0; SHOP_EFORBIDDEN for a read
+ *  only admins may make (shop_edge_read_admin_only) without admin, *field
+ *  "authorization", checked before the parameters; or SHOP_EINVAL with *field the
+ *  query parameter at fault ("cursor", "limit", "days") and err->msg why. */
 int shop_edge_read_init(struct shop_edge_read_req *r, enum shop_edge_read kind, const char *user,
                         bool admin, const struct shop_edge_match *m, const char **field,
                         struct shop_err *err);
+
+/** True for the reads only an admin token may make: segments, forecast. */
+bool shop_edge_read_admin_only(enum shop_edge_read kind);
+
+/** What a 404 of kind names: *field ("id" or "" for none) and *detail. */
+void shop_edge_read_not_found(enum shop_edge_read kind, const char **field, const char **detail);
 
 /** Builds the query of r; q borrows r's strings. Returns 0 or SHOP_EINVAL. */
 int shop_edge_query_build(const struct shop_edge_read_req *r, struct shop_edge_query *q);

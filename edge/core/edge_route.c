@@ -17,25 +17,34 @@ struct route_def {
     const char *method;
     const char *prefix;  /* exact path, or prefix followed by one {id} segment */
     bool has_id;
+    const char *suffix;  /* after the {id}: "" or e.g. "/similar" */
     const char *name;
     unsigned args;       /* ARG(SHOP_ARG_*) it takes */
 };
 
 static const struct route_def routes[] = {
-    {SHOP_ROUTE_EVENTS, "POST", "/v1/events", false, "events", 0},
-    {SHOP_ROUTE_CART, "GET", "/v1/me/cart", false, "cart", 0},
-    {SHOP_ROUTE_ORDERS, "GET", "/v1/me/orders", false, "orders",
+    {SHOP_ROUTE_EVENTS, "POST", "/v1/events", false, "", "events", 0},
+    {SHOP_ROUTE_CART, "GET", "/v1/me/cart", false, "", "cart", 0},
+    {SHOP_ROUTE_ORDERS, "GET", "/v1/me/orders", false, "", "orders",
      ARG(SHOP_ARG_CURSOR) | ARG(SHOP_ARG_LIMIT)},
-    {SHOP_ROUTE_ORDER, "GET", "/v1/orders/", true, "order", 0},
-    {SHOP_ROUTE_PRODUCT, "GET", "/v1/products/", true, "product", 0},
-    {SHOP_ROUTE_HEALTHZ, "GET", "/healthz", false, "healthz", 0},
-    {SHOP_ROUTE_READYZ, "GET", "/readyz", false, "readyz", 0},
-    {SHOP_ROUTE_METRICS, "GET", "/metrics", false, "metrics", 0},
+    {SHOP_ROUTE_ORDER, "GET", "/v1/orders/", true, "", "order", 0},
+    {SHOP_ROUTE_PRODUCT, "GET", "/v1/products/", true, "", "product", 0},
+    {SHOP_ROUTE_RECS, "GET", "/v1/me/recommendations", false, "", "recommendations",
+     ARG(SHOP_ARG_LIMIT)},
+    {SHOP_ROUTE_SIMILAR, "GET", "/v1/products/", true, "/similar", "similar", ARG(SHOP_ARG_LIMIT)},
+    {SHOP_ROUTE_SEGMENT, "GET", "/v1/me/segment", false, "", "segment", 0},
+    {SHOP_ROUTE_SEGMENTS, "GET", "/v1/segments", false, "", "segments", 0},
+    {SHOP_ROUTE_FORECAST, "GET", "/v1/products/", true, "/forecast", "forecast",
+     ARG(SHOP_ARG_DAYS)},
+    {SHOP_ROUTE_HEALTHZ, "GET", "/healthz", false, "", "healthz", 0},
+    {SHOP_ROUTE_READYZ, "GET", "/readyz", false, "", "readyz", 0},
+    {SHOP_ROUTE_METRICS, "GET", "/metrics", false, "", "metrics", 0},
 };
 
 static const char *const arg_names[SHOP_ARG_COUNT] = {
     [SHOP_ARG_CURSOR] = "cursor",
     [SHOP_ARG_LIMIT] = "limit",
+    [SHOP_ARG_DAYS] = "days",
 };
 
 const char *shop_edge_arg_name(enum shop_edge_arg a)
@@ -77,10 +86,15 @@ static bool path_matches(const struct route_def *r, const char *path, size_t len
         return false;
     if (!r->has_id)
         return len == plen;
-    if (!id_ok(path + plen, len - plen))
+    /* The {id} is one segment: it ends at the route's suffix, which ends the path. */
+    size_t slen = strlen(r->suffix);
+    if (len - plen <= slen || memcmp(path + len - slen, r->suffix, slen) != 0)
+        return false;
+    size_t id_len = len - plen - slen;
+    if (!id_ok(path + plen, id_len))
         return false;
     m->param = path + plen;
-    m->param_len = len - plen;
+    m->param_len = id_len;
     return true;
 }
 

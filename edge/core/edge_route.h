@@ -17,6 +17,11 @@ enum shop_edge_route {
     SHOP_ROUTE_ORDERS,      /* GET /v1/me/orders?cursor=&limit= */
     SHOP_ROUTE_ORDER,       /* GET /v1/orders/{id} */
     SHOP_ROUTE_PRODUCT,     /* GET /v1/products/{id} */
+    SHOP_ROUTE_RECS,        /* GET /v1/me/recommendations?limit= */
+    SHOP_ROUTE_SIMILAR,     /* GET /v1/products/{id}/similar?limit= */
+    SHOP_ROUTE_SEGMENT,     /* GET /v1/me/segment */
+    SHOP_ROUTE_SEGMENTS,    /* GET /v1/segments (admin) */
+    SHOP_ROUTE_FORECAST,    /* GET /v1/products/{id}/forecast?days= (admin) */
     SHOP_ROUTE_HEALTHZ,
     SHOP_ROUTE_READYZ,
     SHOP_ROUTE_METRICS,
@@ -27,6 +32,7 @@ enum shop_edge_route {
 enum shop_edge_arg {
     SHOP_ARG_CURSOR = 0,
     SHOP_ARG_LIMIT,
+    SHOP_ARG_DAYS,
     SHOP_ARG_COUNT
 };
 
@@ -64,7 +70,7 @@ static inline const char *shop_edge_match_arg(const struct shop_edge_match *m, e
     return m->arg_given[a] ? m->args[a] : NULL;
 }
 
-/** Name of a query parameter: "cursor", "limit". */
+/** Name of a query parameter: "cursor", "limit", "days". */
 const char *shop_edge_arg_name(enum shop_edge_arg a);
 
 /** Metrics label of a route: "events", "cart", ... "other". */

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT
  * libFuzzer target for the client-controlled parts of a read: the query string
- * (shop_edge_route_match on GET /v1/me/orders), its limit and cursor
- * (shop_edge_read_init) and the cursor decoder itself. Invariants: no crash, no
- * undefined behaviour; a match is 0 or 400 with a field; a decoded query value is
- * NUL-terminated within its bound; a cursor that decodes encodes back to the same
- * text (one text per key) and a read that starts has a limit within its bounds.
+ * (shop_edge_route_match on GET /v1/me/orders, /v1/me/recommendations and
+ * /v1/products/{id}/forecast), its limit, days and cursor (shop_edge_read_init), the
+ * cursor decoder itself, and the input as a path. Invariants: no crash, no undefined
+ * behaviour; a match is 0 or 400 with a field; a decoded query value is NUL-terminated
+ * within its bound; a cursor that decodes encodes back to the same text (one text per
+ * key); a read that starts has a limit and days within their bounds; a path's {id} is
+ * 1..SHOP_ROUTE_ID_MAX bytes inside the path.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "edge/core/edge_cursor.h"
+#include "edge/core/edge_forecast.h"
 #include "edge/core/edge_reads.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,8 +28,41 @@ static void check_cursor(const char *text)
         abort();
 }
 
+/* The query on an ML read: what starts has its count within bounds. */
+static void check_ml_query(const char *path, enum shop_edge_read kind, const uint8_t *data,
+                           size_t size)
+{
+    struct shop_edge_match m;
+    shop_edge_route_match("GET", 3, path, strlen(path), (const char *)data, size, &m);
+    if (m.status != 0 && (m.status != 400 || m.field[0] == '\0'))
+        abort();
+    struct shop_edge_read_req r;
+    struct shop_err err = {0};
+    const char *field;
+    if (m.status != 0 || shop_edge_read_init(&r, kind, "u1", true, &m, &field, &err) != 0)
+        return;
+    if (kind == SHOP_READ_RECS && (r.limit < 1 || r.limit > SHOP_READ_LIMIT_MAX))
+        abort();
+    if (kind == SHOP_READ_FORECAST && (r.days < 1 || r.days > SHOP_FORECAST_DAYS_MAX))
+        abort();
+}
+
+static void check_path(const uint8_t *data, size_t size)
+{
+    struct shop_edge_match m;
+    shop_edge_route_match("GET", 3, (const char *)data, size, NULL, 0, &m);
+    if (m.param == NULL)
+        return;
+    if (m.param_len < 1 || m.param_len > SHOP_ROUTE_ID_MAX || m.param < (const char *)data ||
+        m.param + m.param_len > (const char *)data + size)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_ml_query("/v1/me/recommendations", SHOP_READ_RECS, data, size);
+    check_ml_query("/v1/products/p1/forecast", SHOP_READ_FORECAST, data, size);
+    check_path(data, size);
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';

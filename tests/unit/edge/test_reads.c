@@ -82,7 +82,8 @@ Test(reads, values_never_appear_in_sql)
     struct shop_edge_query q;
     for (int k = 0; k < SHOP_READ_COUNT; k++) {
         const char *field;
-        cr_assert_eq(init(&r, (enum shop_edge_read)k, evil, false, NULL, &field), 0);
+        bool admin = shop_edge_read_admin_only((enum shop_edge_read)k);
+        cr_assert_eq(init(&r, (enum shop_edge_read)k, evil, admin, NULL, &field), 0);
         strcpy(r.id, evil);
         shop_edge_query_build(&r, &q);
         cr_assert_null(strstr(q.sql, evil));
@@ -246,5 +247,205 @@ Test(reads, unexpected_rows_are_refused)
     cr_assert_eq(shop_edge_read_shape(&r, one, 1, &json), SHOP_EINVAL);
     const char *null_body[] = {NULL};
     cr_assert_eq(shop_edge_read_shape(&r, null_body, 1, &json), SHOP_EINVAL);
+    cr_assert_null(json);
+}
+
+/* ---- the ML reads (issue 8) ------------------------------------------------------- */
+
+static struct shop_edge_match path_match(const char *path, const char *query)
+{
+    struct shop_edge_match m;
+    shop_edge_route_match("GET", 3, path, strlen(path), query, query != NULL ? strlen(query) : 0,
+                          &m);
+    cr_assert_eq(m.status, 0, "%s?%s", path, query != NULL ? query : "");
+    return m;
+}
+
+Test(reads, ml_lists_default_to_10_and_pass_the_limit)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_edge_match m = path_match("/v1/me/recommendations", NULL);
+    cr_assert_eq(init(&r, SHOP_READ_RECS, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_eq(q.n_params, 2);
+    cr_assert_str_eq(q.params[0], "u1");
+    cr_assert_str_eq(q.params[1], "10");
+    m = path_match("/v1/me/recommendations", "limit=100");
+    cr_assert_eq(init(&r, SHOP_READ_RECS, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_str_eq(q.params[1], "100");
+    m = path_match("/v1/products/p1/similar", "limit=3");
+    cr_assert_eq(init(&r, SHOP_READ_SIMILAR, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_str_eq(q.params[0], "p1");
+    cr_assert_str_eq(q.params[1], "3");
+}
+
+Test(reads, ml_lists_bad_limits_name_limit)
+{
+    const char *bad[] = {"limit=0", "limit=101", "limit=", "limit=x", "limit=-3"};
+    const char *paths[] = {"/v1/me/recommendations", "/v1/products/p1/similar"};
+    enum shop_edge_read kinds[] = {SHOP_READ_RECS, SHOP_READ_SIMILAR};
+    for (size_t p = 0; p < 2; p++) {
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            struct shop_edge_read_req r;
+            const char *field = NULL;
+            struct shop_edge_match m = path_match(paths[p], bad[i]);
+            struct shop_err err = {0};
+            cr_assert_eq(shop_edge_read_init(&r, kinds[p], "u1", false, &m, &field, &err),
+                         SHOP_EINVAL, "%s?%s", paths[p], bad[i]);
+            cr_assert_str_eq(field, "limit");
+            cr_assert_str_eq(err.msg, "must be an integer from 1 to 100");
+        }
+    }
+}
+
+Test(reads, forecast_days_default_14_and_at_most_28)
+{
+    struct shop_edge_read_req r;
+    const char *field;
+    struct shop_edge_match m = path_match("/v1/products/p1/forecast", NULL);
+    cr_assert_eq(init(&r, SHOP_READ_FORECAST, "ops", true, &m, &field), 0);
+    cr_assert_eq(r.days, 14);
+    m = path_match("/v1/products/p1/forecast", "days=28");
+    cr_assert_eq(init(&r, SHOP_READ_FORECAST, "ops", true, &m, &field), 0);
+    cr_assert_eq(r.days, 28);
+    const char *bad[] = {"days=0", "days=29", "days=", "days=1.5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct shop_err err = {0};
+        m = path_match("/v1/products/p1/forecast", bad[i]);
+        cr_assert_eq(shop_edge_read_init(&r, SHOP_READ_FORECAST, "ops", true, &m, &field, &err),
+                     SHOP_EINVAL, "%s", bad[i]);
+        cr_assert_str_eq(field, "days");
+        cr_assert_str_eq(err.msg, "must be an integer from 1 to 28");
+    }
+}
+
+Test(reads, segments_and_forecast_are_admin_only_before_their_parameters)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_err err = {0};
+    cr_assert(shop_edge_read_admin_only(SHOP_READ_SEGMENTS));
+    cr_assert(shop_edge_read_admin_only(SHOP_READ_FORECAST));
+    cr_assert_not(shop_edge_read_admin_only(SHOP_READ_RECS));
+    cr_assert_not(shop_edge_read_admin_only(SHOP_READ_SEGMENT));
+    cr_assert_not(shop_edge_read_admin_only(SHOP_READ_SIMILAR));
+    cr_assert_eq(shop_edge_read_init(&r, SHOP_READ_SEGMENTS, "u1", false, NULL, &field, &err),
+                 SHOP_EFORBIDDEN);
+    cr_assert_str_eq(field, "authorization");
+    struct shop_edge_match m = path_match("/v1/products/p1/forecast", "days=99");
+    cr_assert_eq(shop_edge_read_init(&r, SHOP_READ_FORECAST, "u1", false, &m, &field, &err),
+                 SHOP_EFORBIDDEN, "the role is checked before the days");
+    cr_assert_eq(init(&r, SHOP_READ_SEGMENTS, "ops", true, NULL, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_eq(q.n_params, 0);
+    r.admin = false;   /* a request that skipped init is still refused */
+    cr_assert_eq(shop_edge_query_build(&r, &q), SHOP_EINVAL);
+}
+
+Test(reads, ml_queries_read_the_0007_tables_by_key)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    struct shop_edge_match m = path_match("/v1/me/recommendations", NULL);
+    cr_assert_eq(init(&r, SHOP_READ_RECS, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_not_null(strstr(q.sql, "from ml_user_recs where user_id = $1::text"));
+    cr_assert_not_null(strstr(q.sql, "from ml_popular where id = 1"));
+    cr_assert_not_null(strstr(q.sql, "from inventory_stock s where s.product_id = x.product_id"));
+    cr_assert_not_null(strstr(q.sql, "model = 'recommend'"));
+    m = path_match("/v1/products/p1/similar", NULL);
+    cr_assert_eq(init(&r, SHOP_READ_SIMILAR, "u1", false, &m, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_not_null(strstr(q.sql, "from ml_similar where product_id = $1::text"));
+    cr_assert_not_null(strstr(q.sql, "from products p where p.product_id = $1::text"));
+    cr_assert_eq(init(&r, SHOP_READ_SEGMENT, "u1", false, NULL, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_not_null(strstr(q.sql, "where u.user_id = $1::text"));
+}
+
+Test(reads, not_found_names_what_is_missing)
+{
+    const char *field, *detail;
+    shop_edge_read_not_found(SHOP_READ_ORDER, &field, &detail);
+    cr_assert_str_eq(field, "id");
+    cr_assert_str_eq(detail, "not found");
+    shop_edge_read_not_found(SHOP_READ_SIMILAR, &field, &detail);
+    cr_assert_str_eq(field, "id");
+    cr_assert_str_eq(detail, "no such product");
+    shop_edge_read_not_found(SHOP_READ_FORECAST, &field, &detail);
+    cr_assert_str_eq(detail, "no such product");
+    shop_edge_read_not_found(SHOP_READ_SEGMENT, &field, &detail);
+    cr_assert_str_eq(field, "");
+    cr_assert_str_eq(detail, "not segmented yet");
+}
+
+static json_t *shape_forecast(const char *query, const char *const *cols)
+{
+    struct shop_edge_read_req r;
+    const char *field;
+    struct shop_edge_match m = path_match("/v1/products/p1/forecast", query);
+    cr_assert_eq(init(&r, SHOP_READ_FORECAST, "ops", true, &m, &field), 0);
+    char *json = NULL;
+    cr_assert_eq(shop_edge_read_shape(&r, cols, 5, &json), 0);
+    json_t *v = json_loads(json, 0, NULL);
+    cr_assert_not_null(v, "%s", json);
+    free(json);
+    return v;
+}
+
+/* 2025-12-01 is day 20423 since 1970-01-01. */
+Test(reads, forecast_row_is_shaped_with_dates_and_the_stockout)
+{
+    const char *cols[] = {"croston", "4", "20423", "[1, 2, \"NaN\", 3.5, 4]", "6"};
+    json_t *v = shape_forecast("days=3", cols);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "method")), "croston");
+    cr_assert_eq(json_integer_value(json_object_get(v, "model_version")), 4);
+    cr_assert_eq(json_integer_value(json_object_get(v, "available")), 6);
+    json_t *daily = json_object_get(v, "daily");
+    cr_assert_eq(json_array_size(daily), 3);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(daily, 0), "date")),
+                     "2025-12-01");
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(daily, 2), "date")),
+                     "2025-12-03");
+    cr_assert_float_eq(json_number_value(json_object_get(json_array_get(daily, 2), "quantity")), 0,
+                       0, "NaN is demand 0");
+    /* 1 + 2 + 0 + 3.5 = 6.5 >= 6 on the fourth day, past the three shown */
+    cr_assert_str_eq(json_string_value(json_object_get(v, "stockout_date")), "2025-12-04");
+    json_decref(v);
+}
+
+Test(reads, forecast_without_a_forecast_row_is_empty)
+{
+    const char *cols[] = {NULL, NULL, NULL, NULL, "0"};
+    json_t *v = shape_forecast(NULL, cols);
+    cr_assert_eq(json_array_size(json_object_get(v, "daily")), 0);
+    cr_assert(json_is_null(json_object_get(v, "method")));
+    cr_assert(json_is_null(json_object_get(v, "model_version")));
+    cr_assert(json_is_null(json_object_get(v, "stockout_date")));
+    json_decref(v);
+}
+
+Test(reads, forecast_rows_that_are_not_the_query_are_refused)
+{
+    struct shop_edge_read_req r;
+    const char *field;
+    struct shop_edge_match m = path_match("/v1/products/p1/forecast", NULL);
+    cr_assert_eq(init(&r, SHOP_READ_FORECAST, "ops", true, &m, &field), 0);
+    char *json = NULL;
+    const char *no_avail[] = {"tsb", "1", "20423", "[1]", NULL};
+    cr_assert_eq(shop_edge_read_shape(&r, no_avail, 5, &json), SHOP_EINVAL);
+    const char *bad_days[] = {"tsb", "1", "20423", "{}", "3"};
+    cr_assert_eq(shop_edge_read_shape(&r, bad_days, 5, &json), SHOP_EINVAL);
+    const char *bad_start[] = {"tsb", "1", "x", "[1]", "3"};
+    cr_assert_eq(shop_edge_read_shape(&r, bad_start, 5, &json), SHOP_EINVAL);
+    const char *bad_version[] = {"tsb", "1.5", "20423", "[1]", "3"};
+    cr_assert_eq(shop_edge_read_shape(&r, bad_version, 5, &json), SHOP_EINVAL);
+    cr_assert_eq(shop_edge_read_shape(&r, bad_version, 4, &json), SHOP_EINVAL);
     cr_assert_null(json);
 }

@@ -39,6 +39,74 @@ Test(route, extracts_ids)
     cr_assert_eq(m.param_len, 9);
 }
 
+/* The ML reads (issue 8): two fixed paths, two sub-resources of a product. */
+Test(route, matches_the_ml_reads)
+{
+    cr_assert_eq(match("GET", "/v1/me/recommendations").route, SHOP_ROUTE_RECS);
+    cr_assert_eq(match("GET", "/v1/me/segment").route, SHOP_ROUTE_SEGMENT);
+    cr_assert_eq(match("GET", "/v1/segments").route, SHOP_ROUTE_SEGMENTS);
+    struct shop_edge_match m = match("GET", "/v1/products/p-1.x/similar");
+    cr_assert_eq(m.status, 0);
+    cr_assert_eq(m.route, SHOP_ROUTE_SIMILAR);
+    cr_assert_eq(m.param_len, 5);
+    cr_assert_eq(strncmp(m.param, "p-1.x", 5), 0);
+    m = match("GET", "/v1/products/p1/forecast");
+    cr_assert_eq(m.route, SHOP_ROUTE_FORECAST);
+    cr_assert_eq(m.param_len, 2);
+    /* A product whose id is a sub-resource's name is still the product. */
+    m = match("GET", "/v1/products/similar");
+    cr_assert_eq(m.route, SHOP_ROUTE_PRODUCT);
+    cr_assert_eq(m.param_len, 7);
+    cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_RECS), "recommendations");
+    cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_SIMILAR), "similar");
+    cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_SEGMENT), "segment");
+    cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_SEGMENTS), "segments");
+    cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_FORECAST), "forecast");
+}
+
+Test(route, ml_reads_take_their_own_parameters_only)
+{
+    struct shop_edge_match m = match("GET", "/v1/me/recommendations?limit=5");
+    cr_assert_eq(m.status, 0);
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_LIMIT), "5");
+    m = match("GET", "/v1/products/p1/similar?limit=7");
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_LIMIT), "7");
+    m = match("GET", "/v1/products/p1/forecast?days=28");
+    cr_assert_eq(m.status, 0);
+    cr_assert_str_eq(shop_edge_match_arg(&m, SHOP_ARG_DAYS), "28");
+    cr_assert_str_eq(shop_edge_arg_name(SHOP_ARG_DAYS), "days");
+    m = match("GET", "/v1/products/p1/forecast?limit=3");
+    cr_assert_eq(m.status, 400);
+    cr_assert_str_eq(m.field, "limit");
+    m = match("GET", "/v1/me/recommendations?days=3");
+    cr_assert_eq(m.status, 400);
+    cr_assert_str_eq(m.field, "days");
+    cr_assert_eq(match("GET", "/v1/me/segment?limit=1").status, 400);
+    cr_assert_eq(match("GET", "/v1/segments?cursor=x").status, 400);
+    cr_assert_eq(match("POST", "/v1/products/p1/similar").status, 405);
+    cr_assert_eq(match("DELETE", "/v1/segments").status, 405);
+    cr_assert(match("OPTIONS", "/v1/products/p1/forecast").preflight);
+}
+
+Test(route, ml_sub_resources_need_one_good_id)
+{
+    cr_assert_eq(match("GET", "/v1/products//similar").status, 404);
+    cr_assert_eq(match("GET", "/v1/products/a/b/similar").status, 404);
+    cr_assert_eq(match("GET", "/v1/products/p1/similar/").status, 404);
+    cr_assert_eq(match("GET", "/v1/products/p1/similarx").status, 404);
+    cr_assert_eq(match("GET", "/v1/products/p1/forecasts").status, 404);
+    cr_assert_eq(match("GET", "/v1/products/%27;x/forecast").status, 404);
+    cr_assert_eq(match("GET", "/v1/me/recommendations/x").status, 404);
+    cr_assert_eq(match("GET", "/v1/segments/1").status, 404);
+    char longid[300] = "/v1/products/";
+    memset(longid + strlen(longid), 'a', SHOP_ROUTE_ID_MAX);
+    strcat(longid, "/similar");
+    cr_assert_eq(match("GET", longid).status, 0);
+    memmove(longid + strlen("/v1/products/") + 1, longid + strlen("/v1/products/"),
+            strlen(longid) - strlen("/v1/products/") + 1);
+    cr_assert_eq(match("GET", longid).status, 404, "an id of %d characters", SHOP_ROUTE_ID_MAX + 1);
+}
+
 Test(route, rejects_bad_ids_and_unknown_paths)
 {
     cr_assert_eq(match("GET", "/v1/orders/").status, 404);
