@@ -41,6 +41,7 @@
 #include "bench/common/bench_proc.h"
 #include "bench/ingest/bench_produce.h"
 #include "edge/core/edge_role.h"
+#include "proto/core/event_topic.h"
 
 extern char **environ;
 
@@ -350,9 +351,8 @@ static int run_plain(struct bench *b, struct plain *p)
 
 static void delete_topics(struct bench *b)
 {
-    static const char *const streams[] = {"browse", "cart", "order", "catalog", "inventory", "dlq"};
-    enum { N = sizeof(streams) / sizeof(streams[0]) };
-    char errstr[256], names[N][160];
+    enum { N = SHOP_STREAM_COUNT + 1 };    /* every stream and the dead letters */
+    char errstr[256], names[N][SHOP_TOPIC_NAME_MAX];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     struct shop_err err = {0};
     if (rd_kafka_conf_set(conf, "bootstrap.servers", b->o.brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
@@ -367,7 +367,10 @@ static void delete_topics(struct bench *b)
     }
     rd_kafka_DeleteTopic_t *dt[N];
     for (int i = 0; i < N; i++) {
-        snprintf(names[i], sizeof(names[i]), "%s%s.v1", b->prefix, streams[i]);
+        if (i < SHOP_STREAM_COUNT)
+            shop_topic_name(names[i], sizeof(names[i]), b->prefix, (enum shop_stream)i);
+        else
+            shop_topic_dlq_name(names[i], sizeof(names[i]), b->prefix);
         dt[i] = rd_kafka_DeleteTopic_new(names[i]);
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);

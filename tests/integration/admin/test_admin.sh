@@ -35,8 +35,8 @@ prefix="$IT_NAME-$RANDOM."
 "$admin" create-topics --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --prefix "$prefix" --partitions 5 2>/dev/null || fail "create-topics"
 "$admin" create-topics --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --prefix "$prefix" --partitions 5 2>"$IT_TMP/again.log" \
     || fail "create-topics twice"
-grep -c 'topic exists' "$IT_TMP/again.log" | grep -qx 6 || fail "second create-topics should report 6 existing topics"
-for s in browse cart order catalog inventory dlq; do
+grep -c 'topic exists' "$IT_TMP/again.log" | grep -qx 7 || fail "second create-topics should report 7 existing topics"
+for s in browse cart order catalog inventory ml dlq; do
     kcat -b "$SHOPSTREAM_IT_KAFKA_BROKERS" -L -t "$prefix$s.v1" | grep -q "with 5 partitions" || fail "$s topic lacks 5 partitions"
 done
 ok "topics created with 5 partitions; again is harmless"
