@@ -67,7 +67,7 @@ static uint32_t keep_positive(struct shop_ml_scored *v, uint32_t n, double scale
     return o;
 }
 
-void mlw_user_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
+void mlw_user_recs_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
 {
     struct mlw_user *u = &m->users[ui];
     uint32_t *excl = shop_xmalloc((u->n_inter + 1) * sizeof(*excl));
@@ -81,22 +81,33 @@ void mlw_user_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
     if (u->has_x) {
         shop_ml_reco_user(&m->als, u->x, &m->pop, excl, n_excl, m->cfg.top_n, u->recs, &u->n_recs);
         u->recs_fallback = false;
-        u->recs_version = m->model[MLW_REC].version;
     } else {
         shop_ml_reco_popular(&m->pop, excl, n_excl, m->cfg.top_n, u->recs, &u->n_recs);
         u->n_recs = keep_positive(u->recs, u->n_recs, pop_scale(m, at_ms));
         u->recs_fallback = true;
-        u->recs_version = m->model[MLW_REC].version;
     }
+    u->recs_version = m->model[MLW_REC].version;
     free(excl);
     u->recs_at = at_ms;
     u->recs_dirty = true;
-    if (u->segment >= 0 && u->feat.in_scaler) {
-        shop_ml_features_standardise(&m->scaler, &u->feat, at_ms, u->z);
-        u->seg_at = at_ms;
-        u->seg_dirty = true;
-    }
     mlw_mark_user(m, ui);
+}
+
+void mlw_user_seg_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
+{
+    struct mlw_user *u = &m->users[ui];
+    if (u->segment < 0 || !u->feat.in_scaler)
+        return;
+    shop_ml_features_standardise(&m->scaler, &u->feat, at_ms, u->z);
+    u->seg_at = at_ms;
+    u->seg_dirty = true;
+    mlw_mark_user(m, ui);
+}
+
+void mlw_user_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
+{
+    mlw_user_recs_refresh(m, ui, at_ms);
+    mlw_user_seg_refresh(m, ui, at_ms);
 }
 
 void mlw_product_sim_refresh(struct shop_mlw *m, uint32_t pi, int64_t at_ms)

@@ -226,6 +226,8 @@ void mlw_swap(struct shop_mlw *m, struct shop_mlw_job *job);
 /* mlw_drain.c: the out values, computed at deterministic points */
 void mlw_user_fold(struct shop_mlw *m, struct mlw_user *u);
 void mlw_user_refresh(struct shop_mlw *m, uint32_t u, int64_t at_ms);
+void mlw_user_recs_refresh(struct shop_mlw *m, uint32_t u, int64_t at_ms);
+void mlw_user_seg_refresh(struct shop_mlw *m, uint32_t u, int64_t at_ms);
 void mlw_product_sim_refresh(struct shop_mlw *m, uint32_t p, int64_t at_ms);
 void mlw_product_fc_refresh(struct shop_mlw *m, uint32_t p, int64_t at_ms);
 void mlw_popular_refresh(struct shop_mlw *m, int64_t at_ms);

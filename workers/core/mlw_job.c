@@ -41,6 +41,14 @@ struct shop_mlw_job {
     struct shop_ml_csr r_ui, r_iu;
     uint32_t iters;
     double loss;
+    /* every trained user's list under the new model, computed by run off the loop:
+     * the swap hands it to the users untouched since the take */
+    uint32_t top_n;
+    size_t *excl_ptr;
+    uint32_t *excl;
+    struct shop_ml_scored *recs;
+    uint32_t *n_recs;
+    bool *has_recs;
     /* segment */
     bool do_seg;
     double *z;
@@ -124,6 +132,23 @@ static void take_rec(struct shop_mlw *m, struct shop_mlw_job *j)
         j->iters = MLW_ALS_ITERS_FIRST;
     }
     shop_ml_als_resize(&j->als, m->n_users, m->n_products);
+    /* What each user bought, excluded from their list. */
+    j->top_n = m->cfg.top_n;
+    j->excl_ptr = shop_xcalloc((size_t)m->n_users + 1, sizeof(*j->excl_ptr));
+    size_t ne = 0;
+    for (uint32_t u = 0; u < m->n_users; u++) {
+        for (uint32_t i = 0; i < m->users[u].n_inter; i++)
+            ne += m->users[u].inter[i].bought > 0;
+        j->excl_ptr[u + 1] = ne;
+    }
+    j->excl = shop_xmalloc((ne + 1) * sizeof(*j->excl));
+    ne = 0;
+    for (uint32_t u = 0; u < m->n_users; u++) {
+        for (uint32_t i = 0; i < m->users[u].n_inter; i++) {
+            if (m->users[u].inter[i].bought > 0)
+                j->excl[ne++] = m->users[u].inter[i].item;
+        }
+    }
     shop_ml_csr_build(&j->r_ui, m->n_users, m->n_products, t, nt, NULL);
     shop_ml_csr_transpose(&j->r_ui, &j->r_iu);
     free(t);
@@ -214,6 +239,23 @@ void shop_mlw_job_run(struct shop_mlw_job *j)
         else
             j->loss = shop_ml_als_loss(&j->als, &j->r_ui);
     }
+    if (j->do_rec) {
+        uint32_t nu = j->r_ui.n_rows, k = j->als.k;
+        j->recs = shop_xmalloc(((size_t)nu * j->top_n + 1) * sizeof(*j->recs));
+        j->n_recs = shop_xcalloc((size_t)nu + 1, sizeof(*j->n_recs));
+        j->has_recs = shop_xcalloc((size_t)nu + 1, sizeof(*j->has_recs));
+        for (uint32_t u = 0; u < nu; u++) {
+            const double *x = j->als.x + (size_t)u * k;
+            bool signal = false;
+            for (uint32_t f = 0; f < k && !signal; f++)
+                signal = x[f] > 0 || x[f] < 0;
+            if (j->r_ui.row_ptr[u + 1] == j->r_ui.row_ptr[u] || !signal)
+                continue;
+            shop_ml_reco_user(&j->als, x, NULL, j->excl + j->excl_ptr[u], j->excl_ptr[u + 1] - j->excl_ptr[u],
+                              j->top_n, j->recs + (size_t)u * j->top_n, &j->n_recs[u]);
+            j->has_recs[u] = true;
+        }
+    }
     if (j->do_seg) {
         struct shop_ml_rand rnd;
         shop_ml_rand_init(&rnd, j->seg_seed);
@@ -247,6 +289,11 @@ static void job_release(struct shop_mlw_job *j)
     shop_ml_als_fini(&j->als);
     shop_ml_csr_fini(&j->r_ui);
     shop_ml_csr_fini(&j->r_iu);
+    free(j->excl_ptr);
+    free(j->excl);
+    free(j->recs);
+    free(j->n_recs);
+    free(j->has_recs);
     free(j->z);
     shop_ml_kmeans_free(j->km);
     for (size_t i = 0; i < j->n_fc; i++)
@@ -347,18 +394,32 @@ void mlw_swap(struct shop_mlw *m, struct shop_mlw_job *j)
         struct mlw_user *ur = &m->users[u];
         if (j->do_seg)
             mlw_user_move_segment(m, u, false, at);
+        bool listed = false;
         if (j->do_rec) {
-            if (u < j->r_ui.n_rows && !ur->touched && j->r_ui.row_ptr[u + 1] > j->r_ui.row_ptr[u]) {
+            if (u < j->r_ui.n_rows && !ur->touched && j->has_recs[u]) {
                 if (ur->x == NULL)
                     ur->x = shop_xmalloc((size_t)k * sizeof(*ur->x));
                 memcpy(ur->x, m->als.x + (size_t)u * k, (size_t)k * sizeof(*ur->x));
                 ur->has_x = true;
+                /* The list run computed: what mlw_user_recs_refresh would compute now. */
+                if (ur->recs == NULL)
+                    ur->recs = shop_xmalloc(m->cfg.top_n * sizeof(*ur->recs));
+                ur->n_recs = j->n_recs[u];
+                memcpy(ur->recs, j->recs + (size_t)u * j->top_n, ur->n_recs * sizeof(*ur->recs));
+                ur->recs_fallback = false;
+                ur->recs_version = m->model[MLW_REC].version;
+                ur->recs_at = at;
+                ur->recs_dirty = true;
+                mlw_mark_user(m, u);
+                listed = true;
             } else {
                 mlw_user_fold(m, ur);
             }
         }
         ur->touched = false;
-        mlw_user_refresh(m, u, at);
+        if (!listed)
+            mlw_user_recs_refresh(m, u, at);
+        mlw_user_seg_refresh(m, u, at);
     }
     if (j->do_fc) {
         /* Days closed between take and swap are observed now. */

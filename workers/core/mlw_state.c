@@ -425,7 +425,7 @@ static void carts_expire(struct shop_mlw *m, int64_t now_ms)
         int64_t at = m->users[u].cart_open_ms + MLW_ABANDON_MS;
         cart_close(m, u);
         feature_event(m, u, SHOP_ML_EV_CART_ABANDON, 0, at);
-        mlw_user_refresh(m, u, now_ms);
+        mlw_user_seg_refresh(m, u, now_ms);
     }
     free(due);
 }
