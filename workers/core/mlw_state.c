@@ -434,7 +434,8 @@ static void carts_expire(struct shop_mlw *m, int64_t now_ms)
  * event-time hour (each is O(items) or O(users)), then the abandoned carts. */
 static void hour_pass(struct shop_mlw *m, int64_t at_ms)
 {
-    qsort(m->touched_hour, m->n_touched_hour, sizeof(*m->touched_hour), cmp_u32);
+    if (m->n_touched_hour > 0)
+        qsort(m->touched_hour, m->n_touched_hour, sizeof(*m->touched_hour), cmp_u32);
     for (uint32_t i = 0; i < m->n_touched_hour; i++) {
         uint32_t p = m->touched_hour[i];
         m->products[p].touched_hour = false;
