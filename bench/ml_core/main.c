@@ -153,8 +153,12 @@ int main(int argc, char **argv)
         }
         i = j;
     }
-    if (n_ev > limit)
+    if (n_ev > limit) {
         n_ev = limit;
+        n_lines = 0;
+        for (size_t i = 0; i < n_ev; i++)
+            n_lines += evs[i]->stock_reserved->n_lines;
+    }
     /* The raw limit: pack and decode every event once. */
     double t0 = cpu_s();
     struct shop_arena scratch = SHOP_ARENA_INIT;

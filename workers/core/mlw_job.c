@@ -2,7 +2,7 @@
  * Retraining off the loop thread (mlw.h): when a retrain comes due (the event-time
  * schedule or a drift measure), the take copies what training needs at that point of
  * the applied sequence; run trains on the copy only (warm ALS retrain, K-means refit,
- * the weekly forecast selection); the swap puts the result in at the swap point, take
+ * the weekly forecast selection, every product's similar list from the pair counts); the swap puts the result in at the swap point, take
  * time + swap_after_ms of event time, whenever the shell finished the job. Pure.
  *
  * Drift, both measured since the last take:
@@ -56,6 +56,11 @@ struct shop_mlw_job {
     uint64_t seg_seed;
     struct shop_ml_kmeans *km;
     double inertia, silhouette;
+    /* similar lists: the pair counts at the take, a top-K table for every item */
+    bool do_sim;
+    struct shop_ml_cooc cooc;
+    struct shop_ml_similar sim;
+    uint32_t similar_k;
     /* forecast */
     bool do_fc;
     struct fc_item *fc;
@@ -198,6 +203,24 @@ static void take_fc(struct shop_mlw *m, struct shop_mlw_job *j)
     j->do_fc = j->n_fc > 0;
 }
 
+/* What shop_ml_cooc_similar reads: the item counts and the pairs (no histories). */
+static void take_sim(struct shop_mlw *m, struct shop_mlw_job *j)
+{
+    const struct shop_ml_cooc *c = &m->cooc;
+    if (c->pairs.len == 0)
+        return;
+    j->cooc.n_items = c->n_items;
+    j->cooc.item_count = shop_xmalloc(((size_t)c->n_items + 1) * sizeof(*c->item_count));
+    memcpy(j->cooc.item_count, c->item_count, (size_t)c->n_items * sizeof(*c->item_count));
+    j->cooc.pairs = c->pairs;
+    j->cooc.pairs.key = shop_xmalloc(c->pairs.cap * sizeof(*c->pairs.key));
+    memcpy(j->cooc.pairs.key, c->pairs.key, c->pairs.cap * sizeof(*c->pairs.key));
+    j->cooc.pairs.val = shop_xmalloc(c->pairs.cap * sizeof(*c->pairs.val));
+    memcpy(j->cooc.pairs.val, c->pairs.val, c->pairs.cap * sizeof(*c->pairs.val));
+    j->similar_k = m->cfg.similar_k;
+    j->do_sim = true;
+}
+
 struct shop_mlw_job *shop_mlw_job_take(struct shop_mlw *m)
 {
     if (!m->take_due || m->job_out)
@@ -213,6 +236,7 @@ struct shop_mlw_job *shop_mlw_job_take(struct shop_mlw *m)
     take_rec(m, j);
     take_seg(m, j);
     take_fc(m, j);
+    take_sim(m, j);
     /* The drift and schedule restart at the take; users touched from now on are
      * folded in again against the new model at the swap. */
     m->pairs_at_take = m->n_pairs;
@@ -270,6 +294,8 @@ void shop_mlw_job_run(struct shop_mlw_job *j)
             free(labels);
         }
     }
+    if (j->do_sim)
+        shop_ml_cooc_similar(&j->cooc, j->similar_k, &j->sim);
     for (size_t i = 0; i < j->n_fc; i++) {
         struct fc_item *f = &j->fc[i];
         double errors[SHOP_ML_FC_METHODS];
@@ -296,6 +322,10 @@ static void job_release(struct shop_mlw_job *j)
     free(j->has_recs);
     free(j->z);
     shop_ml_kmeans_free(j->km);
+    free(j->cooc.item_count);
+    free(j->cooc.pairs.key);
+    free(j->cooc.pairs.val);
+    shop_ml_similar_fini(&j->sim);
     for (size_t i = 0; i < j->n_fc; i++)
         free(j->fc[i].y);
     free(j->fc);
@@ -429,6 +459,20 @@ void mlw_swap(struct shop_mlw *m, struct shop_mlw_job *j)
     }
     if (j->do_seg)
         mlw_segments_refresh(m, at);
+    /* Similar lists of the pair counts at the take, every item with neighbours. */
+    for (uint32_t p = 0; j->do_sim && p < j->sim.n_items && p < m->n_products; p++) {
+        struct mlw_product *pr = &m->products[p];
+        uint32_t len = j->sim.len[p];
+        if (len == 0)
+            continue;
+        if (pr->sim == NULL)
+            pr->sim = shop_xmalloc(m->cfg.similar_k * sizeof(*pr->sim));
+        memcpy(pr->sim, j->sim.nb + (size_t)p * j->sim.k, len * sizeof(*pr->sim));
+        pr->n_sim = len;
+        pr->sim_at = at;
+        pr->sim_dirty = true;
+        mlw_mark_product(m, p);
+    }
     for (int w = 0; w < MLW_MODELS; w++) {
         if (j->version[w] == m->model[w].version && m->model[w].dirty)
             mlw_out_model(m, w);
