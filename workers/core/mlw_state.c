@@ -701,8 +701,11 @@ size_t shop_mlw_release(struct shop_mlw *m, bool flush)
         struct shop_mlw_entry e;
         if (!shop_mlw_order_pop(m->order, flush, limit, &e)) {
             /* Every entry before the swap point has been applied once the clock is
-             * lateness past it (or on a flush): this is the swap point. */
-            if (m->job_out && (flush || shop_mlw_order_clock(m->order) - m->cfg.lateness_ms >= m->swap_ms)) {
+             * lateness past it, or on a flush once the stream has reached it (a record at
+             * or after the swap point was pushed): this is the swap point. A flush before
+             * that does not swap, so an idle consumer swaps where a busy one does. */
+            int64_t clock = shop_mlw_order_clock(m->order);
+            if (m->job_out && (clock - m->cfg.lateness_ms >= m->swap_ms || (flush && clock >= m->swap_ms))) {
                 m->at_swap = true;
                 continue;
             }
