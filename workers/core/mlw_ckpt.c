@@ -11,7 +11,7 @@
  * fixes, so equal states give equal bytes. The models travel in the library's records:
  * "als" (ALSM), "cooc" (COOC), "kmeans" (KMNS), "scaler" (FSCL), "pop" (POPM), and
  * "forecast" (MLFC: each product's selected method as FCST). What is derived (the id
- * maps, the neighbour lists from the pair counts, the open carts) is rebuilt on restore.
+ * maps, the open carts) is rebuilt on restore.
  */
 #include <jansson.h>
 #include <math.h>
@@ -142,7 +142,6 @@ static void encode_state(const struct shop_mlw *m, struct shop_ml_writer *w)
         shop_ml_put_u32(w, p->n_days);
         shop_ml_put_f64s(w, p->series, p->n_days);
         shop_ml_put_i64(w, p->last_sale_day);
-        shop_ml_put_u8(w, p->touched_hour);
     }
     const struct mlw_held **held = shop_xmalloc(((size_t)m->n_held + 1) * sizeof(*held));
     for (uint32_t i = 0; i < m->n_held; i++)
@@ -464,14 +463,6 @@ static int decode_state(struct shop_mlw *m, const uint8_t *buf, size_t len, stru
         p->series = shop_xcalloc(p->cap_days, sizeof(*p->series));
         TRY(shop_ml_get_f64s(&r, p->series, p->n_days));
         TRY(shop_ml_get_i64(&r, &p->last_sale_day));
-        TRY(get_bool(&r, &p->touched_hour));
-        if (p->touched_hour) {
-            if (m->n_touched_hour + 1 > m->cap_touched_hour) {
-                m->cap_touched_hour = m->cap_touched_hour ? m->cap_touched_hour * 2 : 16;
-                m->touched_hour = shop_xrealloc(m->touched_hour, m->cap_touched_hour * sizeof(*m->touched_hour));
-            }
-            m->touched_hour[m->n_touched_hour++] = i;
-        }
     }
     what = "interactions";
     for (uint32_t i = 0; i < m->n_users; i++) {
@@ -589,20 +580,6 @@ static int decode_models(struct shop_mlw *m, const struct shop_mlw_part *parts, 
     return 0;
 }
 
-/* The neighbour lists: every pair counted once makes two neighbours. */
-static void rebuild_neighbours(struct shop_mlw *m)
-{
-    const struct shop_ml_pairmap *pm = &m->cooc.pairs;
-    for (size_t s = 0; s < pm->cap; s++) {
-        uint64_t key = pm->key[s];
-        if (key == UINT64_MAX)
-            continue;
-        uint32_t lo = (uint32_t)(key >> 32), hi = (uint32_t)key;
-        mlw_product_nb_add(&m->products[lo], hi);
-        mlw_product_nb_add(&m->products[hi], lo);
-    }
-}
-
 int shop_mlw_restore(struct shop_mlw *m, const struct shop_mlw_part *parts, size_t n, struct shop_err *err)
 {
     if (m->n_users != 0 || m->n_products != 0 || m->job_out || shop_mlw_buffered(m) != 0)
@@ -615,8 +592,6 @@ int shop_mlw_restore(struct shop_mlw *m, const struct shop_mlw_part *parts, size
         shop_mlw_free(t);
         return SHOP_EBADMSG;
     }
-    /* The pair keys name items below the product count (checked above via n_items). */
-    rebuild_neighbours(t);
     struct shop_mlw tmp = *m;
     *m = *t;
     *t = tmp;

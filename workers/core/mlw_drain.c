@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * What the reads get (mlw.h's drain). Every value is computed when it changes, at a
  * point of the applied sequence: a user's list and features at their event (and for
- * everyone at a swap), similar lists, the popularity list and the segments once per
- * event-time hour, forecasts at a day close (and at a swap). The drain only hands the
+ * everyone at a swap), the popularity list and the segments once per event-time hour,
+ * forecasts at a day close (and at a swap), similar lists at a swap. The drain only hands the
  * latest of each out, sorted by key, so what ends in the read models never depends on
  * when the shell drains. Pure.
  */
@@ -67,7 +67,7 @@ static uint32_t keep_positive(struct shop_ml_scored *v, uint32_t n, double scale
     return o;
 }
 
-void mlw_user_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
+void mlw_user_recs_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
 {
     struct mlw_user *u = &m->users[ui];
     uint32_t *excl = shop_xmalloc((u->n_inter + 1) * sizeof(*excl));
@@ -81,40 +81,33 @@ void mlw_user_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
     if (u->has_x) {
         shop_ml_reco_user(&m->als, u->x, &m->pop, excl, n_excl, m->cfg.top_n, u->recs, &u->n_recs);
         u->recs_fallback = false;
-        u->recs_version = m->model[MLW_REC].version;
     } else {
         shop_ml_reco_popular(&m->pop, excl, n_excl, m->cfg.top_n, u->recs, &u->n_recs);
         u->n_recs = keep_positive(u->recs, u->n_recs, pop_scale(m, at_ms));
         u->recs_fallback = true;
-        u->recs_version = m->model[MLW_REC].version;
     }
+    u->recs_version = m->model[MLW_REC].version;
     free(excl);
     u->recs_at = at_ms;
     u->recs_dirty = true;
-    if (u->segment >= 0 && u->feat.in_scaler) {
-        shop_ml_features_standardise(&m->scaler, &u->feat, at_ms, u->z);
-        u->seg_at = at_ms;
-        u->seg_dirty = true;
-    }
     mlw_mark_user(m, ui);
 }
 
-void mlw_product_sim_refresh(struct shop_mlw *m, uint32_t pi, int64_t at_ms)
+void mlw_user_seg_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
 {
-    struct mlw_product *p = &m->products[pi];
-    if (p->sim == NULL)
-        p->sim = shop_xmalloc(m->cfg.similar_k * sizeof(*p->sim));
-    struct shop_ml_topn h;
-    shop_ml_topn_init(&h, p->sim, m->cfg.similar_k);
-    for (uint32_t i = 0; i < p->n_nb; i++) {
-        double c = shop_ml_cooc_cosine(&m->cooc, pi, p->nb[i]);
-        if (c > 0)
-            shop_ml_topn_push(&h, p->nb[i], c);
-    }
-    p->n_sim = shop_ml_topn_finish(&h);
-    p->sim_at = at_ms;
-    p->sim_dirty = true;
-    mlw_mark_product(m, pi);
+    struct mlw_user *u = &m->users[ui];
+    if (u->segment < 0 || !u->feat.in_scaler)
+        return;
+    shop_ml_features_standardise(&m->scaler, &u->feat, at_ms, u->z);
+    u->seg_at = at_ms;
+    u->seg_dirty = true;
+    mlw_mark_user(m, ui);
+}
+
+void mlw_user_refresh(struct shop_mlw *m, uint32_t ui, int64_t at_ms)
+{
+    mlw_user_recs_refresh(m, ui, at_ms);
+    mlw_user_seg_refresh(m, ui, at_ms);
 }
 
 void mlw_product_fc_refresh(struct shop_mlw *m, uint32_t pi, int64_t at_ms)

@@ -87,9 +87,6 @@ struct mlw_product {
     bool has_fc;
     struct shop_ml_forecast fc;
     int64_t fc_day;               /* first day fc has not observed */
-    uint32_t *nb;                 /* co-occurring items (any order; rebuilt from the pairs on restore) */
-    uint32_t n_nb, cap_nb;
-    bool touched_hour;            /* first-touched in the current hour: refresh its similar list */
     bool sim_dirty, fc_dirty;
     struct shop_ml_scored *sim;   /* computed similar list while sim_dirty */
     uint32_t n_sim;
@@ -171,8 +168,6 @@ struct shop_mlw {
     uint64_t seq;                 /* every ml.* event ever produced */
     uint64_t buyers;              /* users with an order */
     uint64_t n_pairs;             /* (user, item) interactions */
-    uint32_t *touched_hour;       /* products first-touched this hour */
-    uint32_t n_touched_hour, cap_touched_hour;
     bool at_swap;                 /* release reached the swap point of the job out */
     uint8_t *pack;                /* push's packing buffer */
     size_t cap_pack;
@@ -214,7 +209,6 @@ void mlw_apply(struct shop_mlw *m, const Shopstream__V1__Event *ev, bool late);
 void mlw_mark_user(struct shop_mlw *m, uint32_t u);
 void mlw_mark_product(struct shop_mlw *m, uint32_t p);
 void mlw_user_move_segment(struct shop_mlw *m, uint32_t u, bool mini_batch, int64_t at_ms);
-void mlw_product_nb_add(struct mlw_product *p, uint32_t item);
 void mlw_close_days(struct shop_mlw *m, int64_t day);
 double mlw_inter_value(const struct shop_mlw *m, const struct mlw_user *u, const struct mlw_inter *in);
 void mlw_state_fini(struct shop_mlw *m);
@@ -226,7 +220,8 @@ void mlw_swap(struct shop_mlw *m, struct shop_mlw_job *job);
 /* mlw_drain.c: the out values, computed at deterministic points */
 void mlw_user_fold(struct shop_mlw *m, struct mlw_user *u);
 void mlw_user_refresh(struct shop_mlw *m, uint32_t u, int64_t at_ms);
-void mlw_product_sim_refresh(struct shop_mlw *m, uint32_t p, int64_t at_ms);
+void mlw_user_recs_refresh(struct shop_mlw *m, uint32_t u, int64_t at_ms);
+void mlw_user_seg_refresh(struct shop_mlw *m, uint32_t u, int64_t at_ms);
 void mlw_product_fc_refresh(struct shop_mlw *m, uint32_t p, int64_t at_ms);
 void mlw_popular_refresh(struct shop_mlw *m, int64_t at_ms);
 void mlw_segments_refresh(struct shop_mlw *m, int64_t at_ms);

@@ -2,7 +2,7 @@
  * Retraining off the loop thread (mlw.h): when a retrain comes due (the event-time
  * schedule or a drift measure), the take copies what training needs at that point of
  * the applied sequence; run trains on the copy only (warm ALS retrain, K-means refit,
- * the weekly forecast selection); the swap puts the result in at the swap point, take
+ * the weekly forecast selection, every product's similar list from the pair counts); the swap puts the result in at the swap point, take
  * time + swap_after_ms of event time, whenever the shell finished the job. Pure.
  *
  * Drift, both measured since the last take:
@@ -41,6 +41,14 @@ struct shop_mlw_job {
     struct shop_ml_csr r_ui, r_iu;
     uint32_t iters;
     double loss;
+    /* every trained user's list under the new model, computed by run off the loop:
+     * the swap hands it to the users untouched since the take */
+    uint32_t top_n;
+    size_t *excl_ptr;
+    uint32_t *excl;
+    struct shop_ml_scored *recs;
+    uint32_t *n_recs;
+    bool *has_recs;
     /* segment */
     bool do_seg;
     double *z;
@@ -48,6 +56,11 @@ struct shop_mlw_job {
     uint64_t seg_seed;
     struct shop_ml_kmeans *km;
     double inertia, silhouette;
+    /* similar lists: the pair counts at the take, a top-K table for every item */
+    bool do_sim;
+    struct shop_ml_cooc cooc;
+    struct shop_ml_similar sim;
+    uint32_t similar_k;
     /* forecast */
     bool do_fc;
     struct fc_item *fc;
@@ -124,6 +137,23 @@ static void take_rec(struct shop_mlw *m, struct shop_mlw_job *j)
         j->iters = MLW_ALS_ITERS_FIRST;
     }
     shop_ml_als_resize(&j->als, m->n_users, m->n_products);
+    /* What each user bought, excluded from their list. */
+    j->top_n = m->cfg.top_n;
+    j->excl_ptr = shop_xcalloc((size_t)m->n_users + 1, sizeof(*j->excl_ptr));
+    size_t ne = 0;
+    for (uint32_t u = 0; u < m->n_users; u++) {
+        for (uint32_t i = 0; i < m->users[u].n_inter; i++)
+            ne += m->users[u].inter[i].bought > 0;
+        j->excl_ptr[u + 1] = ne;
+    }
+    j->excl = shop_xmalloc((ne + 1) * sizeof(*j->excl));
+    ne = 0;
+    for (uint32_t u = 0; u < m->n_users; u++) {
+        for (uint32_t i = 0; i < m->users[u].n_inter; i++) {
+            if (m->users[u].inter[i].bought > 0)
+                j->excl[ne++] = m->users[u].inter[i].item;
+        }
+    }
     shop_ml_csr_build(&j->r_ui, m->n_users, m->n_products, t, nt, NULL);
     shop_ml_csr_transpose(&j->r_ui, &j->r_iu);
     free(t);
@@ -173,6 +203,24 @@ static void take_fc(struct shop_mlw *m, struct shop_mlw_job *j)
     j->do_fc = j->n_fc > 0;
 }
 
+/* What shop_ml_cooc_similar reads: the item counts and the pairs (no histories). */
+static void take_sim(struct shop_mlw *m, struct shop_mlw_job *j)
+{
+    const struct shop_ml_cooc *c = &m->cooc;
+    if (c->pairs.len == 0)
+        return;
+    j->cooc.n_items = c->n_items;
+    j->cooc.item_count = shop_xmalloc(((size_t)c->n_items + 1) * sizeof(*c->item_count));
+    memcpy(j->cooc.item_count, c->item_count, (size_t)c->n_items * sizeof(*c->item_count));
+    j->cooc.pairs = c->pairs;
+    j->cooc.pairs.key = shop_xmalloc(c->pairs.cap * sizeof(*c->pairs.key));
+    memcpy(j->cooc.pairs.key, c->pairs.key, c->pairs.cap * sizeof(*c->pairs.key));
+    j->cooc.pairs.val = shop_xmalloc(c->pairs.cap * sizeof(*c->pairs.val));
+    memcpy(j->cooc.pairs.val, c->pairs.val, c->pairs.cap * sizeof(*c->pairs.val));
+    j->similar_k = m->cfg.similar_k;
+    j->do_sim = true;
+}
+
 struct shop_mlw_job *shop_mlw_job_take(struct shop_mlw *m)
 {
     if (!m->take_due || m->job_out)
@@ -188,6 +236,7 @@ struct shop_mlw_job *shop_mlw_job_take(struct shop_mlw *m)
     take_rec(m, j);
     take_seg(m, j);
     take_fc(m, j);
+    take_sim(m, j);
     /* The drift and schedule restart at the take; users touched from now on are
      * folded in again against the new model at the swap. */
     m->pairs_at_take = m->n_pairs;
@@ -214,6 +263,23 @@ void shop_mlw_job_run(struct shop_mlw_job *j)
         else
             j->loss = shop_ml_als_loss(&j->als, &j->r_ui);
     }
+    if (j->do_rec) {
+        uint32_t nu = j->r_ui.n_rows, k = j->als.k;
+        j->recs = shop_xmalloc(((size_t)nu * j->top_n + 1) * sizeof(*j->recs));
+        j->n_recs = shop_xcalloc((size_t)nu + 1, sizeof(*j->n_recs));
+        j->has_recs = shop_xcalloc((size_t)nu + 1, sizeof(*j->has_recs));
+        for (uint32_t u = 0; u < nu; u++) {
+            const double *x = j->als.x + (size_t)u * k;
+            bool signal = false;
+            for (uint32_t f = 0; f < k && !signal; f++)
+                signal = x[f] > 0 || x[f] < 0;
+            if (j->r_ui.row_ptr[u + 1] == j->r_ui.row_ptr[u] || !signal)
+                continue;
+            shop_ml_reco_user(&j->als, x, NULL, j->excl + j->excl_ptr[u], j->excl_ptr[u + 1] - j->excl_ptr[u],
+                              j->top_n, j->recs + (size_t)u * j->top_n, &j->n_recs[u]);
+            j->has_recs[u] = true;
+        }
+    }
     if (j->do_seg) {
         struct shop_ml_rand rnd;
         shop_ml_rand_init(&rnd, j->seg_seed);
@@ -228,6 +294,8 @@ void shop_mlw_job_run(struct shop_mlw_job *j)
             free(labels);
         }
     }
+    if (j->do_sim)
+        shop_ml_cooc_similar(&j->cooc, j->similar_k, &j->sim);
     for (size_t i = 0; i < j->n_fc; i++) {
         struct fc_item *f = &j->fc[i];
         double errors[SHOP_ML_FC_METHODS];
@@ -247,8 +315,17 @@ static void job_release(struct shop_mlw_job *j)
     shop_ml_als_fini(&j->als);
     shop_ml_csr_fini(&j->r_ui);
     shop_ml_csr_fini(&j->r_iu);
+    free(j->excl_ptr);
+    free(j->excl);
+    free(j->recs);
+    free(j->n_recs);
+    free(j->has_recs);
     free(j->z);
     shop_ml_kmeans_free(j->km);
+    free(j->cooc.item_count);
+    free(j->cooc.pairs.key);
+    free(j->cooc.pairs.val);
+    shop_ml_similar_fini(&j->sim);
     for (size_t i = 0; i < j->n_fc; i++)
         free(j->fc[i].y);
     free(j->fc);
@@ -347,18 +424,32 @@ void mlw_swap(struct shop_mlw *m, struct shop_mlw_job *j)
         struct mlw_user *ur = &m->users[u];
         if (j->do_seg)
             mlw_user_move_segment(m, u, false, at);
+        bool listed = false;
         if (j->do_rec) {
-            if (u < j->r_ui.n_rows && !ur->touched && j->r_ui.row_ptr[u + 1] > j->r_ui.row_ptr[u]) {
+            if (u < j->r_ui.n_rows && !ur->touched && j->has_recs[u]) {
                 if (ur->x == NULL)
                     ur->x = shop_xmalloc((size_t)k * sizeof(*ur->x));
                 memcpy(ur->x, m->als.x + (size_t)u * k, (size_t)k * sizeof(*ur->x));
                 ur->has_x = true;
+                /* The list run computed: what mlw_user_recs_refresh would compute now. */
+                if (ur->recs == NULL)
+                    ur->recs = shop_xmalloc(m->cfg.top_n * sizeof(*ur->recs));
+                ur->n_recs = j->n_recs[u];
+                memcpy(ur->recs, j->recs + (size_t)u * j->top_n, ur->n_recs * sizeof(*ur->recs));
+                ur->recs_fallback = false;
+                ur->recs_version = m->model[MLW_REC].version;
+                ur->recs_at = at;
+                ur->recs_dirty = true;
+                mlw_mark_user(m, u);
+                listed = true;
             } else {
                 mlw_user_fold(m, ur);
             }
         }
         ur->touched = false;
-        mlw_user_refresh(m, u, at);
+        if (!listed)
+            mlw_user_recs_refresh(m, u, at);
+        mlw_user_seg_refresh(m, u, at);
     }
     if (j->do_fc) {
         /* Days closed between take and swap are observed now. */
@@ -368,6 +459,20 @@ void mlw_swap(struct shop_mlw *m, struct shop_mlw_job *j)
     }
     if (j->do_seg)
         mlw_segments_refresh(m, at);
+    /* Similar lists of the pair counts at the take, every item with neighbours. */
+    for (uint32_t p = 0; j->do_sim && p < j->sim.n_items && p < m->n_products; p++) {
+        struct mlw_product *pr = &m->products[p];
+        uint32_t len = j->sim.len[p];
+        if (len == 0)
+            continue;
+        if (pr->sim == NULL)
+            pr->sim = shop_xmalloc(m->cfg.similar_k * sizeof(*pr->sim));
+        memcpy(pr->sim, j->sim.nb + (size_t)p * j->sim.k, len * sizeof(*pr->sim));
+        pr->n_sim = len;
+        pr->sim_at = at;
+        pr->sim_dirty = true;
+        mlw_mark_product(m, p);
+    }
     for (int w = 0; w < MLW_MODELS; w++) {
         if (j->version[w] == m->model[w].version && m->model[w].dirty)
             mlw_out_model(m, w);

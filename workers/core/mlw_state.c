@@ -81,7 +81,6 @@ void mlw_state_fini(struct shop_mlw *m)
     for (uint32_t i = 0; i < m->n_products; i++) {
         free(m->products[i].id);
         free(m->products[i].series);
-        free(m->products[i].nb);
         free(m->products[i].sim);
         free(m->products[i].fc_out);
     }
@@ -92,7 +91,6 @@ void mlw_state_fini(struct shop_mlw *m)
     }
     free(m->held);
     free(m->open_carts);
-    free(m->touched_hour);
     mlw_map_fini(&m->user_ix);
     mlw_map_fini(&m->product_ix);
     mlw_map_fini(&m->held_ix);
@@ -173,12 +171,6 @@ void mlw_mark_product(struct shop_mlw *m, uint32_t p)
         m->dirty_products[m->n_dirty_products++] = p;
         r->listed = true;
     }
-}
-
-void mlw_product_nb_add(struct mlw_product *p, uint32_t item)
-{
-    GROW(p->nb, p->n_nb, p->cap_nb);
-    p->nb[p->n_nb++] = item;
 }
 
 /* The user's interaction with item, created (sorted by item) when absent. */
@@ -425,22 +417,15 @@ static void carts_expire(struct shop_mlw *m, int64_t now_ms)
         int64_t at = m->users[u].cart_open_ms + MLW_ABANDON_MS;
         cart_close(m, u);
         feature_event(m, u, SHOP_ML_EV_CART_ABANDON, 0, at);
-        mlw_user_refresh(m, u, now_ms);
+        mlw_user_seg_refresh(m, u, now_ms);
     }
     free(due);
 }
 
-/* The hour's similar lists, the popularity list and the segments, computed once per
- * event-time hour (each is O(items) or O(users)), then the abandoned carts. */
+/* The popularity list and the segments, computed once per event-time hour when they
+ * changed (each is O(items) or O(users)), then the abandoned carts. */
 static void hour_pass(struct shop_mlw *m, int64_t at_ms)
 {
-    qsort(m->touched_hour, m->n_touched_hour, sizeof(*m->touched_hour), cmp_u32);
-    for (uint32_t i = 0; i < m->n_touched_hour; i++) {
-        uint32_t p = m->touched_hour[i];
-        m->products[p].touched_hour = false;
-        mlw_product_sim_refresh(m, p, at_ms);
-    }
-    m->n_touched_hour = 0;
     if (m->popular_dirty)
         mlw_popular_refresh(m, at_ms);
     if (m->segments_dirty)
@@ -475,31 +460,11 @@ static void interact(struct shop_mlw *m, uint32_t u, uint32_t p, enum shop_ml_ac
     touch_user(m, u, at_ms);
 }
 
-/* A purchase's first touch feeds the co-occurrence; pairs counted for the first time
- * make the two items neighbours (the similar lists' candidates). */
+/* A purchase's first touch feeds the co-occurrence (the similar lists come from the
+ * counts in each job, mlw_job.c). */
 static void cooc_touch(struct shop_mlw *m, uint32_t u, uint32_t p)
 {
-    uint32_t ring[MLW_COOC_HIST];
-    uint32_t h = 0;
-    if (u < m->cooc.cap_users) {
-        uint32_t t = m->cooc.touches[u];
-        h = t < m->cooc.hist_max ? t : m->cooc.hist_max;
-        memcpy(ring, m->cooc.hist + (size_t)u * m->cooc.hist_max, h * sizeof(*ring));
-    }
-    if (shop_ml_cooc_add(&m->cooc, u, p, NULL) != 1)
-        return;
-    for (uint32_t s = 0; s < h; s++) {
-        if (shop_ml_cooc_pair(&m->cooc, p, ring[s]) == 1) {
-            mlw_product_nb_add(&m->products[p], ring[s]);
-            mlw_product_nb_add(&m->products[ring[s]], p);
-        }
-    }
-    struct mlw_product *r = &m->products[p];
-    if (!r->touched_hour) {
-        r->touched_hour = true;
-        GROW(m->touched_hour, m->n_touched_hour, m->cap_touched_hour);
-        m->touched_hour[m->n_touched_hour++] = p;
-    }
+    shop_ml_cooc_add(&m->cooc, u, p, NULL);
 }
 
 static bool reserved(struct shop_mlw *m, const Shopstream__V1__Event *ev, uint32_t *who)
@@ -736,8 +701,11 @@ size_t shop_mlw_release(struct shop_mlw *m, bool flush)
         struct shop_mlw_entry e;
         if (!shop_mlw_order_pop(m->order, flush, limit, &e)) {
             /* Every entry before the swap point has been applied once the clock is
-             * lateness past it (or on a flush): this is the swap point. */
-            if (m->job_out && (flush || shop_mlw_order_clock(m->order) - m->cfg.lateness_ms >= m->swap_ms)) {
+             * lateness past it, or on a flush once the stream has reached it (a record at
+             * or after the swap point was pushed): this is the swap point. A flush before
+             * that does not swap, so an idle consumer swaps where a busy one does. */
+            int64_t clock = shop_mlw_order_clock(m->order);
+            if (m->job_out && (clock - m->cfg.lateness_ms >= m->swap_ms || (flush && clock >= m->swap_ms))) {
                 m->at_swap = true;
                 continue;
             }

@@ -235,6 +235,15 @@ static inline struct mrec *mshop(struct shop_arena *a, int n_users, int n_produc
     return v;
 }
 
+/* Two records far past every swap point close a stream: the first may take a retrain by
+ * the schedule, the second passes its swap point (a job taken near the end of a stream
+ * swaps only once the stream reaches its swap point). */
+static inline void mclose(struct shop_arena *a, struct shop_mlw *m)
+{
+    shop_mlw_push(m, SHOP_STREAM_BROWSE, 1, 99999998, mev_view(a, 999998, "zz-end", "p-end", T0 + 400 * DAY));
+    shop_mlw_push(m, SHOP_STREAM_BROWSE, 1, 99999999, mev_view(a, 999999, "zz-end", "p-end", T0 + 400 * DAY + 2 * HOUR));
+}
+
 /* ---- a sink that writes text ----------------------------------------------------------- */
 
 struct mtext {

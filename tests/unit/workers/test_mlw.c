@@ -82,21 +82,30 @@ static void push_rec(struct shop_mlw *m, const struct mrec *r)
 
 /* Pushes recs in the order given (NULL: as they are), draining every drain_every pushes
  * (0: only at the end), then flushes everything. */
-static void run(struct shop_mlw *m, const struct mrec *recs, size_t n, const size_t *order, int delay,
-                size_t drain_every, struct mtext *t)
+static void run_flushing(struct shop_mlw *m, const struct mrec *recs, size_t n, const size_t *order, int delay,
+                         size_t drain_every, bool idle, struct mtext *t)
 {
     struct pumper p = {.delay = delay};
     struct shop_mlw_sink sink = mt_sink(t);
     for (size_t i = 0; i < n; i++) {
         push_rec(m, &recs[order != NULL ? order[i] : i]);
         p.since++;
-        pump(m, &p, false);
+        pump(m, &p, idle);
         if (drain_every != 0 && i % drain_every == 0)
             shop_mlw_drain(m, &sink);
     }
+    /* A record far past every swap point closes the stream (a job taken near its end
+     * swaps only once the stream reaches its swap point). */
+    mclose(&arena, m);
     while (p.job != NULL || shop_mlw_buffered(m) > 0 || shop_mlw_waiting(m))
         pump(m, &p, true);
     shop_mlw_drain(m, &sink);
+}
+
+static void run(struct shop_mlw *m, const struct mrec *recs, size_t n, const size_t *order, int delay,
+                size_t drain_every, struct mtext *t)
+{
+    run_flushing(m, recs, n, order, delay, drain_every, false, t);
 }
 
 /* Keeps each partition's order and interleaves partitions by a seeded draw among those
@@ -507,6 +516,33 @@ Test(mlw, two_interleavings_give_byte_identical_checkpoints)
     free(t2.buf);
     free(o1);
     free(o2);
+    free(recs);
+    shop_mlw_free(m1);
+    shop_mlw_free(m2);
+}
+
+/* An idle consumer flushes after every record; a busy one never does. With records in
+ * event time the two apply the same sequence, and a retrain swaps at the same point:
+ * a flush before the stream reached the swap point does not swap. */
+Test(mlw, an_idle_consumer_swaps_where_a_busy_one_does)
+{
+    size_t n;
+    struct mrec *recs = mshop(&arena, 30, 24, 25, 17, &n);
+    struct shop_mlw_cfg c = small_cfg();
+    struct mtext t1 = {0}, t2 = {0};
+    struct shop_mlw *m1 = mlw_make(&c), *m2 = mlw_make(&c);
+    run_flushing(m1, recs, n, NULL, 0, 0, false, &t1);
+    run_flushing(m2, recs, n, NULL, 0, 0, true, &t2);
+    struct shop_mlw_stats s1, s2;
+    shop_mlw_stats(m1, &s1);
+    shop_mlw_stats(m2, &s2);
+    cr_assert_gt(s1.jobs, 2);
+    cr_assert_eq(s2.late, 0);
+    cr_assert_eq(s1.jobs, s2.jobs);
+    cr_assert(strcmp(t1.buf, t2.buf) == 0, "drains differ");
+    cr_assert_eq(ckpt_cmp(m1, m2), 0, "checkpoints differ");
+    free(t1.buf);
+    free(t2.buf);
     free(recs);
     shop_mlw_free(m1);
     shop_mlw_free(m2);

@@ -72,6 +72,8 @@ static void feed(struct shop_mlw *m, const struct mrec *recs, size_t from, size_
 static void finish_all(struct shop_mlw *m, struct mtext *t)
 {
     struct shop_mlw_sink sink = mt_sink(t);
+    /* A record far past every swap point closes the stream. */
+    mclose(&arena, m);
     while (shop_mlw_buffered(m) > 0 || shop_mlw_job_out(m) || shop_mlw_waiting(m))
         pump(m, true);
     shop_mlw_drain(m, &sink);
@@ -249,6 +251,8 @@ Test(mlw_ckpt, refused_while_a_job_is_out_or_changes_wait)
     cr_assert_eq(shop_mlw_checkpoint(m, parts, SHOP_MLW_PARTS_MAX, &err), SHOP_EBUSY);
     shop_mlw_job_run(job);
     shop_mlw_job_finish(m, job);
+    pump(m, true);
+    mclose(&arena, m);
     pump(m, true);
     cr_assert_not(shop_mlw_job_out(m));
     cr_assert_eq(shop_mlw_checkpoint(m, parts, SHOP_MLW_PARTS_MAX, &err), SHOP_EBUSY, "the swap's lists wait");
