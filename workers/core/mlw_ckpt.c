@@ -107,17 +107,12 @@ static void encode_state(const struct shop_mlw *m, struct shop_ml_writer *w)
     shop_ml_put_u32(w, m->n_users);
     for (uint32_t i = 0; i < m->n_users; i++) {
         const struct mlw_user *u = &m->users[i];
-        const struct shop_ml_user *f = &u->feat;
         put_str(w, u->id);
-        shop_ml_put_i64(w, f->first_ms);
-        shop_ml_put_i64(w, f->last_order_ms);
-        shop_ml_put_u32(w, f->orders);
-        shop_ml_put_u32(w, f->views);
-        shop_ml_put_u32(w, f->cart_adds);
-        shop_ml_put_u32(w, f->abandoned);
-        shop_ml_put_i64(w, f->spend_minor);
-        shop_ml_put_f64s(w, f->contrib, SHOP_ML_FEAT_DIM);
-        shop_ml_put_u8(w, f->in_scaler);
+        struct shop_ml_writer feat;   /* the library's own record of the features */
+        shop_ml_writer_init(&feat);
+        shop_ml_user_encode(&u->feat, &feat);
+        put_nested(w, &feat);
+        shop_ml_writer_fini(&feat);
         shop_ml_put_i64(w, u->last_ms);
         shop_ml_put_i64(w, u->segment);
         shop_ml_put_i64(w, u->cart_open_ms);
@@ -400,16 +395,10 @@ static int decode_state(struct shop_mlw *m, const uint8_t *buf, size_t len, stru
         TRY(get_str(&r, &u->id));
         TRY(mlw_map_get(&m->user_ix, u->id) != UINT32_MAX);
         mlw_map_put(&m->user_ix, u->id, i);
-        struct shop_ml_user *f = &u->feat;
-        TRY(shop_ml_get_i64(&r, &f->first_ms));
-        TRY(shop_ml_get_i64(&r, &f->last_order_ms));
-        TRY(shop_ml_get_u32(&r, &f->orders));
-        TRY(shop_ml_get_u32(&r, &f->views));
-        TRY(shop_ml_get_u32(&r, &f->cart_adds));
-        TRY(shop_ml_get_u32(&r, &f->abandoned));
-        TRY(shop_ml_get_i64(&r, &f->spend_minor));
-        TRY(shop_ml_get_f64s(&r, f->contrib, SHOP_ML_FEAT_DIM));
-        TRY(get_bool(&r, &f->in_scaler));
+        const uint8_t *fb;
+        size_t flen, fused;
+        TRY(get_nested(&r, &fb, &flen));
+        TRY(shop_ml_user_decode(&u->feat, fb, flen, &fused, err) != 0 || fused != flen);
         TRY(shop_ml_get_i64(&r, &u->last_ms));
         TRY(shop_ml_get_i64(&r, &u->segment));
         TRY(u->segment < -1 || u->segment > INT32_MAX);

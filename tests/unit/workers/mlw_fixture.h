@@ -376,4 +376,27 @@ static inline struct shop_mlw_sink mt_sink(struct mtext *t)
                                   mt_segment, mt_forecast, mt_model, mt_event};
 }
 
+/* The tests' small configuration: models small enough to train in milliseconds. */
+static inline struct shop_mlw_cfg mlw_small_cfg(void)
+{
+    struct shop_mlw_cfg c;
+    shop_mlw_cfg_default(&c);
+    c.lateness_ms = HOUR;
+    c.min_users = 5;
+    c.als.factors = 8;
+    c.top_n = 20;
+    c.similar_k = 10;
+    c.forecast_days = 7;
+    c.segments = 3;
+    return c;
+}
+
+/* A new state; NULL with the reason in err (the caller asserts, so the fixture needs no
+ * test framework). */
+static inline struct shop_mlw *mlw_make_or(const struct shop_mlw_cfg *c, struct shop_err *err)
+{
+    struct shop_mlw *m = NULL;
+    return shop_mlw_new(c, &m, err) == 0 ? m : NULL;
+}
+
 #endif

@@ -23,25 +23,12 @@ static void teardown(void)
 
 TestSuite(mlw, .init = setup, .fini = teardown);
 
-static struct shop_mlw_cfg small_cfg(void)
-{
-    struct shop_mlw_cfg c;
-    shop_mlw_cfg_default(&c);
-    c.lateness_ms = HOUR;
-    c.min_users = 5;
-    c.als.factors = 8;
-    c.top_n = 20;
-    c.similar_k = 10;
-    c.forecast_days = 7;
-    c.segments = 3;
-    return c;
-}
 
 static struct shop_mlw *mlw_make(const struct shop_mlw_cfg *c)
 {
-    struct shop_mlw *m = NULL;
-    struct shop_err err;
-    cr_assert_eq(shop_mlw_new(c, &m, &err), 0, "%s", err.msg);
+    struct shop_err err = {0};
+    struct shop_mlw *m = mlw_make_or(c, &err);
+    cr_assert_not_null(m, "%s", err.msg);
     return m;
 }
 
@@ -171,7 +158,7 @@ Test(mlw, cfg_defaults_validate_and_bad_fields_are_named)
 
 Test(mlw, inputs_buffered_others_ignored_duplicates_dropped_offsets_kept)
 {
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct shop_mlw *m = mlw_make(&c);
     int64_t next;
     cr_assert_eq(shop_mlw_offset(m, SHOP_STREAM_BROWSE, 0, &next), SHOP_ENOTFOUND);
@@ -239,7 +226,7 @@ static struct last_recs recs_of(struct shop_mlw *m, const char *user)
 
 Test(mlw, unknown_user_gets_popular_fallback_without_what_they_bought)
 {
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     c.min_users = 1000;   /* no training: popularity only */
     struct shop_mlw *m = mlw_make(&c);
     const char *pa[] = {"pa"}, *pb[] = {"pb"};
@@ -278,7 +265,7 @@ Test(mlw, unknown_user_gets_popular_fallback_without_what_they_bought)
 
 Test(mlw, released_retracts_the_purchase_and_rejected_never_counts)
 {
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     c.min_users = 1000;
     struct shop_mlw *m = mlw_make(&c);
     const char *pa[] = {"pa"}, *pb[] = {"pb"};
@@ -311,7 +298,7 @@ Test(mlw, released_retracts_the_purchase_and_rejected_never_counts)
 
 Test(mlw, events_apply_in_event_time_order_and_late_ones_on_arrival)
 {
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     c.min_users = 1000;
     struct shop_mlw *m = mlw_make(&c);
     const char *pa[] = {"pa"};
@@ -337,7 +324,7 @@ Test(mlw, events_apply_in_event_time_order_and_late_ones_on_arrival)
 
 Test(mlw, drain_is_sorted_by_key)
 {
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     c.min_users = 1000;
     struct shop_mlw *m = mlw_make(&c);
     const char *users[] = {"zed", "amy", "kim", "bob"};
@@ -364,7 +351,7 @@ Test(mlw, two_interleavings_give_identical_drains)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 30, 24, 20, 7, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     size_t *o1 = interleave(recs, n, 1, HOUR / 2), *o2 = interleave(recs, n, 2, HOUR / 2);
     cr_assert(memcmp(o1, o2, n * sizeof(*o1)) != 0);
     struct mtext t1 = {0}, t2 = {0};
@@ -393,7 +380,7 @@ Test(mlw, a_shop_trains_models_segments_and_forecasts)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 30, 24, 40, 7, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct mtext t = {0};
     struct shop_mlw *m = mlw_make(&c);
     run(m, recs, n, NULL, 0, 50, &t);
@@ -421,7 +408,7 @@ Test(mlw, a_job_finished_early_or_late_gives_identical_results)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 30, 24, 30, 11, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct mtext t1 = {0}, t2 = {0}, t3 = {0};
     struct shop_mlw *m1 = mlw_make(&c), *m2 = mlw_make(&c), *m3 = mlw_make(&c);
     run(m1, recs, n, NULL, 0, 0, &t1);
@@ -463,7 +450,7 @@ Test(mlw, segment_ids_stay_stable_across_refits)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 40, 24, 40, 5, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct shop_mlw *m = mlw_make(&c);
     struct seg_ids si = {0};
     struct shop_mlw_sink sink = {.ctx = &si, .event = si_event};
@@ -505,7 +492,7 @@ Test(mlw, two_interleavings_give_byte_identical_checkpoints)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 30, 24, 25, 13, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     size_t *o1 = interleave(recs, n, 3, HOUR / 2), *o2 = interleave(recs, n, 4, HOUR / 2);
     struct mtext t1 = {0}, t2 = {0};
     struct shop_mlw *m1 = mlw_make(&c), *m2 = mlw_make(&c);
@@ -528,7 +515,7 @@ Test(mlw, an_idle_consumer_swaps_where_a_busy_one_does)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 30, 24, 25, 17, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct mtext t1 = {0}, t2 = {0};
     struct shop_mlw *m1 = mlw_make(&c), *m2 = mlw_make(&c);
     run_flushing(m1, recs, n, NULL, 0, 0, false, &t1);

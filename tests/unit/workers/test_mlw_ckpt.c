@@ -23,25 +23,12 @@ static void teardown(void)
 
 TestSuite(mlw_ckpt, .init = setup, .fini = teardown);
 
-static struct shop_mlw_cfg small_cfg(void)
-{
-    struct shop_mlw_cfg c;
-    shop_mlw_cfg_default(&c);
-    c.lateness_ms = HOUR;
-    c.min_users = 5;
-    c.als.factors = 8;
-    c.top_n = 20;
-    c.similar_k = 10;
-    c.forecast_days = 7;
-    c.segments = 3;
-    return c;
-}
 
 static struct shop_mlw *mk(const struct shop_mlw_cfg *c)
 {
-    struct shop_mlw *m = NULL;
-    struct shop_err err;
-    cr_assert_eq(shop_mlw_new(c, &m, &err), 0, "%s", err.msg);
+    struct shop_err err = {0};
+    struct shop_mlw *m = mlw_make_or(c, &err);
+    cr_assert_not_null(m, "%s", err.msg);
     return m;
 }
 
@@ -122,7 +109,7 @@ Test(mlw_ckpt, restored_and_continued_ends_byte_identical_to_a_run_without_it)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 30, 24, 30, 3, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct shop_mlw *a = mk(&c), *b = mk(&c);
     struct mtext ta = {0}, tb = {0};
     struct shop_mlw_sink sa = mt_sink(&ta), sb = mt_sink(&tb);
@@ -184,7 +171,7 @@ Test(mlw_ckpt, corrupt_parts_are_rejected_and_leave_the_state_untouched)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 20, 16, 20, 9, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct shop_mlw *a = mk(&c);
     struct mtext t = {0};
     feed(a, recs, 0, n, &t);
@@ -234,7 +221,7 @@ Test(mlw_ckpt, refused_while_a_job_is_out_or_changes_wait)
 {
     size_t n;
     struct mrec *recs = mshop(&arena, 20, 16, 10, 4, &n);
-    struct shop_mlw_cfg c = small_cfg();
+    struct shop_mlw_cfg c = mlw_small_cfg();
     struct shop_mlw *m = mk(&c);
     struct shop_err err;
     struct shop_mlw_part parts[SHOP_MLW_PARTS_MAX];
