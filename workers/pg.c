@@ -17,33 +17,41 @@
  * polling the consumer (max.poll.interval.ms): connect_timeout for the connect,
  * statement_timeout for a statement, keepalives and tcp_user_timeout for a server
  * that vanished without a reset. */
-int worker_pg_connect(struct worker *w, struct shop_err *err)
+PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, struct shop_err *err)
 {
-    worker_pg_close(w);
     char connect_s[24];
-    snprintf(connect_s, sizeof(connect_s), "%" PRId64, w->cfg->pg_connect_timeout_s);
+    snprintf(connect_s, sizeof(connect_s), "%" PRId64, cfg->pg_connect_timeout_s);
     const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
                                 "keepalives_count", "tcp_user_timeout", "dbname", NULL};
-    const char *const vals[] = {connect_s, "1", "10", "5", "3", "30000", w->cfg->pg_dsn, NULL};
-    w->conn = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(w->conn) != CONNECTION_OK) {
+    const char *const vals[] = {connect_s, "1", "10", "5", "3", "30000", cfg->pg_dsn, NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
         char msg[SHOP_ERR_MSG_MAX];   /* libpq may quote parts of the DSN */
-        shop_redact_text(PQerrorMessage(w->conn), w->cfg->pg_dsn, msg, sizeof(msg));
+        shop_redact_text(PQerrorMessage(conn), cfg->pg_dsn, msg, sizeof(msg));
         shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", msg);
-        worker_pg_close(w);
-        return SHOP_EPG;
+        PQfinish(conn);
+        return NULL;
     }
     char sql[128];
     snprintf(sql, sizeof(sql), "set statement_timeout = %" PRId64 "; set synchronous_commit = %s",
-             w->cfg->pg_statement_timeout_ms, w->cfg->pg_synchronous_commit ? "on" : "off");
-    PGresult *res = PQexec(w->conn, sql);
+             cfg->pg_statement_timeout_ms, cfg->pg_synchronous_commit ? "on" : "off");
+    PGresult *res = PQexec(conn, sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
-        shop_err_set(err, SHOP_EPG, "could not set session settings: %s", PQerrorMessage(w->conn));
-        worker_pg_close(w);
-        return SHOP_EPG;
+        shop_err_set(err, SHOP_EPG, "could not set session settings: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
     }
+    return conn;
+}
+
+int worker_pg_connect(struct worker *w, struct shop_err *err)
+{
+    worker_pg_close(w);
+    w->conn = worker_pg_open(w->cfg, err);
+    if (w->conn == NULL)
+        return SHOP_EPG;
     w->pg_down = false;
     return 0;
 }
