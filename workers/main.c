@@ -75,7 +75,7 @@ int main(int argc, char **argv)
         return 2;
     }
     shop_log_level_parse(cfg.log_level, &shop_log_level);
-    char line[2048];
+    char line[3072];
     shop_worker_cfg_format(&cfg, line, sizeof(line));
     SHOP_LOG(SHOP_LOG_INFO, "worker", "effective configuration", "%s", line);
     if (role_shells[cfg.role] == NULL) {
