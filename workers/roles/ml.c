@@ -232,6 +232,7 @@ static void on_out_event(void *ctx, const struct shop_mlw_out *out)
  * transient: the state is ahead of PostgreSQL until on_assign reloads it. */
 static void write_failed(struct worker *w, struct ml *ml, int rc, const struct shop_err *err)
 {
+    ml->dirty = true;                /* what was drained is lost: never checkpoint this state */
     if (rc == FENCED) {
         stop_fenced(w, ml, err->msg);
         return;
@@ -242,9 +243,29 @@ static void write_failed(struct worker *w, struct ml *ml, int rc, const struct s
         SHOP_LOG(SHOP_LOG_FATAL, "ml", "postgresql refuses what the ml sink wrote; stopping", "sqlstate=%s err=\"%s\"",
                  w->pg_sqlstate, err->msg);
         worker_stop(w, 1);
-        return;
     }
-    ml->dirty = true;
+}
+
+/* The batch's next offset per partition, for consumer_offsets (one row each). */
+static void add_batch_offsets(struct ml *ml, struct shop_mlsink *s, const struct worker_batch *b)
+{
+    if (b == NULL || b->n == 0)
+        return;
+    size_t *first = shop_arena_alloc(&ml->arena, b->n * sizeof(*first));
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct shop_proj_record *pr = &b->prs[i];
+        size_t j = 0;
+        while (j < n && !(b->prs[first[j]].partition == pr->partition && strcmp(b->prs[first[j]].topic, pr->topic) == 0))
+            j++;
+        if (j == n)
+            first[n++] = i;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const struct shop_proj_record *pr = &b->prs[first[j]];
+        const struct ml_pos *p = pos_find(ml, pr->topic, pr->partition, false);
+        shop_mlsink_offset(s, pr->topic, pr->partition, p->next);   /* pushed: the shell's position */
+    }
 }
 
 /* Drains what changed into one transaction with b's offsets (b may be NULL), the epoch
@@ -257,8 +278,7 @@ static int write_drained(struct worker *w, struct ml *ml, const struct worker_ba
     struct shop_mlw_sink sink = shop_mlsink_sink(&s);
     sink.event = on_out_event;
     shop_mlw_drain(ml->m, &sink);
-    for (size_t i = 0; b != NULL && i < b->n; i++)
-        shop_mlsink_offset(&s, b->prs[i].topic, b->prs[i].partition, b->prs[i].offset + 1);
+    add_batch_offsets(ml, &s, b);
     if (shop_mlsink_empty(&s))
         return 0;
     if (w->conn == NULL)
@@ -711,7 +731,7 @@ static void ml_stop(struct worker *w)
 {
     struct ml *ml = w->role_state;
     uv_close((uv_handle_t *)&ml->idle, NULL);
-    if (!ml->fenced && !ml->dirty && !w->pg_down) {
+    if (!ml->fenced && !ml->dirty && !w->pg_down && !w->fatal) {
         checkpoint(w, ml, worker_now_ms());
         worker_relay_run(w, &ml->relay);
     }
