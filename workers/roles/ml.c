@@ -268,35 +268,54 @@ static void add_batch_offsets(struct ml *ml, struct shop_mlsink *s, const struct
     }
 }
 
+/* Drains what changed (and b's offsets; b may be NULL) into s's statements. */
+static void drain_into(struct ml *ml, struct shop_mlsink *s, const struct worker_batch *b)
+{
+    shop_arena_reset(&ml->arena);
+    shop_mlsink_init(s, &ml->arena, ml->mark);
+    struct shop_mlw_sink sink = shop_mlsink_sink(s);
+    sink.event = on_out_event;
+    shop_mlw_drain(ml->m, &sink);
+    add_batch_offsets(ml, s, b);
+}
+
+/* Runs s's statements inside the fenced transaction, with the commit when asked. */
+static int run_sink(struct worker *w, struct ml *ml, struct shop_mlsink *s, bool commit, struct shop_err *err)
+{
+    struct shop_plan *plan = shop_arena_alloc(&ml->arena, sizeof(*plan));
+    shop_mlsink_plan(s, w->cfg->group_id, worker_now_ms(), plan);
+    if (commit)
+        plan->stmts[plan->n++] = (struct shop_sql_stmt){.name = "commit", .sql = "commit"};
+    if (plan->n > 0 && worker_pg_exec_pipeline(w, plan->stmts, plan->n, NULL, err) < 0) {
+        worker_pg_rollback(w);
+        return SHOP_EPG;
+    }
+    return 0;
+}
+
+static void sink_committed(struct ml *ml, const struct shop_mlsink *s)
+{
+    if (s->last_seq > ml->mark)
+        ml->relay.due = true;
+    ml->mark = s->last_seq;
+}
+
 /* Drains what changed into one transaction with b's offsets (b may be NULL), the epoch
  * checked first. 0 (nothing to write is 0 too), FENCED or SHOP_EPG (rolled back). */
 static int write_drained(struct worker *w, struct ml *ml, const struct worker_batch *b, struct shop_err *err)
 {
     struct shop_mlsink s;
-    shop_arena_reset(&ml->arena);
-    shop_mlsink_init(&s, &ml->arena, ml->mark);
-    struct shop_mlw_sink sink = shop_mlsink_sink(&s);
-    sink.event = on_out_event;
-    shop_mlw_drain(ml->m, &sink);
-    add_batch_offsets(ml, &s, b);
+    drain_into(ml, &s, b);
     if (shop_mlsink_empty(&s))
         return 0;
     if (w->conn == NULL)
         return shop_err_set(err, SHOP_EPG, "no postgresql connection");
     int rc = begin_fenced(w, ml, err);
-    if (rc != 0)
-        return rc;
-    struct shop_plan *plan = shop_arena_alloc(&ml->arena, sizeof(*plan));
-    shop_mlsink_plan(&s, w->cfg->group_id, worker_now_ms(), plan);
-    plan->stmts[plan->n++] = (struct shop_sql_stmt){.name = "commit", .sql = "commit"};
-    if (worker_pg_exec_pipeline(w, plan->stmts, plan->n, NULL, err) < 0) {
-        worker_pg_rollback(w);
-        return SHOP_EPG;
-    }
-    if (s.last_seq > ml->mark)
-        ml->relay.due = true;
-    ml->mark = s.last_seq;
-    return 0;
+    if (rc == 0)
+        rc = run_sink(w, ml, &s, true, err);
+    if (rc == 0)
+        sink_committed(ml, &s);
+    return rc;
 }
 
 /* ---- the retrain on the thread pool ----------------------------------------------- */
@@ -641,8 +660,9 @@ static int insert_checkpoint(struct worker *w, struct ml *ml, const struct shop_
     return 0;
 }
 
-/* A consistent cut of the state and its models, written with the offsets it covers.
- * Not while a job is out (the core refuses) or the state is ahead of PostgreSQL. */
+/* A consistent cut of the state and its models, written with the offsets it covers and
+ * what was drained before the cut (the core cuts only a drained state), in one
+ * transaction. Not while a job is out or the state is ahead of PostgreSQL. */
 static void checkpoint(struct worker *w, struct ml *ml, int64_t now_ms)
 {
     if (ml->dirty || ml->fenced || ml->job != NULL || w->pg_down || w->conn == NULL ||
@@ -650,24 +670,37 @@ static void checkpoint(struct worker *w, struct ml *ml, int64_t now_ms)
         return;
     struct shop_err err = {0};
     struct shop_mlw_part parts[SHOP_MLW_PARTS_MAX];
+    struct shop_mlsink s;
     int64_t t0 = worker_now_ms();
+    ml->ckpt_at_ms = now_ms;        /* a failed one is tried again a period later */
+    drain_into(ml, &s, NULL);
+    bool drained = !shop_mlsink_empty(&s);
     int n = shop_mlw_checkpoint(ml->m, parts, SHOP_MLW_PARTS_MAX, &err);
-    if (n < 0) {
+    if (n < 0 && !drained) {
         SHOP_LOG(SHOP_LOG_WARN, "ml", "could not take a checkpoint", "err=\"%s\"", err.msg);
         return;
     }
-    shop_arena_reset(&ml->arena);
     int rc = begin_fenced(w, ml, &err);
-    if (rc == 0 && insert_checkpoint(w, ml, parts, n, &err) < 0)
-        rc = SHOP_EPG;
-    ml->ckpt_at_ms = now_ms;        /* a failed one is tried again a period later */
-    if (rc != 0) {
+    if (rc == 0)
+        rc = run_sink(w, ml, &s, n < 0, &err);
+    if (rc == 0 && n >= 0 && insert_checkpoint(w, ml, parts, n, &err) < 0) {
         worker_pg_rollback(w);
-        if (rc == FENCED)
-            stop_fenced(w, ml, err.msg);
-        else
-            SHOP_LOG(SHOP_LOG_WARN, "ml", "could not write a checkpoint; retrying next period", "sqlstate=%s err=\"%s\"",
-                     w->pg_sqlstate, err.msg);
+        rc = SHOP_EPG;
+    }
+    if (rc != 0 && (drained || rc == FENCED)) {
+        write_failed(w, ml, rc, &err);
+        if (ml->dirty && !w->fatal && !w->stopping)
+            worker_pg_failed(w, err.msg);
+        return;
+    }
+    if (rc != 0) {
+        SHOP_LOG(SHOP_LOG_WARN, "ml", "could not write a checkpoint; retrying next period", "sqlstate=%s err=\"%s\"",
+                 w->pg_sqlstate, err.msg);
+        return;
+    }
+    sink_committed(ml, &s);
+    if (n < 0) {
+        SHOP_LOG(SHOP_LOG_WARN, "ml", "could not take a checkpoint", "err=\"%s\"", err.msg);
         return;
     }
     ml->ckpts++;
