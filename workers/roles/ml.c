@@ -407,8 +407,10 @@ static void take_job(struct worker *w, struct ml *ml)
 static int ml_apply(struct worker *w, struct worker_batch *b, struct shop_err *err)
 {
     struct ml *ml = w->role_state;
-    if (ml->dirty)
+    if (ml->dirty) {
+        w->pg_sqlstate[0] = '\0';    /* transient for the loop: never split nor dead-letter for it */
         return shop_err_set(err, SHOP_EPG, "the ml state waits to be reloaded from its checkpoint");
+    }
     for (size_t i = 0; i < b->n; i++) {
         const struct shop_proj_record *pr = &b->prs[i];
         enum shop_stream stream;
