@@ -14,7 +14,10 @@
 #  - a second ml worker of the same group waits as a standby (its log says so), never
 #    joins the consumer group and writes nothing (the lease keeps the first one's
 #    epoch and holder), and SIGTERM while it waits exits 0;
-#  - SIGTERM stops the owner with exit 0 after a last checkpoint (at most two kept).
+#  - SIGTERM stops the owner with exit 0 after a last checkpoint (at most two kept); a
+#    restart takes the next epoch and resumes from it;
+#  - fencing: the owner whose lease session is lost, or whose epoch another instance moved
+#    on, stops with exit 3 and writes nothing more.
 IT_NAME=itml$$
 . "$(dirname "$0")/../e2e/lib.sh"
 it_require_env
@@ -193,6 +196,26 @@ loaded() { grep -q 'msg="checkpoint loaded"' "$IT_TMP/ml3.log" && grep -q 'msg="
 it_wait "a restarted worker loads the checkpoint" 60 loaded
 [ "$(it_sql -c "select epoch from ml_lease")" = "$(( ${lease_before%% *} + 1 ))" ] || fail "the restart did not bump the epoch"
 grep 'msg="partition assigned"' "$IT_TMP/ml3.log" | grep -qv ' offset=0$' || fail "every partition restarted from 0"
-kill -TERM "$ML3"
-wait "$ML3" || fail "the restarted owner did not exit 0 on SIGTERM"
 ok "a restart took the next epoch and resumed from the checkpoint"
+
+# Fencing. The lease's session lost (its backend terminated: the advisory lock goes with
+# it): the owner stops owning, exit 3.
+it_sql -c "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())" >/dev/null
+rc=0; wait "$ML3" || rc=$?
+[ "$rc" = 3 ] || fail "the owner whose lease session was lost exited $rc, want 3"
+grep -q 'msg="no longer the owner of the models; stopping to restart as a standby"' "$IT_TMP/ml3.log" || fail "no fencing log line"
+# Another instance's epoch (as a takeover writes it): the next write finds it and fails
+# instead of writing, exit 3, and the offsets stay where they were.
+ml_start ml4
+ML4=$ML_PID
+owns4() { grep -q 'msg="owner of the models"' "$IT_TMP/ml4.log" && grep -q 'msg="partition assigned"' "$IT_TMP/ml4.log"; }
+it_wait "a new owner" 60 owns4
+it_sql -c "update ml_lease set epoch = epoch + 1, holder = 'someone-else'" >/dev/null
+off_fenced=$(offsets)
+r=$(it_post "$service" "{\"events\":[{\"type\":\"product.viewed\",\"user_id\":\"u2\",\"product_id\":\"p5\",\"at\":$((t0 + 38 * day))}]}")
+[ "${r%% *}" = 202 ] || fail "a view for the fenced owner: $r"
+rc=0; wait "$ML4" || rc=$?
+[ "$rc" = 3 ] || fail "the fenced owner exited $rc, want 3"
+[ "$(offsets)" = "$off_fenced" ] || fail "the fenced owner wrote its batch's offsets"
+[ "$(it_sql -c "select holder from ml_lease")" = someone-else ] || fail "the fenced owner wrote the lease"
+ok "a lost lease session and a moved epoch both stop the owner (exit 3) before it writes"
