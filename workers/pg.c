@@ -75,6 +75,16 @@ static PGresult *copy_in(struct worker *w, const struct shop_sql_stmt *st)
     return res;
 }
 
+void worker_pg_note_failure(struct worker *w, const PGresult *res, const char *name, const char *detail,
+                            struct shop_err *err)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
+    snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", name, msg ? msg : "no message");
+    shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", name, state ? state : "none", detail);
+}
+
 int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
                    struct shop_err *err)
 {
@@ -84,12 +94,7 @@ int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusT
     w->pg_sqlstate[0] = '\0';
     w->pg_message[0] = '\0';
     if (PQresultStatus(res) != want) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
-        snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", st->name, msg ? msg : "no message");
-        shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
-                     PQerrorMessage(w->conn));
+        worker_pg_note_failure(w, res, st->name, PQerrorMessage(w->conn), err);
         PQclear(res);
         return SHOP_EPG;
     }
@@ -122,12 +127,8 @@ static int pipeline_result(struct worker *w, const struct shop_sql_stmt *st, Exe
         return PIPELINE_LOST;
     ExecStatusType status = PQresultStatus(res);
     if (status != want && rc == 0) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
-        snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", st->name, msg ? msg : "no message");
-        shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
-                     status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : PQresultErrorMessage(res));
+        worker_pg_note_failure(w, res, st->name,
+                               status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : PQresultErrorMessage(res), err);
         rc = SHOP_EPG;
     }
     if (status == want && out != NULL)

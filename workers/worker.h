@@ -164,6 +164,10 @@ void worker_dlq_close(struct worker *w);
  *  on failure. worker_pg_connect opens w->conn with it; a role may keep its own. */
 PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, struct shop_err *err);
 int worker_pg_connect(struct worker *w, struct shop_err *err);
+/** Records a failed statement's SQLSTATE and message in w (what the loop classifies and
+ *  the dead-letter header carries) and err (name and detail). */
+void worker_pg_note_failure(struct worker *w, const PGresult *res, const char *name, const char *detail,
+                            struct shop_err *err);
 int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
                    struct shop_err *err);
 /** Sends sts[0..n) (none a COPY) in one pipeline, one round trip, and reads every result.

@@ -62,6 +62,10 @@ static const char SQL_SEGS[] =
     "on conflict (segment) do update set model_version = excluded.model_version, size = excluded.size, "
     "centre = excluded.centre, label = excluded.label, profile = excluded.profile";
 
+/* The core drains the whole segmentation at once (every segment of one version): the
+ * ids a refit retired go. */
+static const char SQL_SEGS_RETIRE[] = "delete from ml_segments where segment <> all ($1::int[])";
+
 /* start_date: the UTC day of start_ms (event time). */
 static const char SQL_FORECASTS[] =
     "insert into ml_forecasts (product_id, model_version, method, start_date, daily, updated_at_ms) "
@@ -349,8 +353,14 @@ void shop_mlsink_plan(struct shop_mlsink *s, const char *group, int64_t now_ms, 
         for (int i = 0; i < 4; i++)
             st->params[i] = s->popular[i];
     }
-    for (int t = 0; t < SHOP_MLSINK_OUTBOX + 1; t++)
+    for (int t = 0; t < SHOP_MLSINK_OUTBOX + 1; t++) {
         shop_sql_cols_emit(&s->t[t], plan, names[t], sqls[t], NULL, 0);
+        if (t == SHOP_MLSINK_SEGS && s->t[t].cols[0].n > 0) {
+            const char *ids = plan->stmts[plan->n - 1].params[0];
+            plan->stmts[plan->n++] = (struct shop_sql_stmt){.name = "ml_segments_retire", .sql = SQL_SEGS_RETIRE,
+                                                             .n_params = 1, .params = {ids}};
+        }
+    }
     if (s->last_seq > s->mark) {
         struct shop_sql_stmt *st = &plan->stmts[plan->n++];
         *st = (struct shop_sql_stmt){.name = "ml_outbox_mark", .sql = SQL_MARK, .n_params = 2};

@@ -5,7 +5,8 @@
  * array literal, cast in SQL), the outbox rows past the mark, the mark, and the
  * consumer offsets; the epoch check that fences a stale owner; the checkpoint's and
  * the relay's statements; the checkpoint's offsets as JSON. Pure: needs only mlw.h's
- * types, never its functions.
+ * types, never its functions. The segments drained are the whole segmentation: the
+ * segments they do not name are deleted.
  */
 #ifndef SHOP_ML_SINK_H
 #define SHOP_ML_SINK_H

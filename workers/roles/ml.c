@@ -152,11 +152,7 @@ static int exec_on(struct worker *w, PGconn *conn, const char *name, const char 
     w->pg_sqlstate[0] = '\0';
     w->pg_message[0] = '\0';
     if (PQresultStatus(res) != want) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
-        snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", name, msg ? msg : "no message");
-        shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", name, state ? state : "none", PQerrorMessage(conn));
+        worker_pg_note_failure(w, res, name, PQerrorMessage(conn), err);
         PQclear(res);
         return SHOP_EPG;
     }

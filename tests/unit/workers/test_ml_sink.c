@@ -64,6 +64,9 @@ Test(ml_sink, rows_become_one_statement_per_table)
     cr_assert(eq(str, (char *)pop->params[1], "{\"p\\\"1\",\"p,2\"}"));
     const struct shop_sql_stmt *segs = find(&plan, "ml_segments");
     cr_assert(eq(str, (char *)segs->params[5], "{\"{\\\"recency_days\\\":1.5,\\\"orders\\\":-0.125}\"}"));
+    const struct shop_sql_stmt *retire = find(&plan, "ml_segments_retire");
+    cr_assert(not(eq(ptr, (void *)retire, NULL)), "a refit's retired ids go");
+    cr_assert(eq(str, (char *)retire->params[0], "{2}"));
     cr_assert(eq(str, (char *)find(&plan, "ml_models")->params[4], "{\"{\\\"rmse\\\":0.5}\"}"));
     cr_assert(eq(str, (char *)find(&plan, "ml_forecasts")->params[3], "{86400000}"));
     const struct shop_sql_stmt *off = find(&plan, "offsets");
