@@ -17,13 +17,13 @@
  * polling the consumer (max.poll.interval.ms): connect_timeout for the connect,
  * statement_timeout for a statement, keepalives and tcp_user_timeout for a server
  * that vanished without a reset. */
-PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, struct shop_err *err)
+PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, const char *app_name, struct shop_err *err)
 {
     char connect_s[24];
     snprintf(connect_s, sizeof(connect_s), "%" PRId64, cfg->pg_connect_timeout_s);
     const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                                "keepalives_count", "tcp_user_timeout", "dbname", NULL};
-    const char *const vals[] = {connect_s, "1", "10", "5", "3", "30000", cfg->pg_dsn, NULL};
+                                "keepalives_count", "tcp_user_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {connect_s, "1", "10", "5", "3", "30000", app_name, cfg->pg_dsn, NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
         char msg[SHOP_ERR_MSG_MAX];   /* libpq may quote parts of the DSN */
@@ -49,7 +49,9 @@ PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, struct shop_err *err)
 int worker_pg_connect(struct worker *w, struct shop_err *err)
 {
     worker_pg_close(w);
-    w->conn = worker_pg_open(w->cfg, err);
+    char app[64];   /* who is who in pg_stat_activity */
+    snprintf(app, sizeof(app), "shopstream-worker/%s", shop_worker_role_name(w->cfg->role));
+    w->conn = worker_pg_open(w->cfg, app, err);
     if (w->conn == NULL)
         return SHOP_EPG;
     w->pg_down = false;

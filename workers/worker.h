@@ -160,9 +160,11 @@ int worker_dlq_flush(struct worker *w, struct shop_err *err);
 void worker_dlq_close(struct worker *w);
 
 /* pg.c */
-/** A connection with the worker's session settings (timeouts, keepalives); NULL and err
- *  on failure. worker_pg_connect opens w->conn with it; a role may keep its own. */
-PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, struct shop_err *err);
+/** A connection with the worker's session settings (timeouts, keepalives) named app_name
+ *  (pg_stat_activity; a DSN's own application_name wins); NULL and err on failure.
+ *  worker_pg_connect opens w->conn with it ("shopstream-worker/<role>"); a role may keep
+ *  its own. */
+PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, const char *app_name, struct shop_err *err);
 int worker_pg_connect(struct worker *w, struct shop_err *err);
 /** Records a failed statement's SQLSTATE and message in w (what the loop classifies and
  *  the dead-letter header carries) and err (name and detail). */

@@ -791,7 +791,7 @@ static int try_lock(struct worker *w, struct ml *ml, struct shop_err *err)
     if (ml->lease == NULL || PQstatus(ml->lease) != CONNECTION_OK) {
         if (ml->lease != NULL)
             PQfinish(ml->lease);
-        ml->lease = worker_pg_open(w->cfg, err);
+        ml->lease = worker_pg_open(w->cfg, "shopstream-worker/ml-lease", err);
         if (ml->lease == NULL)
             return SHOP_EPG;
     }

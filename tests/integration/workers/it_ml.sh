@@ -11,6 +11,8 @@
 #  - <prefix>ml.v1 carries ml.model_published with its CloudEvents ce_id;
 #  - an undecodable record on the browse topic goes to the dead-letter topic and a
 #    search (no input of the models) is ignored, and consumption goes on past both;
+#  - a failed write (the worker's connection terminated) reloads the state from the
+#    latest checkpoint and consumption goes on; no ml.* event reaches the topic twice;
 #  - a second ml worker of the same group waits as a standby (its log says so), never
 #    joins the consumer group and writes nothing (the lease keeps the first one's
 #    epoch and holder), and SIGTERM while it waits exits 0;
@@ -154,6 +156,21 @@ ignored() { grep 'comp=ml msg="stats"' "$IT_TMP/ml1.log" | tail -n 1 | grep -qE 
 it_wait "the search counted as ignored" 30 ignored
 ok "junk dead-lettered, the search ignored, consumption went past both"
 
+# A failed write: the worker's own connection (not the lease's) terminated, the next
+# write fails; the state, ahead of PostgreSQL, is reloaded from the latest checkpoint and
+# consumed again from its offsets (the outbox mark keeps replayed events from being
+# queued twice: checked on the topic at the end).
+ckpt_seen() { [ "$(it_sql -c "select count(*) from ml_checkpoints")" -ge 1 ]; }
+it_wait "a checkpoint" 30 ckpt_seen
+it_sql -c "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'shopstream-worker/ml'" >/dev/null
+r=$(it_post "$service" "{\"events\":[{\"type\":\"product.viewed\",\"user_id\":\"u-reload\",\"product_id\":\"p2\",\"at\":$((t0 + 36 * day + 120000))}]}")
+[ "${r%% *}" = 202 ] || fail "a view after the termination: $r"
+reloaded() { grep -q 'msg="state reloaded from the checkpoint after a failed write"' "$IT_TMP/ml1.log"; }
+it_wait "the state reloaded after the failed write" 60 reloaded
+it_wait "the ml worker caught up again" 120 caught_up
+kill -0 "$ML1" 2>/dev/null || fail "the ml worker exited after a failed write"
+ok "a failed write reloaded the state from its checkpoint and consumption went on"
+
 # A standby: same group, same database.
 lease_before=$(it_sql -c "select epoch || ' ' || holder from ml_lease")
 ml_start ml2
@@ -219,3 +236,9 @@ rc=0; wait "$ML4" || rc=$?
 [ "$(offsets)" = "$off_fenced" ] || fail "the fenced owner wrote its batch's offsets"
 [ "$(it_sql -c "select holder from ml_lease")" = someone-else ] || fail "the fenced owner wrote the lease"
 ok "a lost lease session and a moved epoch both stop the owner (exit 3) before it writes"
+
+# Every ml.* event once on the topic, whatever was replayed (the reload, the restarts).
+"$TAIL" --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --topic "${IT_PREFIX}ml.v1" >"$IT_TMP/ml_topic.txt" 2>/dev/null
+dups=$(awk '{print $1}' "$IT_TMP/ml_topic.txt" | sort | uniq -d | wc -l)
+[ "$dups" = 0 ] || fail "$dups ml.* events reached the topic more than once"
+ok "$(wc -l <"$IT_TMP/ml_topic.txt") ml.* events on the topic, each once"
