@@ -517,17 +517,27 @@ static int reload_state(struct worker *w, struct ml *ml, PGconn *conn, struct sh
     if (shop_mlw_new(&ml->mcfg, &fresh, err) < 0)
         return err->code;
     struct shop_mlw *old = ml->m;
+    struct ml_pos *old_pos = ml->pos;
+    size_t old_n = ml->n_pos, old_cap = ml->cap_pos;
     ml->m = fresh;
-    ml->n_pos = 0;
+    ml->pos = NULL;
+    ml->n_pos = ml->cap_pos = 0;
     int rc = load_checkpoint(w, ml, conn, err);
     if (rc == 0)
         rc = read_mark(w, ml, conn, err);
-    if (rc < 0) {
+    if (rc < 0) {                    /* keep what was there: the reload is tried again */
         shop_mlw_free(fresh);
+        free(ml->pos);
         ml->m = old;
+        ml->pos = old_pos;
+        ml->n_pos = old_n;
+        ml->cap_pos = old_cap;
         return rc;
     }
-    shop_mlw_free(old);
+    if (old != NULL)
+        shop_mlw_free(old);
+    free(old_pos);
+    ml->paused = false;              /* the reassignment resumes every partition */
     return 0;
 }
 
