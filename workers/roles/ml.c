@@ -772,10 +772,13 @@ static void ml_stop(struct worker *w)
 {
     struct ml *ml = w->role_state;
     uv_close((uv_handle_t *)&ml->idle, NULL);
-    if (!ml->fenced && !ml->dirty && !w->pg_down && !w->fatal) {
+    if (ml->job != NULL || shop_mlw_job_out(ml->m))
+        SHOP_LOG(SHOP_LOG_INFO, "ml", "no last checkpoint: a retrain is out until its swap point; a restart replays "
+                 "from the previous checkpoint", "checkpoints=%" PRIu64, ml->ckpts);
+    else if (!ml->fenced && !ml->dirty && !w->pg_down && !w->fatal)
         checkpoint(w, ml, worker_now_ms());
+    if (!ml->fenced && !w->pg_down && !w->fatal)
         worker_relay_run(w, &ml->relay);
-    }
     log_ml_stats(ml);
 }
 
