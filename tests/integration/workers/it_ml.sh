@@ -112,6 +112,9 @@ caught_up() {
         --prefix "$IT_PREFIX" --dsn "$IT_DSN" --group "$IT_NAME-ml" --quiet 2>/dev/null)" = 0 ]
 }
 it_wait "the ml worker caught up" 120 caught_up
+# ... and idle: the reorder buffer flushed (the last events wait there until then).
+flushed() { grep 'comp=ml msg="stats"' "$IT_TMP/ml1.log" | tail -n 1 | grep -q ' buffered=0 waiting=0 '; }
+it_wait "the reorder buffer flushed" 60 flushed
 recs_in() { [ "$(it_sql -c "select count(*) from ml_user_recs")" -ge $N_USERS ]; }
 it_wait "a top list for every user" 120 recs_in
 models_in() { [ "$(it_sql -c "select count(*) from ml_models where model in ('recommend', 'segment') and version >= 1")" = 2 ]; }
