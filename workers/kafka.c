@@ -78,6 +78,16 @@ const struct shop_kafka_owned worker_kafka_owned[] = {
     {NULL, NULL},
 };
 
+/* The role's own consumer settings (struct worker_role), before the operator's. */
+static int role_props(rd_kafka_conf_t *conf, const char *const *props, struct shop_err *err)
+{
+    for (size_t i = 0; props != NULL && props[i] != NULL && props[i + 1] != NULL; i += 2) {
+        if (worker_kafka_conf_set(conf, props[i], props[i + 1], err) < 0)
+            return err->code;
+    }
+    return 0;
+}
+
 static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
 {
     char session_ms[24];
@@ -94,6 +104,7 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
         worker_kafka_conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
         worker_kafka_conf_set(conf, "max.poll.interval.ms", max_poll_ms, err) < 0 ||
         worker_kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0 ||
+        role_props(conf, w->role->consumer_props, err) < 0 ||
         shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;

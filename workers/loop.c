@@ -98,7 +98,8 @@ static void on_fatal(uv_timer_t *handle);
 static void begin_fatal(struct worker *w)
 {
     w->fatal = true;
-    w->exit_code = 1;
+    if (w->exit_code == 0)
+        w->exit_code = 1;
     uv_poll_stop(&w->wake);
     uv_idle_stop(&w->resume);
     uv_timer_stop(&w->linger);
@@ -161,6 +162,8 @@ static enum apply_outcome apply_split(struct worker *w, size_t lo, size_t hi, st
         int rc = w->role->apply(w, &sub, err);
         if (rc == 0)
             return APPLY_DONE;
+        if (w->fatal)                                    /* the role stopped the worker */
+            return APPLY_FATAL;
         if (rc == SHOP_EINVAL && sub.bad < sub.n) {      /* the fold named the record */
             dead_letter(w, lo + sub.bad, err->msg, NULL);
         } else {
@@ -350,6 +353,8 @@ static bool on_assigned(struct worker *w, rd_kafka_topic_partition_list_t *parts
                  err.msg);
         for (int i = 0; i < parts->cnt; i++)
             parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+        if (!w->pg_down && !w->stopping)
+            begin_recovery(w, err.msg);   /* paused: the retry positions them from the role */
     }
     return w->pg_down;         /* consumption stays paused until PG is back */
 }
@@ -389,6 +394,20 @@ static void shutdown_worker(struct worker *w, int signum);
 static void on_fatal(uv_timer_t *handle)
 {
     shutdown_worker(handle->data, 0);
+}
+
+void worker_stop(struct worker *w, int exit_code)
+{
+    if (w->fatal || w->stopping)
+        return;
+    w->exit_code = exit_code;
+    begin_fatal(w);
+}
+
+void worker_pg_failed(struct worker *w, const char *why)
+{
+    w->stats.pg_failures++;
+    begin_recovery(w, why);
 }
 
 static void log_stats(struct worker *w, int64_t elapsed_ms)
@@ -453,10 +472,12 @@ static void shutdown_worker(struct worker *w, int signum)
     uv_poll_stop(&w->wake);
     uv_idle_stop(&w->resume);
     uv_timer_stop(&w->retry);
-    if (worker_flush(w) < 0 || w->pg_down || w->fatal)
+    if ((worker_flush(w) < 0 || w->pg_down || w->fatal) && w->exit_code == 0)
         w->exit_code = 1;
     w->stopping = true;
     log_stats(w, 0);
+    if (w->role->stop != NULL)
+        w->role->stop(w);
     worker_kafka_close(w);         /* revokes: flushes through on_revoked, may dead-letter */
     worker_dlq_close(w);
     worker_pg_close(w);
@@ -529,11 +550,16 @@ int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role
     bool pg_down_at_start = false;
     uv_loop_init(&loop);
     worker_init(&w, cfg, role, &loop);
-    if (role->init != NULL && role->init(&w, &w.role_state, &err) < 0) {
-        SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start the role", "role=%s err=\"%s\"", role->name, err.msg);
+    int init_rc = role->init != NULL ? role->init(&w, &w.role_state, &err) : 0;
+    if (init_rc != 0) {
+        int code = init_rc == WORKER_INIT_STOPPED ? 0 : w.exit_code != 0 ? w.exit_code : 1;
+        if (init_rc != WORKER_INIT_STOPPED)
+            SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start the role", "role=%s err=\"%s\"", role->name,
+                     err.msg);
         worker_fini(&w);
         uv_loop_close(&loop);
-        return 1;
+        SHOP_LOG(SHOP_LOG_INFO, "worker", "stopped", "exit_code=%d", code);
+        return code;
     }
     if (worker_pg_connect(&w, &err) < 0) {
         SHOP_LOG(SHOP_LOG_WARN, "worker", "postgresql unavailable at start; will retry", "err=\"%s\"", err.msg);

@@ -18,6 +18,7 @@
 static const struct worker_role *const role_shells[SHOP_WORKER_ROLE_COUNT] = {
     [SHOP_WORKER_PROJECTOR] = &worker_projector_role,
     [SHOP_WORKER_INVENTORY] = &worker_inventory_role,
+    [SHOP_WORKER_ML] = &worker_ml_role,
 };
 
 static void usage(FILE *out)
@@ -75,7 +76,7 @@ int main(int argc, char **argv)
         return 2;
     }
     shop_log_level_parse(cfg.log_level, &shop_log_level);
-    char line[2048];
+    char line[3072];
     shop_worker_cfg_format(&cfg, line, sizeof(line));
     SHOP_LOG(SHOP_LOG_INFO, "worker", "effective configuration", "%s", line);
     if (role_shells[cfg.role] == NULL) {

@@ -17,33 +17,43 @@
  * polling the consumer (max.poll.interval.ms): connect_timeout for the connect,
  * statement_timeout for a statement, keepalives and tcp_user_timeout for a server
  * that vanished without a reset. */
-int worker_pg_connect(struct worker *w, struct shop_err *err)
+PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, const char *app_name, struct shop_err *err)
 {
-    worker_pg_close(w);
     char connect_s[24];
-    snprintf(connect_s, sizeof(connect_s), "%" PRId64, w->cfg->pg_connect_timeout_s);
+    snprintf(connect_s, sizeof(connect_s), "%" PRId64, cfg->pg_connect_timeout_s);
     const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                                "keepalives_count", "tcp_user_timeout", "dbname", NULL};
-    const char *const vals[] = {connect_s, "1", "10", "5", "3", "30000", w->cfg->pg_dsn, NULL};
-    w->conn = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(w->conn) != CONNECTION_OK) {
+                                "keepalives_count", "tcp_user_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {connect_s, "1", "10", "5", "3", "30000", app_name, cfg->pg_dsn, NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
         char msg[SHOP_ERR_MSG_MAX];   /* libpq may quote parts of the DSN */
-        shop_redact_text(PQerrorMessage(w->conn), w->cfg->pg_dsn, msg, sizeof(msg));
+        shop_redact_text(PQerrorMessage(conn), cfg->pg_dsn, msg, sizeof(msg));
         shop_err_set(err, SHOP_EPG, "could not connect to postgresql: %s", msg);
-        worker_pg_close(w);
-        return SHOP_EPG;
+        PQfinish(conn);
+        return NULL;
     }
     char sql[128];
     snprintf(sql, sizeof(sql), "set statement_timeout = %" PRId64 "; set synchronous_commit = %s",
-             w->cfg->pg_statement_timeout_ms, w->cfg->pg_synchronous_commit ? "on" : "off");
-    PGresult *res = PQexec(w->conn, sql);
+             cfg->pg_statement_timeout_ms, cfg->pg_synchronous_commit ? "on" : "off");
+    PGresult *res = PQexec(conn, sql);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
-        shop_err_set(err, SHOP_EPG, "could not set session settings: %s", PQerrorMessage(w->conn));
-        worker_pg_close(w);
-        return SHOP_EPG;
+        shop_err_set(err, SHOP_EPG, "could not set session settings: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
     }
+    return conn;
+}
+
+int worker_pg_connect(struct worker *w, struct shop_err *err)
+{
+    worker_pg_close(w);
+    char app[64];   /* who is who in pg_stat_activity */
+    snprintf(app, sizeof(app), "shopstream-worker/%s", shop_worker_role_name(w->cfg->role));
+    w->conn = worker_pg_open(w->cfg, app, err);
+    if (w->conn == NULL)
+        return SHOP_EPG;
     w->pg_down = false;
     return 0;
 }
@@ -67,6 +77,16 @@ static PGresult *copy_in(struct worker *w, const struct shop_sql_stmt *st)
     return res;
 }
 
+void worker_pg_note_failure(struct worker *w, const PGresult *res, const char *name, const char *detail,
+                            struct shop_err *err)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
+    snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", name, msg ? msg : "no message");
+    shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", name, state ? state : "none", detail);
+}
+
 int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
                    struct shop_err *err)
 {
@@ -76,12 +96,7 @@ int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusT
     w->pg_sqlstate[0] = '\0';
     w->pg_message[0] = '\0';
     if (PQresultStatus(res) != want) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
-        snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", st->name, msg ? msg : "no message");
-        shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
-                     PQerrorMessage(w->conn));
+        worker_pg_note_failure(w, res, st->name, PQerrorMessage(w->conn), err);
         PQclear(res);
         return SHOP_EPG;
     }
@@ -114,12 +129,8 @@ static int pipeline_result(struct worker *w, const struct shop_sql_stmt *st, Exe
         return PIPELINE_LOST;
     ExecStatusType status = PQresultStatus(res);
     if (status != want && rc == 0) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-        snprintf(w->pg_sqlstate, sizeof(w->pg_sqlstate), "%s", state ? state : "");
-        snprintf(w->pg_message, sizeof(w->pg_message), "%s: %s", st->name, msg ? msg : "no message");
-        shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", st->name, state ? state : "none",
-                     status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : PQresultErrorMessage(res));
+        worker_pg_note_failure(w, res, st->name,
+                               status == PGRES_PIPELINE_ABORTED ? "pipeline aborted" : PQresultErrorMessage(res), err);
         rc = SHOP_EPG;
     }
     if (status == want && out != NULL)

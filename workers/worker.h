@@ -54,7 +54,8 @@ struct worker;
 struct worker_role {
     const char *name;
     /** Once, before the consumer starts: *role_state is the role's own state (what
-     *  struct worker must not know). 0, or an error that stops the worker. */
+     *  struct worker must not know). 0, WORKER_INIT_STOPPED, or an error that stops
+     *  the worker (exit code w->exit_code if the role set one, else 1). */
     int (*init)(struct worker *w, void **role_state, struct shop_err *err);
     /** Applies the batch and its offsets in one PG transaction, records whose prs[i].ev is
      *  NULL only advancing offsets. 0; SHOP_EPG (w->pg_sqlstate and w->pg_message say
@@ -67,9 +68,20 @@ struct worker_role {
     int (*on_assign)(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err);
     /** Every cron tick (about a second), now_ms the wall clock. */
     void (*cron)(struct worker *w, int64_t now_ms);
+    /** Once, when the worker begins to stop (SIGTERM or a fatal stop), after the last
+     *  batch and before the consumer leaves the group and PostgreSQL closes: a last
+     *  write, closing the role's own handles. */
+    void (*stop)(struct worker *w);
     /** Once, after the loop stopped. */
     void (*fini)(struct worker *w, void *role_state);
+    /** The role's consumer settings (name, value, ..., NULL), set before the operator's
+     *  SHOPSTREAM_KAFKA_PROPERTIES (which may override them); NULL for none. */
+    const char *const *consumer_props;
 };
+
+/** What init returns to stop the worker before it starts, with exit code 0 (a standby
+ *  told to stop while it waited). */
+#define WORKER_INIT_STOPPED 1
 
 /** What the consumer calls when the group moves partitions, inside its poll or close
  *  (loop thread). Passed in by the loop: the consumer mechanics (kafka.c) hold no policy. */
@@ -148,7 +160,16 @@ int worker_dlq_flush(struct worker *w, struct shop_err *err);
 void worker_dlq_close(struct worker *w);
 
 /* pg.c */
+/** A connection with the worker's session settings (timeouts, keepalives) named app_name
+ *  (pg_stat_activity; a DSN's own application_name wins); NULL and err on failure.
+ *  worker_pg_connect opens w->conn with it ("shopstream-worker/<role>"); a role may keep
+ *  its own. */
+PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, const char *app_name, struct shop_err *err);
 int worker_pg_connect(struct worker *w, struct shop_err *err);
+/** Records a failed statement's SQLSTATE and message in w (what the loop classifies and
+ *  the dead-letter header carries) and err (name and detail). */
+void worker_pg_note_failure(struct worker *w, const PGresult *res, const char *name, const char *detail,
+                            struct shop_err *err);
 int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
                    struct shop_err *err);
 /** Sends sts[0..n) (none a COPY) in one pipeline, one round trip, and reads every result.
@@ -169,6 +190,13 @@ int worker_flush(struct worker *w);
 int worker_consume(struct worker *w, int64_t budget);
 /** Runs role for cfg until SIGTERM/SIGINT or a fatal error; the exit code. */
 int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role);
+
+/** Stops the worker for good without committing the open batch: the loop shuts down
+ *  (the role's stop hook runs) and the process exits with exit_code. */
+void worker_stop(struct worker *w, int exit_code);
+/** A role's own write (outside apply) failed transiently: pause consumption and retry
+ *  PostgreSQL with the backoff; the retry runs on_assign again before resuming. */
+void worker_pg_failed(struct worker *w, const char *why);
 
 int64_t worker_now_ms(void);
 

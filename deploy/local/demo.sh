@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The main job on the local stack: install what is missing, build, start Kafka,
-# PostgreSQL, the edge, a projector and the inventory, play Online Retail shoppers
+# PostgreSQL, the edge, a projector, the inventory and the ml worker, play Online Retail shoppers
 # through the edge over HTTP (the orders as an import, by a service), wait for both
 # workers to catch up, and show what the projections and the stock hold. Safe to run again (same seed → same event ids → no change).
 # Env: SHOPSTREAM_DATA_DIR (../shared/data), DEMO_CUSTOMERS (100), DEMO_SEED (42).
@@ -32,11 +32,12 @@ log "replaying $DEMO_CUSTOMERS Online Retail customers through $url"
     --customers "$DEMO_CUSTOMERS" --seed "$DEMO_SEED"
 
 # The inventory decides the orders, then the projector reads its outcomes: both at lag 0,
-# twice in a row (the outcomes the inventory relays last are new records for the projector).
-log "waiting for the inventory and the projector to catch up"
+# twice in a row (the outcomes the inventory relays last are new records for the projector
+# and the ml worker).
+log "waiting for the inventory, the projector and the ml worker to catch up"
 lags() {
     local r l out=""
-    for r in inventory projector; do
+    for r in inventory projector ml; do
         l=$(lag_of "$r")
         out="$out$r=$l "
     done
@@ -45,11 +46,11 @@ lags() {
 settled=0
 for _ in $(seq 1 480); do
     now=$(lags)
-    if [ "$now" = "inventory=0 projector=0 " ]; then settled=$((settled + 1)); else settled=0; fi
+    if [ "$now" = "inventory=0 projector=0 ml=0 " ]; then settled=$((settled + 1)); else settled=0; fi
     [ "$settled" -ge 2 ] && break
     sleep 0.5
 done
-[ "$settled" -ge 2 ] || die "workers still behind ($now); see $SHOPSTREAM_STATE_DIR/{inventory,projector}.log"
+[ "$settled" -ge 2 ] || die "workers still behind ($now); see $SHOPSTREAM_STATE_DIR/{inventory,projector,ml}.log"
 
 q() { "$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -X -P pager=off -c "$1"; }
 echo
@@ -64,6 +65,11 @@ q "select outcome, coalesce(reason, '') as reason, count(*) as orders from inven
 q "select order_id, user_id, status, total_minor, currency, to_timestamp(placed_at_ms/1000) at time zone 'UTC' as placed
    from orders order by placed_at_ms desc, order_id limit 5"
 q "select user_id, count(*) as lines, sum(quantity) as units from cart_items group by user_id order by user_id limit 5"
+echo
+echo "== the ml worker's models (docs/ml.md, \"The ML worker\") =="
+q "select model, version, to_timestamp(trained_at_ms/1000) at time zone 'UTC' as trained, metrics from ml_models order by model"
+q "select segment, size, label from ml_segments order by segment"
+q "select (select count(*) from ml_user_recs) as users_with_recs, (select count(*) from ml_similar) as products_with_similar"
 
 user=$("$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -XAtc "select user_id from cart_items order by user_id limit 1")
 order=$("$PG_BIN/psql" "$SHOPSTREAM_PG_DSN" -XAt -v user="$user" <<<"select order_id from orders where user_id = :'user' order by placed_at_ms desc limit 1")

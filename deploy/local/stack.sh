@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The local stack: Kafka + PostgreSQL (deploy/local/{kafka,pg}.sh), the schema and
-# topics (shopstream-admin), then the edge, one projector and one inventory worker, with pids
+# topics (shopstream-admin), then the edge, one projector, one inventory and one ml worker, with pids
 # and logs under $SHOPSTREAM_STATE_DIR. Idempotent: `up` twice is safe.
 # Usage: stack.sh up|down|status
 set -euo pipefail
@@ -58,6 +58,7 @@ up() {
     start_proc edge "$bin/edge/shopstream-edge"
     start_proc projector "$bin/workers/shopstream-worker" --role projector
     start_proc inventory "$bin/workers/shopstream-worker" --role inventory
+    start_proc ml "$bin/workers/shopstream-worker" --role ml
     wait_http
     log "stack up: edge http://127.0.0.1:$SHOPSTREAM_HTTP_PORT, kafka $SHOPSTREAM_KAFKA_BROKERS, logs in $SHOPSTREAM_STATE_DIR"
 }
@@ -66,13 +67,14 @@ down() {
     stop_proc edge
     stop_proc projector
     stop_proc inventory
+    stop_proc ml
     "$here/kafka.sh" stop
     "$here/pg.sh" stop
 }
 
 status() {
     local rc=0
-    for p in edge projector inventory; do
+    for p in edge projector inventory ml; do
         if alive "$p"; then echo "$p: up"; else echo "$p: down"; rc=1; fi
     done
     "$here/kafka.sh" status || rc=1

@@ -30,6 +30,7 @@ create table ml_checkpoints (
     watermark_ms  bigint not null,          -- the stream's event-time clock at the cut
     offsets       jsonb  not null,
     state         bytea  not null,
+    state_version bigint not null default 0, -- the state record's version (its seq)
     created_at    timestamptz not null default now()
 );
 create index ml_checkpoints_latest on ml_checkpoints (group_id, id desc);

@@ -4,6 +4,8 @@
  */
 #include "workers/core/sql_array.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t shop_i64_text(char *buf, int64_t v)
@@ -82,6 +84,18 @@ void shop_sql_array_int(struct shop_sql_array *a, int64_t v)
     separate(a);
     reserve(a, SHOP_I64_TEXT_MAX);
     a->len += shop_i64_text(a->buf + a->len, v);
+}
+
+void shop_sql_array_float(struct shop_sql_array *a, double v)
+{
+    separate(a);
+    reserve(a, 32);
+    if (isnan(v))
+        a->len += (size_t)snprintf(a->buf + a->len, 32, "NaN");
+    else if (isinf(v))
+        a->len += (size_t)snprintf(a->buf + a->len, 32, "%s", v > 0 ? "Infinity" : "-Infinity");
+    else
+        a->len += (size_t)snprintf(a->buf + a->len, 32, "%.17g", v);   /* round-trips exactly */
 }
 
 void shop_sql_array_bool(struct shop_sql_array *a, bool v)

@@ -25,6 +25,8 @@ void shop_sql_array_init(struct shop_sql_array *a, struct shop_arena *arena);
 /** Appends a quoted text element; s == NULL appends SQL NULL. */
 void shop_sql_array_text(struct shop_sql_array *a, const char *s);
 void shop_sql_array_int(struct shop_sql_array *a, int64_t v);
+/** Appends a float8 element: 17 significant digits (exact), NaN, Infinity, -Infinity. */
+void shop_sql_array_float(struct shop_sql_array *a, double v);
 void shop_sql_array_bool(struct shop_sql_array *a, bool v);
 void shop_sql_array_null(struct shop_sql_array *a);
 /** Makes *buf (len bytes used, *cap allocated, in arena) hold at least need bytes, doubling

@@ -4,8 +4,10 @@
  */
 #include "workers/core/worker_cfg.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/shop_defaults.h"
@@ -16,6 +18,39 @@ const char *shop_worker_role_name(enum shop_worker_role role)
 {
     const struct shop_role_desc *d = shop_role_desc(role);
     return d != NULL ? d->name : NULL;
+}
+
+/* A finite number in [min, max]; def when unset. */
+static double cfg_double(shop_getenv_fn get, const char *name, double def, double min, double max,
+                         struct shop_cfg_errs *errs)
+{
+    const char *v = get(name);
+    if (v == NULL || v[0] == '\0')
+        return def;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !(d >= min && d <= max)) {
+        shop_cfg_errorf(errs, "%s must be a number in [%g, %g], got \"%s\"", name, min, max, v);
+        return def;
+    }
+    return d;
+}
+
+#define DAY_MS INT64_C(86400000)
+
+/* The ml role's knobs; defaults as workers/core/mlw.h's. */
+static void load_ml(struct shop_worker_cfg *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
+{
+    cfg->ml_lateness_ms = shop_cfg_int(get, "SHOPSTREAM_ML_LATENESS_MS", 6 * 3600 * INT64_C(1000), 0, 30 * DAY_MS, errs);
+    cfg->ml_retrain_every_ms =
+        shop_cfg_int(get, "SHOPSTREAM_ML_RETRAIN_EVERY_MS", 7 * DAY_MS, 60000, 3660 * DAY_MS, errs);
+    cfg->ml_drift = cfg_double(get, "SHOPSTREAM_ML_DRIFT", 0.25, 0.0, 1e6, errs);
+    cfg->ml_swap_after_ms = shop_cfg_int(get, "SHOPSTREAM_ML_SWAP_AFTER_MS", 3600 * INT64_C(1000), 0, 30 * DAY_MS, errs);
+    cfg->ml_segments = shop_cfg_int(get, "SHOPSTREAM_ML_SEGMENTS", 4, 2, 64, errs);
+    cfg->ml_seed = shop_cfg_int(get, "SHOPSTREAM_ML_SEED", 42, 0, INT64_MAX, errs);
+    cfg->ml_checkpoint_ms = shop_cfg_int(get, "SHOPSTREAM_ML_CHECKPOINT_MS", 30000, 100, DAY_MS, errs);
+    cfg->ml_idle_flush_ms = shop_cfg_int(get, "SHOPSTREAM_ML_IDLE_FLUSH_MS", 1000, 10, 3600 * INT64_C(1000), errs);
 }
 
 static void load_role(struct shop_worker_cfg *cfg, const char *role_name, struct shop_cfg_errs *errs)
@@ -131,6 +166,7 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     /* The inventory role's default threshold: available below it is low stock (0: never). */
     cfg->inventory_low_stock =
         shop_cfg_int(get, "SHOPSTREAM_INVENTORY_LOW_STOCK", 5, 0, INT64_C(1000000000000), errs);
+    load_ml(cfg, get, errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 
@@ -154,6 +190,8 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        " batch_linger_ms=%" PRId64 " stats_interval_ms=%" PRId64 " pg_statement_timeout_ms=%" PRId64
                        " pg_retry_max_ms=%" PRId64 " dlq_timeout_ms=%" PRId64 " session_timeout_ms=%" PRId64 " max_poll_interval_ms=%" PRId64 " pg_connect_timeout_s=%" PRId64
                        " dedup_window_ms=%" PRId64 " dedup_grace_ms=%" PRId64 " inventory_low_stock=%" PRId64
+                       " ml_lateness_ms=%" PRId64 " ml_retrain_every_ms=%" PRId64 " ml_drift=%g ml_swap_after_ms=%" PRId64
+                       " ml_segments=%" PRId64 " ml_seed=%" PRId64 " ml_checkpoint_ms=%" PRId64 " ml_idle_flush_ms=%" PRId64
                        " pg_synchronous_commit=%s log_level=%s kafka_properties=\"%s\"",
                        role != NULL ? role : "(none)", cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, topics,
@@ -161,6 +199,8 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        cfg->pg_statement_timeout_ms, cfg->pg_retry_max_ms, cfg->dlq_timeout_ms,
                        cfg->session_timeout_ms, cfg->max_poll_interval_ms, cfg->pg_connect_timeout_s,
                        cfg->dedup_window_ms, cfg->dedup_grace_ms, cfg->inventory_low_stock,
+                       cfg->ml_lateness_ms, cfg->ml_retrain_every_ms, cfg->ml_drift, cfg->ml_swap_after_ms,
+                       cfg->ml_segments, cfg->ml_seed, cfg->ml_checkpoint_ms, cfg->ml_idle_flush_ms,
                        cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level, props);
     if (len < 0)
         return 0;

@@ -44,6 +44,15 @@ struct shop_worker_cfg {
     int64_t dedup_window_ms;         /* SHOPSTREAM_DEDUP_WINDOW_MS: retries this close are applied once */
     int64_t dedup_grace_ms;          /* SHOPSTREAM_DEDUP_GRACE_MS: receipt-time slack before dropping */
     int64_t inventory_low_stock;     /* SHOPSTREAM_INVENTORY_LOW_STOCK: default low-stock threshold */
+    /* The ml role (docs/ml.md, "The ML worker"); event time unless said otherwise. */
+    int64_t ml_lateness_ms;          /* SHOPSTREAM_ML_LATENESS_MS: the reorder window */
+    int64_t ml_retrain_every_ms;     /* SHOPSTREAM_ML_RETRAIN_EVERY_MS: between scheduled retrains */
+    double ml_drift;                 /* SHOPSTREAM_ML_DRIFT: retrain early past this drift */
+    int64_t ml_swap_after_ms;        /* SHOPSTREAM_ML_SWAP_AFTER_MS: from a retrain's take to its swap */
+    int64_t ml_segments;             /* SHOPSTREAM_ML_SEGMENTS: k of the segmentation */
+    int64_t ml_seed;                 /* SHOPSTREAM_ML_SEED: every random choice of training */
+    int64_t ml_checkpoint_ms;        /* SHOPSTREAM_ML_CHECKPOINT_MS: wall clock between checkpoints */
+    int64_t ml_idle_flush_ms;        /* SHOPSTREAM_ML_IDLE_FLUSH_MS: caught up and idle this long: flush */
 };
 
 /** "projector"; NULL for an unknown role (the role table's name). */

@@ -4,7 +4,7 @@
  * touches in key order, fold (workers/core/inv_fold.c), write the plan, the outcomes
  * into inventory_outbox and the offsets, commit. After the commit (and from the cron)
  * the outbox is relayed to <prefix>inventory.v1 with an idempotent producer and the
- * delivered rows are deleted. docs/inventory.md. Shell around the pure core. Loop thread.
+ * delivered rows are deleted (workers/relay.c). docs/inventory.md. Shell around the pure core. Loop thread.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -12,30 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/shop_kafka_conf.h"
 #include "base/shop_log.h"
 #include "proto/core/event_topic.h"
 #include "workers/core/inv.h"
 #include "workers/dedup.h"
+#include "workers/relay.h"
 #include "workers/roles/roles.h"
 #include "workers/worker.h"
 
-#define RELAY_ROWS 500              /* outbox rows per relay transaction */
-#define RELAY_TIMEOUT_MS 10000      /* message.timeout.ms of the outcome producer */
-
 struct inventory_stats {
-    uint64_t reserved, rejected, released, committed, low_stock, refused, relayed, relay_failures;
+    uint64_t reserved, rejected, released, committed, low_stock, refused;
     int64_t shortfall;
 };
 
 /* The role's own state, kept out of struct worker. */
 struct inventory {
     struct worker_dedup dedup;
-    rd_kafka_t *out_rk;             /* idempotent producer of the outcomes, acks=all */
+    struct worker_relay relay;      /* inventory_outbox to the inventory topic */
     char topic[SHOP_TOPIC_NAME_MAX];
-    int failed;                     /* failed deliveries of the current relay */
-    bool relay_due;                 /* rows may wait in the outbox */
-    bool relay_failing;             /* the last relay failed (logged once until it works) */
     int64_t stats_at_ms;
     struct inventory_stats stats;
 };
@@ -153,10 +147,8 @@ static void note_batch(struct worker *w, struct inventory *inv, const struct sho
     inv->stats.low_stock += s->low_stock;
     inv->stats.refused += s->refused;
     inv->stats.shortfall += s->shortfall;
-    inv->relay_due |= s->reserved + s->rejected + s->released + s->committed + s->low_stock > 0;
+    inv->relay.due |= s->reserved + s->rejected + s->released + s->committed + s->low_stock > 0;
 }
-
-static void relay(struct worker *w, struct inventory *inv);
 
 static int inventory_apply(struct worker *w, struct worker_batch *b, struct shop_err *err)
 {
@@ -181,168 +173,19 @@ static int inventory_apply(struct worker *w, struct worker_batch *b, struct shop
         goto out_rollback;
     worker_dedup_committed(w, &inv->dedup, b);
     note_batch(w, inv, f);
-    relay(w, inv);
+    worker_relay_run(w, &inv->relay);
     return 0;
 out_rollback:
     worker_pg_rollback(w);
     return SHOP_EPG;
-}
-
-/* Runs inside rd_kafka_flush() on the outcome producer: loop thread. */
-static void on_outcome_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
-{
-    struct inventory *inv = opaque;
-    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    inv->failed++;
-    SHOP_LOG(SHOP_LOG_ERROR, "inventory", "could not deliver an outcome", "err=%s topic=%s",
-             rd_kafka_err2name(rkm->err), rd_kafka_topic_name(rkm->rkt));
-}
-
-static int open_producer(struct worker *w, struct inventory *inv, struct shop_err *err)
-{
-    char errstr[512], timeout[24];
-    snprintf(timeout, sizeof(timeout), "%d", RELAY_TIMEOUT_MS);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (worker_kafka_conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
-        worker_kafka_conf_set(conf, "client.id", "shopstream-worker-inventory", err) < 0 ||
-        worker_kafka_conf_set(conf, "acks", "all", err) < 0 ||
-        worker_kafka_conf_set(conf, "enable.idempotence", "true", err) < 0 ||
-        worker_kafka_conf_set(conf, "linger.ms", "1", err) < 0 ||
-        worker_kafka_conf_set(conf, "message.timeout.ms", timeout, err) < 0 ||
-        shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
-        rd_kafka_conf_destroy(conf);
-        return err->code;
-    }
-    rd_kafka_conf_set_opaque(conf, inv);
-    worker_kafka_set_log(conf);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_outcome_delivery);
-    inv->out_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (inv->out_rk == NULL) {
-        rd_kafka_conf_destroy(conf);    /* rd_kafka_new() frees conf only on success */
-        return shop_err_set(err, SHOP_EKAFKA, "could not create the outcome producer: %s", errstr);
-    }
-    return 0;
-}
-
-/* Produces one outbox row with the CloudEvents headers of its event. */
-static int produce_row(struct worker *w, struct inventory *inv, PGresult *res, int r)
-{
-    size_t len = 0;
-    unsigned char *buf = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 3), &len);
-    if (buf == NULL)
-        return SHOP_ENOMEM;
-    ProtobufCAllocator pa;
-    shop_event_pb_allocator(&w->arena, &pa);
-    Shopstream__V1__Event *ev = shopstream__v1__event__unpack(&pa, len, buf);
-    int rc = ev != NULL ? 0 : SHOP_EBADMSG;
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(SHOP_CE_HEADERS_MAX);
-    if (ev != NULL) {
-        struct shop_header h[SHOP_CE_HEADERS_MAX];
-        size_t nh = shop_event_ce_headers(ev, NULL, &w->arena, h);
-        for (size_t i = 0; i < nh; i++)
-            rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, -1);
-        const char *key = PQgetvalue(res, r, 2);
-        rd_kafka_resp_err_t kerr = rd_kafka_producev(
-            inv->out_rk, RD_KAFKA_V_TOPIC(PQgetvalue(res, r, 1)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_HEADERS(hdrs),
-            RD_KAFKA_V_END);
-        rc = kerr == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : SHOP_EKAFKA;
-    }
-    if (rc < 0)
-        rd_kafka_headers_destroy(hdrs);   /* producev owns the headers only on success */
-    PQfreemem(buf);
-    return rc;
-}
-
-/* One relay transaction: the next rows in decision order, produced and acknowledged,
- * then deleted. Returns the number of rows relayed, 0 when none waited or another
- * instance holds the relay, or an error (rolled back: the rows stay). */
-static int relay_once(struct worker *w, struct inventory *inv, struct shop_err *err)
-{
-    char limit[SHOP_I64_TEXT_MAX];
-    shop_i64_text(limit, RELAY_ROWS);
-    struct shop_sql_stmt sts[3] = {
-        {.name = "begin", .sql = "begin"},
-        {.name = "inv_relay_lock", .sql = SHOP_INV_SQL_RELAY_LOCK},
-    };
-    PGresult *res = NULL;
-    if (worker_pg_exec_pipeline(w, sts, 2, &res, err) < 0)
-        goto out_rollback;
-    bool mine = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!mine) {
-        worker_pg_rollback(w);
-        return 0;
-    }
-    sts[0] = (struct shop_sql_stmt){.name = "inv_outbox_read", .sql = SHOP_INV_SQL_OUTBOX_READ, .n_params = 1,
-                                    .params = {limit}};
-    if (worker_pg_exec(w, &sts[0], PGRES_TUPLES_OK, &res, err) < 0)
-        goto out_rollback;
-    int n = PQntuples(res);
-    struct shop_sql_array ids;
-    shop_sql_array_init(&ids, &w->arena);
-    inv->failed = 0;
-    for (int r = 0; r < n; r++) {
-        if (produce_row(w, inv, res, r) < 0)
-            inv->failed++;
-        shop_sql_array_text(&ids, PQgetvalue(res, r, 0));
-    }
-    PQclear(res);
-    rd_kafka_resp_err_t kerr = rd_kafka_flush(inv->out_rk, RELAY_TIMEOUT_MS + 1000);
-    if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR || inv->failed > 0) {
-        worker_pg_rollback(w);   /* the rows stay for the next turn */
-        return shop_err_set(err, SHOP_EKAFKA, "%d of %d outcomes not delivered (%s)", inv->failed, n,
-                            rd_kafka_err2name(kerr));
-    }
-    sts[0] = (struct shop_sql_stmt){.name = "inv_outbox_delete", .sql = SHOP_INV_SQL_OUTBOX_DELETE, .n_params = 1,
-                                    .params = {shop_sql_array_end(&ids)}};
-    sts[1] = (struct shop_sql_stmt){.name = "commit", .sql = "commit"};
-    if (n == 0) {
-        worker_pg_rollback(w);
-        return 0;
-    }
-    if (worker_pg_exec_pipeline(w, sts, 2, NULL, err) < 0)
-        goto out_rollback;   /* delivered but not deleted: the next relay repeats them, same ids */
-    return n;
-out_rollback:
-    worker_pg_rollback(w);
-    return SHOP_EPG;
-}
-
-/* Relays until the outbox is empty; a failure is logged and left to the cron. */
-static void relay(struct worker *w, struct inventory *inv)
-{
-    if (!inv->relay_due || w->conn == NULL)
-        return;
-    for (;;) {
-        struct shop_err err = {0};
-        int n = relay_once(w, inv, &err);
-        if (n < 0) {
-            inv->stats.relay_failures++;
-            if (!inv->relay_failing)   /* once per outage; the cron retries every second */
-                SHOP_LOG(SHOP_LOG_WARN, "inventory", "could not relay the outbox; retrying from the cron",
-                         "err=\"%s\"", err.msg);
-            inv->relay_failing = true;
-            return;
-        }
-        if (inv->relay_failing)
-            SHOP_LOG(SHOP_LOG_INFO, "inventory", "the outbox relays again", "relayed=%d", n);
-        inv->relay_failing = false;
-        inv->stats.relayed += (uint64_t)n;
-        if (n < RELAY_ROWS) {   /* emptied, or another instance holds the relay */
-            inv->relay_due = false;
-            return;
-        }
-    }
 }
 
 static void inventory_cron(struct worker *w, int64_t now_ms)
 {
     struct inventory *inv = w->role_state;
     if (w->conn != NULL && !w->pg_down) {
-        inv->relay_due = true;   /* rows another instance or an earlier run left */
-        relay(w, inv);
+        inv->relay.due = true;   /* rows another instance or an earlier run left */
+        worker_relay_run(w, &inv->relay);
     }
     if (now_ms - inv->stats_at_ms < w->cfg->stats_interval_ms)
         return;
@@ -353,19 +196,25 @@ static void inventory_cron(struct worker *w, int64_t now_ms)
              " low_stock=%" PRIu64 " refused=%" PRIu64 " shortfall=%" PRId64 " relayed=%" PRIu64
              " relay_failures=%" PRIu64,
              s->reserved, s->rejected, s->released, s->committed, s->low_stock, s->refused, s->shortfall,
-             s->relayed, s->relay_failures);
+             inv->relay.relayed, inv->relay.failures);
 }
+
+static const struct worker_relay_sql relay_sql = {
+    .lock = SHOP_INV_SQL_RELAY_LOCK,
+    .read = SHOP_INV_SQL_OUTBOX_READ,
+    .del = SHOP_INV_SQL_OUTBOX_DELETE,
+};
 
 static int inventory_init(struct worker *w, void **role_state, struct shop_err *err)
 {
     struct inventory *inv = shop_xcalloc(1, sizeof(*inv));
     inv->dedup.group = w->cfg->group_id;
-    inv->relay_due = true;
+    inv->relay = (struct worker_relay){.comp = "inventory", .sql = &relay_sql};
     if (shop_topic_name(inv->topic, sizeof(inv->topic), w->cfg->topic_prefix, SHOP_STREAM_INVENTORY) < 0) {
         free(inv);
         return shop_err_set(err, SHOP_ECONFIG, "the inventory topic's name does not fit");
     }
-    if (open_producer(w, inv, err) < 0) {
+    if (worker_relay_open(w, &inv->relay, "shopstream-worker-inventory", err) < 0) {
         free(inv);
         return err->code;
     }
@@ -376,8 +225,7 @@ static int inventory_init(struct worker *w, void **role_state, struct shop_err *
 static void inventory_fini(struct worker *w, void *role_state)
 {
     struct inventory *inv = role_state;
-    rd_kafka_flush(inv->out_rk, RELAY_TIMEOUT_MS);
-    rd_kafka_destroy(inv->out_rk);
+    worker_relay_close(&inv->relay);
     free(inv);
 }
 

@@ -11,5 +11,7 @@
 extern const struct worker_role worker_projector_role;
 /* workers/roles/inventory.c */
 extern const struct worker_role worker_inventory_role;
+/* workers/roles/ml.c */
+extern const struct worker_role worker_ml_role;
 
 #endif

@@ -50,6 +50,57 @@ Test(worker_cfg, inventory_topics_group_and_low_stock)
     cr_assert(not(eq(ptr, strstr(errs.msg[0], "SHOPSTREAM_INVENTORY_LOW_STOCK"), NULL)), "%s", errs.msg[0]);
 }
 
+Test(worker_cfg, ml_topics_group_and_knobs)
+{
+    static const char *const env[] = {"SHOPSTREAM_PG_DSN", "dbname=x", NULL};
+    static const char *const set[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_ML_LATENESS_MS", "0",
+                                      "SHOPSTREAM_ML_RETRAIN_EVERY_MS", "86400000", "SHOPSTREAM_ML_DRIFT", "0.5",
+                                      "SHOPSTREAM_ML_SWAP_AFTER_MS", "60000", "SHOPSTREAM_ML_SEGMENTS", "6",
+                                      "SHOPSTREAM_ML_SEED", "7", "SHOPSTREAM_ML_CHECKPOINT_MS", "2000",
+                                      "SHOPSTREAM_ML_IDLE_FLUSH_MS", "200", NULL};
+    static const char *const bad[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_ML_DRIFT", "0.5x",
+                                      "SHOPSTREAM_ML_SEGMENTS", "1", "SHOPSTREAM_ML_CHECKPOINT_MS", "-1",
+                                      "SHOPSTREAM_ML_IDLE_FLUSH_MS", "0", "SHOPSTREAM_ML_LATENESS_MS", "-5", NULL};
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    shop_cfg_table_use(env);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "ml", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(str, (char *)cfg.group_id, "shopstream-ml"));
+    cr_assert(eq(int, cfg.n_topics, 3));
+    cr_assert(eq(str, cfg.topics[0], "shopstream.browse.v1"));
+    cr_assert(eq(str, cfg.topics[1], "shopstream.cart.v1"));
+    cr_assert(eq(str, cfg.topics[2], "shopstream.inventory.v1"));
+    cr_assert(eq(i64, cfg.ml_lateness_ms, 6 * 3600 * 1000));
+    cr_assert(eq(i64, cfg.ml_retrain_every_ms, 7 * 86400 * INT64_C(1000)));
+    cr_assert(eq(dbl, cfg.ml_drift, 0.25));
+    cr_assert(eq(i64, cfg.ml_swap_after_ms, 3600 * 1000));
+    cr_assert(eq(i64, cfg.ml_segments, 4));
+    cr_assert(eq(i64, cfg.ml_checkpoint_ms, 30000));
+    cr_assert(eq(i64, cfg.ml_idle_flush_ms, 1000));
+    shop_cfg_table_use(set);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "ml", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(i64, cfg.ml_lateness_ms, 0));
+    cr_assert(eq(i64, cfg.ml_retrain_every_ms, 86400000));
+    cr_assert(eq(dbl, cfg.ml_drift, 0.5));
+    cr_assert(eq(i64, cfg.ml_swap_after_ms, 60000));
+    cr_assert(eq(i64, cfg.ml_segments, 6));
+    cr_assert(eq(i64, cfg.ml_seed, 7));
+    cr_assert(eq(i64, cfg.ml_checkpoint_ms, 2000));
+    cr_assert(eq(i64, cfg.ml_idle_flush_ms, 200));
+    shop_cfg_table_use(bad);
+    errs = (struct shop_cfg_errs){0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "ml", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+    cr_assert(eq(int, errs.count, 5));
+    static const char *const named[] = {"SHOPSTREAM_ML_DRIFT", "SHOPSTREAM_ML_SEGMENTS", "SHOPSTREAM_ML_CHECKPOINT_MS",
+                                        "SHOPSTREAM_ML_IDLE_FLUSH_MS", "SHOPSTREAM_ML_LATENESS_MS"};
+    for (int i = 0; i < 5; i++) {
+        bool found = false;
+        for (int e = 0; e < errs.count; e++)
+            found |= strstr(errs.msg[e], named[i]) != NULL;
+        cr_assert(found, "no error names %s", named[i]);
+    }
+}
+
 Test(worker_cfg, batch_linger_may_be_off_and_is_bounded)
 {
     static const char *const off[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_BATCH_LINGER_MS", "0", NULL};
