@@ -430,6 +430,8 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--stand-in", action="store_true")
     ap.add_argument("--stand-in-k", type=int, default=4)
+    ap.add_argument("--check", action="store_true",
+                    help="with --stand-in: exit 1 unless every ratio is 1 and the oracle scores its bound")
     args = ap.parse_args()
     if not args.stand_in and not (args.url and args.token_bin):
         ap.error("--url and --token-bin are required (or --stand-in)")
@@ -438,7 +440,35 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(o, f, indent=1)
-    return 0
+    return check(o, args) if args.check else 0
+
+
+def check(o, args):
+    """The scoring's own test: the stand-in answers with the baselines, so the system's
+    figures must equal theirs; the oracle (the truth, cut to 20) must score recall
+    mean(min(20, n) / n), HR 1 and NDCG 1; KMeans from another seed must land near."""
+    if not args.stand_in:
+        print("FAIL: --check needs --stand-in")
+        return 1
+    buys, _ = load(args.data)
+    _, new = reco_split(buys, day_ms(args.cutoff))
+    bound = sum(min(K, len(v)) / len(v) for v in new.values()) / len(new)
+    r, s, f = o["reco"], o["segment"], o["forecast"]
+    fails = []
+    if r["system"] != r["popularity"]:
+        fails.append("recommendations: stand-in %s != popularity %s" % (r["system"], r["popularity"]))
+    if not (abs(r["oracle"][0] - bound) < 1e-12 and r["oracle"][1] == 1.0 and abs(r["oracle"][2] - 1.0) < 1e-12):
+        fails.append("oracle %s, expected recall %.6f, HR 1, NDCG 1" % (r["oracle"], bound))
+    if not (r["popularity"][0] > 0 and r["popularity"][0] < r["oracle"][0]):
+        fails.append("popularity recall %s outside (0, oracle)" % r["popularity"][0])
+    if s.get("labelled") != s.get("users") or abs(s.get("system", 9) - s.get("sklearn", 0)) > 0.02:
+        fails.append("segments: %s" % s)
+    if f["scored"] < 90 or f["system"] != f["seasonal_naive"]:
+        fails.append("forecasts: %s" % f)
+    for x in fails:
+        print("FAIL: " + x)
+    print("check: %s" % ("ok" if not fails else "%d failed" % len(fails)))
+    return 1 if fails else 0
 
 
 if __name__ == "__main__":
