@@ -12,8 +12,10 @@
 # from the previous cutoff (--from), so the system at a cutoff has seen exactly the
 # history before it.
 #
-#   bench/ml_system/run.sh [--cutoff YYYY-MM-DD]... [--no-build] [--keep] [--stand-in]
+#   bench/ml_system/run.sh [--cutoff YYYY-MM-DD]... [--truth-until YYYY-MM-DD] [--no-build] [--keep] [--stand-in]
 #
+# --truth-until scores only what was bought before that date: a validation split (cutoff
+# and truth both before the test cutoffs) for choosing the worker's configuration.
 # Default cutoffs 2011-09-01 2011-10-01 2011-11-01. --keep leaves the stack up (stop it
 # with SHOPSTREAM_STATE_DIR=build/ml_system/stack deploy/local/stack.sh down); --stand-in
 # only checks the scoring (the baselines answer for the system; no stack). Ports and the
@@ -22,14 +24,15 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-cutoffs=() build=1 keep=0 stand_in=0
+cutoffs=() build=1 keep=0 stand_in=0 truth=()
 while [ $# -gt 0 ]; do
     case $1 in
         --cutoff) cutoffs+=("$2"); shift 2 ;;
+        --truth-until) truth=(--truth-until "$2"); shift 2 ;;
         --no-build) build=0; shift ;;
         --keep) keep=1; shift ;;
         --stand-in) stand_in=1; shift ;;
-        *) echo "usage: $0 [--cutoff YYYY-MM-DD]... [--no-build] [--keep] [--stand-in]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--cutoff YYYY-MM-DD]... [--truth-until YYYY-MM-DD] [--no-build] [--keep] [--stand-in]" >&2; exit 2 ;;
     esac
 done
 [ ${#cutoffs[@]} -gt 0 ] || cutoffs=(2011-09-01 2011-10-01 2011-11-01)
@@ -46,7 +49,7 @@ export SHOPSTREAM_STATE_DIR=${ML_SYSTEM_STATE_DIR:-$out/stack}
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3   # Debian's, where python3-sklearn is
 bin=$SHOPSTREAM_BUILD_DIR
 mkdir -p "$out"
-score() { "$PY" "$here/score.py" --data "$SHOPSTREAM_DATA_DIR" "$@"; }
+score() { "$PY" "$here/score.py" --data "$SHOPSTREAM_DATA_DIR" "${truth[@]}" "$@"; }
 
 if [ "$stand_in" = 1 ]; then
     files=()
@@ -124,7 +127,7 @@ for c in "${cutoffs[@]}"; do
     settle
     echo "models at $c (model version trained_at watermark, event time):"
     q "select model, version, to_timestamp(trained_at_ms / 1000) at time zone 'UTC', to_timestamp(watermark_ms / 1000) at time zone 'UTC', metrics from ml_models order by model"
-    grep -h 'stats\|stat' "$SHOPSTREAM_STATE_DIR/ml.log" 2>/dev/null | tail -n 1 || true
+    grep -h 'comp=ml msg="stats"' "$SHOPSTREAM_STATE_DIR/ml.log" 2>/dev/null | tail -n 1 || true
     score --cutoff "$c" --url "$url" --token-bin "$bin/tools/token/shopstream-token" \
           --tokens-cache "$out/tokens.json" --json "$out/cutoff-$c.json"
     prev=$c

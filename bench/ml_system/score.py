@@ -89,13 +89,15 @@ def load(data_dir):
 # ---- recommendations --------------------------------------------------------------
 
 
-def reco_split(buys, cutoff_ms):
+def reco_split(buys, cutoff_ms, until_ms=None):
+    """What each customer bought before the cutoff, and the products they bought after
+    it (before until_ms, when given: a validation split) that they had never bought."""
     bought, new = defaultdict(set), defaultdict(set)
     for user, code, _q, _p, t, _inv in buys:
         if t < cutoff_ms:
             bought[user].add(code)
     for user, code, _q, _p, t, _inv in buys:
-        if t >= cutoff_ms and user in bought and code not in bought[user]:
+        if t >= cutoff_ms and (until_ms is None or t < until_ms) and user in bought and code not in bought[user]:
             new[user].add(code)
     return bought, new
 
@@ -273,7 +275,11 @@ def run(args):
     t0 = time.time()
     buys, cancels = load(args.data)
     out = {"cutoff": args.cutoff, "stand_in": bool(args.stand_in)}
-    bought, new = reco_split(buys, cutoff_ms)
+    until_ms = day_ms(args.truth_until) if args.truth_until else None
+    if until_ms is not None and until_ms < cutoff_ms + FORECAST_DAYS * DAY_MS:
+        raise SystemExit("--truth-until must be at least %d days after the cutoff" % FORECAST_DAYS)
+    out["truth_until"] = args.truth_until
+    bought, new = reco_split(buys, cutoff_ms, until_ms)
     users = sorted(bought)
     pop = popularity(buys, cutoff_ms)
     pop30 = popularity(buys, cutoff_ms, cutoff_ms - 30 * DAY_MS)
@@ -403,9 +409,10 @@ def run(args):
 
 def print_table(o):
     r, s, f = o["reco"], o["segment"], o["forecast"]
-    print("\n== cutoff %s%s: %d customers asked, %d scored (%d new products bought after the cutoff) =="
+    print("\n== cutoff %s%s: %d customers asked, %d scored (%d new products bought after the cutoff%s) =="
           % (o["cutoff"], " (stand-in: the baselines answer for the system)" if o["stand_in"] else "",
-             r["users_asked"], r["users_scored"], r["new_items"]))
+             r["users_asked"], r["users_scored"], r["new_items"],
+             ", before " + o["truth_until"] if o.get("truth_until") else ""))
     print("%-22s %10s %12s %8s %14s %8s" % ("metric", "system", "popularity", "ratio", "pop. last 30d", "ratio"))
     for i, name in enumerate(("recall@20", "HR@20", "NDCG@20")):
         print("%-22s %10s %12s %8s %14s %8s" % (
@@ -451,6 +458,7 @@ def main():
     ap.add_argument("--tokens-cache")
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--json")
+    ap.add_argument("--truth-until", help="score only purchases before this date (a validation split)")
     ap.add_argument("--stand-in", action="store_true")
     ap.add_argument("--stand-in-k", type=int, default=4)
     ap.add_argument("--check", action="store_true",
@@ -474,7 +482,7 @@ def check(o, args):
         print("FAIL: --check needs --stand-in")
         return 1
     buys, _ = load(args.data)
-    _, new = reco_split(buys, day_ms(args.cutoff))
+    _, new = reco_split(buys, day_ms(args.cutoff), day_ms(args.truth_until) if args.truth_until else None)
     bound = sum(min(K, len(v)) / len(v) for v in new.values()) / len(new)
     r, s, f = o["reco"], o["segment"], o["forecast"]
     fails = []
