@@ -125,6 +125,7 @@ for c in "${cutoffs[@]}"; do
     log "replaying the invoices ${prev:+from $prev }until $c as service-role order.placed"
     replay --no-catalog ${prev:+--from "$prev"} --until "$c"
     settle
+    echo "inventory outcomes so far: $(q "select string_agg(outcome || coalesce(' ' || reason, '') || ' ' || n, ', ') from (select outcome, reason, count(*) n from inventory_orders group by 1, 2 order by 1, 2) x")"
     echo "models at $c (model version trained_at watermark, event time):"
     q "select model, version, to_timestamp(trained_at_ms / 1000) at time zone 'UTC', to_timestamp(watermark_ms / 1000) at time zone 'UTC', metrics from ml_models order by model"
     grep -h 'comp=ml msg="stats"' "$SHOPSTREAM_STATE_DIR/ml.log" 2>/dev/null | tail -n 1 || true
