@@ -345,7 +345,13 @@ def run(args):
         seg["sizes"] = {str(a): b for a, b in sorted(sizes.items(), key=lambda kv: str(kv[0]))}
     out["segment"] = seg
 
-    # Forecasts.
+    # Forecasts (only where the data holds the 14 days after the cutoff).
+    last_day = max(b[4] for b in buys) // DAY_MS
+    if cutoff_ms // DAY_MS + FORECAST_DAYS > last_day + 1:
+        out["forecast"] = {"products": 0, "scored": 0, "status": {},
+                           "note": "the data ends on %s: no 14 days after the cutoff" % date_of(last_day)}
+        out["seconds"] = time.time() - t0
+        return out
     top, series, origin, day0 = forecast_series(buys, cancels, cutoff_ms)
     dates = [date_of(day0 + origin + h) for h in range(FORECAST_DAYS)]
     fc_sys, fc_status, methods, starts = {}, defaultdict(int), defaultdict(int), defaultdict(int)
@@ -445,7 +451,7 @@ def print_table(o):
             print("  forecasts started this many days before the cutoff: %s; dates missing on %d"
                   % (f["days_started_before_cutoff"], f["dates_missing"]))
     else:
-        print("  no forecasts to score (answers %s)" % f["status"])
+        print("  no forecasts to score (%s)" % f.get("note", "answers %s" % f["status"]))
     print("  (%.0f s)" % o["seconds"])
 
 
