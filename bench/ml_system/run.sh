@@ -135,3 +135,4 @@ for c in "${cutoffs[@]}"; do
 done
 files=(); for c in "${cutoffs[@]}"; do files+=("$out/cutoff-$c.json"); done
 "$PY" "$here/summary.py" "${files[@]}"
+echo; "$PY" "$here/summary.py" --markdown "${files[@]}"

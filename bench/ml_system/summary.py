@@ -15,7 +15,28 @@ def ratio(a, b):
     return a / b if a is not None and b else float("nan")
 
 
+def markdown(rows):
+    print("| cutoff | customers scored | recall@20 system / popularity | ratio | HR@20 | ratio | NDCG@20 | ratio "
+          "| silhouette system / scikit-learn (k) | MASE 14 d system / seasonal naive | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for o in rows:
+        r, s, fc = o["reco"], o["segment"], o["forecast"]
+        cells = [o["cutoff"], str(r["users_scored"])]
+        for i in range(3):
+            pair = "%s / %s" % (f(r["system"][i]), f(r["popularity"][i]))
+            cells += [pair if i == 0 else pair, "%sx" % f(ratio(r["system"][i], r["popularity"][i]), 2)]
+        cells.append("%s / %s (%d)" % (f(s.get("system"), 3), f(s.get("sklearn"), 3), s["k"]))
+        if fc["scored"]:
+            cells += ["%s / %s" % (f(fc["system"], 3), f(fc["seasonal_naive"], 3)),
+                      "%sx" % f(ratio(fc["system"], fc["seasonal_naive"]), 2)]
+        else:
+            cells += ["-", "-"]
+        print("| " + " | ".join(cells) + " |")
+
+
 def main():
+    if sys.argv[1:2] == ["--markdown"]:
+        return markdown([json.load(open(p)) for p in sys.argv[2:]])
     rows = [json.load(open(p)) for p in sys.argv[1:]]
     print("\n== ML through the system: every cutoff ==")
     print("%-10s | %-27s | %-27s | %-27s | %-25s | %-25s" % (
