@@ -389,7 +389,7 @@ def run(args):
                 fc_sys[c] = [by_date[d] for d in dates]
             else:
                 out.setdefault("forecast_dates_missing", []).append(c)
-    s_sum = n_sum = 0.0
+    s_sum = n_sum = l_sum = 0.0
     n = wins = 0
     for c in top:
         y = series[c]
@@ -400,12 +400,17 @@ def run(args):
         sn = seasonal_naive(y, origin)
         ms = sum(abs(a - b) for a, b in zip(truth, fc_sys[c])) / FORECAST_DAYS / scale
         mn = sum(abs(a - b) for a, b in zip(truth, sn)) / FORECAST_DAYS / scale
+        # Seasonal naive from the day before the cutoff, without its last day: what the
+        # system knows at a cutoff (a day is closed by the next day's first event).
+        late = [y[origin - 1 - SEASON + (h % SEASON)] for h in range(1, FORECAST_DAYS + 1)]
+        l_sum += sum(abs(a - b) for a, b in zip(truth, late)) / FORECAST_DAYS / scale
         s_sum += ms
         n_sum += mn
         n += 1
         wins += ms < mn
     out["forecast"] = {"products": len(top), "scored": n, "first_date": dates[0], "last_date": dates[-1],
                        "system": s_sum / n if n else None, "seasonal_naive": n_sum / n if n else None,
+                       "seasonal_naive_day_before": l_sum / n if n else None,
                        "wins": wins, "status": dict(fc_status), "methods": dict(methods),
                        "days_started_before_cutoff": dict(starts),
                        "dates_missing": len(out.get("forecast_dates_missing", []))}
@@ -447,6 +452,8 @@ def print_table(o):
                                        fmt(f["seasonal_naive"]), fmt(fr, 2) + "x"))
         print("  aim <= 0.9x seasonal naive: %s; %d of %d products scored, system better on %d; methods %s"
               % ("met" if fr <= 0.9 else "MISSED", f["scored"], f["products"], f["wins"], f["methods"]))
+        print("  seasonal naive without the last day before the cutoff (the system's origin): %s (system %sx)"
+              % (fmt(f["seasonal_naive_day_before"]), fmt(ratio(f["system"], f["seasonal_naive_day_before"]), 2)))
         if not o["stand_in"]:
             print("  forecasts started this many days before the cutoff: %s; dates missing on %d"
                   % (f["days_started_before_cutoff"], f["dates_missing"]))
