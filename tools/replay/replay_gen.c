@@ -45,6 +45,35 @@ void replay_event_id(uint64_t seed, const char *name, unsigned seq, char out[37]
     uuid_unparse_lower(u, out);
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (as tools/retail's). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+int replay_parse_time(const char *text, int64_t *out_ms)
+{
+    int y, mo, d, h = 0, mi = 0, s = 0, end = 0;
+    size_t len = strlen(text);
+    if (len == 10) {
+        if (sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &end) != 3)
+            return SHOP_EINVAL;
+    } else if (len == 19) {
+        if (sscanf(text, "%4d-%2d-%2d %2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &end) != 6)
+            return SHOP_EINVAL;
+    } else {
+        return SHOP_EINVAL;
+    }
+    if ((size_t)end != len || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || h < 0 ||
+        mi < 0 || s < 0)
+        return SHOP_EINVAL;
+    *out_ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + s * 1000LL;
+    return 0;
+}
+
 /* ---- products -------------------------------------------------------------- */
 
 struct product {
@@ -239,7 +268,9 @@ static int select_rows(const struct retail_row *rows, size_t n_rows, const struc
     return m > 0 ? 0 : SHOP_EINVAL;
 }
 
-static size_t build_catalog(struct builder *b, const struct retail_row *const *sel, size_t n, struct product **out)
+/* at_ms 0: each product a day before its first sighting; else every product at at_ms. */
+static size_t build_catalog(struct builder *b, const struct retail_row *const *sel, size_t n, int64_t at_ms,
+                            struct product **out)
 {
     const struct retail_row **by_code = shop_xmalloc(n * sizeof(*by_code));
     memcpy(by_code, sel, n * sizeof(*by_code));
@@ -262,7 +293,8 @@ static size_t build_catalog(struct builder *b, const struct retail_row *const *s
         add_event(b, json_pack("{s:s,s:s,s:s,s:o,s:I}", "product_id", x->stock_code, "name",
                                x->description[0] ? x->description : x->stock_code, "category",
                                category_of(x->description, cat, sizeof(cat)), "price", money(x->unit_price_minor),
-                               "stock", (json_int_t)stock), "catalog.product_upserted", x->invoice_ms - DAY_MS);
+                               "stock", (json_int_t)stock), "catalog.product_upserted",
+                  at_ms != 0 ? at_ms : x->invoice_ms - DAY_MS);
         if (json_array_size(b->events) == 500) {
             close_request(b);
             open_request(b, "catalog-admin", 1, "catalog");
@@ -282,6 +314,98 @@ static int cmp_user_then_time(const void *a, const void *b)
     return cmp_invoice(a, b);
 }
 
+static int in_window(const struct replay_opts *o, int64_t ms)
+{
+    return (o->from_ms == 0 || ms >= o->from_ms) && (o->until_ms == 0 || ms < o->until_ms);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_invoice_id(const void *a, const void *b)
+{
+    const struct retail_row *x = *(const struct retail_row *const *)a, *y = *(const struct retail_row *const *)b;
+    int c = strcmp(x->invoice, y->invoice);
+    return c != 0 ? c : cmp_invoice(a, b);
+}
+
+struct invoice_group {
+    size_t first, n;
+    int64_t ms;   /* its first line's time: 30 invoices of the data span two minutes */
+};
+
+static int cmp_group(const void *a, const void *b)
+{
+    const struct invoice_group *x = a, *y = b;
+    return x->ms != y->ms ? (x->ms < y->ms ? -1 : 1) : (x->first > y->first) - (x->first < y->first);
+}
+
+/* One invoice (lines l[0..k), one customer) as orders of at most order_lines_max lines. */
+static void import_invoice(struct builder *b, const struct retail_row *const *l, size_t k, int64_t at,
+                           const struct replay_opts *o)
+{
+    struct replay_plan *p = b->plan;
+    char user[24];
+    snprintf(user, sizeof(user), "c%d", l[0]->customer_id);
+    size_t per = o->order_lines_max > 0 ? o->order_lines_max : k, parts = (k + per - 1) / per;
+    p->n_split_invoices += parts > 1;
+    for (size_t part = 0; part < parts; part++) {
+        char oid[40];
+        if (part == 0)
+            snprintf(oid, sizeof(oid), "%s", l[0]->invoice);
+        else
+            snprintf(oid, sizeof(oid), "%s-%zu", l[0]->invoice, part + 1);
+        size_t first = part * per, nl = part + 1 < parts ? per : k - first;
+        json_t *lines = json_array();
+        int64_t total = 0;
+        for (size_t x = first; x < first + nl; x++) {
+            json_array_append_new(lines, json_pack("{s:s,s:i,s:o}", "product_id", l[x]->stock_code, "quantity",
+                                                   l[x]->quantity, "unit_price", money(l[x]->unit_price_minor)));
+            total += l[x]->unit_price_minor * l[x]->quantity;
+        }
+        open_request(b, user, 0, oid);
+        add_event(b, json_pack("{s:s,s:o,s:o}", "order_id", oid, "lines", lines, "total", money(total)),
+                  "order.placed", at);
+        close_request(b);
+        p->n_orders++;
+    }
+}
+
+/* The history import of the window's rows sel[0..n): invoices in time order. */
+static void import_orders(struct builder *b, const struct retail_row **sel, size_t n, const struct replay_opts *o)
+{
+    struct replay_plan *p = b->plan;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o->quantity_max > 0 && sel[i]->quantity > o->quantity_max)
+            p->n_dropped_lines++;
+        else
+            sel[m++] = sel[i];
+    }
+    qsort(sel, m, sizeof(*sel), cmp_invoice_id);
+    struct invoice_group *g = shop_xmalloc((m ? m : 1) * sizeof(*g));
+    int32_t *custs = shop_xmalloc((m ? m : 1) * sizeof(*custs));
+    size_t ng = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (ng == 0 || strcmp(sel[g[ng - 1].first]->invoice, sel[i]->invoice) != 0) {
+            custs[ng] = sel[i]->customer_id;
+            g[ng++] = (struct invoice_group){.first = i, .ms = sel[i]->invoice_ms};
+        }
+        g[ng - 1].n++;
+    }
+    qsort(g, ng, sizeof(*g), cmp_group);
+    for (size_t i = 0; i < ng; i++)
+        import_invoice(b, sel + g[i].first, g[i].n, g[i].ms, o);
+    qsort(custs, ng, sizeof(*custs), cmp_i32);
+    for (size_t i = 0; i < ng; i++)
+        p->n_users += i == 0 || custs[i] != custs[i - 1];
+    free(custs);
+    free(g);
+}
+
 int replay_plan_build(const struct retail_row *rows, size_t n_rows, const struct replay_opts *opts,
                       struct replay_plan *plan)
 {
@@ -294,8 +418,20 @@ int replay_plan_build(const struct retail_row *rows, size_t n_rows, const struct
     }
     struct builder b = {.plan = plan, .seed = opts->seed};
     struct product *prods;
-    size_t n_prods = build_catalog(&b, sel, n, &prods);
+    /* sel is in invoice time order: an import's catalog precedes its first invoice. */
+    size_t n_prods = build_catalog(&b, sel, n, opts->orders_only ? sel[0]->invoice_ms - DAY_MS : 0, &prods);
     plan->n_products = n_prods;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (in_window(opts, sel[i]->invoice_ms))
+            sel[m++] = sel[i];
+    n = m;
+    if (opts->orders_only) {
+        import_orders(&b, sel, n, opts);
+        free(prods);
+        free(sel);
+        return 0;
+    }
     qsort(sel, n, sizeof(*sel), cmp_user_then_time);
     for (size_t i = 0; i < n;) {
         int32_t cust = sel[i]->customer_id;

@@ -19,7 +19,18 @@
 struct replay_opts {
     size_t customers;          /* how many customers (the first N by first purchase) */
     uint64_t seed;
-    size_t order_lines_max;    /* invoices with more lines are skipped */
+    size_t order_lines_max;    /* invoices with more lines are skipped (split with orders_only) */
+    /* The orders' window: invoices with from_ms <= time < until_ms (0: unbounded). The
+     * catalog always covers every product of the chosen customers, with stock for all of
+     * their orders, so a later window can follow an earlier one without a catalog. */
+    int64_t from_ms, until_ms;
+    /* A history import: the catalog (stamped a day before the first invoice), then each
+     * invoice as one order.placed and nothing else (no synthetic browsing, carts or later
+     * steps), in invoice time order across customers. An invoice over order_lines_max
+     * lines becomes orders of at most that many lines (ids INVOICE, INVOICE-2, ...); a
+     * line over quantity_max units (what the edge takes) is dropped. */
+    int orders_only;
+    int32_t quantity_max;      /* orders_only: 0 keeps every line */
 };
 
 /** One POST /v1/events: a batch of one user's events (or the admin's catalog). */
@@ -35,6 +46,7 @@ struct replay_plan {
     size_t n_reqs;
     size_t n_events;
     size_t n_orders, n_products, n_users, n_skipped_invoices;
+    size_t n_split_invoices, n_dropped_lines;   /* orders_only */
     /* counts by kind, for the demo's summary */
     size_t n_views, n_cart_adds, n_abandoned;
 };
@@ -43,6 +55,10 @@ struct replay_plan {
 int replay_plan_build(const struct retail_row *rows, size_t n_rows, const struct replay_opts *opts,
                       struct replay_plan *plan);
 void replay_plan_free(struct replay_plan *plan);
+
+/** "YYYY-MM-DD" (midnight) or "YYYY-MM-DD HH:MM:SS", UTC as the dataset's times, to epoch
+ *  ms. 0, or SHOP_EINVAL for anything else (trailing text, a month 13, a day 32). */
+int replay_parse_time(const char *text, int64_t *out_ms);
 
 /** Deterministic UUID (v5, SHA-1) for (seed, name, seq) in canonical text; out holds 37 bytes. */
 void replay_event_id(uint64_t seed, const char *name, unsigned seq, char out[37]);

@@ -124,3 +124,113 @@ Test(replay_gen, event_ids_are_v5_uuids)
     replay_event_id(1, "x", 0, b);
     cr_assert_str_eq(a, b);
 }
+
+/* The type and order_id of every event in the plan, in posting order (requests after the catalog). */
+static size_t placed_orders(const struct replay_plan *p, char ids[][40], int64_t *at, size_t max, size_t *others)
+{
+    size_t n = 0;
+    *others = 0;
+    for (size_t i = 0; i < p->n_reqs; i++) {
+        if (p->reqs[i].admin)
+            continue;
+        json_t *body = json_loads(p->reqs[i].body, 0, NULL);
+        size_t k;
+        json_t *ev;
+        json_array_foreach(json_object_get(body, "events"), k, ev) {
+            if (strcmp(json_string_value(json_object_get(ev, "type")), "order.placed") != 0) {
+                (*others)++;
+                continue;
+            }
+            cr_assert_lt(n, max);
+            snprintf(ids[n], 40, "%s", json_string_value(json_object_get(ev, "order_id")));
+            at[n++] = json_integer_value(json_object_get(ev, "at"));
+        }
+        json_decref(body);
+    }
+    return n;
+}
+
+Test(replay_gen, until_keeps_the_invoices_before_the_cutoff_and_the_whole_catalog, .init = setup)
+{
+    struct replay_opts o = {.customers = 3, .seed = 1, .order_lines_max = 100, .orders_only = 1,
+                            .until_ms = 1300000100000LL};
+    struct replay_plan p;
+    cr_assert_eq(replay_plan_build(data, 7, &o, &p), 0);
+    cr_assert_eq(p.n_products, 2);          /* 20002 is bought after the cutoff too: still catalogued */
+    char ids[8][40];
+    int64_t at[8];
+    size_t others;
+    cr_assert_eq(placed_orders(&p, ids, at, 8, &others), 1);
+    cr_assert_str_eq(ids[0], "100");        /* 101 is at the cutoff: after it */
+    cr_assert_eq(p.n_users, 1);
+    replay_plan_free(&p);
+    /* The window's other half: the orders the first one left out, nothing twice. */
+    o.from_ms = o.until_ms;
+    o.until_ms = 0;
+    cr_assert_eq(replay_plan_build(data, 7, &o, &p), 0);
+    cr_assert_eq(placed_orders(&p, ids, at, 8, &others), 2);
+    cr_assert_str_eq(ids[0], "101");
+    cr_assert_str_eq(ids[1], "104");
+    replay_plan_free(&p);
+}
+
+Test(replay_gen, orders_only_posts_each_invoice_once_in_time_order_across_customers)
+{
+    struct retail_row d[] = {
+        row("300", "10001", 1, 100, 21, 1300000500000LL),
+        row("200", "10001", 2, 100, 22, 1300000000000LL),
+        row("200", "20002", 1, 250, 22, 1300000060000LL),   /* the same invoice a minute later */
+        row("250", "10001", 20000, 100, 21, 1300000200000LL),  /* over the edge's quantity limit */
+        row("250", "30003", 1, 100, 21, 1300000200000LL),
+        row("400", "10001", 1, 100, 22, 1300000900000LL),
+        row("400", "20002", 1, 250, 22, 1300000900000LL),
+        row("400", "30003", 1, 100, 22, 1300000900000LL),
+    };
+    struct replay_opts o = {.customers = 10, .seed = 1, .order_lines_max = 2, .orders_only = 1,
+                            .quantity_max = 10000};
+    struct replay_plan p;
+    cr_assert_eq(replay_plan_build(d, 8, &o, &p), 0);
+    char ids[8][40];
+    int64_t at[8];
+    size_t others;
+    size_t n = placed_orders(&p, ids, at, 8, &others);
+    cr_assert_eq(others, 0);                /* no views, carts or later steps */
+    cr_assert_eq(n, 5);
+    const char *want[] = {"200", "250", "300", "400", "400-2"};
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_str_eq(ids[i], want[i]);
+        if (i > 0)
+            cr_assert_geq(at[i], at[i - 1]);
+    }
+    cr_assert_eq(at[0], 1300000000000LL);   /* the invoice's first line's time */
+    cr_assert_eq(p.n_split_invoices, 1);
+    cr_assert_eq(p.n_dropped_lines, 1);
+    cr_assert_eq(p.n_orders, 5);
+    cr_assert_eq(p.n_users, 2);
+    /* Every product catalogued a day before the first invoice, before any order. */
+    json_t *cat = json_loads(p.reqs[0].body, 0, NULL);
+    cr_assert(p.reqs[0].admin);
+    size_t k;
+    json_t *ev;
+    json_array_foreach(json_object_get(cat, "events"), k, ev)
+        cr_assert_eq(json_integer_value(json_object_get(ev, "at")), 1300000000000LL - 86400000LL);
+    cr_assert_eq(json_array_size(json_object_get(cat, "events")), 3);
+    json_decref(cat);
+    /* One order per request: its lines hold at most order_lines_max products. */
+    for (size_t i = 1; i < p.n_reqs; i++)
+        cr_assert_eq(p.reqs[i].n_events, 1);
+    replay_plan_free(&p);
+}
+
+Test(replay_gen, parses_a_cutoff_date_or_time)
+{
+    int64_t ms;
+    cr_assert_eq(replay_parse_time("2011-09-01", &ms), 0);
+    cr_assert_eq(ms, 1314835200000LL);
+    cr_assert_eq(replay_parse_time("2010-12-01 08:26:00", &ms), 0);
+    cr_assert_eq(ms, 1291191960000LL);
+    cr_assert_eq(replay_parse_time("2011-13-01", &ms), SHOP_EINVAL);
+    cr_assert_eq(replay_parse_time("2011-09-01x", &ms), SHOP_EINVAL);
+    cr_assert_eq(replay_parse_time("2011-9-1", &ms), SHOP_EINVAL);
+    cr_assert_eq(replay_parse_time("", &ms), SHOP_EINVAL);
+}
