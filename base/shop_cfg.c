@@ -49,6 +49,22 @@ int64_t shop_cfg_int(shop_getenv_fn get, const char *name, int64_t def, int64_t 
     return n;
 }
 
+double shop_cfg_double(shop_getenv_fn get, const char *name, double def, double min, double max,
+                       struct shop_cfg_errs *errs)
+{
+    const char *v = get(name);
+    if (v == NULL || v[0] == '\0')
+        return def;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !(d >= min && d <= max)) {
+        shop_cfg_errorf(errs, "%s must be a number in [%g, %g], got \"%s\"", name, min, max, v);
+        return def;
+    }
+    return d;
+}
+
 bool shop_cfg_bool(shop_getenv_fn get, const char *name, bool def, struct shop_cfg_errs *errs)
 {
     const char *v = get(name);

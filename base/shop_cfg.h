@@ -28,6 +28,9 @@ const char *shop_cfg_str(shop_getenv_fn get, const char *name, const char *def);
 /** Integer in [min, max]; records an error naming the variable otherwise. */
 int64_t shop_cfg_int(shop_getenv_fn get, const char *name, int64_t def, int64_t min, int64_t max,
                      struct shop_cfg_errs *errs);
+/** A finite number in [min, max]; def when unset (an error is recorded otherwise). */
+double shop_cfg_double(shop_getenv_fn get, const char *name, double def, double min, double max,
+                       struct shop_cfg_errs *errs);
 
 /** "1/true/yes/on" or "0/false/no/off"; records an error otherwise. */
 bool shop_cfg_bool(shop_getenv_fn get, const char *name, bool def, struct shop_cfg_errs *errs);

@@ -87,16 +87,13 @@ void worker_pg_note_failure(struct worker *w, const PGresult *res, const char *n
     shop_err_set(err, SHOP_EPG, "%s: sqlstate=%s %s", name, state ? state : "none", detail);
 }
 
-int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
-                   struct shop_err *err)
+int worker_pg_result(struct worker *w, PGconn *conn, PGresult *res, const char *name, ExecStatusType want,
+                     PGresult **out, struct shop_err *err)
 {
-    PGresult *res = st->copy_data != NULL
-                        ? copy_in(w, st)
-                        : PQexecParams(w->conn, st->sql, st->n_params, NULL, st->params, NULL, NULL, 0);
     w->pg_sqlstate[0] = '\0';
     w->pg_message[0] = '\0';
     if (PQresultStatus(res) != want) {
-        worker_pg_note_failure(w, res, st->name, PQerrorMessage(w->conn), err);
+        worker_pg_note_failure(w, res, name, PQerrorMessage(conn), err);
         PQclear(res);
         return SHOP_EPG;
     }
@@ -105,6 +102,15 @@ int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusT
     else
         PQclear(res);
     return 0;
+}
+
+int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,
+                   struct shop_err *err)
+{
+    PGresult *res = st->copy_data != NULL
+                        ? copy_in(w, st)
+                        : PQexecParams(w->conn, st->sql, st->n_params, NULL, st->params, NULL, NULL, 0);
+    return worker_pg_result(w, w->conn, res, st->name, want, out, err);
 }
 
 /* After an unexpected answer the protocol state is unknown: drop the connection, the

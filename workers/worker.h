@@ -168,6 +168,10 @@ PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, const char *app_name, 
 int worker_pg_connect(struct worker *w, struct shop_err *err);
 /** Records a failed statement's SQLSTATE and message in w (what the loop classifies and
  *  the dead-letter header carries) and err (name and detail). */
+/** Checks res (from a statement on conn) against want: 0 with *out = res (or res cleared
+ *  when out is NULL), or SHOP_EPG with res cleared and the failure noted in w and err. */
+int worker_pg_result(struct worker *w, PGconn *conn, PGresult *res, const char *name, ExecStatusType want,
+                     PGresult **out, struct shop_err *err);
 void worker_pg_note_failure(struct worker *w, const PGresult *res, const char *name, const char *detail,
                             struct shop_err *err);
 int worker_pg_exec(struct worker *w, const struct shop_sql_stmt *st, ExecStatusType want, PGresult **out,

@@ -20,23 +20,6 @@ const char *shop_worker_role_name(enum shop_worker_role role)
     return d != NULL ? d->name : NULL;
 }
 
-/* A finite number in [min, max]; def when unset. */
-static double cfg_double(shop_getenv_fn get, const char *name, double def, double min, double max,
-                         struct shop_cfg_errs *errs)
-{
-    const char *v = get(name);
-    if (v == NULL || v[0] == '\0')
-        return def;
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno != 0 || *end != '\0' || !(d >= min && d <= max)) {
-        shop_cfg_errorf(errs, "%s must be a number in [%g, %g], got \"%s\"", name, min, max, v);
-        return def;
-    }
-    return d;
-}
-
 #define DAY_MS INT64_C(86400000)
 
 /* The ml role's knobs; defaults as workers/core/mlw.h's. */
@@ -45,7 +28,7 @@ static void load_ml(struct shop_worker_cfg *cfg, shop_getenv_fn get, struct shop
     cfg->ml_lateness_ms = shop_cfg_int(get, "SHOPSTREAM_ML_LATENESS_MS", 6 * 3600 * INT64_C(1000), 0, 30 * DAY_MS, errs);
     cfg->ml_retrain_every_ms =
         shop_cfg_int(get, "SHOPSTREAM_ML_RETRAIN_EVERY_MS", 7 * DAY_MS, 60000, 3660 * DAY_MS, errs);
-    cfg->ml_drift = cfg_double(get, "SHOPSTREAM_ML_DRIFT", 0.25, 0.0, 1e6, errs);
+    cfg->ml_drift = shop_cfg_double(get, "SHOPSTREAM_ML_DRIFT", 0.25, 0.0, 1e6, errs);
     cfg->ml_swap_after_ms = shop_cfg_int(get, "SHOPSTREAM_ML_SWAP_AFTER_MS", 3600 * INT64_C(1000), 0, 30 * DAY_MS, errs);
     cfg->ml_segments = shop_cfg_int(get, "SHOPSTREAM_ML_SEGMENTS", 4, 2, 64, errs);
     cfg->ml_seed = shop_cfg_int(get, "SHOPSTREAM_ML_SEED", 42, 0, INT64_MAX, errs);

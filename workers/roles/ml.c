@@ -149,18 +149,7 @@ static int exec_on(struct worker *w, PGconn *conn, const char *name, const char 
                    struct shop_err *err)
 {
     PGresult *res = PQexecParams(conn, sql, n, NULL, values, lengths, formats, binary_out ? 1 : 0);
-    w->pg_sqlstate[0] = '\0';
-    w->pg_message[0] = '\0';
-    if (PQresultStatus(res) != want) {
-        worker_pg_note_failure(w, res, name, PQerrorMessage(conn), err);
-        PQclear(res);
-        return SHOP_EPG;
-    }
-    if (out != NULL)
-        *out = res;
-    else
-        PQclear(res);
-    return 0;
+    return worker_pg_result(w, conn, res, name, want, out, err);
 }
 
 static int64_t be64(const char *p)

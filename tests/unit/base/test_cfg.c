@@ -33,3 +33,18 @@ Test(err, set_returns_code_and_formats)
     cr_assert(!shop_rc_is_retriable(SHOP_EBADMSG));
     cr_assert_str_eq(shop_rc_name(SHOP_EAUTH), "EAUTH");
 }
+
+Test(cfg, doubles_in_range_or_an_error_naming_the_variable)
+{
+    static const char *const env[] = {"A", "0.25", "B", "1e400", "C", "nan", "D", "2", "E", "0.5x", NULL};
+    shop_cfg_table_use(env);
+    struct shop_cfg_errs errs = {0};
+    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "A", 1, 0, 1, &errs), 0.25, 1e-12);
+    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "B", 1, 0, 1e6, &errs), 1, 0, "overflow");
+    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "C", 1, 0, 1e6, &errs), 1, 0, "not a number");
+    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "D", 1, 0, 1, &errs), 1, 0, "above max");
+    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "E", 1, 0, 1, &errs), 1, 0, "trailing junk");
+    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "UNSET", 0.5, 0, 1, &errs), 0.5, 0);
+    cr_assert_eq(errs.count, 4);
+    cr_assert(strstr(errs.msg[0], "B") != NULL && strstr(errs.msg[3], "E") != NULL);
+}
