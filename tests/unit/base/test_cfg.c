@@ -39,12 +39,15 @@ Test(cfg, doubles_in_range_or_an_error_naming_the_variable)
     static const char *const env[] = {"A", "0.25", "B", "1e400", "C", "nan", "D", "2", "E", "0.5x", NULL};
     shop_cfg_table_use(env);
     struct shop_cfg_errs errs = {0};
-    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "A", 1, 0, 1, &errs), 0.25, 1e-12);
-    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "B", 1, 0, 1e6, &errs), 1, 0, "overflow");
-    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "C", 1, 0, 1e6, &errs), 1, 0, "not a number");
-    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "D", 1, 0, 1, &errs), 1, 0, "above max");
-    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "E", 1, 0, 1, &errs), 1, 0, "trailing junk");
-    cr_assert_float_eq(shop_cfg_double(shop_cfg_table_get, "UNSET", 0.5, 0, 1, &errs), 0.5, 0);
+    double a = shop_cfg_double(shop_cfg_table_get, "A", 1, 0, 1, &errs);
+    double b = shop_cfg_double(shop_cfg_table_get, "B", 1, 0, 1e6, &errs);   /* overflow */
+    double c = shop_cfg_double(shop_cfg_table_get, "C", 1, 0, 1e6, &errs);   /* not a number */
+    double d = shop_cfg_double(shop_cfg_table_get, "D", 1, 0, 1, &errs);     /* above max */
+    double e = shop_cfg_double(shop_cfg_table_get, "E", 1, 0, 1, &errs);     /* trailing junk */
+    double u = shop_cfg_double(shop_cfg_table_get, "UNSET", 0.5, 0, 1, &errs);
+    const double got[] = {a, b, c, d, e, u}, want[] = {0.25, 1, 1, 1, 1, 0.5};
+    for (int i = 0; i < 6; i++)
+        cr_assert_float_eq(got[i], want[i], 1e-12, "value %d", i);
     cr_assert_eq(errs.count, 4);
-    cr_assert(strstr(errs.msg[0], "B") != NULL && strstr(errs.msg[3], "E") != NULL);
+    cr_assert(strstr(errs.msg[0], "B ") != NULL && strstr(errs.msg[3], "E ") != NULL);
 }
