@@ -123,20 +123,59 @@ ml_check_inventory() {
     ok "history: $orders orders decided by the inventory ($res reserved, $oos out of stock, $unk unknown product, $rel released by a cancel)"
 }
 
-# ml_wait_done DSN GROUP WHAT: until the group has consumed every record (lag 0) and the
-# idle flush has emptied its reorder buffer (its last checkpoint covers every offset and
-# holds nothing buffered), with a safety bound only.
+# ml_records DSN GROUP: how many records browse, cart and inventory hold (their end offsets).
+ml_records() {
+    "$IT_BIN/tools/admin/shopstream-admin" lag --role ml --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" \
+        --prefix "$IT_PREFIX" --dsn "$1" --group "$2" 2>/dev/null |
+        awk '$3 == "end" { n += $4 } END { print n + 0 }'
+}
+
+# ml_stats LOG: the ML worker's last stats line ("" before the first).
+ml_stats() { grep 'comp=ml msg="stats"' "$1" 2>/dev/null | tail -n 1; }
+# ml_stat LOG NAME: one field of that line.
+ml_stat() { ml_stats "$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p"; }
+
+# ml_wait_done DSN GROUP WHAT LOG: until the owner (logging to LOG) has pushed every record
+# (lag 0, its stats count them all), the idle flush has emptied its reorder buffer, no
+# release waits on a retrain, and a checkpoint was written after that (the role writes
+# none while a retrain is out, so the models are final). Safety bounds only.
 ml_wait_done() {
-    it_wait "$3: the ML group caught up" 240 ml_caught_up "$1" "$2"
+    local dsn=$1 group=$2 what=$3 log=$4 total
+    total=$(ml_records "$dsn" "$group")
+    it_wait "$what: the ML group consumed all $total records" 240 ml_lag_zero "$dsn" "$group"
+    it_wait "$what: every record pushed and the reorder buffer flushed" 120 ml_flushed "$log" "$total"
+    local ck
+    ck=$(psql "$dsn" -XAtqc "select coalesce(max(id), 0) from ml_checkpoints where group_id = '$group'")
+    it_wait "$what: a checkpoint after the flush" 120 ml_checkpoint_after "$dsn" "$group" "$ck"
+    ML_DONE_STATS=$(ml_stats "$log")
 }
 
-ml_caught_up() {
-    [ "$(ml_lag "$1" "$2")" = 0 ] || return 1
-    ml_flushed "$1" "$2"
+ml_lag_zero() { [ "$(ml_lag "$1" "$2")" = 0 ]; }
+ml_flushed() {
+    [ "$(ml_stat "$1" events)" = "$2" ] && [ "$(ml_stat "$1" buffered)" = 0 ] && [ "$(ml_stat "$1" waiting)" = 0 ]
+}
+ml_checkpoint_after() {
+    [ "$(psql "$1" -XAtqc "select coalesce(max(id), 0) from ml_checkpoints where group_id = '$2'")" -gt "$3" ]
 }
 
-# Overridden once the worker says how a flush shows (log line or checkpoint field).
-ml_flushed() { return 0; }
+# ml_counters WHAT LOG: the run's counters from its last stats line.
+ml_counters() {
+    ok "$1: events=$(ml_stat "$2" events) applied=$(ml_stat "$2" applied) late=$(ml_stat "$2" late) purchases=$(ml_stat "$2" purchases) retracted=$(ml_stat "$2" retracted) jobs=$(ml_stat "$2" jobs) versions $(ml_stat "$2" version_recommend)/$(ml_stat "$2" version_segment)/$(ml_stat "$2" version_forecast)"
+}
+
+# ml_no_late WHAT LOG: the run applied no event behind what it had applied already (the
+# only case where arrival order may show, mlw.h).
+ml_no_late() {
+    local late
+    late=$(ml_stat "$2" late)
+    [ "$late" = 0 ] || fail "$1: $late events arrived behind what was already applied (stats late=$late)"
+}
+
+# Log lines of the role (workers/roles/ml.c).
+ml_consumed() { [ "$(ml_stat "$1" events)" -gt 0 ] 2>/dev/null; }
+ml_is_standby() { grep -q 'msg="standby: another instance owns the models; waiting for the lease"' "$1"; }
+ml_is_owner() { grep -q 'msg="owner of the models"' "$1"; }
+ml_restored_from() { grep -q "msg=\"checkpoint loaded\" id=$2 " "$1"; }
 
 # ml_dump DSN DIR: the ML read models and the group's latest checkpoint as JSON, for compare.py.
 ml_dump() {

@@ -38,10 +38,11 @@ ckpt_before_kill=$(newest_checkpoint)
 # Only the owner writes: every checkpoint so far carries its epoch.
 [ "$(it_sql -c "select count(*) from ml_checkpoints where group_id = '$GROUP' and epoch <> $epoch1")" = 0 ] ||
     fail "a checkpoint was written under another epoch while instance one held the lease"
-ml_no_writes "$IT_TMP/two.log" || fail "the standby wrote while it waited"
+! ml_is_owner "$IT_TMP/two.log" || fail "the second instance owned the models while the first held the lease"
 kill -9 "$P1"
 wait "$P1" 2>/dev/null || true
-ok "killed the owner with SIGKILL at checkpoint $ckpt_before_kill"
+ckpt_at_kill=$(it_sql -c "select coalesce(max(id), 0) from ml_checkpoints where group_id = '$GROUP' and epoch = $epoch1")
+ok "killed the owner with SIGKILL (its last checkpoint $ckpt_at_kill, day $(cat "$IT_TMP/progress") of $ML_DAYS posted)"
 
 took_over() { [ "$(holder_pid)" = "$P2" ]; }
 it_wait "the standby took the lease over" 60 took_over
@@ -54,9 +55,9 @@ ok "instance two ($P2) took over (epoch $epoch2); instance one again ($P1) waits
 
 wait "$POSTER" || { cat "$IT_TMP/post.log"; fail "posting the history"; }
 ml_check_inventory
-ml_wait_done "$IT_DSN" "$GROUP" "the two instances"
-ml_restored_from "$IT_TMP/two.log" "$ckpt_before_kill" ||
-    fail "the standby did not load the checkpoint the owner wrote last ($ckpt_before_kill)"
+ml_wait_done "$IT_DSN" "$GROUP" "the two instances" "$IT_TMP/two.log"
+ml_restored_from "$IT_TMP/two.log" "$ckpt_at_kill" ||
+    fail "the standby did not load the checkpoint the owner wrote last ($ckpt_at_kill): $(grep 'checkpoint' "$IT_TMP/two.log" | head -n 3)"
 [ "$(it_sql -c "select count(*) from ml_checkpoints where group_id = '$GROUP' and epoch not in ($epoch1, $epoch2)")" = 0 ] ||
     fail "a checkpoint under an epoch neither owner had"
 kill -TERM "$P2" "$P1"
@@ -69,11 +70,15 @@ python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_pair.jsonl" "$IT_TMP/pair" --wr
 
 ml_start single "$REF_DSN" "$GROUP_REF"
 S=$ML_PID
-ml_wait_done "$REF_DSN" "$GROUP_REF" "the single instance"
+ml_wait_done "$REF_DSN" "$GROUP_REF" "the single instance" "$IT_TMP/single.log"
 kill -TERM "$S"
 wait "$S" || fail "the single ML worker did not stop cleanly on SIGTERM"
 ml_dump "$REF_DSN" "$IT_TMP/single" "$GROUP_REF"
+ml_counters "the two instances" "$IT_TMP/two.log"
+ml_counters "the single instance" "$IT_TMP/single.log"
 ml_compare "$IT_TMP/single" "$IT_TMP/pair" "a single instance and two with a takeover" --content
+ml_no_late "the two instances" "$IT_TMP/two.log"
+ml_no_late "the single instance" "$IT_TMP/single.log"
 ml_topic "$IT_TMP/topic_all.jsonl"
 python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_all.jsonl" "$IT_TMP/single" --skip-before "$IT_TMP/ends_pair.json" \
     --same-as "$IT_TMP/topic_all.jsonl" --other-until "$IT_TMP/ends_pair.json" ||

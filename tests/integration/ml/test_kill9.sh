@@ -51,7 +51,7 @@ LAST=$ML_PID
 wait "$POSTER" || { cat "$IT_TMP/post.log"; fail "posting the history"; }
 [ -z "${log_note:-}" ] || fail "every kill should land while the history streams in$log_note"
 ml_check_inventory
-ml_wait_done "$IT_DSN" "$GROUP" "the killed run"
+ml_wait_done "$IT_DSN" "$GROUP" "the killed run" "$IT_TMP/last.log"
 kill -TERM "$LAST"
 wait "$LAST" || fail "the last ML worker did not stop cleanly on SIGTERM"
 ml_dump "$IT_DSN" "$IT_TMP/killed" "$GROUP"
@@ -61,11 +61,15 @@ python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_killed.jsonl" "$IT_TMP/killed" 
 
 ml_start ref "$REF_DSN" "$GROUP_REF"
 REF=$ML_PID
-ml_wait_done "$REF_DSN" "$GROUP_REF" "the run without kills"
+ml_wait_done "$REF_DSN" "$GROUP_REF" "the run without kills" "$IT_TMP/ref.log"
 kill -TERM "$REF"
 wait "$REF" || fail "the reference ML worker did not stop cleanly on SIGTERM"
 ml_dump "$REF_DSN" "$IT_TMP/ref" "$GROUP_REF"
+ml_counters "the killed run" "$IT_TMP/last.log"
+ml_counters "the run without kills" "$IT_TMP/ref.log"
 ml_compare "$IT_TMP/ref" "$IT_TMP/killed" "a run without kills and one killed $((KILLS + 1)) times" --content
+ml_no_late "the killed run" "$IT_TMP/last.log"
+ml_no_late "the run without kills" "$IT_TMP/ref.log"
 ml_topic "$IT_TMP/topic_all.jsonl"
 python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_all.jsonl" "$IT_TMP/ref" --skip-before "$IT_TMP/ends_killed.json" \
     --same-as "$IT_TMP/topic_all.jsonl" --other-until "$IT_TMP/ends_killed.json" ||

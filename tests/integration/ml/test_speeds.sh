@@ -21,7 +21,7 @@ ml_start live "$IT_DSN" "$GROUP_A"
 A=$ML_PID
 ml_post
 ml_check_inventory
-ml_wait_done "$IT_DSN" "$GROUP_A" "run A (live)"
+ml_wait_done "$IT_DSN" "$GROUP_A" "run A (live)" "$IT_TMP/live.log"
 kill -TERM "$A"
 wait "$A" || fail "ML worker A did not stop cleanly on SIGTERM"
 ml_dump "$IT_DSN" "$IT_TMP/a" "$GROUP_A"
@@ -31,11 +31,15 @@ python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_a.jsonl" "$IT_TMP/a" --write-en
 
 ml_start replay "$REF_DSN" "$GROUP_B"
 B=$ML_PID
-ml_wait_done "$REF_DSN" "$GROUP_B" "run B (all at once)"
+ml_wait_done "$REF_DSN" "$GROUP_B" "run B (all at once)" "$IT_TMP/replay.log"
 kill -TERM "$B"
 wait "$B" || fail "ML worker B did not stop cleanly on SIGTERM"
 ml_dump "$REF_DSN" "$IT_TMP/b" "$GROUP_B"
+ml_counters "run A (live)" "$IT_TMP/live.log"
+ml_counters "run B (all at once)" "$IT_TMP/replay.log"
 ml_compare "$IT_TMP/a" "$IT_TMP/b" "live (A) and all at once (B)" --content
+ml_no_late "run A (live)" "$IT_TMP/live.log"
+ml_no_late "run B (all at once)" "$IT_TMP/replay.log"
 ml_topic "$IT_TMP/topic_ab.jsonl"
 python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_ab.jsonl" "$IT_TMP/b" --skip-before "$IT_TMP/ends_a.json" \
     --same-as "$IT_TMP/topic_ab.jsonl" --other-until "$IT_TMP/ends_a.json" ||
