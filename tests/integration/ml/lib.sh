@@ -38,11 +38,19 @@ ml_have_role() {
 
 ml_cleanup() {
     local rc=$?
-    for p in "${IT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "${SHOPSTREAM_IT_KEEP_DIR:-}" ]; then
         mkdir -p "$SHOPSTREAM_IT_KEEP_DIR" && cp -r "$IT_TMP" "$SHOPSTREAM_IT_KEEP_DIR/$IT_NAME" 2>/dev/null || true
+        local d
+        for d in "${IT_DB:-}" "${ML_DBS[@]}"; do   # what a failed wait leaves to look at
+            [ -n "$d" ] || continue
+            psql "$SHOPSTREAM_IT_PG_DSN dbname=$d" -Xc "select id, group_id, epoch, watermark_ms, state_version, created_at from ml_checkpoints order by id" \
+                -c "select * from ml_lease" -c "select * from consumer_offsets order by 1, 2, 3" \
+                -c "select application_name, state, wait_event, left(query, 120) from pg_stat_activity where datname = current_database()" \
+                >"$SHOPSTREAM_IT_KEEP_DIR/$IT_NAME/db_$d.txt" 2>&1 || true
+        done
         echo "kept $SHOPSTREAM_IT_KEEP_DIR/$IT_NAME"
     fi
+    for p in "${IT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     for db in "${ML_DBS[@]}"; do
         psql "$SHOPSTREAM_IT_PG_DSN" -qXc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
     done
@@ -213,4 +221,16 @@ ml_compare() {
 ml_topic() {
     "$ML_TAIL" --brokers "$SHOPSTREAM_IT_KAFKA_BROKERS" --topic "${IT_PREFIX}ml.v1" >"$1" ||
         fail "could not read ${IT_PREFIX}ml.v1"
+}
+
+# ml_perturb: with ML_TEST_PERTURB=1, one more view is posted before the second run, so
+# the runs no longer see the same records: every test must then fail (how to check that
+# its comparison can fail at all).
+ml_perturb() {
+    [ -n "${ML_TEST_PERTURB:-}" ] || return 0
+    local at r
+    at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["last_ms"])' "$IT_TMP/history.json")
+    r=$(it_post "$ML_SERVICE_TOKEN" "{\"events\":[{\"type\":\"product.viewed\",\"user_id\":\"u0001\",\"product_id\":\"p-mugs-0\",\"at\":$at}]}")
+    [ "${r%% *}" = 202 ] || fail "the perturbing view: $r"
+    ok "ML_TEST_PERTURB: one more view posted before the second run (this test must now fail)"
 }

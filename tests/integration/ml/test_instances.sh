@@ -68,6 +68,7 @@ ml_topic "$IT_TMP/topic_pair.jsonl"
 python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_pair.jsonl" "$IT_TMP/pair" --write-ends "$IT_TMP/ends_pair.json" ||
     fail "the pair's ml topic"
 
+ml_perturb
 ml_start single "$REF_DSN" "$GROUP_REF"
 S=$ML_PID
 ml_wait_done "$REF_DSN" "$GROUP_REF" "the single instance" "$IT_TMP/single.log"

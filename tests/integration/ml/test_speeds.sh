@@ -29,6 +29,7 @@ ml_topic "$IT_TMP/topic_a.jsonl"
 python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_a.jsonl" "$IT_TMP/a" --write-ends "$IT_TMP/ends_a.json" ||
     fail "run A's ml topic"
 
+ml_perturb
 ml_start replay "$REF_DSN" "$GROUP_B"
 B=$ML_PID
 ml_wait_done "$REF_DSN" "$GROUP_B" "run B (all at once)" "$IT_TMP/replay.log"
