@@ -176,7 +176,7 @@ ml_counters() {
 ml_no_late() {
     local late
     late=$(ml_stat "$2" late)
-    [ "$late" = 0 ] || fail "$1: $late events arrived behind what was already applied (stats late=$late)"
+    [ "$late" = 0 ] || ml_problem "$1: $late events arrived behind what was already applied (stats late=$late)"
 }
 
 # Log lines of the role (workers/roles/ml.c).
@@ -207,14 +207,32 @@ ml_dump() {
     unset -f j
 }
 
-# ml_compare DIR_A DIR_B WHAT [compare.py options]: fails the test when the models differ.
+# The equality checks note what they find and the test goes on, so one run reports every
+# difference (models, late events, the topic); ml_verdict fails the test at its end.
+ML_PROBLEMS=()
+ml_problem() { echo "PROBLEM: $*"; ML_PROBLEMS+=("$*"); }
+
+ml_verdict() {
+    [ ${#ML_PROBLEMS[@]} = 0 ] || fail "${#ML_PROBLEMS[@]} checks failed: $(printf '%s; ' "${ML_PROBLEMS[@]}")"
+    ok "$1"
+}
+
+# ml_compare DIR_A DIR_B WHAT [compare.py options]: the models of two runs must be equal.
 ml_compare() {
     local a=$1 b=$2 what=$3
     shift 3
-    python3 "$ML_HERE/compare.py" "$a" "$b" "$@" >"$IT_TMP/compare.txt" 2>&1 ||
-        { cat "$IT_TMP/compare.txt"; fail "$what: the ML read models differ"; }
-    cat "$IT_TMP/compare.txt"
-    ok "$what: the ML read models are equal"
+    if python3 "$ML_HERE/compare.py" "$a" "$b" "$@"; then
+        ok "$what: the ML read models are equal"
+    else
+        ml_problem "$what: the ML read models differ"
+    fi
+}
+
+# ml_check_topic WHAT check_topic.py-arguments...: the ml topic's events of one run.
+ml_check_topic() {
+    local what=$1
+    shift
+    python3 "$ML_HERE/check_topic.py" "$@" || ml_problem "$what"
 }
 
 # ml_topic FILE: every record of the ml topic, one JSON object a line (it_ml_tail.c).

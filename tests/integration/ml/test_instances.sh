@@ -65,8 +65,7 @@ wait "$P2" || fail "the owner did not stop cleanly on SIGTERM"
 wait "$P1" || fail "the standby did not stop cleanly on SIGTERM"
 ml_dump "$IT_DSN" "$IT_TMP/pair" "$GROUP"
 ml_topic "$IT_TMP/topic_pair.jsonl"
-python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_pair.jsonl" "$IT_TMP/pair" --write-ends "$IT_TMP/ends_pair.json" ||
-    fail "the pair's ml topic"
+ml_check_topic "the pair's ml topic" "$IT_TMP/topic_pair.jsonl" "$IT_TMP/pair" --write-ends "$IT_TMP/ends_pair.json"
 
 ml_perturb
 ml_start single "$REF_DSN" "$GROUP_REF"
@@ -81,7 +80,6 @@ ml_compare "$IT_TMP/single" "$IT_TMP/pair" "a single instance and two with a tak
 ml_no_late "the two instances" "$IT_TMP/two.log"
 ml_no_late "the single instance" "$IT_TMP/single.log"
 ml_topic "$IT_TMP/topic_all.jsonl"
-python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_all.jsonl" "$IT_TMP/single" --skip-before "$IT_TMP/ends_pair.json" \
-    --same-as "$IT_TMP/topic_all.jsonl" --other-until "$IT_TMP/ends_pair.json" ||
-    fail "the single run's ml topic, or its events are not the pair's"
-ok "instances: one owner at a time, the standby took over from the latest checkpoint, and the models equal a single instance's"
+ml_check_topic "the single run's ml topic, or its events are not the pair's" "$IT_TMP/topic_all.jsonl" "$IT_TMP/single" --skip-before "$IT_TMP/ends_pair.json" \
+    --same-as "$IT_TMP/topic_all.jsonl" --other-until "$IT_TMP/ends_pair.json"
+ml_verdict "instances: one owner at a time, the standby took over from the latest checkpoint, and the models equal a single instance's"

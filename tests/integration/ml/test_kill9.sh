@@ -70,8 +70,7 @@ kill -TERM "$LAST"
 wait "$LAST" || fail "the last ML worker did not stop cleanly on SIGTERM"
 ml_dump "$IT_DSN" "$IT_TMP/killed" "$GROUP"
 ml_topic "$IT_TMP/topic_killed.jsonl"
-python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_killed.jsonl" "$IT_TMP/killed" --write-ends "$IT_TMP/ends_killed.json" ||
-    fail "the killed run's ml topic"
+ml_check_topic "the killed run's ml topic" "$IT_TMP/topic_killed.jsonl" "$IT_TMP/killed" --write-ends "$IT_TMP/ends_killed.json"
 
 ml_perturb
 ml_start ref "$REF_DSN" "$GROUP_REF"
@@ -86,7 +85,6 @@ ml_compare "$IT_TMP/ref" "$IT_TMP/killed" "a run without kills and one killed $(
 ml_no_late "the killed run" "$IT_TMP/last.log"
 ml_no_late "the run without kills" "$IT_TMP/ref.log"
 ml_topic "$IT_TMP/topic_all.jsonl"
-python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_all.jsonl" "$IT_TMP/ref" --skip-before "$IT_TMP/ends_killed.json" \
-    --same-as "$IT_TMP/topic_all.jsonl" --other-until "$IT_TMP/ends_killed.json" ||
-    fail "the reference run's ml topic, or its events are not the killed run's"
-ok "kill9: $((KILLS + 3)) SIGKILLs mid-stream, the models and the published events equal a run without kills"
+ml_check_topic "the reference run's ml topic, or its events are not the killed run's" "$IT_TMP/topic_all.jsonl" "$IT_TMP/ref" --skip-before "$IT_TMP/ends_killed.json" \
+    --same-as "$IT_TMP/topic_all.jsonl" --other-until "$IT_TMP/ends_killed.json"
+ml_verdict "kill9: $((KILLS + 3)) SIGKILLs mid-stream, the models and the published events equal a run without kills"

@@ -26,8 +26,7 @@ kill -TERM "$A"
 wait "$A" || fail "ML worker A did not stop cleanly on SIGTERM"
 ml_dump "$IT_DSN" "$IT_TMP/a" "$GROUP_A"
 ml_topic "$IT_TMP/topic_a.jsonl"
-python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_a.jsonl" "$IT_TMP/a" --write-ends "$IT_TMP/ends_a.json" ||
-    fail "run A's ml topic"
+ml_check_topic "run A's ml topic" "$IT_TMP/topic_a.jsonl" "$IT_TMP/a" --write-ends "$IT_TMP/ends_a.json"
 
 ml_perturb
 ml_start replay "$REF_DSN" "$GROUP_B"
@@ -42,7 +41,6 @@ ml_compare "$IT_TMP/a" "$IT_TMP/b" "live (A) and all at once (B)" --content
 ml_no_late "run A (live)" "$IT_TMP/live.log"
 ml_no_late "run B (all at once)" "$IT_TMP/replay.log"
 ml_topic "$IT_TMP/topic_ab.jsonl"
-python3 "$ML_HERE/check_topic.py" "$IT_TMP/topic_ab.jsonl" "$IT_TMP/b" --skip-before "$IT_TMP/ends_a.json" \
-    --same-as "$IT_TMP/topic_ab.jsonl" --other-until "$IT_TMP/ends_a.json" ||
-    fail "run B's ml topic, or B's events are not A's"
-ok "speeds: the live run and the replay at full speed end with the same models and published the same events"
+ml_check_topic "run B's ml topic, or B's events are not A's" "$IT_TMP/topic_ab.jsonl" "$IT_TMP/b" --skip-before "$IT_TMP/ends_a.json" \
+    --same-as "$IT_TMP/topic_ab.jsonl" --other-until "$IT_TMP/ends_a.json"
+ml_verdict "speeds: the live run and the replay at full speed end with the same models and published the same events"
