@@ -140,6 +140,13 @@ def build(seed, n_users, n_days):
     facts["days"] = n_days
     facts["first_ms"] = T0_MS
     facts["last_ms"] = max(e["at"] for _, evs in out for e in evs)
+    # The stream is closed by two searches (no model input, but they move the stream's
+    # clock) 3 and 6 hours past the last event: a retrain taken near the end reaches its
+    # swap point (swap_after 1 h of event time), so no run ends with a retrain left out.
+    closing = [ev("search.performed", "u-closing", facts["last_ms"] + h * 3600000, query="closing", results=0)
+               for h in (3, 6)]
+    out[-1] = (out[-1][0], out[-1][1] + closing)
+    facts["events"] += len(closing)
     return catalog, out, facts
 
 

@@ -154,7 +154,8 @@ ml_wait_done() {
     it_wait "$what: every record pushed and the reorder buffer flushed" 120 ml_flushed "$log" "$total"
     local ck
     ck=$(psql "$dsn" -XAtqc "select coalesce(max(id), 0) from ml_checkpoints where group_id = '$group'")
-    it_wait "$what: a checkpoint after the flush" 120 ml_checkpoint_after "$dsn" "$group" "$ck"
+    it_wait "$what: a checkpoint after the flush (none is cut while a retrain is out)" 120 \
+        ml_checkpoint_after "$dsn" "$group" "$ck"
     ML_DONE_STATS=$(ml_stats "$log")
 }
 
