@@ -38,7 +38,7 @@ ml_have_role() {
 
 ml_cleanup() {
     local rc=$?
-    if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -n "${SHOPSTREAM_IT_KEEP_DIR:-}" ]; then
+    if { [ $rc -ne 0 ] || [ -n "${SHOPSTREAM_IT_KEEP_ALWAYS:-}" ]; } && [ $rc -ne 77 ] && [ -n "${SHOPSTREAM_IT_KEEP_DIR:-}" ]; then
         mkdir -p "$SHOPSTREAM_IT_KEEP_DIR" && cp -r "$IT_TMP" "$SHOPSTREAM_IT_KEEP_DIR/$IT_NAME" 2>/dev/null || true
         local d
         for d in "${IT_DB:-}" "${ML_DBS[@]}"; do   # what a failed wait leaves to look at
