@@ -39,6 +39,7 @@ ckpt_before_kill=$(newest_checkpoint)
 [ "$(it_sql -c "select count(*) from ml_checkpoints where group_id = '$GROUP' and epoch <> $epoch1")" = 0 ] ||
     fail "a checkpoint was written under another epoch while instance one held the lease"
 ! ml_is_owner "$IT_TMP/two.log" || fail "the second instance owned the models while the first held the lease"
+! grep -q 'msg="partition assigned"' "$IT_TMP/two.log" || fail "the standby joined the consumer group while it waited"
 kill -9 "$P1"
 wait "$P1" 2>/dev/null || true
 ckpt_at_kill=$(it_sql -c "select coalesce(max(id), 0) from ml_checkpoints where group_id = '$GROUP' and epoch = $epoch1")
