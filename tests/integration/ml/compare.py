@@ -5,7 +5,8 @@
 # within a tiny relative tolerance, neighbours of equal score may swap), the popularity
 # list, every product's similar list and forecast, every user's segment and features, the
 # segments (size, centre, label, profile), the published models (version, training time,
-# metrics) and the latest checkpoints (offsets covered, model versions). Prints what it
+# metrics) and the latest checkpoints (offsets covered, watermark, state version, model
+# versions, and the state's and every snapshot's bytes, which the core writes canonically). Prints what it
 # compared and every difference (the first few of each kind); exit 1 when any.
 #   compare.py DIR_A DIR_B [--rel 1e-9] [--content] [--note FIELD]...
 # --content also requires both runs to hold something worth comparing (users with model
@@ -185,10 +186,11 @@ if not args.no_checkpoint:
             differ("checkpoint", "snapshot models %s vs %s" % (sorted(sna), sorted(snb)))
         for m in sorted(set(sna) & set(snb)):
             fields("checkpoint", "snapshot " + m, sna[m], snb[m], ["version", "format", "trained_at_ms", "metrics"])
+            # The core's records are canonical (mlw_order.h): equal state, equal bytes.
             if sna[m]["md5"] != snb[m]["md5"]:
-                note("checkpoint", "snapshot %s: payload bytes differ (%d vs %d bytes)" % (m, sna[m]["len"], snb[m]["len"]))
+                differ("checkpoint", "snapshot %s: payload bytes differ (%d vs %d bytes)" % (m, sna[m]["len"], snb[m]["len"]))
         if x["state_md5"] != y["state_md5"]:
-            note("checkpoint", "state bytes differ (%d vs %d bytes)" % (x["state_len"], y["state_len"]))
+            differ("checkpoint", "state bytes differ (%d vs %d bytes)" % (x["state_len"], y["state_len"]))
         said.append("the latest checkpoints (%d offsets, watermark %s, snapshots %s)" %
                     (len(oa), x["watermark_ms"], ", ".join("%s v%s" % (m, sna[m]["version"]) for m in sorted(sna))))
 
