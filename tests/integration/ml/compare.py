@@ -6,8 +6,9 @@
 # list, every product's similar list and forecast, every user's segment and features, the
 # segments (size, centre, label, profile), the published models (version, training time,
 # metrics) and the latest checkpoints (offsets covered, watermark, state version, model
-# versions, and the state's and every snapshot's bytes, which the core writes canonically). Prints what it
-# compared and every difference (the first few of each kind); exit 1 when any.
+# versions, and the state's and every snapshot's bytes, which the core writes
+# canonically). Prints what it compared and every difference (the first few of each
+# kind); exit 1 when any.
 #   compare.py DIR_A DIR_B [--rel 1e-9] [--content] [--note FIELD]...
 # --content also requires both runs to hold something worth comparing (users with model
 # recommendations, several segments, similar lists, forecasts, every model trained), so
