@@ -46,6 +46,8 @@ struct shop_mlw_cfg {
     uint32_t forecast_days;     /* horizon kept per product; default 28 */
     uint32_t min_users;         /* first training once this many users bought; default 20 */
     size_t buffer_max;          /* the shell pauses consumption past this; default 1,000,000 */
+    bool hold_partitions;       /* partitions hold releases back (mlw_order.h); the shell sets it
+                                   and marks caught-up partitions with shop_mlw_partition_idle */
     struct shop_ml_als_cfg als; /* docs/ml.md's chosen row: k 64, reg 60, alpha 5, CG 3 */
     struct shop_ml_interact_cfg interact;   /* view 1, cart 4, purchase 10, half-life 30 d */
     uint64_t seed;              /* every random choice of training is drawn from it */
@@ -79,6 +81,13 @@ int shop_mlw_push(struct shop_mlw *m, enum shop_stream stream, int32_t partition
 /** Applies the buffered events that are due (all of them with flush), in order, up to a
  *  job's swap point. Returns how many were applied. */
 size_t shop_mlw_release(struct shop_mlw *m, bool flush);
+
+/** Marks (stream, partition) consumed up to its end (idle) or not, for hold_partitions:
+ *  a partition that is not idle holds releases at its newest event. */
+void shop_mlw_partition_idle(struct shop_mlw *m, enum shop_stream stream, int32_t partition, bool idle);
+
+/** The time entries must be lateness_ms behind to be released (shop_mlw_order_due). */
+int64_t shop_mlw_due(const struct shop_mlw *m);
 
 /** Release stopped at a swap point: the job taken must be finished first. */
 bool shop_mlw_waiting(const struct shop_mlw *m);

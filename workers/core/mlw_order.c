@@ -32,6 +32,9 @@ struct offset_row {
     int32_t stream;
     int32_t partition;
     int64_t next;
+    /* Not in the record (they say where the consumer is now, not what was consumed): */
+    int64_t max_at;     /* the largest occurred_at pushed on it since start; INT64_MIN before any */
+    bool idle;          /* the caller says it is consumed up to its end */
 };
 
 struct heap {
@@ -221,9 +224,33 @@ static void row_set(struct shop_mlw_order *o, int32_t s, int32_t p, int64_t next
         }
         memmove(&o->offs[i + 1], &o->offs[i], (o->n_offs - i) * sizeof(*o->offs));
         o->n_offs++;
-        o->offs[i] = (struct offset_row){s, p, 0};
+        o->offs[i] = (struct offset_row){s, p, 0, INT64_MIN, false};
     }
     o->offs[i].next = next;
+}
+
+/* The time an entry must be lateness behind to be due: the clock, or with hold_partitions
+ * the least of it and every partition's newest event, idle ones apart. */
+static int64_t due_clock(const struct shop_mlw_order *o)
+{
+    int64_t due = o->clock;
+    for (size_t i = 0; o->cfg.hold_partitions && i < o->n_offs; i++)
+        if (!o->offs[i].idle && o->offs[i].max_at < due)
+            due = o->offs[i].max_at;
+    return due;
+}
+
+int64_t shop_mlw_order_due(const struct shop_mlw_order *o)
+{
+    return due_clock(o);
+}
+
+void shop_mlw_order_set_idle(struct shop_mlw_order *o, enum shop_stream stream, int32_t partition, bool idle)
+{
+    bool found;
+    size_t i = row_find(o, (int32_t)stream, partition, &found);
+    if (found)
+        o->offs[i].idle = idle;
 }
 
 /* ---- the buffer ---------------------------------------------------------------------- */
@@ -293,6 +320,11 @@ enum shop_mlw_order_push shop_mlw_order_push(struct shop_mlw_order *o, const str
     (void)id_len;
     release_held(o);
     row_set(o, (int32_t)e->stream, e->partition, e->offset + 1);
+    bool found;
+    struct offset_row *row = &o->offs[row_find(o, (int32_t)e->stream, e->partition, &found)];
+    row->idle = false;   /* records flow on it: its newest event holds the others back */
+    if (e->occurred_at_ms > row->max_at)
+        row->max_at = e->occurred_at_ms;
     if (id_has(o, e->id))
         return SHOP_MLW_ORDER_DUPLICATE;
     if (e->occurred_at_ms > o->clock)
@@ -321,7 +353,10 @@ bool shop_mlw_order_pop(struct shop_mlw_order *o, bool flush, int64_t limit_ms, 
     if (o->buf.n == 0)
         return false;
     const struct item *top = heap_at(&o->buf, 0);
-    if (top->k.t >= limit_ms || (!flush && top->k.t > o->clock - o->cfg.lateness_ms))
+    int64_t due = due_clock(o);
+    /* due - lateness, saturating: a partition with nothing pushed yet holds everything. */
+    bool not_due = due < INT64_MIN + o->cfg.lateness_ms || top->k.t > due - o->cfg.lateness_ms;
+    if (top->k.t >= limit_ms || (!flush && not_due))
         return false;
     struct item it;
     heap_pop(&o->buf, &it);

@@ -62,6 +62,12 @@ struct shop_mlw_order_cfg {
     int64_t lateness_ms;         /* >= 0 */
     int64_t dedup_window_ms;     /* >= 0; choose >= lateness_ms */
     struct shop_hash_seed seed;  /* keys the id set against chosen-id flooding; not visible in any result */
+    /* Partitions hold the due point back: an entry is due once every partition seen,
+     * idle ones apart, has pushed an event lateness_ms after it (a partition seen but
+     * not pushed since start holds everything). So a partition consumed ahead in event
+     * time (a backlog fetched unevenly, or only some partitions assigned after a
+     * restart) waits for the others instead of making their records late. */
+    bool hold_partitions;
 };
 
 enum shop_mlw_order_push {
@@ -91,6 +97,13 @@ size_t shop_mlw_order_buffered(const struct shop_mlw_order *o);
 size_t shop_mlw_order_bytes(const struct shop_mlw_order *o);
 /** Ids remembered by the dedup window (buffered ones included). */
 size_t shop_mlw_order_remembered(const struct shop_mlw_order *o);
+/** The time entries must be lateness_ms behind to be due: the clock, or with
+ *  hold_partitions the least of it and each non-idle partition's newest occurred_at
+ *  (INT64_MIN while one has pushed nothing since start). */
+int64_t shop_mlw_order_due(const struct shop_mlw_order *o);
+/** Marks a partition seen as consumed up to its end (idle: it holds nothing back) or
+ *  not; a push marks its partition not idle. Not part of the record. */
+void shop_mlw_order_set_idle(struct shop_mlw_order *o, enum shop_stream stream, int32_t partition, bool idle);
 /** The largest occurred_at_ms pushed (duplicates aside), or 0 before any. */
 int64_t shop_mlw_order_clock(const struct shop_mlw_order *o);
 /** The key of the last pop: false before any. id may be NULL; otherwise it gets

@@ -44,7 +44,8 @@ int shop_mlw_new(const struct shop_mlw_cfg *cfg, struct shop_mlw **out, struct s
     struct shop_hash_seed hs = {shop_ml_splitmix64(&st), shop_ml_splitmix64(&st)};
     struct shop_mlw_order_cfg oc = {.lateness_ms = cfg->lateness_ms,
                                     .dedup_window_ms = cfg->lateness_ms > MLW_DAY_MS ? cfg->lateness_ms : MLW_DAY_MS,
-                                    .seed = hs};
+                                    .seed = hs,
+                                    .hold_partitions = cfg->hold_partitions};
     rc = shop_mlw_order_new(&oc, &m->order, err);
     if (rc < 0) {
         free(m);
@@ -704,8 +705,9 @@ size_t shop_mlw_release(struct shop_mlw *m, bool flush)
              * lateness past it, or on a flush once the stream has reached it (a record at
              * or after the swap point was pushed): this is the swap point. A flush before
              * that does not swap, so an idle consumer swaps where a busy one does. */
-            int64_t clock = shop_mlw_order_clock(m->order);
-            if (m->job_out && (clock - m->cfg.lateness_ms >= m->swap_ms || (flush && clock >= m->swap_ms))) {
+            int64_t clock = shop_mlw_order_clock(m->order), due = shop_mlw_order_due(m->order);
+            bool passed = due >= INT64_MIN + m->cfg.lateness_ms && due - m->cfg.lateness_ms >= m->swap_ms;
+            if (m->job_out && (passed || (flush && clock >= m->swap_ms))) {
                 m->at_swap = true;
                 continue;
             }
@@ -717,6 +719,16 @@ size_t shop_mlw_release(struct shop_mlw *m, bool flush)
             m->take_due = true;
     }
     return n;
+}
+
+int64_t shop_mlw_due(const struct shop_mlw *m)
+{
+    return shop_mlw_order_due(m->order);
+}
+
+void shop_mlw_partition_idle(struct shop_mlw *m, enum shop_stream stream, int32_t partition, bool idle)
+{
+    shop_mlw_order_set_idle(m->order, stream, partition, idle);
 }
 
 bool shop_mlw_waiting(const struct shop_mlw *m)

@@ -554,22 +554,34 @@ static int ml_on_assign(struct worker *w, rd_kafka_topic_partition_list_t *parts
     return 0;
 }
 
-/* Every assigned partition consumed up to its high watermark (as last fetched). */
-static bool caught_up(struct worker *w, struct ml *ml)
+/* Every assigned partition consumed up to its high watermark (as last fetched); each is
+ * marked idle or not in the core, so one at its end holds no release back (a partition
+ * the state saw but this instance is not assigned stays a hold). *released gets whether
+ * a partition became idle. */
+static bool caught_up(struct worker *w, struct ml *ml, bool *released)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
+    *released = false;
     if (w->rk == NULL || rd_kafka_assignment(w->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return false;
-    bool ok = parts->cnt > 0;
-    for (int i = 0; ok && i < parts->cnt; i++) {
+    bool all = parts->cnt > 0;
+    for (int i = 0; i < parts->cnt; i++) {
         int64_t lo, hi;
         const rd_kafka_topic_partition_t *tp = &parts->elems[i];
         const struct ml_pos *p = pos_find(ml, tp->topic, tp->partition, false);
-        ok = rd_kafka_get_watermark_offsets(w->rk, tp->topic, tp->partition, &lo, &hi) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-             hi >= 0 && (p != NULL ? p->next : 0) >= hi;
+        bool end = rd_kafka_get_watermark_offsets(w->rk, tp->topic, tp->partition, &lo, &hi) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR &&
+                   hi >= 0 && (p != NULL ? p->next : 0) >= hi;
+        enum shop_stream stream;
+        if (stream_of(w, tp->topic, &stream) == 0) {
+            int64_t due = shop_mlw_due(ml->m);
+            shop_mlw_partition_idle(ml->m, stream, tp->partition, end);
+            *released |= shop_mlw_due(ml->m) != due;
+        }
+        all &= end;
     }
     rd_kafka_topic_partition_list_destroy(parts);
-    return ok;
+    return all;
 }
 
 /* The consumer is caught up and nothing arrived for idle_flush_ms: release everything
@@ -579,9 +591,15 @@ static void on_idle_check(uv_timer_t *handle)
     struct ml *ml = handle->data;
     struct worker *w = ml->w;
     if (w->stopping || w->fatal || w->pg_down || ml->dirty || w->batch.n > 0 || shop_mlw_buffered(ml->m) == 0 ||
-        shop_mlw_waiting(ml->m) || worker_now_ms() - ml->last_arrival_ms < w->cfg->ml_idle_flush_ms ||
-        !caught_up(w, ml))
+        shop_mlw_waiting(ml->m))
         return;
+    bool released;
+    bool all = caught_up(w, ml, &released);
+    if (!all || worker_now_ms() - ml->last_arrival_ms < w->cfg->ml_idle_flush_ms) {
+        if (released)   /* a partition reached its end: what it held back may be due now */
+            release_and_write(w, ml, false);
+        return;
+    }
     SHOP_LOG(SHOP_LOG_DEBUG, "ml", "idle and caught up; flushing the reorder buffer", "buffered=%zu",
              shop_mlw_buffered(ml->m));
     release_and_write(w, ml, true);
@@ -859,6 +877,9 @@ static int core_cfg(const struct shop_worker_cfg *cfg, struct shop_mlw_cfg *mcfg
     mcfg->swap_after_ms = cfg->ml_swap_after_ms;
     mcfg->segments = (uint32_t)cfg->ml_segments;
     mcfg->seed = (uint64_t)cfg->ml_seed;
+    /* Partitions consumed ahead in event time (an uneven backlog, or only some assigned
+     * after a restart) must wait for the others; mark_idle says which are at their end. */
+    mcfg->hold_partitions = true;
     return shop_mlw_cfg_validate(mcfg, err);
 }
 
@@ -928,9 +949,14 @@ static void ml_fini(struct worker *w, void *role_state)
 }
 
 /* Small fetches per partition, so the partitions interleave finely: the reorder buffer
- * then holds little more than SHOPSTREAM_ML_LATENESS_MS of skew. */
+ * then holds little more than SHOPSTREAM_ML_LATENESS_MS of skew; a partition fetched ahead
+ * in event time waits for the others anyway (hold_partitions). */
 static const char *const ml_consumer_props[] = {
     "max.partition.fetch.bytes", "65536",
+    /* The group has one member (the lease's owner). A killed owner's membership keeps
+     * its partitions until the session times out, and the next owner's releases wait for
+     * every partition (hold_partitions): 10 s instead of librdkafka's 45. */
+    "session.timeout.ms", "10000",
     NULL,
 };
 
