@@ -9,8 +9,11 @@
  * however fast they arrive and wherever the process was checkpointed and restarted.
  * Three rules give it:
  *  - a reorder buffer: a pushed event is applied once the clock (the latest occurred_at
- *    pushed) is lateness_ms past it, in (occurred_at, stream, event id) order; the
- *    shell flushes the buffer when the consumer is idle and caught up;
+ *    pushed) is lateness_ms past it, in (occurred_at, stream, event id) order; with
+ *    hold_partitions (the shell's setting) the clock is also held at the newest event of
+ *    every partition that is not at its end, so a partition fetched ahead in event time
+ *    waits for the others; the shell flushes the buffer when the consumer is idle and
+ *    caught up;
  *  - retraining is taken at a point of the applied sequence (the event-time schedule
  *    or the drift measure) on a copy of the state, and swapped in at a later point
  *    (swap_after_ms of event time later): release stops there until the job is
