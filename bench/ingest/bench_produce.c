@@ -297,3 +297,64 @@ out_free:
     free(run.sent_s);
     return rc;
 }
+
+void bench_delete_topics(const char *brokers, const char *prefix, const char *const *groups, int n_groups)
+{
+    enum { N_TOPICS = SHOP_STREAM_COUNT + 1 };    /* every stream and the dead letters */
+    char errstr[256], names[N_TOPICS][SHOP_TOPIC_NAME_MAX];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    struct shop_err err = {0};
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        shop_kafka_conf_apply(conf, bench_kafka_props(), &err) != 0) {
+        rd_kafka_conf_destroy(conf);
+        SHOP_LOG(SHOP_LOG_WARN, "bench", "could not delete topics", "err=\"%s\"", err.msg[0] ? err.msg : errstr);
+        return;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        return;
+    }
+    rd_kafka_DeleteTopic_t *dt[N_TOPICS];
+    for (int i = 0; i < N_TOPICS; i++) {
+        if (i < SHOP_STREAM_COUNT)
+            shop_topic_name(names[i], sizeof(names[i]), prefix, (enum shop_stream)i);
+        else
+            shop_topic_dlq_name(names[i], sizeof(names[i]), prefix);
+        dt[i] = rd_kafka_DeleteTopic_new(names[i]);
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteTopics(rk, dt, N_TOPICS, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    if (ev == NULL || rd_kafka_event_error(ev) != 0)
+        SHOP_LOG(SHOP_LOG_WARN, "bench", "could not delete topics", "prefix=%s err=\"%s\"", prefix,
+                 ev ? rd_kafka_event_error_string(ev) : "timed out");
+    if (ev != NULL && rd_kafka_event_error(ev) == 0) {
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr =
+            rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+            if (rd_kafka_topic_result_error(tr[i]) != 0)
+                SHOP_LOG(SHOP_LOG_WARN, "bench", "could not delete topic", "topic=%s err=\"%s\"",
+                         rd_kafka_topic_result_name(tr[i]), rd_kafka_err2str(rd_kafka_topic_result_error(tr[i])));
+        }
+    }
+    if (ev != NULL)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_DeleteTopic_destroy_array(dt, N_TOPICS);
+    if (n_groups > 0) {
+        rd_kafka_DeleteGroup_t **dg = calloc((size_t)n_groups, sizeof(*dg));
+        for (int i = 0; dg != NULL && i < n_groups; i++)
+            dg[i] = rd_kafka_DeleteGroup_new(groups[i]);
+        if (dg != NULL) {
+            rd_kafka_DeleteGroups(rk, dg, (size_t)n_groups, NULL, q);
+            ev = rd_kafka_queue_poll(q, 15000);
+            if (ev != NULL)
+                rd_kafka_event_destroy(ev);
+            rd_kafka_DeleteGroup_destroy_array(dg, (size_t)n_groups);
+            free(dg);
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+}

@@ -78,4 +78,9 @@ struct shop_kafka_props;
  *  client; exits 2 listing every bad property, as the edge does. */
 const struct shop_kafka_props *bench_kafka_props(void);
 
+/** Deletes every stream's topic and the dead-letter topic under prefix, then the n_groups
+ *  consumer groups named (a worker also commits its offsets to the broker), waiting up to
+ *  15 s for each; a failure is logged, never fatal (a bench's cleanup). */
+void bench_delete_topics(const char *brokers, const char *prefix, const char *const *groups, int n_groups);
+
 #endif

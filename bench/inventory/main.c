@@ -41,7 +41,6 @@
 #include "bench/common/bench_proc.h"
 #include "bench/ingest/bench_produce.h"
 #include "edge/core/edge_role.h"
-#include "proto/core/event_topic.h"
 
 extern char **environ;
 
@@ -351,36 +350,7 @@ static int run_plain(struct bench *b, struct plain *p)
 
 static void delete_topics(struct bench *b)
 {
-    enum { N = SHOP_STREAM_COUNT + 1 };    /* every stream and the dead letters */
-    char errstr[256], names[N][SHOP_TOPIC_NAME_MAX];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    struct shop_err err = {0};
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", b->o.brokers, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-        shop_kafka_conf_apply(conf, bench_kafka_props(), &err) != 0) {
-        rd_kafka_conf_destroy(conf);
-        return;
-    }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (rk == NULL) {
-        rd_kafka_conf_destroy(conf);
-        return;
-    }
-    rd_kafka_DeleteTopic_t *dt[N];
-    for (int i = 0; i < N; i++) {
-        if (i < SHOP_STREAM_COUNT)
-            shop_topic_name(names[i], sizeof(names[i]), b->prefix, (enum shop_stream)i);
-        else
-            shop_topic_dlq_name(names[i], sizeof(names[i]), b->prefix);
-        dt[i] = rd_kafka_DeleteTopic_new(names[i]);
-    }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_DeleteTopics(rk, dt, N, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
-    if (ev != NULL)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_DeleteTopic_destroy_array(dt, N);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_destroy(rk);
+    bench_delete_topics(b->o.brokers, b->prefix, NULL, 0);
 }
 
 static void teardown(struct bench *b, int failed)
