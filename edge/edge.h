@@ -28,6 +28,8 @@
 #include "edge/core/edge_route.h"
 #include "edge/core/edge_token_cache.h"
 #include "edge/core/edge_authz.h"
+#include "edge/core/edge_fresh.h"
+#include "edge/core/edge_position.h"
 #include "proto/core/event_topic.h"
 #include "proto/core/shop_event.h"
 
@@ -46,6 +48,7 @@ struct edge_pg;
 struct edge_ready;
 struct edge_limits;
 struct edge_thread;
+struct edge_watch;
 
 struct edge {
     const struct shop_edge_config *cfg;
@@ -75,6 +78,10 @@ struct edge {
     struct edge_thread *threads;
     int n_threads;
     int port;                          /* bound port (cfg->http_port may be 0) */
+    /* Read-your-writes. */
+    uint8_t position_key[SHOP_POS_KEY_LEN];   /* SHOPSTREAM_EDGE_POSITION_KEY's SHA-256 */
+    struct edge_watch *watch;          /* the groups' offsets, for parked reads (watch.c) */
+    atomic_int waiters;                /* reads parked waiting for a position, all threads */
 };
 
 struct edge_thread {
@@ -102,6 +109,14 @@ struct edge_thread {
     h2o_timeout_t read_queue_timeout;  /* a read not started by then is answered 503 */
     h2o_timeout_t gone_probe_timeout;  /* queued HTTP/1.1 reads: is the client still there? */
     bool shutdown_told;                /* h2o_context_request_shutdown called (drain) */
+    /* Reads parked until the projections pass their position (pg.c), woken by watch.c. */
+    h2o_linklist_t waiters;
+    h2o_timeout_t wait_timeouts[SHOP_POS_WAIT_MAX_S + 1];   /* Prefer: wait=N, N seconds */
+    h2o_multithread_receiver_t watch_receiver;
+    h2o_multithread_message_t watch_msg;
+    atomic_bool watch_pending;         /* watch_msg is queued to this thread */
+    atomic_int n_waiters;              /* this thread's parked reads (the watcher reads it) */
+    void (*on_watch)(struct edge_thread *t);   /* loop thread: the offsets moved */
 };
 
 /* respond.c — loop thread: every handler answers through these */
@@ -167,6 +182,9 @@ void edge_jwks_watch_stop(struct edge *e);
 
 /* pg.c — the read pool; jobs come back on the submitting loop thread */
 struct pg_conn *edge_pg_connect(struct edge *e);   /* NULL (logged) when it fails */
+struct pg_conn *edge_pg_connect_to(struct edge *e, const char *dsn, const char *app);
+/* The first line of a libpq message into buf, without quotes: one logfmt value. */
+const char *edge_pg_first_line(const char *msg, char *buf, size_t cap);
 int edge_pg_start(struct edge *e, struct shop_err *err);
 void edge_pg_stop(struct edge *e);
 void edge_pg_attach(struct edge_thread *t);
@@ -183,6 +201,20 @@ struct edge_pg_task {
 };
 /* Loop thread: queues task; 0, or -1 when the queue is full (done is never called). */
 int edge_pg_submit(struct edge_thread *t, struct edge_pg_task *task);
+
+/* watch.c — one thread per process: LISTENs for the workers' commits (a trigger on
+ * consumer_offsets NOTIFYs) and, while reads are parked, reads every group's offsets
+ * (at most every SHOPSTREAM_EDGE_WATCH_MS, and at once after a notification), then wakes
+ * the loop threads that have parked reads. It only ever hints: a woken read checks its
+ * position again in the snapshot it reads from. */
+int edge_watch_start(struct edge *e, struct shop_err *err);
+void edge_watch_stop(struct edge *e);
+/* Loop thread: register t's wake-up, on_watch(t) runs on t when the offsets moved. */
+void edge_watch_attach(struct edge_thread *t, void (*on_watch)(struct edge_thread *t));
+/* Any thread: a read was parked (the watcher polls while any is). */
+void edge_watch_kick(struct edge *e);
+/* Any thread: the offsets seen last, for shop_fresh_behind (-1: not known). */
+int64_t edge_watch_next(void *edge, int role, int stream, int32_t partition);
 
 /* owners.c — the ownership lookup of an ingest batch (edge/core/edge_authz.h) */
 struct edge_owner_lookup {

@@ -52,6 +52,8 @@ struct ingest {
     struct shop_edge_batch batch;   /* produced / pending / failed; the one verdict */
     int64_t started_us;
     bool probe;                     /* produced although the brokers were known down */
+    struct shop_position *position; /* where the acknowledged events landed (arena) */
+    char sub[SHOP_JWT_SUB_MAX + 1]; /* the token's subject: the position token is theirs */
     h2o_timeout_entry_t timeout;
 };
 
@@ -132,9 +134,18 @@ static void answer_accepted(struct ingest *ing)
     if (ing->req == NULL)
         return;
     char *ids = ids_json(ing, "ids");
-    size_t cap = strlen(ids) + 48;
+    /* Read-your-writes: where the events landed, for X-Shopstream-After (edge_position.h). */
+    char *token = shop_arena_alloc_uninit(&ing->arena, SHOP_POS_TOKEN_MAX + 1);
+    size_t tlen = ing->position == NULL ? 0
+                  : shop_position_encode(ing->position, ing->t->edge->position_key, ing->sub, token,
+                                         SHOP_POS_TOKEN_MAX + 1);
+    size_t cap = strlen(ids) + tlen + 64;
     char *body = shop_arena_alloc(&ing->arena, cap);
-    int n = snprintf(body, cap, "{\"accepted\":%zu,%s}", ing->n, ids);
+    int n = tlen > 0 ? snprintf(body, cap, "{\"accepted\":%zu,%s,\"position\":\"%s\"}", ing->n, ids, token)
+                     : snprintf(body, cap, "{\"accepted\":%zu,%s}", ing->n, ids);
+    if (tlen > 0)
+        h2o_add_header_by_str(&ing->req->pool, &ing->req->res.headers, H2O_STRLIT("x-shopstream-position"),
+                              0, NULL, h2o_strdup(&ing->req->pool, token, tlen).base, tlen);
     edge_respond(ing->t, ing->req, SHOP_ROUTE_EVENTS, 202, "application/json", body, (size_t)n);
 }
 
@@ -178,9 +189,15 @@ static void ingest_finish(struct ingest *ing)
 }
 
 /* Loop thread, inside rd_kafka_poll(): one event's delivery report. */
-static void ingest_delivered(struct ingest_msg *msg, rd_kafka_resp_err_t err)
+static void ingest_delivered(struct ingest_msg *msg, rd_kafka_resp_err_t err, int32_t partition,
+                             int64_t offset)
 {
     struct ingest *ing = msg->ing;
+    /* A full token (more pairs than it holds) is left out of the answer: never a token that
+     * names fewer events than were written. */
+    if (err == 0 && ing->position != NULL &&
+        shop_position_add(ing->position, msg->stream, partition, offset) != 0)
+        ing->position = NULL;
     struct edge_thread *t = ing->t;
     if (atomic_load(&t->edge->stopping) > 1)
         ing->req = NULL;   /* main thread's final flush: the loops are gone */
@@ -198,7 +215,7 @@ static void ingest_delivered(struct ingest_msg *msg, rd_kafka_resp_err_t err)
 /* kafka.c's dr_msg_cb calls it: main passes it to edge_kafka_open. */
 void edge_ingest_on_delivery(const rd_kafka_message_t *rkm)
 {
-    ingest_delivered(rkm->_private, rkm->err);
+    ingest_delivered(rkm->_private, rkm->err, rkm->partition, rkm->offset);
 }
 
 /* Loop thread: the request waited longer than any delivery should take. */
@@ -517,6 +534,9 @@ void edge_ingest(struct edge_thread *t, h2o_req_t *req)
         reject(ing, status, &p);
         return;
     }
+    snprintf(ing->sub, sizeof(ing->sub), "%s", claims.sub);
+    ing->position = shop_arena_alloc_uninit(&ing->arena, sizeof(*ing->position));
+    ing->position->n = 0;
     const char *why = refusal(ing);
     if (why != NULL) {
         answer_unavailable(ing, why);

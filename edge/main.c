@@ -10,6 +10,7 @@
 #include "edge/edge.h"
 
 #include <errno.h>
+#include <openssl/sha.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -251,6 +252,23 @@ static void load_config(struct shop_edge_config *cfg)
     shop_log_level = cfg->log_level;
 }
 
+/* The key of the position tokens: SHOPSTREAM_EDGE_POSITION_KEY's SHA-256, so every edge
+ * replica given the same text makes and takes the same tokens; without it, a random key
+ * (tokens are good on this process only, and none survives a restart). */
+static int position_key(struct edge *e, struct shop_err *err)
+{
+    const char *k = e->cfg->position_key;
+    if (k != NULL) {
+        SHA256((const unsigned char *)k, strlen(k), e->position_key);
+        return 0;
+    }
+    if (getrandom(e->position_key, sizeof(e->position_key), 0) != (ssize_t)sizeof(e->position_key))
+        return shop_err_set(err, SHOP_EIO, "could not draw a random position key");
+    SHOP_LOG(SHOP_LOG_WARN, "edge", "SHOPSTREAM_EDGE_POSITION_KEY is not set: position tokens are "
+             "good on this process only", "position_key=random");
+    return 0;
+}
+
 static int start(struct edge *e, struct shop_err *err)
 {
     int rc = edge_http_setup(e, err);
@@ -267,7 +285,11 @@ static int start(struct edge *e, struct shop_err *err)
             rc = edge_kafka_open(e, t, edge_ingest_on_delivery, err);
     }
     if (rc == 0)
+        rc = position_key(e, err);
+    if (rc == 0)
         rc = edge_pg_start(e, err);
+    if (rc == 0)
+        rc = edge_watch_start(e, err);
     if (rc == 0)
         rc = edge_limits_start(e, err);
     if (rc == 0)
@@ -313,6 +335,7 @@ int main(void)
     atomic_init(&edge.pg_up, false);
     atomic_init(&edge.kafka_up, false);
     atomic_init(&edge.ready_checked_us, 0);
+    atomic_init(&edge.waiters, 0);
     SHOP_LOG(SHOP_LOG_INFO, "edge", "effective configuration", "%s",
              shop_edge_config_describe(&cfg, desc, sizeof(desc)));
 
@@ -337,6 +360,7 @@ int main(void)
     for (int i = 0; i < edge.n_threads; i++)
         pthread_join(edge.threads[i].tid, NULL);
     atomic_store(&edge.stopping, 2);
+    edge_watch_stop(&edge);   /* the loops are gone: nobody reads its table any more */
     edge_jwks_watch_stop(&edge);
     edge_ready_stop(&edge);   /* first: its metadata request uses a producer */
     edge_pg_stop(&edge);

@@ -104,6 +104,34 @@ static void load_ops(struct shop_edge_config *cfg, shop_getenv_fn get, struct sh
         shop_cfg_errorf(errs, "SHOPSTREAM_EDGE_TRUSTED_PROXIES: %s", err.msg);
 }
 
+static bool name_ok(const char *s)
+{
+    return s[0] != '\0' && strlen(s) <= 200 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == strlen(s);
+}
+
+/* Read-your-writes: the token key, and the groups whose offsets a read waits for. A key
+ * shared by every edge replica makes a token good on any of them. */
+static void load_fresh(struct shop_edge_config *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
+{
+    static const char *const vars[SHOP_WORKER_ROLE_COUNT] = {
+        [SHOP_WORKER_PROJECTOR] = "SHOPSTREAM_EDGE_GROUP_PROJECTOR",
+        [SHOP_WORKER_INVENTORY] = "SHOPSTREAM_EDGE_GROUP_INVENTORY",
+        [SHOP_WORKER_ML] = "SHOPSTREAM_EDGE_GROUP_ML",
+    };
+    cfg->position_key = opt_str(get, "SHOPSTREAM_EDGE_POSITION_KEY");
+    if (cfg->position_key != NULL && strlen(cfg->position_key) < 16)
+        shop_cfg_errorf(errs, "SHOPSTREAM_EDGE_POSITION_KEY must be at least 16 characters");
+    for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++) {
+        cfg->read_groups[r] = shop_cfg_str(get, vars[r], shop_role_desc((enum shop_worker_role)r)->group);
+        if (!name_ok(cfg->read_groups[r]))
+            shop_cfg_errorf(errs, "%s may only hold [A-Za-z0-9._-], got \"%s\"", vars[r],
+                            cfg->read_groups[r]);
+    }
+    cfg->max_waiters = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_MAX_WAITERS", 10000, 0, 1000000, errs);
+    cfg->watch_ms = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_WATCH_MS", 50, 5, 1000, errs);
+}
+
 int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int ncpu,
                           struct shop_cfg_errs *errs)
 {
@@ -122,6 +150,7 @@ int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int 
     load_limits(cfg, get, errs);
     cfg->cors_origins = opt_str(get, "SHOPSTREAM_EDGE_CORS_ORIGINS");
     load_ops(cfg, get, errs);
+    load_fresh(cfg, get, errs);
     const char *level = shop_cfg_str(get, "SHOPSTREAM_LOG_LEVEL", "info");
     if (shop_log_level_parse(level, &cfg->log_level) != 0)
         shop_cfg_errorf(errs, "SHOPSTREAM_LOG_LEVEL must be debug, info, warn or error, got \"%s\"",

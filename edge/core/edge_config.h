@@ -6,6 +6,7 @@
 #ifndef SHOP_EDGE_CONFIG_H
 #define SHOP_EDGE_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@
 #include "base/shop_log.h"
 #include "edge/core/edge_jwt.h"
 #include "edge/core/edge_ratelimit.h"
+#include "workers/core/roles.h"
 
 struct shop_edge_config {
     const char *http_host;
@@ -52,6 +54,11 @@ struct shop_edge_config {
     struct shop_rl_policy rl_reads;
     int64_t rl_clients;            /* buckets kept (bounded table) */
     struct shop_rl_proxies trusted_proxies;
+    /* Read-your-writes (edge/core/edge_position.h, edge/watch.c). */
+    const char *position_key;      /* SHOPSTREAM_EDGE_POSITION_KEY; NULL: a random key per process */
+    const char *read_groups[SHOP_WORKER_ROLE_COUNT];   /* each role's consumer group, as its workers */
+    int max_waiters;               /* reads parked waiting for a position, whole process */
+    int watch_ms;                  /* the watcher's poll while reads wait */
 };
 
 /** Fills cfg from get; ncpu is the default thread count. Returns 0, or SHOP_ECONFIG

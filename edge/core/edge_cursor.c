@@ -5,19 +5,12 @@
 
 #include <string.h>
 
+#include "base/shop_b64url.h"
 #include "base/shop_err.h"
 
 #define CURSOR_VERSION 1
 #define KEY_MIN 10   /* version + 8 bytes of time + at least one id byte */
 #define KEY_MAX (9 + SHOP_ROUTE_ID_MAX)
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int b64url_value(char c)
-{
-    const char *p = c != '\0' ? strchr(b64url, c) : NULL;
-    return p != NULL ? (int)(p - b64url) : -1;
-}
 
 /* The path id rules (edge_route.c): what an order id in a URL may be. */
 static int id_ok(const char *s, size_t n)
@@ -51,46 +44,10 @@ int shop_edge_cursor_encode(const struct shop_edge_cursor *c, char *out, size_t 
     for (int i = 0; i < 8; i++)
         key[1 + i] = (unsigned char)(at >> (56 - 8 * i));
     memcpy(key + 9, c->order_id, id_len);
-    size_t n = 9 + id_len, o = 0;
-    if ((n * 8 + 5) / 6 + 1 > cap)
+    size_t o = shop_b64url_encode(key, 9 + id_len, out, cap);
+    if (o == 0)
         return SHOP_ENOMEM;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)key[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)key[i + 1] << 8;
-        if (i + 2 < n)
-            v |= key[i + 2];
-        size_t chars = n - i >= 3 ? 4 : n - i + 1;   /* 1 byte: 2 chars, 2 bytes: 3 */
-        for (size_t k = 0; k < chars; k++)
-            out[o++] = b64url[(v >> (18 - 6 * k)) & 63];
-    }
-    out[o] = '\0';
     return (int)o;
-}
-
-/* base64url text s[0..n) into key; the length of the key, or -1. Trailing bits must be
- * zero, so no two texts decode to one key. */
-static long b64url_decode(const char *s, size_t n, unsigned char *key, size_t cap)
-{
-    if (n % 4 == 1 || n / 4 * 3 + (n % 4 != 0 ? n % 4 - 1 : 0) > cap)
-        return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        size_t chars = n - i >= 4 ? 4 : n - i;
-        uint32_t v = 0;
-        for (size_t k = 0; k < 4; k++) {
-            int d = k < chars ? b64url_value(s[i + k]) : 0;
-            if (d < 0)
-                return -1;
-            v = v << 6 | (uint32_t)d;
-        }
-        size_t bytes = chars - 1;
-        if (bytes < 3 && (v & ((1u << (8 * (3 - bytes))) - 1)) != 0)
-            return -1;
-        for (size_t k = 0; k < bytes; k++)
-            key[o++] = (unsigned char)(v >> (16 - 8 * k));
-    }
-    return (long)o;
 }
 
 int shop_edge_cursor_decode(const char *s, struct shop_edge_cursor *c)
@@ -99,7 +56,7 @@ int shop_edge_cursor_decode(const char *s, struct shop_edge_cursor *c)
     size_t n = bounded_len(s, SHOP_EDGE_CURSOR_MAX);
     if (n == SHOP_EDGE_CURSOR_MAX)
         return SHOP_EINVAL;
-    long len = b64url_decode(s, n, key, sizeof(key));
+    ptrdiff_t len = shop_b64url_decode_strict(s, n, key, sizeof(key));
     if (len < KEY_MIN || key[0] != CURSOR_VERSION || !id_ok((const char *)key + 9, (size_t)len - 9))
         return SHOP_EINVAL;
     uint64_t at = 0;

@@ -15,51 +15,11 @@
 #include <string.h>
 
 #include "base/shop_arena.h"
+#include "base/shop_b64url.h"
 
 /* RSA moduli beyond this are refused: 16384 bits is the largest anyone publishes. */
 #define MODULUS_BYTES_MAX 2048
 #define EXPONENT_BYTES_MAX 8
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-ptrdiff_t shop_b64url_decode(const char *src, size_t len, unsigned char *out, size_t cap)
-{
-    while (len > 0 && src[len - 1] == '=')
-        len--;
-    if (len % 4 == 1)
-        return -1;   /* one character cannot end a group */
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_value((unsigned char)src[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == cap)
-                return -1;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    return (ptrdiff_t)o;
-}
 
 static int b64_member(json_t *jwk, const char *name, unsigned char *out, size_t cap, size_t *n,
                       const char *kid, struct shop_err *err)

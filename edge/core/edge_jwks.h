@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/shop_b64url.h"
 #include "base/shop_err.h"
 
 #define SHOP_JWKS_KEYS_MAX 64
@@ -48,9 +49,6 @@ const struct shop_jwk *shop_jwks_find(const struct shop_jwks *ks, const char *ki
 /** Drops one reference; the last one frees ks. NULL is ignored. Any thread. */
 void shop_jwks_unref(struct shop_jwks *ks);
 
-/** Decodes base64url (RFC 4648 5, padding tolerated) of src[0..len) into out (cap bytes).
- *  Returns the decoded length, or -1 on a bad character, bad length or overflow. */
-ptrdiff_t shop_b64url_decode(const char *src, size_t len, unsigned char *out, size_t cap);
 
 /** The current key set, shared by every loop thread. generation starts at 0 (no keys) and
  *  is bumped by every shop_jwt_keyring_set: see shop_jwt_key_generation in edge_jwt.h. */

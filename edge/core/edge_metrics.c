@@ -34,6 +34,8 @@ void shop_edge_metrics_init(struct shop_edge_metrics *m)
     atomic_init(&m->unreachable_rejects, 0);
     for (size_t i = 0; i < SHOP_READ_NOT_RUN_REASONS; i++)
         atomic_init(&m->reads_not_run[i], 0);
+    for (int i = 0; i < SHOP_METRICS_CONSISTENCIES; i++)
+        atomic_init(&m->reads_consistency[i], 0);
     for (size_t c = 0; c < SHOP_RL_CLASSES; c++)
         for (size_t k = 0; k < SHOP_RL_KINDS; k++)
             atomic_init(&m->rate_limited[c][k], 0);
@@ -79,6 +81,12 @@ void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m)
     atomic_fetch_add_explicit(&m->unreachable_rejects, 1, memory_order_relaxed);
 }
 
+void shop_edge_metrics_consistency(struct shop_edge_metrics *m, int c)
+{
+    if (c >= 0 && c < SHOP_METRICS_CONSISTENCIES)
+        atomic_fetch_add_explicit(&m->reads_consistency[c], 1, memory_order_relaxed);
+}
+
 void shop_edge_metrics_read_not_run(struct shop_edge_metrics *m, enum shop_read_not_run why)
 {
     if ((unsigned)why < SHOP_READ_NOT_RUN_REASONS)
@@ -113,6 +121,8 @@ void shop_edge_metrics_snapshot(const struct shop_edge_metrics *m,
     snap->unreachable_rejects = load(&m->unreachable_rejects);
     for (size_t i = 0; i < SHOP_READ_NOT_RUN_REASONS; i++)
         snap->reads_not_run[i] = load(&m->reads_not_run[i]);
+    for (int i = 0; i < SHOP_METRICS_CONSISTENCIES; i++)
+        snap->reads_consistency[i] = load(&m->reads_consistency[i]);
     for (size_t c = 0; c < SHOP_RL_CLASSES; c++)
         for (size_t k = 0; k < SHOP_RL_KINDS; k++)
             snap->rate_limited[c][k] = load(&m->rate_limited[c][k]);
@@ -207,6 +217,13 @@ static void render_limits(const struct shop_edge_metrics_snap *m, struct out *o)
     for (size_t i = 0; i < SHOP_READ_NOT_RUN_REASONS; i++)
         put(o, "shopstream_edge_reads_not_run_total{reason=\"%s\"} %llu\n", reasons[i],
             (unsigned long long)m->reads_not_run[i]);
+    static const char *const cons[SHOP_METRICS_CONSISTENCIES] = {"eventual", "fresh", "stale"};
+    put(o, "# HELP shopstream_edge_reads_consistency_total Reads answered 200 or 404, by their "
+           "X-Shopstream-Consistency (eventual: no position token of the caller's own).\n"
+           "# TYPE shopstream_edge_reads_consistency_total counter\n");
+    for (size_t i = 0; i < SHOP_METRICS_CONSISTENCIES; i++)
+        put(o, "shopstream_edge_reads_consistency_total{consistency=\"%s\"} %llu\n", cons[i],
+            (unsigned long long)m->reads_consistency[i]);
     put(o, "# HELP shopstream_edge_rate_limited_total Requests answered 429, by route class and "
            "the key whose limit was reached.\n# TYPE shopstream_edge_rate_limited_total counter\n");
     for (size_t c = 0; c < SHOP_RL_CLASSES; c++)

@@ -16,6 +16,7 @@
 #define SHOP_METRICS_STREAMS 5   /* browse, cart, order, catalog, inventory: enum shop_stream order */
 #define SHOP_METRICS_STATUSES 15 /* the statuses we answer, plus "other" */
 #define SHOP_METRICS_BUCKETS 12
+#define SHOP_METRICS_CONSISTENCIES 3   /* X-Shopstream-Consistency: eventual, fresh, stale */
 
 /** Why a queued read was never run. */
 enum shop_read_not_run { SHOP_READ_DEADLINE, SHOP_READ_CLIENT_GONE, SHOP_READ_NOT_RUN_REASONS };
@@ -30,6 +31,7 @@ struct shop_edge_metrics {
     atomic_uint_fast64_t unreachable_rejects; /* requests answered 503 without producing */
     atomic_uint_fast64_t reads_not_run[SHOP_READ_NOT_RUN_REASONS];
     atomic_uint_fast64_t rate_limited[SHOP_RL_CLASSES][SHOP_RL_KINDS];
+    atomic_uint_fast64_t reads_consistency[SHOP_METRICS_CONSISTENCIES];
 };
 
 /** Values sampled by the shell at scrape time. */
@@ -49,6 +51,8 @@ void shop_edge_metrics_unreachable_reject(struct shop_edge_metrics *m);
 
 /** A queued read answered 503 at its deadline, or dropped because its client went away. */
 void shop_edge_metrics_read_not_run(struct shop_edge_metrics *m, enum shop_read_not_run why);
+/** A read answered with X-Shopstream-Consistency c (0 eventual, 1 fresh, 2 stale). */
+void shop_edge_metrics_consistency(struct shop_edge_metrics *m, int c);
 /** A request answered 429 by the limit of class c on key kind k. */
 void shop_edge_metrics_rate_limited(struct shop_edge_metrics *m, enum shop_rl_class c,
                                     enum shop_rl_keykind k);
@@ -64,6 +68,7 @@ struct shop_edge_metrics_snap {
     uint64_t unreachable_rejects;
     uint64_t reads_not_run[SHOP_READ_NOT_RUN_REASONS];
     uint64_t rate_limited[SHOP_RL_CLASSES][SHOP_RL_KINDS];
+    uint64_t reads_consistency[SHOP_METRICS_CONSISTENCIES];
 };
 
 void shop_edge_metrics_snapshot(const struct shop_edge_metrics *m,

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT
+ * The offsets watcher of read-your-writes: one thread per edge process, whatever the
+ * number of parked reads, so waiting never becomes a polling loop per request.
+ *
+ * It LISTENs on the primary for "shopstream_offsets", which a trigger on
+ * consumer_offsets (migration 0008) NOTIFYs at every commit of a worker's batch. While
+ * any read is parked it reads every group's offsets from the database the reads go to:
+ * at once after a notification (at most every WATCH_MIN_MS), and every
+ * SHOPSTREAM_EDGE_WATCH_MS in any case (a replica replays after the primary notified;
+ * a lost connection loses notifications). When an offset moved it wakes the loop
+ * threads that have parked reads. Its table is only a hint: a woken read checks its
+ * position again in the snapshot it reads (pg.c), so a stale or missing row can delay
+ * an answer but never make one "fresh" wrongly.
+ */
+#include "edge/edge.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "base/shop_arena.h"
+#include "base/shop_log.h"
+
+#define WATCH_PARTITIONS 1024     /* partitions per topic the table holds; more wait their deadline */
+#define WATCH_MIN_MS 5            /* notifications are coalesced over this */
+#define WATCH_IDLE_MS 1000        /* how often the thread looks up with no read parked */
+#define WATCH_RETRY_MS 1000       /* reconnect back-off */
+
+struct edge_watch {
+    struct edge *e;
+    pthread_t tid;
+    int kick_fd;                  /* eventfd: a read was parked, or stop */
+    atomic_bool stop;
+    _Atomic int64_t *next;        /* [role][stream][partition]: next offset, -1 unknown */
+    PGconn *listen;               /* the primary, LISTENing */
+    PGconn *read;                 /* where the reads go */
+    int64_t listen_retry_ms, read_retry_ms;
+};
+
+static size_t slot(int role, int stream, int32_t partition)
+{
+    return ((size_t)role * SHOP_STREAM_COUNT + (size_t)stream) * WATCH_PARTITIONS + (size_t)partition;
+}
+
+int64_t edge_watch_next(void *edge, int role, int stream, int32_t partition)
+{
+    struct edge_watch *w = ((struct edge *)edge)->watch;
+    if (w == NULL || role < 0 || role >= SHOP_WORKER_ROLE_COUNT || stream < 0 ||
+        stream >= SHOP_STREAM_COUNT || partition < 0 || partition >= WATCH_PARTITIONS)
+        return -1;
+    return atomic_load_explicit(&w->next[slot(role, stream, partition)], memory_order_relaxed);
+}
+
+void edge_watch_kick(struct edge *e)
+{
+    uint64_t one = 1;
+    if (e->watch != NULL && write(e->watch->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not wake the offsets watcher", "err=\"%s\"", strerror(errno));
+}
+
+/* Loop thread: the watcher's message. */
+static void on_watch_msg(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    struct edge_thread *t = H2O_STRUCT_FROM_MEMBER(struct edge_thread, watch_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages))
+        h2o_linklist_unlink(messages->next);   /* only ever t->watch_msg */
+    atomic_store(&t->watch_pending, false);
+    if (t->on_watch != NULL)
+        t->on_watch(t);
+}
+
+void edge_watch_attach(struct edge_thread *t, void (*on_watch)(struct edge_thread *t))
+{
+    t->on_watch = on_watch;
+    atomic_init(&t->watch_pending, false);
+    atomic_init(&t->n_waiters, 0);
+    h2o_multithread_register_receiver(t->ctx.queue, &t->watch_receiver, on_watch_msg);
+}
+
+static int64_t now_ms(void)
+{
+    return edge_mono_us() / 1000;
+}
+
+/* Watcher thread: the LISTEN connection, (re)made after WATCH_RETRY_MS. */
+static void listen_open(struct edge_watch *w)
+{
+    if (w->listen != NULL || now_ms() < w->listen_retry_ms)
+        return;
+    w->listen_retry_ms = now_ms() + WATCH_RETRY_MS;
+    if ((w->listen = edge_pg_connect_to(w->e, w->e->cfg->pg_dsn, "shopstream-edge-watch")) == NULL)
+        return;
+    PGresult *res = PQexec(w->listen, "listen shopstream_offsets");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        char line[200];
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not LISTEN for the workers' commits; polling only",
+                 "err=\"%s\"", edge_pg_first_line(PQresultErrorMessage(res), line, sizeof(line)));
+        PQfinish(w->listen);
+        w->listen = NULL;
+    }
+    PQclear(res);
+}
+
+/* Watcher thread: true when a notification came (or the connection broke). */
+static bool listen_drain(struct edge_watch *w)
+{
+    bool any = false;
+    if (w->listen == NULL)
+        return false;
+    if (PQconsumeInput(w->listen) != 1) {
+        PQfinish(w->listen);
+        w->listen = NULL;
+        return true;   /* notifications may be lost: look now */
+    }
+    PGnotify *n;
+    while ((n = PQnotifies(w->listen)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+static int role_of(const struct edge *e, const char *group)
+{
+    for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++)
+        if (strcmp(e->cfg->read_groups[r], group) == 0)
+            return r;
+    return -1;
+}
+
+static int stream_of(const struct edge *e, const char *topic)
+{
+    for (int s = 0; s < SHOP_STREAM_COUNT; s++)
+        if (strcmp(e->threads[0].topics[s], topic) == 0)
+            return s;
+    return -1;
+}
+
+/* Watcher thread: every group's offsets into the table; true when one moved. */
+static bool poll_offsets(struct edge_watch *w)
+{
+    struct edge *e = w->e;
+    if (w->read == NULL) {
+        if (now_ms() < w->read_retry_ms)
+            return false;
+        w->read_retry_ms = now_ms() + WATCH_RETRY_MS;
+        if ((w->read = edge_pg_connect_to(e, e->cfg->pg_dsn, "shopstream-edge-watch")) == NULL)
+            return false;
+    }
+    char groups[3 * 210 + 8], *o = groups;
+    *o++ = '{';
+    for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++)
+        o += sprintf(o, "%s\"%s\"", r > 0 ? "," : "", e->cfg->read_groups[r]);
+    strcpy(o, "}");
+    const char *params[] = {groups};
+    PGresult *res = PQexecParams(w->read,
+                                 "select consumer_group, topic, partition, next_offset from consumer_offsets "
+                                 "where consumer_group = any($1::text[])",
+                                 1, NULL, params, NULL, NULL, 0);
+    bool moved = false;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char line[200];
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not read the consumer offsets", "err=\"%s\"",
+                 edge_pg_first_line(PQresultErrorMessage(res), line, sizeof(line)));
+        if (PQstatus(w->read) != CONNECTION_OK) {
+            PQfinish(w->read);
+            w->read = NULL;
+        }
+        PQclear(res);
+        return false;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        int role = role_of(e, PQgetvalue(res, i, 0));
+        int stream = stream_of(e, PQgetvalue(res, i, 1));
+        long part = strtol(PQgetvalue(res, i, 2), NULL, 10);
+        int64_t next = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        if (role < 0 || stream < 0 || part < 0 || part >= WATCH_PARTITIONS)
+            continue;
+        _Atomic int64_t *cell = &w->next[slot(role, stream, (int32_t)part)];
+        if (atomic_exchange_explicit(cell, next, memory_order_relaxed) != next)
+            moved = true;
+    }
+    PQclear(res);
+    return moved;
+}
+
+static void wake_threads(struct edge_watch *w)
+{
+    struct edge *e = w->e;
+    for (int i = 0; i < e->n_threads; i++) {
+        struct edge_thread *t = &e->threads[i];
+        if (atomic_load(&t->n_waiters) > 0 && !atomic_exchange(&t->watch_pending, true))
+            h2o_multithread_send_message(&t->watch_receiver, &t->watch_msg);
+    }
+}
+
+static void *watch_main(void *arg)
+{
+    struct edge_watch *w = arg;
+    struct edge *e = w->e;
+    int64_t last_poll = 0;
+    bool pending = false;   /* a notification not yet followed by a poll */
+    while (!atomic_load(&w->stop)) {
+        listen_open(w);
+        bool waiting = atomic_load(&e->waiters) > 0;
+        int64_t now = now_ms();
+        int timeout = WATCH_IDLE_MS;
+        if (waiting) {
+            int64_t due = last_poll + (pending ? WATCH_MIN_MS : e->cfg->watch_ms);
+            timeout = due > now ? (int)(due - now) : 0;
+        }
+        struct pollfd fds[2] = {{.fd = w->kick_fd, .events = POLLIN},
+                                {.fd = w->listen != NULL ? PQsocket(w->listen) : -1, .events = POLLIN}};
+        if (poll(fds, 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (fds[0].revents & POLLIN) {
+            uint64_t v;
+            if (read(w->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+                break;
+        }
+        if (fds[1].revents != 0 && listen_drain(w))
+            pending = true;
+        waiting = atomic_load(&e->waiters) > 0;
+        now = now_ms();
+        if (!waiting) {
+            pending = false;
+            continue;
+        }
+        if (now - last_poll < (pending ? WATCH_MIN_MS : e->cfg->watch_ms))
+            continue;
+        last_poll = now;
+        pending = false;
+        if (poll_offsets(w))
+            wake_threads(w);
+    }
+    return NULL;
+}
+
+int edge_watch_start(struct edge *e, struct shop_err *err)
+{
+    struct edge_watch *w = shop_xcalloc(1, sizeof(*w));
+    size_t cells = (size_t)SHOP_WORKER_ROLE_COUNT * SHOP_STREAM_COUNT * WATCH_PARTITIONS;
+    w->e = e;
+    w->next = shop_xcalloc(cells, sizeof(*w->next));
+    for (size_t i = 0; i < cells; i++)
+        atomic_init(&w->next[i], -1);
+    if ((w->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        free(w->next);
+        free(w);
+        return shop_err_set(err, SHOP_EIO, "could not create the watcher's eventfd: %s", strerror(errno));
+    }
+    atomic_init(&w->stop, false);
+    e->watch = w;
+    if (pthread_create(&w->tid, NULL, watch_main, w) != 0) {
+        e->watch = NULL;
+        close(w->kick_fd);
+        free(w->next);
+        free(w);
+        return shop_err_set(err, SHOP_EIO, "could not start the offsets watcher");
+    }
+    return 0;
+}
+
+void edge_watch_stop(struct edge *e)
+{
+    struct edge_watch *w = e->watch;
+    if (w == NULL)
+        return;
+    atomic_store(&w->stop, true);
+    edge_watch_kick(e);
+    pthread_join(w->tid, NULL);
+    e->watch = NULL;
+    if (w->listen != NULL)
+        PQfinish(w->listen);
+    if (w->read != NULL)
+        PQfinish(w->read);
+    close(w->kick_fd);
+    free(w->next);
+    free(w);
+}
