@@ -62,6 +62,8 @@ void edge_respond_cors(struct edge_thread *t, h2o_req_t *req)
                    strlen(allow));
     if (strcmp(allow, "*") != 0)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_VARY, NULL, H2O_STRLIT("Origin"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-expose-headers"), 0,
+                          NULL, H2O_STRLIT(SHOP_CORS_EXPOSE_HEADERS));
 }
 
 /* Loop thread. */

@@ -12,7 +12,12 @@
 
 #define SHOP_CORS_ORIGINS_MAX 16
 #define SHOP_CORS_ORIGIN_LEN 128
-#define SHOP_CORS_ALLOW_HEADERS "Authorization, Content-Type, traceparent"
+/* Prefer and X-Shopstream-After: read-your-writes (docs/api.md). */
+#define SHOP_CORS_ALLOW_HEADERS "Authorization, Content-Type, traceparent, Prefer, X-Shopstream-After"
+/* Response headers a browser script may read (beyond the CORS-safelisted ones). */
+#define SHOP_CORS_EXPOSE_HEADERS                                                               \
+    "Retry-After, X-Shopstream-Position, X-Shopstream-Consistency, X-Shopstream-Behind, "        \
+    "Preference-Applied"
 #define SHOP_CORS_MAX_AGE_S 600
 
 struct shop_edge_cors {

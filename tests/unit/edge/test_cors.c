@@ -39,8 +39,19 @@ Test(cors, preflight_allows_listed_method_and_headers)
                              S("authorization, Content-Type,traceparent"), "POST, OPTIONS", &pf);
     cr_assert_eq(pf.status, 204);
     cr_assert_str_eq(pf.allow_origin, "https://a.example");
-    cr_assert_str_eq(pf.allow_headers, "Authorization, Content-Type, traceparent");
+    cr_assert_str_eq(pf.allow_headers,
+                     "Authorization, Content-Type, traceparent, Prefer, X-Shopstream-After");
     cr_assert_gt(pf.max_age_s, 0);
+}
+
+Test(cors, preflight_allows_the_read_your_writes_headers_on_reads)
+{
+    struct shop_edge_cors c;
+    shop_edge_cors_parse(&c, "https://a.example", NULL);
+    struct shop_edge_preflight pf;
+    shop_edge_cors_preflight(&c, S("https://a.example"), S("GET"),
+                             S("authorization, x-shopstream-after, prefer"), "GET, OPTIONS", &pf);
+    cr_assert_eq(pf.status, 204);
 }
 
 Test(cors, preflight_refuses_origin_method_or_header)
