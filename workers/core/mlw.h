@@ -102,6 +102,13 @@ int64_t shop_mlw_clock(const struct shop_mlw *m);
 /** Where consumption of (stream, partition) goes on: 0 and *next, or SHOP_ENOTFOUND when the
  *  state has never seen the partition (start at the earliest offset). */
 int shop_mlw_offset(const struct shop_mlw *m, enum shop_stream stream, int32_t partition, int64_t *next);
+/** Applied through: the lowest offset of (stream, partition) whose event is still held in
+ *  the reorder buffer, not yet applied: true and *offset, or false when none is. Every
+ *  record of the partition below it was applied, or dealt with (a duplicate, a non-input,
+ *  late and so applied at once), and its effect is in what the next drain hands out. The
+ *  shell writes it to consumer_offsets (the next offset when nothing is held); the
+ *  checkpoint's offsets stay shop_mlw_offsets', which cover the buffered events. */
+bool shop_mlw_held(const struct shop_mlw *m, enum shop_stream stream, int32_t partition, int64_t *offset);
 /** Calls cb for every partition seen, in (stream, partition) order. */
 void shop_mlw_offsets(const struct shop_mlw *m,
                       void (*cb)(void *ctx, enum shop_stream stream, int32_t partition, int64_t next),

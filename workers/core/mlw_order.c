@@ -3,7 +3,9 @@
  * Two binary heaps by key: the buffered entries (popped in order) and every remembered
  * id (forgotten from the front, since what may be forgotten is always a prefix of the
  * key order); an open-addressing set of the remembered ids; the offsets in a small
- * sorted array (one row per partition).
+ * sorted array (one row per partition), each row with the offsets of its buffered entries
+ * in ascending order (popped ones marked dead and trimmed from the front), so the lowest
+ * held offset is O(1) and a pop O(log n).
  */
 #include "workers/core/mlw_order.h"
 
@@ -28,6 +30,14 @@ struct item {
     size_t len;
 };
 
+/* Offsets of one partition's buffered entries that carry bytes, ascending in v[lo, n).
+ * A popped one is marked dead (-1 - offset) until the front passes it; v[lo] is always
+ * live. Consumption order is offset order, so an add is nearly always an append. */
+struct held {
+    int64_t *v;
+    size_t lo, n, cap, dead;
+};
+
 struct offset_row {
     int32_t stream;
     int32_t partition;
@@ -35,6 +45,7 @@ struct offset_row {
     /* Not in the record (they say where the consumer is now, not what was consumed): */
     int64_t max_at;     /* the largest occurred_at pushed on it since start; INT64_MIN before any */
     bool idle;          /* the caller says it is consumed up to its end */
+    struct held held;   /* rebuilt from the buffered entries on decode */
 };
 
 struct heap {
@@ -184,6 +195,94 @@ static void id_remove(struct shop_mlw_order *o, const char *id)
     o->ids_n--;
 }
 
+/* ---- the held offsets of a partition ------------------------------------------------- */
+
+static int64_t held_val(int64_t v)
+{
+    return v < 0 ? -1 - v : v;
+}
+
+static void held_compact(struct held *h)
+{
+    size_t o = 0;
+    for (size_t i = h->lo; i < h->n; i++)
+        if (h->v[i] >= 0)
+            h->v[o++] = h->v[i];
+    h->lo = 0;
+    h->n = o;
+    h->dead = 0;
+}
+
+/* Appends off (order is restored by held_sort, or kept by held_add). */
+static void held_append(struct held *h, int64_t off)
+{
+    if (h->n == h->cap && h->lo + h->dead >= h->cap / 2 && h->lo + h->dead > 0)
+        held_compact(h);
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 16;
+        h->v = shop_xrealloc(h->v, h->cap * sizeof(*h->v));
+    }
+    h->v[h->n++] = off;
+}
+
+/* First index in [lo, n) whose offset is > off (upper) or >= off (!upper). */
+static size_t held_bound(const struct held *h, int64_t off, bool upper)
+{
+    size_t a = h->lo, b = h->n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        int64_t v = held_val(h->v[m]);
+        if (upper ? v > off : v >= off)
+            b = m;
+        else
+            a = m + 1;
+    }
+    return a;
+}
+
+static void held_add(struct held *h, int64_t off)
+{
+    held_append(h, off);
+    if (h->n - 1 == h->lo || held_val(h->v[h->n - 2]) <= off)
+        return;
+    /* Behind the last one (a record consumed again): slot it in. */
+    h->n--;
+    size_t i = held_bound(h, off, true);
+    memmove(&h->v[i + 1], &h->v[i], (h->n - i) * sizeof(*h->v));
+    h->v[i] = off;
+    h->n++;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void held_sort(struct held *h)
+{
+    if (h->n > h->lo)
+        qsort(&h->v[h->lo], h->n - h->lo, sizeof(*h->v), cmp_i64);
+}
+
+static void held_remove(struct held *h, int64_t off)
+{
+    size_t i = held_bound(h, off, false);
+    while (i < h->n && h->v[i] < 0 && held_val(h->v[i]) == off)
+        i++;
+    assert(i < h->n && h->v[i] == off);
+    h->v[i] = -1 - off;
+    h->dead++;
+    while (h->lo < h->n && h->v[h->lo] < 0) {
+        h->lo++;
+        h->dead--;
+    }
+    if (h->lo == h->n)
+        h->lo = h->n = 0;
+    else if (h->dead > 64 && h->dead > h->n - h->lo - h->dead)
+        held_compact(h);   /* dead ones behind a long-held entry: amortised O(1) */
+}
+
 /* ---- offsets ------------------------------------------------------------------------ */
 
 static int row_cmp(int32_t s, int32_t p, const struct offset_row *r)
@@ -224,7 +323,7 @@ static void row_set(struct shop_mlw_order *o, int32_t s, int32_t p, int64_t next
         }
         memmove(&o->offs[i + 1], &o->offs[i], (o->n_offs - i) * sizeof(*o->offs));
         o->n_offs++;
-        o->offs[i] = (struct offset_row){s, p, 0, INT64_MIN, false};
+        o->offs[i] = (struct offset_row){s, p, 0, INT64_MIN, false, {0}};
     }
     o->offs[i].next = next;
 }
@@ -284,6 +383,8 @@ static void order_fini(struct shop_mlw_order *o)
     free(o->buf.v);
     free(o->exp.v);
     free(o->ids);
+    for (size_t i = 0; i < o->n_offs; i++)
+        free(o->offs[i].held.v);
     free(o->offs);
     free(o->held);
 }
@@ -342,6 +443,8 @@ enum shop_mlw_order_push shop_mlw_order_push(struct shop_mlw_order *o, const str
         }
         heap_push(&o->buf, &it);
         o->bytes += e->len;
+        if (e->len > 0)
+            held_add(&row->held, e->offset);
     }
     expire(o);
     return late ? SHOP_MLW_ORDER_LATE : SHOP_MLW_ORDER_BUFFERED;
@@ -361,6 +464,12 @@ bool shop_mlw_order_pop(struct shop_mlw_order *o, bool flush, int64_t limit_ms, 
     struct item it;
     heap_pop(&o->buf, &it);
     o->bytes -= it.len;
+    if (it.len > 0) {
+        bool found;
+        size_t r = row_find(o, it.k.stream, it.partition, &found);
+        assert(found);
+        held_remove(&o->offs[r].held, it.offset);
+    }
     o->held = it.bytes;
     o->last = it.k;
     o->has_last = true;
@@ -413,6 +522,16 @@ int shop_mlw_order_offset(const struct shop_mlw_order *o, enum shop_stream strea
         return SHOP_ENOTFOUND;
     *next = o->offs[i].next;
     return 0;
+}
+
+bool shop_mlw_order_held(const struct shop_mlw_order *o, enum shop_stream stream, int32_t partition, int64_t *offset)
+{
+    bool found;
+    size_t i = row_find(o, (int32_t)stream, partition, &found);
+    if (!found || o->offs[i].held.lo == o->offs[i].held.n)
+        return false;
+    *offset = o->offs[i].held.v[o->offs[i].held.lo];
+    return true;
 }
 
 void shop_mlw_order_offsets(const struct shop_mlw_order *o,
@@ -566,7 +685,7 @@ static int get_buffered(struct shop_ml_reader *r, struct shop_mlw_order *o)
             return SHOP_EBADMSG;
         it.partition = (int32_t)partition;
         it.len = (size_t)len;
-        row_find(o, it.k.stream, it.partition, &found);
+        size_t row = row_find(o, it.k.stream, it.partition, &found);
         if (!found || (i > 0 && key_cmp(&prev, &it.k) >= 0) || (o->has_last && key_cmp(&it.k, &o->last) <= 0) ||
             !id_add(o, it.k.id))
             return SHOP_EBADMSG;
@@ -577,8 +696,12 @@ static int get_buffered(struct shop_ml_reader *r, struct shop_mlw_order *o)
         heap_push(&o->exp, &it.k);
         heap_push(&o->buf, &it);
         o->bytes += it.len;
+        if (it.len > 0)
+            held_append(&o->offs[row].held, it.offset);   /* sorted below: the list is in key order */
         prev = it.k;
     }
+    for (size_t i = 0; i < o->n_offs; i++)
+        held_sort(&o->offs[i].held);
     return 0;
 }
 

@@ -28,6 +28,10 @@
  * The record is canonical: it is written sorted, so equal contents give equal bytes
  * whatever the push order. That lets checkpoints be compared byte for byte.
  *
+ * Beside the offsets (where consumption goes on, buffered records included), each
+ * partition knows the lowest offset it still holds (shop_mlw_order_held): what has been
+ * applied through, for readers that must know an event's effect is visible.
+ *
  * Bounding the buffer is the caller's business (it pauses consumption), so this module
  * only reports counts and bytes. Each remembered id costs up to about 200 bytes: its key in the
  * expiry heap and a slot in a set kept at most half full. A buffered entry adds about 90
@@ -115,6 +119,12 @@ bool shop_mlw_order_last(const struct shop_mlw_order *o, int64_t *occurred_at_ms
  *  record of the partition was ever pushed. */
 int shop_mlw_order_offset(const struct shop_mlw_order *o, enum shop_stream stream, int32_t partition,
                           int64_t *next);
+/** The lowest offset of (stream, partition) whose entry is still buffered with bytes to
+ *  apply: true and *offset, or false when none is (never pushed, or everything pushed on
+ *  it was popped, late, a duplicate or empty: an empty entry has nothing to apply, it is
+ *  how the ML core buffers its non-inputs). So every offset below it has been dealt with;
+ *  consumer_offsets says "applied" with it (docs/ml.md). O(1); pop keeps it in O(log n). */
+bool shop_mlw_order_held(const struct shop_mlw_order *o, enum shop_stream stream, int32_t partition, int64_t *offset);
 /** Calls cb for every partition seen, in (stream, partition) order. */
 void shop_mlw_order_offsets(const struct shop_mlw_order *o,
                             void (*cb)(void *ctx, enum shop_stream stream, int32_t partition, int64_t next),

@@ -751,6 +751,11 @@ int shop_mlw_offset(const struct shop_mlw *m, enum shop_stream stream, int32_t p
     return shop_mlw_order_offset(m->order, stream, partition, next);
 }
 
+bool shop_mlw_held(const struct shop_mlw *m, enum shop_stream stream, int32_t partition, int64_t *offset)
+{
+    return shop_mlw_order_held(m->order, stream, partition, offset);
+}
+
 void shop_mlw_offsets(const struct shop_mlw *m,
                       void (*cb)(void *ctx, enum shop_stream stream, int32_t partition, int64_t next), void *ctx)
 {

@@ -34,11 +34,14 @@
 #define STANDBY_RETRY_MS 1000
 
 /* Where consumption of one partition goes on: the next offset after everything the
- * shell consumed (pushed, or dead-lettered: the core never saw those). */
+ * shell consumed (pushed, or dead-lettered: the core never saw those). consumer_offsets
+ * gets less: the applied-through position (applied_next). */
 struct ml_pos {
     char topic[SHOP_TOPIC_NAME_MAX];
     int32_t partition;
     int64_t next;
+    int64_t written;                /* applied-through committed to consumer_offsets; -1: none yet */
+    int64_t pending;                /* what the write in flight says */
 };
 
 struct ml {
@@ -95,6 +98,7 @@ static struct ml_pos *pos_find(struct ml *ml, const char *topic, int32_t partiti
     snprintf(p->topic, sizeof(p->topic), "%s", topic);
     p->partition = partition;
     p->next = 0;
+    p->written = p->pending = -1;
     return p;
 }
 
@@ -231,37 +235,46 @@ static void write_failed(struct worker *w, struct ml *ml, int rc, const struct s
     }
 }
 
-/* The batch's next offset per partition, for consumer_offsets (one row each). */
-static void add_batch_offsets(struct ml *ml, struct shop_mlsink *s, const struct worker_batch *b)
+/* Applied through: the lowest offset the reorder buffer still holds, else where
+ * consumption goes on. consumer_offsets says "event o's effect is visible" when its
+ * next_offset > o (read-your-writes reads check it in the read's snapshot), so it must
+ * not pass a record still buffered; the checkpoint's offsets (p->next) do, since the
+ * checkpoint stores the buffer. */
+static int64_t applied_next(struct ml *ml, const struct ml_pos *p)
 {
-    if (b == NULL || b->n == 0)
-        return;
-    size_t *first = shop_arena_alloc(&ml->arena, b->n * sizeof(*first));
-    size_t n = 0;
-    for (size_t i = 0; i < b->n; i++) {
-        const struct shop_proj_record *pr = &b->prs[i];
-        size_t j = 0;
-        while (j < n && !(b->prs[first[j]].partition == pr->partition && strcmp(b->prs[first[j]].topic, pr->topic) == 0))
-            j++;
-        if (j == n)
-            first[n++] = i;
-    }
-    for (size_t j = 0; j < n; j++) {
-        const struct shop_proj_record *pr = &b->prs[first[j]];
-        const struct ml_pos *p = pos_find(ml, pr->topic, pr->partition, false);
-        shop_mlsink_offset(s, pr->topic, pr->partition, p->next);   /* pushed: the shell's position */
+    enum shop_stream stream;
+    int64_t held;
+    if (stream_of(ml->w, p->topic, &stream) == 0 && shop_mlw_held(ml->m, stream, p->partition, &held) &&
+        held < p->next)
+        return held;
+    return p->next;
+}
+
+/* Every partition whose applied-through moved since the last commit, for
+ * consumer_offsets (one row each): a release moves partitions that had no record in the
+ * batch, and an idle flush or a swap moves them with no batch at all. */
+static void add_applied_offsets(struct ml *ml, struct shop_mlsink *s)
+{
+    for (size_t i = 0; i < ml->n_pos; i++) {
+        struct ml_pos *p = &ml->pos[i];
+        p->pending = applied_next(ml, p);
+        if (p->pending > p->written)
+            shop_mlsink_offset(s, p->topic, p->partition, p->pending);
     }
 }
 
-/* Drains what changed (and b's offsets; b may be NULL) into s's statements. */
-static void drain_into(struct ml *ml, struct shop_mlsink *s, const struct worker_batch *b)
+/* Drains what changed, and the offsets applied through, into s's statements: true when
+ * the core handed something out (offsets alone can be written again later). */
+static bool drain_into(struct ml *ml, struct shop_mlsink *s)
 {
     shop_arena_reset(&ml->arena);
     shop_mlsink_init(s, &ml->arena, ml->mark);
     struct shop_mlw_sink sink = shop_mlsink_sink(s);
     sink.event = on_out_event;
     shop_mlw_drain(ml->m, &sink);
-    add_batch_offsets(ml, s, b);
+    bool drained = !shop_mlsink_empty(s);
+    add_applied_offsets(ml, s);
+    return drained;
 }
 
 /* Runs s's statements inside the fenced transaction, with the commit when asked. */
@@ -283,14 +296,17 @@ static void sink_committed(struct ml *ml, const struct shop_mlsink *s)
     if (s->last_seq > ml->mark)
         ml->relay.due = true;
     ml->mark = s->last_seq;
+    for (size_t i = 0; i < ml->n_pos; i++)
+        if (ml->pos[i].pending > ml->pos[i].written)
+            ml->pos[i].written = ml->pos[i].pending;
 }
 
-/* Drains what changed into one transaction with b's offsets (b may be NULL), the epoch
+/* Drains what changed into one transaction with the offsets applied through, the epoch
  * checked first. 0 (nothing to write is 0 too), FENCED or SHOP_EPG (rolled back). */
-static int write_drained(struct worker *w, struct ml *ml, const struct worker_batch *b, struct shop_err *err)
+static int write_drained(struct worker *w, struct ml *ml, struct shop_err *err)
 {
     struct shop_mlsink s;
-    drain_into(ml, &s, b);
+    drain_into(ml, &s);
     if (shop_mlsink_empty(&s))
         return 0;
     if (w->conn == NULL)
@@ -341,7 +357,7 @@ static void release_and_write(struct worker *w, struct ml *ml, bool flush)
 {
     struct shop_err err = {0};
     shop_mlw_release(ml->m, flush);
-    int rc = write_drained(w, ml, NULL, &err);
+    int rc = write_drained(w, ml, &err);
     if (rc != 0) {
         write_failed(w, ml, rc, &err);
         if (ml->dirty)
@@ -411,7 +427,7 @@ static int ml_apply(struct worker *w, struct worker_batch *b, struct shop_err *e
     ml->last_arrival_ms = worker_now_ms();
     if (!shop_mlw_waiting(ml->m))
         shop_mlw_release(ml->m, false);
-    int rc = write_drained(w, ml, b, err);
+    int rc = write_drained(w, ml, err);
     if (rc != 0) {
         write_failed(w, ml, rc, err);
         return SHOP_EPG;
@@ -688,8 +704,7 @@ static void checkpoint(struct worker *w, struct ml *ml, int64_t now_ms)
     struct shop_mlsink s;
     int64_t t0 = worker_now_ms();
     ml->ckpt_at_ms = now_ms;        /* a failed one is tried again a period later */
-    drain_into(ml, &s, NULL);
-    bool drained = !shop_mlsink_empty(&s);
+    bool drained = drain_into(ml, &s);
     int n = shop_mlw_checkpoint(ml->m, parts, SHOP_MLW_PARTS_MAX, &err);
     if (n < 0 && !drained) {
         SHOP_LOG(SHOP_LOG_WARN, "ml", "could not take a checkpoint", "err=\"%s\"", err.msg);

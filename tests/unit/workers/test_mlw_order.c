@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  * workers/core/mlw_order.c: the ML core's reorder buffer. One total order whatever the
  * interleaving (a property over many seeds, with ties in occurred_at), lateness, the
- * swap limit, the dedup window, late entries, offsets, and the record: round trip,
- * canonical bytes, rejection without touching the target, and a checkpoint mid-stream.
+ * swap limit, the dedup window, late entries, offsets, the lowest offset still held (a
+ * scan of the buffer as the reference), and the record: round trip, canonical bytes,
+ * rejection without touching the target, and a checkpoint mid-stream.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -271,6 +272,120 @@ Test(mlw_order, offsets_for_every_push_in_partition_order)
     int64_t n[] = {4, 9, 1, 41};
     for (int i = 0; i < 4; i++)
         cr_assert(v.s[i] == s[i] && v.p[i] == p[i] && v.next[i] == n[i], "row %d", i);
+    shop_mlw_order_free(o);
+}
+
+/* The lowest offset still held, per partition: what consumer_offsets may say was applied. */
+static int64_t held(const struct shop_mlw_order *o, enum shop_stream stream, int32_t partition)
+{
+    int64_t off;
+    return shop_mlw_order_held(o, stream, partition, &off) ? off : -1;
+}
+
+Test(mlw_order, held_is_the_lowest_offset_still_buffered)
+{
+    struct shop_mlw_order *o = order_new(100, 1000);
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 0), -1, "a partition never pushed holds nothing");
+    push(o, SHOP_STREAM_BROWSE, 0, 0, 1000, "a");
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 0), 0);
+    push(o, SHOP_STREAM_BROWSE, 0, 1, 900, "b");
+    push(o, SHOP_STREAM_BROWSE, 0, 2, 1000, "a");        /* duplicate: dropped, holds nothing */
+    struct shop_mlw_entry empty = entry(SHOP_STREAM_BROWSE, 1, 5, 950, "e");
+    empty.len = 0;                                      /* a non-input: nothing to apply */
+    cr_assert_eq(shop_mlw_order_push(o, &empty), SHOP_MLW_ORDER_BUFFERED);
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 1), -1, "an empty entry holds nothing");
+    push(o, SHOP_STREAM_BROWSE, 0, 3, 1200, "c");
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 0), 0);
+    cr_assert_str_eq(pop(o, false, INT64_MAX), "b");
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 0), 0, "offset 1 was applied, offset 0 is still held");
+    struct shop_mlw_entry out;
+    cr_assert(shop_mlw_order_pop(o, false, INT64_MAX, &out) && strcmp(out.id, "e") == 0 && out.len == 0);
+    cr_assert_str_eq(pop(o, false, INT64_MAX), "a");
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 0), 3, "0..2 applied or dropped");
+    cr_assert_eq(push(o, SHOP_STREAM_BROWSE, 0, 4, 500, "d"), SHOP_MLW_ORDER_LATE);
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 0), 3, "a late entry is applied at once");
+    size_t len;
+    uint8_t *rec = encode(o, &len);
+    struct shop_mlw_order *back = order_new(100, 1000);
+    cr_assert_eq(shop_mlw_order_decode(back, rec, len, NULL, NULL), 0);
+    cr_assert_eq(held(back, SHOP_STREAM_BROWSE, 0), 3, "the record's buffered entries hold again");
+    cr_assert_str_eq(pop(o, true, INT64_MAX), "c");
+    cr_assert_eq(held(o, SHOP_STREAM_BROWSE, 0), -1);
+    int64_t next;
+    cr_assert_eq(shop_mlw_order_offset(o, SHOP_STREAM_BROWSE, 0, &next), 0);
+    cr_assert_eq(next, 5, "the offsets go on past what is held");
+    free(rec);
+    shop_mlw_order_free(back);
+    shop_mlw_order_free(o);
+}
+
+/* Against a scan of what is buffered: pops far out of offset order (one entry per 50 is far
+ * ahead in time, so thousands pop behind it), re-deliveries of older offsets under new ids,
+ * empty entries, late ones, and a record round trip now and then. */
+#define HS_PARTS 3
+#define HS_OPS 20000
+
+struct hs_rec {
+    int32_t partition;
+    int64_t offset;
+    bool buffered;
+};
+
+static void hs_check(const struct shop_mlw_order *o, const struct hs_rec *r, int n, int op)
+{
+    for (int32_t p = 0; p < HS_PARTS; p++) {
+        int64_t want = -1;
+        for (int i = 0; i < n; i++)
+            if (r[i].buffered && r[i].partition == p && (want < 0 || r[i].offset < want))
+                want = r[i].offset;
+        cr_assert_eq(held(o, SHOP_STREAM_CART, p), want, "partition %d after op %d", (int)p, op);
+    }
+}
+
+Test(mlw_order, held_matches_a_scan_of_the_buffer)
+{
+    static struct hs_rec r[HS_OPS];
+    struct shop_ml_rand g;
+    shop_ml_rand_init(&g, 11);
+    struct shop_mlw_order *o = order_new(100, 0);
+    int64_t next[HS_PARTS] = {0}, t = 1000;
+    int n = 0;
+    for (int op = 0; op < HS_OPS; op++) {
+        if (shop_ml_rand_below(&g, 3) != 0) {
+            int32_t p = (int32_t)shop_ml_rand_below(&g, HS_PARTS);
+            int64_t off = next[p]++;
+            if (off > 5 && shop_ml_rand_below(&g, 20) == 0)
+                off -= 1 + (int64_t)shop_ml_rand_below(&g, 5);   /* consumed again */
+            t += (int64_t)shop_ml_rand_below(&g, 5);
+            int64_t at = shop_ml_rand_below(&g, 50) == 0 ? t + 3000 : t - (int64_t)shop_ml_rand_below(&g, 150);
+            char id[16];
+            snprintf(id, sizeof(id), "r%d", n);
+            struct shop_mlw_entry e = entry(SHOP_STREAM_CART, p, off, at, id);
+            e.bytes = (const uint8_t *)e.id;
+            if (shop_ml_rand_below(&g, 10) == 0)
+                e.len = 0;
+            enum shop_mlw_order_push res = shop_mlw_order_push(o, &e);
+            r[n++] = (struct hs_rec){.partition = p, .offset = off, .buffered = res == SHOP_MLW_ORDER_BUFFERED && e.len > 0};
+        } else {
+            struct shop_mlw_entry e;
+            bool flush = shop_ml_rand_below(&g, 500) == 0;
+            while (shop_mlw_order_pop(o, flush, INT64_MAX, &e)) {
+                int i = atoi(e.id + 1);
+                cr_assert(i >= 0 && i < n && r[i].offset == e.offset && r[i].partition == e.partition);
+                r[i].buffered = false;
+            }
+        }
+        if (op % 997 == 0) {
+            size_t len;
+            uint8_t *rec = encode(o, &len);
+            shop_mlw_order_free(o);
+            o = order_new(100, 0);
+            cr_assert_eq(shop_mlw_order_decode(o, rec, len, NULL, NULL), 0);
+            free(rec);
+        }
+        if (op % 61 == 0 || op == HS_OPS - 1)
+            hs_check(o, r, n, op);
+    }
     shop_mlw_order_free(o);
 }
 
