@@ -368,7 +368,7 @@ void shop_mlsink_plan(struct shop_mlsink *s, const char *group, int64_t now_ms, 
         st->params[1] = i64_text(s->arena, u64_param(s->last_seq));
     }
     const char *scalars[1] = {group};
-    shop_sql_cols_emit(&s->t[SHOP_MLSINK_OFFSETS], plan, "offsets", SHOP_PROJ_SQL_OFFSETS, scalars, 1);
+    shop_sql_cols_emit(&s->t[SHOP_MLSINK_OFFSETS], plan, "offsets", SHOP_PROJ_SQL_OFFSETS_SET, scalars, 1);
     if (s->t[SHOP_MLSINK_OFFSETS].cols[0].n > 0) {
         struct shop_sql_stmt *st = &plan->stmts[plan->n - 1];
         st->params[st->n_params++] = i64_text(s->arena, now_ms);

@@ -213,6 +213,7 @@ extern const char SHOP_PROJ_SQL_REFUSED_INSERT[];
 extern const char SHOP_PROJ_SQL_PARKED_INSERT[];
 extern const char SHOP_PROJ_SQL_PARKED_DELETE[];
 extern const char SHOP_PROJ_SQL_OFFSETS[];
+extern const char SHOP_PROJ_SQL_OFFSETS_SET[];   /* the same, moving backwards too (ML) */
 extern const char SHOP_PROJ_SQL_OFFSETS_READ[];
 
 #endif

@@ -162,14 +162,21 @@ const char SHOP_PROJ_SQL_PARKED_DELETE[] =
     "delete from order_decisions_pending p using unnest($1::text[], $2::uuid[]) as d(order_id, event_id) "
     "where p.order_id = d.order_id and p.event_id = d.event_id";
 
-const char SHOP_PROJ_SQL_OFFSETS[] =
-    "insert into consumer_offsets as o (consumer_group, topic, partition, next_offset, "
-    "updated_at_ms) "
-    "select $1, u.topic, u.partition, u.next_offset, $5::bigint "
-    "from unnest($2::text[], $3::int[], $4::bigint[]) as u(topic, partition, next_offset) "
-    "on conflict (consumer_group, topic, partition) do update set "
+#define OFFSETS_UPSERT                                                                        \
+    "insert into consumer_offsets as o (consumer_group, topic, partition, next_offset, "         \
+    "updated_at_ms) "                                                                          \
+    "select $1, u.topic, u.partition, u.next_offset, $5::bigint "                              \
+    "from unnest($2::text[], $3::int[], $4::bigint[]) as u(topic, partition, next_offset) "    \
+    "on conflict (consumer_group, topic, partition) do update set "                            \
     "next_offset = excluded.next_offset, updated_at_ms = excluded.updated_at_ms "
-    "where o.next_offset <= excluded.next_offset";   /* never backwards: a stale owner's late commit */
+
+/* Never backwards: a stale owner's late commit. */
+const char SHOP_PROJ_SQL_OFFSETS[] = OFFSETS_UPSERT "where o.next_offset <= excluded.next_offset";
+
+/* Backwards too, for the ML role: its lease fences a stale owner, and a replay from a
+ * checkpoint rewrites older rows, which these offsets must then describe (read-your-writes
+ * checks them in the snapshot of the rows). */
+const char SHOP_PROJ_SQL_OFFSETS_SET[] = OFFSETS_UPSERT;
 
 const char SHOP_PROJ_SQL_OFFSETS_READ[] =
     "select u.topic, u.partition, o.next_offset "
