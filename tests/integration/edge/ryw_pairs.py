@@ -74,7 +74,7 @@ def percentile(values, p):
     return s[min(len(s) - 1, int(p / 100.0 * len(s)))]
 
 
-def load_loop(cli, token, run, batch, interval_s, stop, counts):
+def load_loop(cli, token, run, batch, interval_s, stop, counts, lock):
     """Other users' cart events, a batch every interval, until stop."""
     rnd = random.Random(1)
     while not stop.is_set():
@@ -85,9 +85,11 @@ def load_loop(cli, token, run, batch, interval_s, stop, counts):
             st, _, _ = cli.request("POST", "/v1/events", json.dumps({"events": events}),
                                    {"Authorization": f"Bearer {token}",
                                     "Content-Type": "application/json"})
-            counts["load_events" if st == 202 else "load_refused"] += batch
+            with lock:
+                counts["load_events" if st == 202 else "load_refused"] += batch
         except (http.client.HTTPException, OSError):
-            counts["load_errors"] += 1
+            with lock:
+                counts["load_errors"] += 1
         stop.wait(interval_s)
 
 
@@ -139,11 +141,12 @@ def main():
     url = urllib.parse.urlsplit(args.url)
 
     counts = {"load_events": 0, "load_refused": 0, "load_errors": 0}
+    count_lock = threading.Lock()
     stop = threading.Event()
     service = mint(secret, f"{args.run}-gen", role="service")
     loaders = [threading.Thread(target=load_loop, daemon=True,
                                 args=(Client(url.hostname, url.port), service, args.run, args.load_batch,
-                                      args.load_interval_ms / 1000.0, stop, counts))
+                                      args.load_interval_ms / 1000.0, stop, counts, count_lock))
                for _ in range(args.load_threads)]
     for t in loaders:
         t.start()
