@@ -319,6 +319,7 @@ static bool push(struct edge_pg *pg, struct pg_job *job)
     pthread_mutex_lock(&pg->mu);
     bool ok = pg->len < PG_QUEUE_MAX && !pg->stop;
     if (ok) {
+        job->next = NULL;   /* a resubmitted read (read-your-writes) still has its last run's */
         if (pg->tail != NULL)
             pg->tail->next = job;
         else

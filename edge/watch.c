@@ -205,8 +205,11 @@ static void *watch_main(void *arg)
     int64_t last_poll = 0;
     bool pending = false;   /* a notification not yet followed by a poll */
     while (!atomic_load(&w->stop)) {
-        listen_open(w);
         bool waiting = atomic_load(&e->waiters) > 0;
+        /* Not before the first parked read: an edge nobody waits on opens no connection
+         * of its own (a read that parks meanwhile is polled at once, then every watch_ms). */
+        if (waiting || w->listen != NULL)
+            listen_open(w);
         int64_t now = now_ms();
         int timeout = WATCH_IDLE_MS;
         if (waiting) {

@@ -7,16 +7,18 @@
 #   shopstream-bench-inventory  inventory worker's orders/s vs a guarded UPDATE loop of the same orders
 #   shopstream-bench-pipeline   edge + broker + projector + database: highest rate with a flat
 #                               lag, freshness at half of it (its own edge on SHOPSTREAM_HTTP_PORT+1)
+#   bench/ryw/run.sh            read-your-writes: a read with X-Shopstream-After vs the same read
+#                               without it, under load, and write-to-visible (its own edge on +2)
 # and prints their figures (docs/benchmarks.md explains them).
-# Usage: bench.sh [all|ingest|projector|inventory|pipeline]
+# Usage: bench.sh [all|ingest|projector|inventory|pipeline|ryw]
 # Extra arguments for each program: SHOPSTREAM_BENCH_INGEST_ARGS, SHOPSTREAM_BENCH_PROJECTOR_ARGS,
-# SHOPSTREAM_BENCH_INVENTORY_ARGS, SHOPSTREAM_BENCH_PIPELINE_ARGS (e.g.
+# SHOPSTREAM_BENCH_INVENTORY_ARGS, SHOPSTREAM_BENCH_PIPELINE_ARGS, SHOPSTREAM_BENCH_RYW_ARGS (e.g.
 # SHOPSTREAM_BENCH_PROJECTOR_ARGS="--events 50000").
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/env.sh"
 what=${1:-all}
-case "$what" in all|ingest|projector|inventory|pipeline) ;; *) echo "usage: $0 [all|ingest|projector|inventory|pipeline]" >&2; exit 2 ;; esac
+case "$what" in all|ingest|projector|inventory|pipeline|ryw) ;; *) echo "usage: $0 [all|ingest|projector|inventory|pipeline|ryw]" >&2; exit 2 ;; esac
 
 "$here/build.sh"
 "$here/stack.sh" up
@@ -58,5 +60,13 @@ if [ "$what" = all ] || [ "$what" = pipeline ]; then
     SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret PIPE_HTTP_PORT=$((SHOPSTREAM_HTTP_PORT + 1)) \
     PIPE_KAFKA_PID=$(cat "$SHOPSTREAM_STATE_DIR/kafka/kafka.pid" 2>/dev/null || true) \
         "$SHOPSTREAM_REPO/bench/pipeline/run.sh" ${SHOPSTREAM_BENCH_PIPELINE_ARGS:-} || rc=1
+fi
+if [ "$what" = all ] || [ "$what" = ryw ]; then
+    echo
+    # Its own database, topics, edge and projector (bench/ryw/run.sh), the database dropped
+    # at the end.
+    # shellcheck disable=SC2086
+    SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret RYW_HTTP_PORT=$((SHOPSTREAM_HTTP_PORT + 2)) \
+        "$SHOPSTREAM_REPO/bench/ryw/run.sh" ${SHOPSTREAM_BENCH_RYW_ARGS:-} || rc=1
 fi
 exit $rc
