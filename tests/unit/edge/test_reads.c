@@ -80,10 +80,14 @@ Test(reads, values_never_appear_in_sql)
     const char *evil = "x'; drop table orders; --";
     struct shop_edge_read_req r;
     struct shop_edge_query q;
+    struct shop_edge_match range;
+    shop_edge_route_match("GET", 3, "/v1/analytics/top-products", strlen("/v1/analytics/top-products"),
+                          "from=0&to=86400000", strlen("from=0&to=86400000"), &range);
     for (int k = 0; k < SHOP_READ_COUNT; k++) {
         const char *field;
         bool admin = shop_edge_read_admin_only((enum shop_edge_read)k);
-        cr_assert_eq(init(&r, (enum shop_edge_read)k, evil, admin, NULL, &field), 0);
+        bool ranged = k == SHOP_READ_REVENUE || k == SHOP_READ_TOP_PRODUCTS || k == SHOP_READ_FUNNEL;
+        cr_assert_eq(init(&r, (enum shop_edge_read)k, evil, admin, ranged ? &range : NULL, &field), 0);
         strcpy(r.id, evil);
         shop_edge_query_build(&r, &q);
         cr_assert_null(strstr(q.sql, evil));

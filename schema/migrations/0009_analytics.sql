@@ -1,0 +1,90 @@
+-- SPDX-License-Identifier: MIT
+-- Activity and analytics (issue 9): read models the projector folds in event time
+-- (occurred_at, UTC days), never computed from raw events at read time. Semantics:
+-- docs/projections.md, "Activity and analytics"; the reads: docs/api.md.
+--
+-- * user_activity: per user, views, searches, cart adds, placed orders, and first and
+--   last seen (occurred_at of the user's own counted events).
+-- * user_spend: per user and currency, the totals of the user's orders that reached
+--   paid; a paid order later cancelled or rejected takes its total back.
+-- * product_daily: per product and UTC day, views (product.viewed) and units sold
+--   (lines of orders on the day they were paid; taken back on that same day when the
+--   order is cancelled or rejected afterwards).
+-- * product_daily_revenue: the same sales as revenue, per currency (quantity x unit
+--   price of the lines).
+-- * category_daily: product_daily_revenue summed by the product's *current* category.
+--   When the catalog changes a product's category, the product's rows move from the
+--   old category to the new one in the same transaction, so the table does not depend
+--   on whether a sale or the category change was consumed first (two topics).
+-- * funnel_daily: (stage, day, user) with a count, so "distinct users who ... over a
+--   range" is an index-only count(distinct) over the primary key. paid can go back
+--   (to 0) when a paid order is cancelled or rejected.
+-- Every table has one writer: the projector (workers/core/roles.c).
+
+create table user_activity (
+    user_id        text   primary key,
+    views          bigint not null default 0,
+    searches       bigint not null default 0,
+    cart_adds      bigint not null default 0,
+    orders         bigint not null default 0,   -- order.placed the projector applied
+    first_seen_ms  bigint not null,
+    last_seen_ms   bigint not null
+) with (fillfactor = 80);
+
+create table user_spend (
+    user_id       text    not null,
+    currency      char(3) not null,
+    amount_minor  bigint  not null default 0,
+    paid_orders   bigint  not null default 0,
+    primary key (user_id, currency)
+) with (fillfactor = 80);
+
+create table product_daily (
+    product_id  text   not null,
+    day         date   not null,
+    views       bigint not null default 0,
+    units       bigint not null default 0,
+    primary key (product_id, day)
+) with (fillfactor = 80);
+-- top-products by units: a day range over every product, index-only.
+create index product_daily_day_idx on product_daily (day) include (product_id, units, views);
+
+create table product_daily_revenue (
+    product_id     text    not null,
+    day            date    not null,
+    currency       char(3) not null,
+    revenue_minor  bigint  not null default 0,
+    primary key (product_id, day, currency)
+) with (fillfactor = 80);
+-- top-products by revenue: a day range over every product, index-only.
+create index product_daily_revenue_day_idx on product_daily_revenue (day) include (currency, product_id, revenue_minor);
+
+create table category_daily (
+    category       text    not null,   -- '' for a product without a category
+    day            date    not null,
+    currency       char(3) not null,
+    revenue_minor  bigint  not null default 0,
+    primary key (category, day, currency)
+) with (fillfactor = 80);
+-- revenue by day or by category over a day range.
+create index category_daily_day_idx on category_daily (day) include (category, currency, revenue_minor);
+
+create table funnel_daily (
+    stage    text   not null check (stage in ('viewed', 'carted', 'placed', 'paid')),
+    day      date   not null,
+    user_id  text   not null,
+    n        bigint not null default 0,   -- events (paid: paid orders, net); the user counts while n > 0
+    primary key (stage, day, user_id) include (n)
+) with (fillfactor = 80);
+
+-- The projector locks the products whose category a batch sets or whose sales it
+-- applies, sorted, before it reads them (workers/core/proj_sql.c,
+-- SHOP_PROJ_SQL_PRODUCTS_LOCK): with two workers at once, the later one's category
+-- move or sale then sees the earlier one's committed rows. A procedure, so the call
+-- returns no rows, as every statement of a plan.
+create procedure analytics_lock_products(ids text[])
+language plpgsql as $$
+begin
+    perform 1 from products where product_id = any(ids) order by product_id for update;
+end
+$$;
