@@ -212,7 +212,7 @@ static const char sql_top_revenue[] =
     "from g), '[]'::json))::text";
 
 /* Each stage on its own: distinct users with at least one such event (paid: a paid order
- * not taken back) on a day of the range. Index-only over funnel_daily's primary key. */
+ * not taken back) on a day of the range. A range of funnel_daily's primary key. */
 #define FUNNEL_STAGE(s)                                                                      \
     "'" s "', (select count(distinct user_id) from funnel_daily where stage = '" s "' and " \
     IN_RANGE("day") " and n > 0)"

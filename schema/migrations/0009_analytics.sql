@@ -17,7 +17,7 @@
 --   old category to the new one in the same transaction, so the table does not depend
 --   on whether a sale or the category change was consumed first (two topics).
 -- * funnel_daily: (stage, day, user) with a count, so "distinct users who ... over a
---   range" is an index-only count(distinct) over the primary key. paid can go back
+--   range" is a count(distinct) over a range of the primary key. paid can go back
 --   (to 0) when a paid order is cancelled or rejected.
 -- Every table has one writer: the projector (workers/core/roles.c).
 
@@ -46,8 +46,10 @@ create table product_daily (
     units       bigint not null default 0,
     primary key (product_id, day)
 ) with (fillfactor = 80);
--- top-products by units: a day range over every product, index-only.
-create index product_daily_day_idx on product_daily (day) include (product_id, units, views);
+-- top-products by units: a day range over every product. Not covering on purpose: the
+-- counters are updated in place many times a day, and a column in an index (INCLUDE
+-- too) rules out HOT updates, so every update would write every index again.
+create index product_daily_day_idx on product_daily (day);
 
 create table product_daily_revenue (
     product_id     text    not null,
@@ -56,8 +58,8 @@ create table product_daily_revenue (
     revenue_minor  bigint  not null default 0,
     primary key (product_id, day, currency)
 ) with (fillfactor = 80);
--- top-products by revenue: a day range over every product, index-only.
-create index product_daily_revenue_day_idx on product_daily_revenue (day) include (currency, product_id, revenue_minor);
+-- top-products by revenue: a day range over every product (not covering: HOT, above).
+create index product_daily_revenue_day_idx on product_daily_revenue (day);
 
 create table category_daily (
     category       text    not null,   -- '' for a product without a category
@@ -66,15 +68,15 @@ create table category_daily (
     revenue_minor  bigint  not null default 0,
     primary key (category, day, currency)
 ) with (fillfactor = 80);
--- revenue by day or by category over a day range.
-create index category_daily_day_idx on category_daily (day) include (category, currency, revenue_minor);
+-- revenue by day or by category over a day range (not covering: HOT, above).
+create index category_daily_day_idx on category_daily (day);
 
 create table funnel_daily (
     stage    text   not null check (stage in ('viewed', 'carted', 'placed', 'paid')),
     day      date   not null,
     user_id  text   not null,
     n        bigint not null default 0,   -- events (paid: paid orders, net); the user counts while n > 0
-    primary key (stage, day, user_id) include (n)
+    primary key (stage, day, user_id)     -- n not included: its updates stay HOT
 ) with (fillfactor = 80);
 
 -- The projector locks the products whose category a batch sets or whose sales it

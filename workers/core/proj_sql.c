@@ -177,11 +177,13 @@ const char SHOP_PROJ_SQL_PRODUCTS_LOCK[] = "call analytics_lock_products($1::tex
 /* $1 product ids whose catalog the batch sets, $2 their new category ('' for none); runs
  * before products_upsert, while products still holds the old category. */
 const char SHOP_PROJ_SQL_CATEGORY_MOVE[] =
-    "with c as (select p.product_id, coalesce(p.category, '') as old_cat, u.cat as new_cat "
+    "with c as (select u.product_id, coalesce(p.category, '') as old_cat, u.cat as new_cat "
     "from unnest($1::text[], $2::text[]) as u(product_id, cat) "
-    "join products p on p.product_id = u.product_id where coalesce(p.category, '') <> u.cat), "
+    "cross join lateral (select p.category from products p where p.product_id = u.product_id limit 1) as p "
+    "where coalesce(p.category, '') <> u.cat), "
     "d as (select x.cat, r.day, r.currency, sum(x.sign * r.revenue_minor)::bigint as rev "
-    "from c join product_daily_revenue r on r.product_id = c.product_id "
+    "from c cross join lateral (select r.day, r.currency, r.revenue_minor from product_daily_revenue r "
+    "where r.product_id = c.product_id offset 0) as r "
     "cross join lateral (values (c.old_cat, -1), (c.new_cat, 1)) as x(cat, sign) "
     "group by x.cat, r.day, r.currency) "
     "insert into category_daily as g (category, day, currency, revenue_minor) "
@@ -194,16 +196,20 @@ const char SHOP_PROJ_SQL_CATEGORY_MOVE[] =
  * totals do not depend on whether a rejection was read before or after the payment).
  * From the order's stored lines (COPYed earlier in this transaction for a new order):
  * units and revenue per product and day, revenue per category, the owner's spend per
- * currency (the order total) and the paid stage of the funnel. */
+ * currency (the order total) and the paid stage of the funnel. Every lookup is a lateral
+ * primary-key probe per order or product, fenced (limit 1 / offset 0) so the planner
+ * cannot flatten it: as a hash join over a young table's estimates the statement read
+ * all of order_lines, orders and products for every batch. */
 const char SHOP_PROJ_SQL_SALES[] =
     "with s as materialized (select u.order_id, u.sign, floor(coalesce(u.paid_at_ms, "
     "(select min(h.at_ms) from order_status_history h where h.order_id = u.order_id and h.status = 'paid')) "
     "/ 86400000.0)::int as day from unnest($1::text[], $2::int[], $3::bigint[]) as u(order_id, sign, paid_at_ms)), "
     "l as materialized (select ol.product_id, s.day, ol.currency, sum(s.sign * ol.quantity)::bigint as units, "
-    "sum(s.sign * ol.quantity * ol.unit_price_minor)::bigint as rev "
-    "from s join order_lines ol on ol.order_id = s.order_id group by 1, 2, 3), "
-    "o as materialized (select o.user_id, o.currency, o.total_minor, s.sign, s.day "
-    "from s join orders o on o.order_id = s.order_id), "
+    "sum(s.sign * ol.quantity * ol.unit_price_minor)::bigint as rev from s cross join lateral "
+    "(select ol.product_id, ol.currency, ol.quantity, ol.unit_price_minor from order_lines ol "
+    "where ol.order_id = s.order_id offset 0) as ol group by 1, 2, 3), "
+    "o as materialized (select o.user_id, o.currency, o.total_minor, s.sign, s.day from s cross join lateral "
+    "(select o.user_id, o.currency, o.total_minor from orders o where o.order_id = s.order_id limit 1) as o), "
     "pd as (insert into product_daily as t (product_id, day, units) "
     "select product_id, date '1970-01-01' + day, sum(units)::bigint from l group by 1, 2 "
     "on conflict (product_id, day) do update set units = t.units + excluded.units), "
@@ -212,7 +218,8 @@ const char SHOP_PROJ_SQL_SALES[] =
     "on conflict (product_id, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor), "
     "cd as (insert into category_daily as t (category, day, currency, revenue_minor) "
     "select coalesce(p.category, ''), date '1970-01-01' + l.day, l.currency, sum(l.rev)::bigint "
-    "from l left join products p on p.product_id = l.product_id group by 1, 2, 3 "
+    "from l left join lateral (select p.category from products p where p.product_id = l.product_id limit 1) as p on true "
+    "group by 1, 2, 3 "
     "on conflict (category, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor), "
     "us as (insert into user_spend as t (user_id, currency, amount_minor, paid_orders) "
     "select user_id, currency, sum(sign * total_minor)::bigint, sum(sign)::bigint from o group by 1, 2 "
