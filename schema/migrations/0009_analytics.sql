@@ -90,3 +90,30 @@ begin
     perform 1 from products where product_id = any(ids) order by product_id for update;
 end
 $$;
+
+-- Orders that reached paid before this migration: their sales, as the projector folds
+-- them (on the payment's day, from the stored lines and totals, by current category),
+-- so that a later cancellation or rejection does not take back what was never counted.
+-- The event counters (views, searches, cart adds, placements, first and last seen, the
+-- other funnel stages) cannot be recovered from the read models and start here; a
+-- rebuild from the topics (docs/architecture.md) fills them too. A no-op on an empty
+-- database.
+create temporary table analytics_backfill on commit drop as
+    select o.order_id, o.user_id, o.currency, o.total_minor,
+           (select floor(min(h.at_ms) / 86400000.0)::int from order_status_history h
+            where h.order_id = o.order_id and h.status = 'paid') as day
+    from orders o where o.status in ('paid', 'shipped', 'delivered');
+delete from analytics_backfill where day is null;
+insert into product_daily (product_id, day, units)
+    select l.product_id, date '1970-01-01' + b.day, sum(l.quantity)
+    from analytics_backfill b join order_lines l on l.order_id = b.order_id group by 1, 2;
+insert into product_daily_revenue (product_id, day, currency, revenue_minor)
+    select l.product_id, date '1970-01-01' + b.day, l.currency, sum(l.quantity * l.unit_price_minor)
+    from analytics_backfill b join order_lines l on l.order_id = b.order_id group by 1, 2, 3;
+insert into category_daily (category, day, currency, revenue_minor)
+    select coalesce(p.category, ''), r.day, r.currency, sum(r.revenue_minor)
+    from product_daily_revenue r left join products p on p.product_id = r.product_id group by 1, 2, 3;
+insert into user_spend (user_id, currency, amount_minor, paid_orders)
+    select user_id, currency, sum(total_minor), count(*) from analytics_backfill group by 1, 2;
+insert into funnel_daily (stage, day, user_id, n)
+    select 'paid', date '1970-01-01' + day, user_id, count(*) from analytics_backfill group by 2, 3;
