@@ -66,7 +66,11 @@ static bool class_of(enum shop_edge_route route, enum shop_rl_class *c)
     case SHOP_ROUTE_SIMILAR:
     case SHOP_ROUTE_SEGMENT:
     case SHOP_ROUTE_SEGMENTS:
-    case SHOP_ROUTE_FORECAST: *c = SHOP_RL_READS; return true;
+    case SHOP_ROUTE_FORECAST:
+    case SHOP_ROUTE_ACTIVITY:
+    case SHOP_ROUTE_REVENUE:
+    case SHOP_ROUTE_TOP_PRODUCTS:
+    case SHOP_ROUTE_FUNNEL: *c = SHOP_RL_READS; return true;
     default: return false;
     }
 }

@@ -586,6 +586,10 @@ static enum shop_edge_read read_kind(enum shop_edge_route route)
     case SHOP_ROUTE_SEGMENT: return SHOP_READ_SEGMENT;
     case SHOP_ROUTE_SEGMENTS: return SHOP_READ_SEGMENTS;
     case SHOP_ROUTE_FORECAST: return SHOP_READ_FORECAST;
+    case SHOP_ROUTE_ACTIVITY: return SHOP_READ_ACTIVITY;
+    case SHOP_ROUTE_REVENUE: return SHOP_READ_REVENUE;
+    case SHOP_ROUTE_TOP_PRODUCTS: return SHOP_READ_TOP_PRODUCTS;
+    case SHOP_ROUTE_FUNNEL: return SHOP_READ_FUNNEL;
     case SHOP_ROUTE_PRODUCT:
     default: return SHOP_READ_PRODUCT;
     }

@@ -137,6 +137,90 @@ static const char sql_forecast[] =
     "from products p left join ml_forecasts f on f.product_id = p.product_id "
     "where p.product_id = $1::text";
 
+/* ---- activity and analytics (0009_analytics.sql, written by the projector) -------------
+ * A user the projector has not seen gets zeros, an empty spend and null times: the left
+ * join from one row. Spend lists currencies with a paid order or an amount left. */
+static const char sql_activity[] =
+    "select json_build_object('user_id', $1::text, 'views', coalesce(a.views, 0), "
+    "'searches', coalesce(a.searches, 0), 'cart_adds', coalesce(a.cart_adds, 0), "
+    "'orders', coalesce(a.orders, 0), 'spend', coalesce((select json_agg(json_build_object("
+    "'amount_minor', s.amount_minor, 'currency', rtrim(s.currency), 'paid_orders', s.paid_orders) "
+    "order by s.currency) from user_spend s where s.user_id = $1::text "
+    "and (s.amount_minor <> 0 or s.paid_orders <> 0)), '[]'::json), "
+    "'first_seen', a.first_seen_ms, 'last_seen', a.last_seen_ms)::text "
+    "from (select 1) as one left join user_activity a on a.user_id = $1::text";
+
+/* $1..$2: the first and last UTC day, as days since 1970-01-01; the response names the
+ * range it covers in epoch milliseconds, to exclusive. */
+#define DAY_FROM "(date '1970-01-01' + $1::int)"
+#define DAY_TO "(date '1970-01-01' + $2::int)"
+#define IN_RANGE(col) col " between " DAY_FROM " and " DAY_TO
+#define RANGE_HEAD(by) \
+    "'from', $1::bigint * 86400000, 'to', ($2::bigint + 1) * 86400000, 'by', '" by "', "
+#define MONEY_OBJ(a, c) "json_build_object('amount_minor', " a ", 'currency', rtrim(" c "))"
+
+/* Revenue: the lines of the orders paid on each day (a paid order cancelled or rejected
+ * later is taken back on its payment's day), per currency; days and categories whose
+ * revenue nets to 0 are left out. category_daily's day index bounds both. */
+static const char sql_revenue_day[] =
+    "select json_build_object(" RANGE_HEAD("day") "'rows', coalesce((select json_agg(json_build_object("
+    "'day', (d.day - date '1970-01-01')::bigint * 86400000, 'date', to_char(d.day, 'YYYY-MM-DD'), "
+    "'revenue', " MONEY_OBJ("d.rev", "d.currency") ") order by d.day, d.currency) from ("
+    "select day, currency, sum(revenue_minor)::bigint as rev from category_daily where "
+    IN_RANGE("day") " group by day, currency having sum(revenue_minor) <> 0) d), '[]'::json))::text";
+
+static const char sql_revenue_category[] =
+    "select json_build_object(" RANGE_HEAD("category") "'rows', coalesce((select json_agg(json_build_object("
+    "'category', nullif(d.category, ''), 'revenue', " MONEY_OBJ("d.rev", "d.currency")
+    ") order by d.currency, d.rev desc, d.category) from ("
+    "select category, currency, sum(revenue_minor)::bigint as rev from category_daily where "
+    IN_RANGE("day") " group by category, currency having sum(revenue_minor) <> 0) d), '[]'::json))::text";
+
+/* The range's revenue of one product t.product_id, per currency (primary key range). */
+#define PRODUCT_REVENUE                                                                     \
+    "coalesce((select json_agg(" MONEY_OBJ("r.rev", "r.currency") " order by r.currency) from ("  \
+    "select currency, sum(revenue_minor)::bigint as rev from product_daily_revenue r "       \
+    "where r.product_id = t.product_id and " IN_RANGE("r.day") " group by currency) r), '[]'::json)"
+
+/* Top $3 products by units sold in the range (ties by product id), with their views and
+ * revenue per currency; products that sold nothing are left out. */
+static const char sql_top_units[] =
+    "with t as (select product_id, sum(units)::bigint as units, sum(views)::bigint as views "
+    "from product_daily where " IN_RANGE("day") " group by product_id having sum(units) > 0 "
+    "order by 2 desc, 1 limit $3::int) "
+    "select json_build_object(" RANGE_HEAD("units") "'products', coalesce((select json_agg("
+    "json_build_object('product_id', t.product_id, 'name', "
+    "(select p.name from products p where p.product_id = t.product_id), "
+    "'units', t.units, 'views', t.views, 'revenue', " PRODUCT_REVENUE
+    ") order by t.units desc, t.product_id) from t), '[]'::json))::text";
+
+/* Revenue in different currencies is not comparable: the top $3 per currency. */
+static const char sql_top_revenue[] =
+    "with r as (select currency, product_id, sum(revenue_minor)::bigint as rev from product_daily_revenue "
+    "where " IN_RANGE("day") " group by currency, product_id having sum(revenue_minor) > 0), "
+    "t as (select * from (select r.*, row_number() over (partition by currency order by rev desc, "
+    "product_id) as n from r) k where n <= $3::int), "
+    "g as (select t.currency, json_agg(json_build_object('product_id', t.product_id, 'name', "
+    "(select p.name from products p where p.product_id = t.product_id), "
+    "'units', coalesce(u.units, 0), 'views', coalesce(u.views, 0), "
+    "'revenue', " MONEY_OBJ("t.rev", "t.currency") ") order by t.n) as products from t "
+    "left join lateral (select sum(d.units)::bigint as units, sum(d.views)::bigint as views "
+    "from product_daily d where d.product_id = t.product_id and " IN_RANGE("d.day") ") u on true "
+    "group by t.currency) "
+    "select json_build_object(" RANGE_HEAD("revenue") "'currencies', coalesce((select json_agg("
+    "json_build_object('currency', rtrim(g.currency), 'products', g.products) order by g.currency) "
+    "from g), '[]'::json))::text";
+
+/* Each stage on its own: distinct users with at least one such event (paid: a paid order
+ * not taken back) on a day of the range. A range of funnel_daily's primary key. */
+#define FUNNEL_STAGE(s)                                                                      \
+    "'" s "', (select count(distinct user_id) from funnel_daily where stage = '" s "' and " \
+    IN_RANGE("day") " and n > 0)"
+static const char sql_funnel[] =
+    "select json_build_object('from', $1::bigint * 86400000, 'to', ($2::bigint + 1) * 86400000, "
+    FUNNEL_STAGE("viewed") ", " FUNNEL_STAGE("carted") ", " FUNNEL_STAGE("placed") ", "
+    FUNNEL_STAGE("paid") ")::text";
+
 static const char sql_ready[] = "select 1::text";
 
 /* A decimal count, 1..max. */
@@ -171,6 +255,93 @@ static int init_count(const struct shop_edge_match *m, enum shop_edge_arg a, int
     return 0;
 }
 
+/* A time in UTC epoch milliseconds: decimal digits, 0..SHOP_READ_TIME_MAX_MS. */
+static int parse_time_ms(const char *s, int64_t *out)
+{
+    int64_t v = 0;
+    if (*s == '\0')
+        return SHOP_EINVAL;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return SHOP_EINVAL;
+        v = v * 10 + (*s - '0');
+        if (v > SHOP_READ_TIME_MAX_MS)
+            return SHOP_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+#define DAY_MS INT64_C(86400000)
+
+/* ?from= and ?to= (both required): [from, to) in epoch milliseconds becomes the UTC days
+ * it touches, from's day to the day of to's last millisecond. */
+static int init_range(struct shop_edge_read_req *r, const struct shop_edge_match *m,
+                      const char **field, struct shop_err *err)
+{
+    static const enum shop_edge_arg args[2] = {SHOP_ARG_FROM, SHOP_ARG_TO};
+    int64_t ms[2];
+    for (int i = 0; i < 2; i++) {
+        const char *v = m != NULL ? shop_edge_match_arg(m, args[i]) : NULL;
+        *field = shop_edge_arg_name(args[i]);
+        if (v == NULL)
+            return shop_err_set(err, SHOP_EINVAL, "required: UTC epoch milliseconds");
+        if (parse_time_ms(v, &ms[i]) != 0)
+            return shop_err_set(err, SHOP_EINVAL,
+                                "must be UTC epoch milliseconds, an integer from 0 to %" PRId64,
+                                SHOP_READ_TIME_MAX_MS);
+    }
+    *field = "to";
+    if (ms[1] <= ms[0])
+        return shop_err_set(err, SHOP_EINVAL, "must be after from");
+    r->from_day = (int32_t)(ms[0] / DAY_MS);
+    r->to_day = (int32_t)((ms[1] - 1) / DAY_MS);
+    if (r->to_day - r->from_day + 1 > SHOP_READ_RANGE_DAYS_MAX)
+        return shop_err_set(err, SHOP_EINVAL, "the range may touch at most %d UTC days",
+                            SHOP_READ_RANGE_DAYS_MAX);
+    *field = "";
+    snprintf(r->from_day_text, sizeof(r->from_day_text), "%" PRId32, r->from_day);
+    snprintf(r->to_day_text, sizeof(r->to_day_text), "%" PRId32, r->to_day);
+    return 0;
+}
+
+/* ?by=: one of two names, the first when absent. */
+static int init_by(struct shop_edge_read_req *r, const struct shop_edge_match *m, const char *a,
+                   enum shop_edge_read_by by_a, const char *b, enum shop_edge_read_by by_b,
+                   const char **field, struct shop_err *err)
+{
+    const char *v = m != NULL ? shop_edge_match_arg(m, SHOP_ARG_BY) : NULL;
+    r->by = by_a;
+    if (v == NULL || strcmp(v, a) == 0)
+        return 0;
+    if (strcmp(v, b) == 0) {
+        r->by = by_b;
+        return 0;
+    }
+    *field = "by";
+    return shop_err_set(err, SHOP_EINVAL, "must be %s or %s", a, b);
+}
+
+/* The analytics reads: the range first, then by, then the limit. */
+static int init_analytics(struct shop_edge_read_req *r, const struct shop_edge_match *m,
+                          const char **field, struct shop_err *err)
+{
+    if (init_range(r, m, field, err) != 0)
+        return SHOP_EINVAL;
+    switch (r->kind) {
+    case SHOP_READ_REVENUE:
+        return init_by(r, m, "day", SHOP_READ_BY_DAY, "category", SHOP_READ_BY_CATEGORY, field, err);
+    case SHOP_READ_TOP_PRODUCTS:
+        if (init_by(r, m, "units", SHOP_READ_BY_UNITS, "revenue", SHOP_READ_BY_REVENUE, field, err) != 0 ||
+            init_count(m, SHOP_ARG_LIMIT, SHOP_READ_TOP_LIMIT_DEFAULT, SHOP_READ_LIMIT_MAX, &r->limit, field,
+                       err) != 0)
+            return SHOP_EINVAL;
+        snprintf(r->limit_text, sizeof(r->limit_text), "%d", r->limit);
+        return 0;
+    default: return 0;
+    }
+}
+
 static int init_page(struct shop_edge_read_req *r, const struct shop_edge_match *m,
                      const char **field, struct shop_err *err)
 {
@@ -190,7 +361,8 @@ static int init_page(struct shop_edge_read_req *r, const struct shop_edge_match 
 
 bool shop_edge_read_admin_only(enum shop_edge_read kind)
 {
-    return kind == SHOP_READ_SEGMENTS || kind == SHOP_READ_FORECAST;
+    return kind == SHOP_READ_SEGMENTS || kind == SHOP_READ_FORECAST || kind == SHOP_READ_REVENUE ||
+           kind == SHOP_READ_TOP_PRODUCTS || kind == SHOP_READ_FUNNEL;
 }
 
 void shop_edge_read_not_found(enum shop_edge_read kind, const char **field, const char **detail)
@@ -223,6 +395,9 @@ static int init_args(struct shop_edge_read_req *r, const struct shop_edge_match 
     case SHOP_READ_FORECAST:
         return init_count(m, SHOP_ARG_DAYS, SHOP_FORECAST_DAYS_DEFAULT, SHOP_FORECAST_DAYS_MAX,
                           &r->days, field, err);
+    case SHOP_READ_REVENUE:
+    case SHOP_READ_TOP_PRODUCTS:
+    case SHOP_READ_FUNNEL: return init_analytics(r, m, field, err);
     default: return 0;
     }
 }
@@ -249,6 +424,27 @@ int shop_edge_read_init(struct shop_edge_read_req *r, enum shop_edge_read kind, 
         return shop_err_set(err, SHOP_EFORBIDDEN, "needs the admin role");
     }
     return init_args(r, m, field, err);
+}
+
+/* The range's days, and for top-products the limit; set by init_range (from_day_text
+ * empty: the request was not initialised with a range). */
+static int build_analytics(const struct shop_edge_read_req *r, struct shop_edge_query *q)
+{
+    q->n_params = 2;
+    q->params[0] = r->from_day_text;
+    q->params[1] = r->to_day_text;
+    switch (r->kind) {
+    case SHOP_READ_REVENUE: q->sql = r->by == SHOP_READ_BY_CATEGORY ? sql_revenue_category : sql_revenue_day; break;
+    case SHOP_READ_TOP_PRODUCTS:
+        q->sql = r->by == SHOP_READ_BY_REVENUE ? sql_top_revenue : sql_top_units;
+        q->n_params = 3;
+        q->params[2] = r->limit_text;
+        if (r->limit < 1)
+            return SHOP_EINVAL;
+        break;
+    default: q->sql = sql_funnel; break;
+    }
+    return r->admin && r->from_day_text[0] != '\0' ? 0 : SHOP_EINVAL;
 }
 
 int shop_edge_query_build(const struct shop_edge_read_req *r, struct shop_edge_query *q)
@@ -307,6 +503,15 @@ int shop_edge_query_build(const struct shop_edge_read_req *r, struct shop_edge_q
     case SHOP_READ_READY:
         q->sql = sql_ready;
         return 0;
+    case SHOP_READ_ACTIVITY:
+        q->sql = sql_activity;
+        q->n_params = 1;
+        q->params[0] = r->user;
+        return r->user[0] != '\0' ? 0 : SHOP_EINVAL;
+    case SHOP_READ_REVENUE:
+    case SHOP_READ_TOP_PRODUCTS:
+    case SHOP_READ_FUNNEL:
+        return build_analytics(r, q);
     default:
         return SHOP_EINVAL;
     }

@@ -28,8 +28,26 @@ enum shop_edge_read {
     SHOP_READ_SEGMENTS,   /* admin; no parameters */
     SHOP_READ_FORECAST,   /* admin; $1 product id; shaped by edge_forecast.h */
     SHOP_READ_READY,      /* select 1 */
+    SHOP_READ_ACTIVITY,   /* $1 user: user_activity, user_spend (0009) */
+    SHOP_READ_REVENUE,    /* admin; $1 $2 first and last UTC day; by day or category */
+    SHOP_READ_TOP_PRODUCTS, /* admin; $1 $2 days, $3 limit; by units or revenue */
+    SHOP_READ_FUNNEL,     /* admin; $1 $2 days */
     SHOP_READ_COUNT
 };
+
+/* ?by= of the analytics reads. */
+enum shop_edge_read_by {
+    SHOP_READ_BY_DAY = 0,     /* revenue (default) */
+    SHOP_READ_BY_CATEGORY,    /* revenue */
+    SHOP_READ_BY_UNITS,       /* top-products (default) */
+    SHOP_READ_BY_REVENUE      /* top-products */
+};
+
+/* ?from= and ?to= are UTC epoch milliseconds, to exclusive; the read covers every UTC
+ * day [from, to) touches, at most SHOP_READ_RANGE_DAYS_MAX of them. */
+#define SHOP_READ_RANGE_DAYS_MAX 366
+#define SHOP_READ_TIME_MAX_MS INT64_C(253402300800000)   /* 10000-01-01T00:00:00Z */
+#define SHOP_READ_TOP_LIMIT_DEFAULT 10
 
 #define SHOP_READ_PARAMS_MAX 4
 #define SHOP_READ_COLS_MAX 5        /* columns of a read's row */
@@ -48,6 +66,9 @@ struct shop_edge_read_req {
     int days;                            /* forecast: days shown */
     bool has_cursor;
     struct shop_edge_cursor cursor;      /* orders: start after this one */
+    enum shop_edge_read_by by;           /* analytics: which grouping or ranking */
+    int32_t from_day, to_day;            /* analytics: first and last UTC day (days since 1970-01-01) */
+    char from_day_text[16], to_day_text[16];
     char limit_text[12];                 /* the numbers as query parameters */
     char cursor_at_text[24];
 };
@@ -62,12 +83,13 @@ struct shop_edge_query {
  *  {id} and query parameters; m may be NULL). Returns 0; SHOP_EFORBIDDEN for a read
  *  only admins may make (shop_edge_read_admin_only) without admin, *field
  *  "authorization", checked before the parameters; or SHOP_EINVAL with *field the
- *  query parameter at fault ("cursor", "limit", "days") and err->msg why. */
+ *  query parameter at fault ("cursor", "limit", "days", "from", "to", "by") and err->msg
+ *  why. */
 int shop_edge_read_init(struct shop_edge_read_req *r, enum shop_edge_read kind, const char *user,
                         bool admin, const struct shop_edge_match *m, const char **field,
                         struct shop_err *err);
 
-/** True for the reads only an admin token may make: segments, forecast. */
+/** True for the reads only an admin token may make: segments, forecast, analytics. */
 bool shop_edge_read_admin_only(enum shop_edge_read kind);
 
 /** What a 404 of kind names: *field ("id" or "" for none) and *detail. */

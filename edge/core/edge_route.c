@@ -36,6 +36,13 @@ static const struct route_def routes[] = {
     {SHOP_ROUTE_SEGMENTS, "GET", "/v1/segments", false, "", "segments", 0},
     {SHOP_ROUTE_FORECAST, "GET", "/v1/products/", true, "/forecast", "forecast",
      ARG(SHOP_ARG_DAYS)},
+    {SHOP_ROUTE_ACTIVITY, "GET", "/v1/me/activity", false, "", "activity", 0},
+    {SHOP_ROUTE_REVENUE, "GET", "/v1/analytics/revenue", false, "", "revenue",
+     ARG(SHOP_ARG_FROM) | ARG(SHOP_ARG_TO) | ARG(SHOP_ARG_BY)},
+    {SHOP_ROUTE_TOP_PRODUCTS, "GET", "/v1/analytics/top-products", false, "", "top_products",
+     ARG(SHOP_ARG_FROM) | ARG(SHOP_ARG_TO) | ARG(SHOP_ARG_LIMIT) | ARG(SHOP_ARG_BY)},
+    {SHOP_ROUTE_FUNNEL, "GET", "/v1/analytics/funnel", false, "", "funnel",
+     ARG(SHOP_ARG_FROM) | ARG(SHOP_ARG_TO)},
     {SHOP_ROUTE_HEALTHZ, "GET", "/healthz", false, "", "healthz", 0},
     {SHOP_ROUTE_READYZ, "GET", "/readyz", false, "", "readyz", 0},
     {SHOP_ROUTE_METRICS, "GET", "/metrics", false, "", "metrics", 0},
@@ -45,6 +52,9 @@ static const char *const arg_names[SHOP_ARG_COUNT] = {
     [SHOP_ARG_CURSOR] = "cursor",
     [SHOP_ARG_LIMIT] = "limit",
     [SHOP_ARG_DAYS] = "days",
+    [SHOP_ARG_FROM] = "from",
+    [SHOP_ARG_TO] = "to",
+    [SHOP_ARG_BY] = "by",
 };
 
 const char *shop_edge_arg_name(enum shop_edge_arg a)

@@ -22,6 +22,10 @@ enum shop_edge_route {
     SHOP_ROUTE_SEGMENT,     /* GET /v1/me/segment */
     SHOP_ROUTE_SEGMENTS,    /* GET /v1/segments (admin) */
     SHOP_ROUTE_FORECAST,    /* GET /v1/products/{id}/forecast?days= (admin) */
+    SHOP_ROUTE_ACTIVITY,    /* GET /v1/me/activity */
+    SHOP_ROUTE_REVENUE,     /* GET /v1/analytics/revenue?from=&to=&by= (admin) */
+    SHOP_ROUTE_TOP_PRODUCTS,/* GET /v1/analytics/top-products?from=&to=&limit=&by= (admin) */
+    SHOP_ROUTE_FUNNEL,      /* GET /v1/analytics/funnel?from=&to= (admin) */
     SHOP_ROUTE_HEALTHZ,
     SHOP_ROUTE_READYZ,
     SHOP_ROUTE_METRICS,
@@ -33,6 +37,9 @@ enum shop_edge_arg {
     SHOP_ARG_CURSOR = 0,
     SHOP_ARG_LIMIT,
     SHOP_ARG_DAYS,
+    SHOP_ARG_FROM,
+    SHOP_ARG_TO,
+    SHOP_ARG_BY,
     SHOP_ARG_COUNT
 };
 
@@ -70,7 +77,7 @@ static inline const char *shop_edge_match_arg(const struct shop_edge_match *m, e
     return m->arg_given[a] ? m->args[a] : NULL;
 }
 
-/** Name of a query parameter: "cursor", "limit", "days". */
+/** Name of a query parameter: "cursor", "limit", "days", "from", "to", "by". */
 const char *shop_edge_arg_name(enum shop_edge_arg a);
 
 /** Metrics label of a route: "events", "cart", ... "other". */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT
  * libFuzzer target for the client-controlled parts of a read: the query string
- * (shop_edge_route_match on GET /v1/me/orders, /v1/me/recommendations and
- * /v1/products/{id}/forecast), its limit, days and cursor (shop_edge_read_init), the
+ * (shop_edge_route_match on GET /v1/me/orders, /v1/me/recommendations,
+ * /v1/products/{id}/forecast and /v1/analytics/top-products), its limit, days, cursor,
+ * from, to and by (shop_edge_read_init), the
  * cursor decoder itself, and the input as a path. Invariants: no crash, no undefined
  * behaviour; a match is 0 or 400 with a field; a decoded query value is NUL-terminated
  * within its bound; a cursor that decodes encodes back to the same text (one text per
- * key); a read that starts has a limit and days within their bounds; a path's {id} is
+ * key); a read that starts has a limit and days within their bounds, and a range of
+ * 1..SHOP_READ_RANGE_DAYS_MAX days; a path's {id} is
  * 1..SHOP_ROUTE_ID_MAX bytes inside the path.
  */
 #include <stdint.h>
@@ -45,6 +47,11 @@ static void check_ml_query(const char *path, enum shop_edge_read kind, const uin
         abort();
     if (kind == SHOP_READ_FORECAST && (r.days < 1 || r.days > SHOP_FORECAST_DAYS_MAX))
         abort();
+    if (kind == SHOP_READ_TOP_PRODUCTS &&
+        (r.limit < 1 || r.limit > SHOP_READ_LIMIT_MAX || r.from_day < 0 || r.to_day < r.from_day ||
+         r.to_day - r.from_day + 1 > SHOP_READ_RANGE_DAYS_MAX ||
+         (r.by != SHOP_READ_BY_UNITS && r.by != SHOP_READ_BY_REVENUE)))
+        abort();
 }
 
 static void check_path(const uint8_t *data, size_t size)
@@ -62,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_ml_query("/v1/me/recommendations", SHOP_READ_RECS, data, size);
     check_ml_query("/v1/products/p1/forecast", SHOP_READ_FORECAST, data, size);
+    check_ml_query("/v1/analytics/top-products", SHOP_READ_TOP_PRODUCTS, data, size);
     check_path(data, size);
     char *text = malloc(size + 1);
     memcpy(text, data, size);

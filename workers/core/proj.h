@@ -45,7 +45,7 @@ struct shop_proj_record {
 /** Outcome of folding one event. */
 enum shop_proj_outcome {
     SHOP_PROJ_APPLIED = 0,     /* including an order step that was only noted in the history */
-    SHOP_PROJ_NO_PROJECTION,   /* e.g. browse.search_performed: nothing to project */
+    SHOP_PROJ_NO_PROJECTION,   /* e.g. inventory.stock_adjusted: nothing to project */
     SHOP_PROJ_REFUSED,         /* an order event the life cycle or the ownership rule refuses:
                                 * not applied, recorded in refused_events with its reason */
     SHOP_PROJ_PARKED,          /* an inventory decision for an order not placed yet: kept in
@@ -212,6 +212,12 @@ extern const char SHOP_PROJ_SQL_ORDER_HISTORY[];
 extern const char SHOP_PROJ_SQL_REFUSED_INSERT[];
 extern const char SHOP_PROJ_SQL_PARKED_INSERT[];
 extern const char SHOP_PROJ_SQL_PARKED_DELETE[];
+extern const char SHOP_PROJ_SQL_PRODUCTS_LOCK[];
+extern const char SHOP_PROJ_SQL_CATEGORY_MOVE[];
+extern const char SHOP_PROJ_SQL_SALES[];
+extern const char SHOP_PROJ_SQL_USER_ACTIVITY[];
+extern const char SHOP_PROJ_SQL_PRODUCT_VIEWS[];
+extern const char SHOP_PROJ_SQL_FUNNEL[];
 extern const char SHOP_PROJ_SQL_OFFSETS[];
 extern const char SHOP_PROJ_SQL_OFFSETS_SET[];   /* the same, moving backwards too (ML) */
 extern const char SHOP_PROJ_SQL_OFFSETS_READ[];

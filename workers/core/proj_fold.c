@@ -34,6 +34,9 @@ struct shop_proj_fold *shop_proj_fold_new_seeded(struct shop_arena *arena, struc
     shop_strmap_init_seeded(&f->orders, arena, seed);
     shop_strmap_init_seeded(&f->offsets, arena, seed);
     shop_strmap_init_seeded(&f->parked, arena, seed);
+    shop_strmap_init_seeded(&f->activity, arena, seed);
+    shop_strmap_init_seeded(&f->product_days, arena, seed);
+    shop_strmap_init_seeded(&f->funnel, arena, seed);
     return f;
 }
 
@@ -375,6 +378,7 @@ static enum shop_proj_outcome order_step(struct shop_proj_fold *f, struct proj_o
         return SHOP_PROJ_APPLIED;
     }
     bool returns = returns_purchases(o->status, next);
+    proj_sale_note(o, next, src->at_ms);
     o->status = next;
     if (next == SHOP_ORDER_REJECTED)
         o->rejection = rejection;
@@ -430,6 +434,7 @@ static enum shop_proj_outcome fold_order_placed(struct shop_proj_fold *f, const 
     }
     order_purchases(f, o, 1, ev->occurred_at_ms);
     add_history(f, o->order_id, SHOP_ORDER_PLACED, src);
+    proj_activity_note(f, ev);
     unpark(f, o);
     return SHOP_PROJ_APPLIED;
 }
@@ -482,18 +487,26 @@ static enum shop_proj_outcome fold_dispatch(struct shop_proj_fold *f, const Shop
     switch (ev->payload_case) {
     case SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED:
         product_of(f, ev->product_viewed->product_id, ev->occurred_at_ms)->views++;
+        proj_activity_note(f, ev);
+        return SHOP_PROJ_APPLIED;
+    case SHOPSTREAM__V1__EVENT__PAYLOAD_SEARCH_PERFORMED:   /* user_activity only */
+        proj_activity_note(f, ev);
         return SHOP_PROJ_APPLIED;
     case SHOPSTREAM__V1__EVENT__PAYLOAD_CART_ITEM_ADDED:
         fold_cart_add(f, ev);
+        proj_activity_note(f, ev);
         return SHOP_PROJ_APPLIED;
     case SHOPSTREAM__V1__EVENT__PAYLOAD_CART_ITEM_REMOVED:
         fold_cart_set(f, ev, ev->cart_item_removed->product_id, 0);
+        proj_activity_note(f, ev);
         return SHOP_PROJ_APPLIED;
     case SHOPSTREAM__V1__EVENT__PAYLOAD_CART_QUANTITY_SET:
         fold_cart_set(f, ev, ev->cart_quantity_set->product_id, ev->cart_quantity_set->quantity);
+        proj_activity_note(f, ev);
         return SHOP_PROJ_APPLIED;
     case SHOPSTREAM__V1__EVENT__PAYLOAD_CART_CLEARED:
         fold_cart_clear(f, ev);
+        proj_activity_note(f, ev);
         return SHOP_PROJ_APPLIED;
     case SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_UPSERTED:
         fold_product_upserted(f, ev);

@@ -60,6 +60,8 @@ struct proj_order {
     int64_t total_minor;
     const char *currency;
     int64_t placed_at_ms, updated_at_ms;
+    int sale;                  /* net change of "reached paid" in this batch: -1, 0 or +1 */
+    int64_t paid_at_ms;        /* the payment's occurred_at when sale is +1 */
     struct proj_order_line *lines;
     size_t n_lines, cap_lines;
 };
@@ -98,6 +100,28 @@ struct proj_parked {
     struct proj_parked *next_of_order;
 };
 
+/* Net effect on one user_activity row: counters and the span of occurred_at seen. */
+struct proj_activity {
+    const char *user_id;
+    int64_t views, searches, cart_adds, orders;
+    int64_t first_ms, last_ms;
+};
+
+/* Net effect on one product_daily row's views. */
+struct proj_product_day {
+    const char *product_id;
+    int32_t day;                /* UTC days since 1970-01-01 */
+    int64_t views;
+};
+
+/* Net effect on one funnel_daily row of a stage the fold sees (viewed, carted, placed;
+ * paid is resolved in SQL from the orders' sale changes). */
+struct proj_funnel {
+    const char *stage, *user_id;
+    int32_t day;
+    int64_t n;
+};
+
 struct proj_offset {
     const char *topic;
     int32_t partition;
@@ -107,6 +131,7 @@ struct proj_offset {
 struct shop_proj_fold {
     struct shop_arena *arena;
     struct shop_strmap products, lines, users, orders, offsets, parked;  /* parked: first of an order */
+    struct shop_strmap activity, product_days, funnel;                   /* 0009_analytics.sql */
     struct proj_history *history;
     size_t n_history, cap_history;
     struct proj_refusal *refusals;
@@ -116,6 +141,18 @@ struct shop_proj_fold {
     size_t n_parked, cap_parked;
     struct shop_proj_stats stats;
 };
+
+/* The UTC day of an epoch-milliseconds time: days since 1970-01-01, rounded down. */
+int32_t proj_utc_day(int64_t ms);
+
+/* proj_analytics.c: notes an applied browse, cart or placement event in the activity,
+ * daily views and funnel; notes an order's move to next (paid reached or left). */
+void proj_activity_note(struct shop_proj_fold *f, const Shopstream__V1__Event *ev);
+void proj_sale_note(struct proj_order *o, enum shop_order_status next, int64_t at_ms);
+/* The statements that run before products_upsert (locks, category moves) and after the
+ * order history (sales, activity, daily views, funnel). */
+void proj_analytics_plan_before(const struct shop_proj_fold *f, struct shop_plan *plan);
+void proj_analytics_plan_after(const struct shop_proj_fold *f, struct shop_plan *plan);
 
 /* The order an order or inventory event names; NULL for any other event. */
 const char *proj_order_id_of(const Shopstream__V1__Event *ev);

@@ -239,9 +239,11 @@ int shop_proj_plan_build(const struct shop_proj_fold *f, const char *group, int6
                          struct shop_plan *plan, struct shop_err *err)
 {
     plan->n = 0;
+    proj_analytics_plan_before(f, plan);
     plan_products(f, plan);
     plan_carts(f, plan);
     plan_orders(f, plan);
+    proj_analytics_plan_after(f, plan);
     plan_refusals_and_parked(f, group, now_ms, plan);
     plan_offsets(f, group, now_ms, plan);
     return 0;

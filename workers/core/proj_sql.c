@@ -162,6 +162,94 @@ const char SHOP_PROJ_SQL_PARKED_DELETE[] =
     "delete from order_decisions_pending p using unnest($1::text[], $2::uuid[]) as d(order_id, event_id) "
     "where p.order_id = d.order_id and p.event_id = d.event_id";
 
+/* ---- activity and analytics (0009_analytics.sql; docs/projections.md) ----------------
+ * Days travel as UTC days since 1970-01-01 (proj_utc_day). */
+
+/* category_daily sums product_daily_revenue by each product's *current* category. A
+ * sale adds to the category the product has when the sale is applied, and a category
+ * change moves all the product's rows from the old category to the new one, so the
+ * result is the same whichever of the two topics (order, catalog) was consumed first.
+ * Two workers may apply a sale and a category change of one product at once: both
+ * lock the product's row first (sorted, FOR UPDATE), in a statement of its own, so the
+ * later one's statements see what the earlier one committed. */
+const char SHOP_PROJ_SQL_PRODUCTS_LOCK[] = "call analytics_lock_products($1::text[])";
+
+/* $1 product ids whose catalog the batch sets, $2 their new category ('' for none); runs
+ * before products_upsert, while products still holds the old category. */
+const char SHOP_PROJ_SQL_CATEGORY_MOVE[] =
+    "with c as (select u.product_id, coalesce(p.category, '') as old_cat, u.cat as new_cat "
+    "from unnest($1::text[], $2::text[]) as u(product_id, cat) "
+    "cross join lateral (select p.category from products p where p.product_id = u.product_id limit 1) as p "
+    "where coalesce(p.category, '') <> u.cat), "
+    "d as (select x.cat, r.day, r.currency, sum(x.sign * r.revenue_minor)::bigint as rev "
+    "from c cross join lateral (select r.day, r.currency, r.revenue_minor from product_daily_revenue r "
+    "where r.product_id = c.product_id offset 0) as r "
+    "cross join lateral (values (c.old_cat, -1), (c.new_cat, 1)) as x(cat, sign) "
+    "group by x.cat, r.day, r.currency) "
+    "insert into category_daily as g (category, day, currency, revenue_minor) "
+    "select cat, day, currency, rev from d "
+    "on conflict (category, day, currency) do update set revenue_minor = g.revenue_minor + excluded.revenue_minor";
+
+/* Orders whose "reached paid" changed in the batch: $2 +1 (paid here, $3 the payment's
+ * occurred_at) or -1 (a paid order cancelled or rejected; $3 NULL: the payment's day
+ * comes from its history row, so the reversal lands on the day of the sale and the
+ * totals do not depend on whether a rejection was read before or after the payment).
+ * From the order's stored lines (COPYed earlier in this transaction for a new order):
+ * units and revenue per product and day, revenue per category, the owner's spend per
+ * currency (the order total) and the paid stage of the funnel. Every lookup is a lateral
+ * primary-key probe per order or product, fenced (limit 1 / offset 0) so the planner
+ * cannot flatten it: as a hash join over a young table's estimates the statement read
+ * all of order_lines, orders and products for every batch. */
+const char SHOP_PROJ_SQL_SALES[] =
+    "with s as materialized (select u.order_id, u.sign, floor(coalesce(u.paid_at_ms, "
+    "(select min(h.at_ms) from order_status_history h where h.order_id = u.order_id and h.status = 'paid')) "
+    "/ 86400000.0)::int as day from unnest($1::text[], $2::int[], $3::bigint[]) as u(order_id, sign, paid_at_ms)), "
+    "l as materialized (select ol.product_id, s.day, ol.currency, sum(s.sign * ol.quantity)::bigint as units, "
+    "sum(s.sign * ol.quantity * ol.unit_price_minor)::bigint as rev from s cross join lateral "
+    "(select ol.product_id, ol.currency, ol.quantity, ol.unit_price_minor from order_lines ol "
+    "where ol.order_id = s.order_id offset 0) as ol group by 1, 2, 3), "
+    "o as materialized (select o.user_id, o.currency, o.total_minor, s.sign, s.day from s cross join lateral "
+    "(select o.user_id, o.currency, o.total_minor from orders o where o.order_id = s.order_id limit 1) as o), "
+    "pd as (insert into product_daily as t (product_id, day, units) "
+    "select product_id, date '1970-01-01' + day, sum(units)::bigint from l group by 1, 2 "
+    "on conflict (product_id, day) do update set units = t.units + excluded.units), "
+    "pr as (insert into product_daily_revenue as t (product_id, day, currency, revenue_minor) "
+    "select product_id, date '1970-01-01' + day, currency, rev from l "
+    "on conflict (product_id, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor), "
+    "cd as (insert into category_daily as t (category, day, currency, revenue_minor) "
+    "select coalesce(p.category, ''), date '1970-01-01' + l.day, l.currency, sum(l.rev)::bigint "
+    "from l left join lateral (select p.category from products p where p.product_id = l.product_id limit 1) as p on true "
+    "group by 1, 2, 3 "
+    "on conflict (category, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor), "
+    "us as (insert into user_spend as t (user_id, currency, amount_minor, paid_orders) "
+    "select user_id, currency, sum(sign * total_minor)::bigint, sum(sign)::bigint from o group by 1, 2 "
+    "on conflict (user_id, currency) do update set amount_minor = t.amount_minor + excluded.amount_minor, "
+    "paid_orders = t.paid_orders + excluded.paid_orders) "
+    "insert into funnel_daily as t (stage, day, user_id, n) "
+    "select 'paid', date '1970-01-01' + day, user_id, sum(sign)::bigint from o group by 2, 3 "
+    "on conflict (stage, day, user_id) do update set n = t.n + excluded.n";
+
+const char SHOP_PROJ_SQL_USER_ACTIVITY[] =
+    "insert into user_activity as a (user_id, views, searches, cart_adds, orders, first_seen_ms, last_seen_ms) "
+    "select * from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], "
+    "$7::bigint[]) "
+    "on conflict (user_id) do update set views = a.views + excluded.views, "
+    "searches = a.searches + excluded.searches, cart_adds = a.cart_adds + excluded.cart_adds, "
+    "orders = a.orders + excluded.orders, first_seen_ms = least(a.first_seen_ms, excluded.first_seen_ms), "
+    "last_seen_ms = greatest(a.last_seen_ms, excluded.last_seen_ms)";
+
+const char SHOP_PROJ_SQL_PRODUCT_VIEWS[] =
+    "insert into product_daily as t (product_id, day, views) "
+    "select u.product_id, date '1970-01-01' + u.day, u.views "
+    "from unnest($1::text[], $2::int[], $3::bigint[]) as u(product_id, day, views) "
+    "on conflict (product_id, day) do update set views = t.views + excluded.views";
+
+const char SHOP_PROJ_SQL_FUNNEL[] =
+    "insert into funnel_daily as t (stage, day, user_id, n) "
+    "select u.stage, date '1970-01-01' + u.day, u.user_id, u.n "
+    "from unnest($1::text[], $2::int[], $3::text[], $4::bigint[]) as u(stage, day, user_id, n) "
+    "on conflict (stage, day, user_id) do update set n = t.n + excluded.n";
+
 #define OFFSETS_UPSERT                                                                        \
     "insert into consumer_offsets as o (consumer_group, topic, partition, next_offset, "         \
     "updated_at_ms) "                                                                          \

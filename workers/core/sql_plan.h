@@ -12,7 +12,7 @@
 #include "workers/core/sql_array.h"
 
 #define SHOP_SQL_PARAMS_MAX 16
-#define SHOP_PLAN_STMTS_MAX 20
+#define SHOP_PLAN_STMTS_MAX 24
 
 /** One statement: fixed SQL text and text-format parameters (array literals in the arena).
  *  A COPY ... FROM STDIN statement has no parameters and carries its rows in copy_data. */

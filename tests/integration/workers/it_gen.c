@@ -48,6 +48,13 @@
 #define N_PROD (N_CAT + N_SKU)
 #define N_USERS 40
 #define T0 INT64_C(1700000000000)
+/* Event times of the workload: 30 s apart from 6 days before T0, so the daily models
+ * (0009) get several UTC days; never after the receipt time T0 + idx. */
+#define DAY_MS INT64_C(86400000)
+#define AT0 (T0 - 6 * DAY_MS)
+#define N_DAYS 8
+#define N_CATEGORIES 3
+#define N_STAGES 4
 
 struct rec {
     enum shop_stream stream;
@@ -71,6 +78,15 @@ struct order {
     int prod[3], qty[3];
     int64_t total;
     char rejection[24];   /* the reason, once rejected */
+    int paid_day;         /* day index (from AT0's day) of its payment, while it counts as paid */
+};
+
+/* The independent fold of 0009_analytics.sql: per user, per product and day, per
+ * category and day, per funnel stage, day and user. Days count from AT0's UTC day. */
+struct activity {
+    int seen;
+    int64_t views, searches, cart_adds, orders, first, last;
+    int64_t spend, paid_orders;
 };
 
 static struct {
@@ -84,7 +100,15 @@ static struct {
     int n_hist;
     char (*refused)[160];
     int n_refused;
+    struct activity act[N_USERS];
+    int category[N_PROD];   /* -1: none ('' in category_daily), else an index of category_names */
+    int64_t day_views[N_PROD][N_DAYS], day_units[N_PROD][N_DAYS], day_revenue[N_PROD][N_DAYS];
+    int64_t funnel[N_STAGES][N_DAYS][N_USERS];
 } sim;
+
+static const char *const category_names[N_CATEGORIES] = {"hats", "shoes", "socks"};
+static const char *const stage_names[N_STAGES] = {"viewed", "carted", "placed", "paid"};
+enum { F_VIEWED, F_CARTED, F_PLACED, F_PAID };
 
 /* Set by a generator when the event it built is to be refused; emit() records it. */
 static const char *refuse_reason;
@@ -129,6 +153,46 @@ static Shopstream__V1__Money *money(int64_t amount)
     return p;
 }
 
+/* The occurred_at of event idx, and its day index. */
+static int64_t at_of(long idx)
+{
+    int64_t at = AT0 + (int64_t)idx * 30000;
+    return at < T0 + idx ? at : T0 + idx;
+}
+
+static int day_of(long idx)
+{
+    return (int)(at_of(idx) / DAY_MS - AT0 / DAY_MS);
+}
+
+/* A browse, cart or placement event of user u: counted and seen (docs/projections.md). */
+static struct activity *sim_seen(int u, long idx)
+{
+    struct activity *a = &sim.act[u];
+    int64_t at = at_of(idx);
+    if (!a->seen || at < a->first)
+        a->first = at;
+    if (!a->seen || at > a->last)
+        a->last = at;
+    a->seen = 1;
+    return a;
+}
+
+/* An order reaching paid (sign +1, on the payment's day) or leaving it (-1, on that same day). */
+static void sim_sale(struct order *o, int sign, long idx)
+{
+    if (sign > 0)
+        o->paid_day = day_of(idx);
+    for (int l = 0; l < o->n_lines; l++) {
+        int p = o->prod[l];
+        sim.day_units[p][o->paid_day] += sign * o->qty[l];
+        sim.day_revenue[p][o->paid_day] += sign * o->qty[l] * 100 * (p - N_CAT + 1);
+    }
+    sim.act[o->user].spend += sign * o->total;
+    sim.act[o->user].paid_orders += sign;
+    sim.funnel[F_PAID][o->paid_day][o->user] += sign;
+}
+
 static void push(struct rec r)
 {
     if (n_recs == cap_recs) {
@@ -145,7 +209,8 @@ static void emit(Shopstream__V1__Event *ev, long idx)
              (uint64_t)(rng_state & 0xffffffffffffULL));
     ev->id = id;
     ev->type = (char *)shop_event_type_name(ev->payload_case);
-    ev->occurred_at_ms = ev->received_at_ms = T0 + idx;
+    ev->received_at_ms = T0 + idx;
+    ev->occurred_at_ms = at_of(idx);
     ev->source = "it-workers-gen";
     if (refuse_reason != NULL) {
         sim.refused = realloc(sim.refused, (size_t)(sim.n_refused + 1) * sizeof(*sim.refused));
@@ -171,7 +236,9 @@ static void gen_catalog(Shopstream__V1__Event *ev, long i, int upsert)
 {
     static Shopstream__V1__ProductUpserted pu;
     static Shopstream__V1__StockAdjusted sa;
-    int p = upsert ? (int)rnd(N_CAT) : (int)rnd(N_PROD);
+    /* Upserts also name sold products (skus) and set a category now and then changed:
+     * category_daily moves their revenue (0009), in any interleaving with the orders. */
+    int p = upsert ? (rnd(2) ? (int)rnd(N_CAT) : N_CAT + (int)rnd(N_SKU)) : (int)rnd(N_PROD);
     ev->user_id = "admin";
     ev->actor_id = "admin";
     ev->actor_role = "admin";
@@ -183,6 +250,8 @@ static void gen_catalog(Shopstream__V1__Event *ev, long i, int upsert)
         pu.name = sim.name[p];
         pu.price = money(sim.price[p] = 100 + rnd(900));
         pu.stock = rnd(100);   /* the inventory's: not in products */
+        sim.category[p] = (int)rnd(N_CATEGORIES + 1) - 1;
+        pu.category = sim.category[p] >= 0 ? (char *)category_names[sim.category[p]] : NULL;
         sim.has_catalog[p] = 1;
         ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_UPSERTED;
         ev->product_upserted = &pu;
@@ -197,13 +266,15 @@ static void gen_catalog(Shopstream__V1__Event *ev, long i, int upsert)
     ev->stock_adjusted = &sa;
 }
 
-static void gen_browse(Shopstream__V1__Event *ev, int u)
+static void gen_browse(Shopstream__V1__Event *ev, int u, long i)
 {
+    struct activity *a = sim_seen(u, i);
     static Shopstream__V1__ProductViewed pv;
     static Shopstream__V1__SearchPerformed sp;
     if (rnd(10) == 0) {
         shopstream__v1__search_performed__init(&sp);
         sp.query = "socks";
+        a->searches++;
         ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_SEARCH_PERFORMED;
         ev->search_performed = &sp;
         return;
@@ -213,12 +284,16 @@ static void gen_browse(Shopstream__V1__Event *ev, int u)
     pv.product_id = (char *)prod_id(p);
     sim.views[p]++;
     sim_touch(p);
+    a->views++;
+    sim.day_views[p][day_of(i)]++;
+    sim.funnel[F_VIEWED][day_of(i)][u]++;
     ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_PRODUCT_VIEWED;
     ev->product_viewed = &pv;
 }
 
-static void gen_cart(Shopstream__V1__Event *ev, int u)
+static void gen_cart(Shopstream__V1__Event *ev, int u, long i)
 {
+    struct activity *a = sim_seen(u, i);
     static Shopstream__V1__CartItemAdded ca;
     static Shopstream__V1__CartItemRemoved cr;
     static Shopstream__V1__CartQuantitySet cs;
@@ -228,6 +303,8 @@ static void gen_cart(Shopstream__V1__Event *ev, int u)
         shopstream__v1__cart_item_added__init(&ca);
         ca.product_id = (char *)prod_id(p);
         ca.quantity = 1 + (int)rnd(3);
+        a->cart_adds++;
+        sim.funnel[F_CARTED][day_of(i)][u]++;
         int priced = rnd(3) != 0;
         if (priced)
             ca.unit_price = money(50 + rnd(50));
@@ -277,7 +354,7 @@ static const char *const life[] = {
 static void add_hist(const struct order *o, int status, long i)
 {
     sim.hist = realloc(sim.hist, (size_t)(sim.n_hist + 1) * sizeof(*sim.hist));
-    snprintf(sim.hist[sim.n_hist++], sizeof(sim.hist[0]), "%s,%s,%" PRId64, o->id, status_names[status], T0 + i);
+    snprintf(sim.hist[sim.n_hist++], sizeof(sim.hist[0]), "%s,%s,%" PRId64, o->id, status_names[status], at_of(i));
 }
 
 static void refuse(const char *order_id, const char *reason)
@@ -336,6 +413,8 @@ static void gen_place(Shopstream__V1__Event *ev, int u, long i)
     fill_placed(&op, lines, plines, o);
     set_actor(ev, o, "shopper", user_id(u));
     add_hist(o, S_PLACED, i);
+    sim_seen(u, i)->orders++;
+    sim.funnel[F_PLACED][day_of(i)][u]++;
     ev->payload_case = SHOPSTREAM__V1__EVENT__PAYLOAD_ORDER_PLACED;
     ev->order_placed = &op;
 }
@@ -369,6 +448,10 @@ static int sim_step(struct order *o, int t, long i)
         return 1;
     int next = step_status[t];
     int gone = o->status == S_CANCELLED || o->status == S_REJECTED;   /* units returned once */
+    int was_paid = o->status == S_PAID || o->status == S_SHIPPED || o->status == S_DELIVERED;
+    int now_paid = next == S_PAID || next == S_SHIPPED || next == S_DELIVERED;
+    if (was_paid != now_paid)
+        sim_sale(o, now_paid ? 1 : -1, i);
     if (!gone && (next == S_CANCELLED || next == S_REJECTED))
         for (int l = 0; l < o->n_lines; l++)
             sim.purchases[o->prod[l]] -= o->qty[l];
@@ -508,6 +591,8 @@ static int gen_decision(Shopstream__V1__Event *ev, long i)
 static void generate(uint64_t seed, long n)
 {
     rng_state = seed * 2654435761ULL + 1;
+    for (int p = 0; p < N_PROD; p++)
+        sim.category[p] = -1;
     for (long i = 0; i < n; i++) {
         Shopstream__V1__Event ev;
         shopstream__v1__event__init(&ev);
@@ -518,9 +603,9 @@ static void generate(uint64_t seed, long n)
         else if (k < 5)
             gen_catalog(&ev, i, k < 2);
         else if (k < 35)
-            gen_browse(&ev, u);
+            gen_browse(&ev, u, i);
         else if (k < 70)
-            gen_cart(&ev, u);
+            gen_cart(&ev, u, i);
         else if (k < 80 || sim.n_orders == 0)
             gen_place(&ev, u, i);
         else if (k == 80)
@@ -604,6 +689,51 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* 0009's models, rows that net to zero left out (whether such a row exists depends on
+ * batch boundaries); days as days since 1970-01-01. Same columns as lib.sh's dump. */
+static void expect_analytics(const char *dir)
+{
+    int64_t day0 = AT0 / DAY_MS;
+    FILE *f = open_out(dir, "user_activity.csv"), *g = open_out(dir, "user_spend.csv");
+    for (int u = 0; u < N_USERS; u++) {
+        const struct activity *a = &sim.act[u];
+        if (a->seen)
+            fprintf(f, "%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", user_id(u),
+                    a->views, a->searches, a->cart_adds, a->orders, a->first, a->last);
+        if (a->spend != 0 || a->paid_orders != 0)
+            fprintf(g, "%s,GBP,%" PRId64 ",%" PRId64 "\n", user_id(u), a->spend, a->paid_orders);
+    }
+    fclose(f);
+    fclose(g);
+    int64_t cat[N_CATEGORIES + 1][N_DAYS] = {{0}};
+    f = open_out(dir, "product_daily.csv");
+    g = open_out(dir, "product_daily_revenue.csv");
+    for (int p = 0; p < N_PROD; p++)
+        for (int d = 0; d < N_DAYS; d++) {
+            if (sim.day_views[p][d] != 0 || sim.day_units[p][d] != 0)
+                fprintf(f, "%s,%" PRId64 ",%" PRId64 ",%" PRId64 "\n", prod_id(p), day0 + d, sim.day_views[p][d],
+                        sim.day_units[p][d]);
+            if (sim.day_revenue[p][d] != 0)
+                fprintf(g, "%s,%" PRId64 ",GBP,%" PRId64 "\n", prod_id(p), day0 + d, sim.day_revenue[p][d]);
+            cat[sim.category[p] + 1][d] += sim.day_revenue[p][d];   /* the product's final category */
+        }
+    fclose(f);
+    fclose(g);
+    f = open_out(dir, "category_daily.csv");
+    for (int c = 0; c <= N_CATEGORIES; c++)
+        for (int d = 0; d < N_DAYS; d++)
+            if (cat[c][d] != 0)
+                fprintf(f, "%s,%" PRId64 ",GBP,%" PRId64 "\n", c > 0 ? category_names[c - 1] : "", day0 + d, cat[c][d]);
+    fclose(f);
+    f = open_out(dir, "funnel_daily.csv");
+    for (int s = 0; s < N_STAGES; s++)
+        for (int d = 0; d < N_DAYS; d++)
+            for (int u = 0; u < N_USERS; u++)
+                if (sim.funnel[s][d][u] != 0)
+                    fprintf(f, "%s,%" PRId64 ",%s,%" PRId64 "\n", stage_names[s], day0 + d, user_id(u), sim.funnel[s][d][u]);
+    fclose(f);
+}
+
 /* Same columns, order and NULL rendering as the test's psql queries. */
 static void cmd_expect(const char *dir)
 {
@@ -650,6 +780,7 @@ static void cmd_expect(const char *dir)
         fprintf(f, "%s\n", sim.refused[i]);
     fclose(f);
     fclose(open_out(dir, "pending.csv"));   /* every decision found its order */
+    expect_analytics(dir);
 }
 
 /* Junk, an event that decodes but is invalid, then three valid views: all keyed alike,

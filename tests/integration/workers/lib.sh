@@ -81,6 +81,19 @@ dump() {
     q "$1" "select order_id, status, at_ms from order_status_history" | LC_ALL=C sort >"$2/history.csv"
     q "$1" "select order_id, event_id, type, user_id, actor_role, reason from refused_events" | LC_ALL=C sort >"$2/refused.csv"
     q "$1" "select order_id, event_id from order_decisions_pending" | LC_ALL=C sort >"$2/pending.csv"
+    dump_analytics "$1" "$2"
+}
+
+# dump_analytics DSN DIR: 0009's models, rows that net to zero left out (whether one
+# exists depends on batch boundaries), days as days since 1970-01-01.
+dump_analytics() {
+    local day="(day - date '1970-01-01')"
+    q "$1" "select * from user_activity" | LC_ALL=C sort >"$2/user_activity.csv"
+    q "$1" "select user_id, rtrim(currency), amount_minor, paid_orders from user_spend where amount_minor <> 0 or paid_orders <> 0" | LC_ALL=C sort >"$2/user_spend.csv"
+    q "$1" "select product_id, $day, views, units from product_daily where views <> 0 or units <> 0" | LC_ALL=C sort >"$2/product_daily.csv"
+    q "$1" "select product_id, $day, rtrim(currency), revenue_minor from product_daily_revenue where revenue_minor <> 0" | LC_ALL=C sort >"$2/product_daily_revenue.csv"
+    q "$1" "select category, $day, rtrim(currency), revenue_minor from category_daily where revenue_minor <> 0" | LC_ALL=C sort >"$2/category_daily.csv"
+    q "$1" "select stage, $day, user_id, n from funnel_daily where n <> 0" | LC_ALL=C sort >"$2/funnel_daily.csv"
 }
 
 # dump_full DSN DIR: every column of every read model, for run-against-run comparison
@@ -93,6 +106,7 @@ dump_full() {
         q "$1" "select * from $t" | LC_ALL=C sort >"$2/$t.csv"
     done
     q "$1" "select event_id, topic, partition, kafka_offset, type, order_id, user_id, actor_role, reason, occurred_at_ms from refused_events" | LC_ALL=C sort >"$2/refused_events.csv"
+    dump_analytics "$1" "$2"
     q "$1" "select count(*) from applied_events" >"$2/applied_count"
 }
 

@@ -80,10 +80,14 @@ Test(reads, values_never_appear_in_sql)
     const char *evil = "x'; drop table orders; --";
     struct shop_edge_read_req r;
     struct shop_edge_query q;
+    struct shop_edge_match range;
+    shop_edge_route_match("GET", 3, "/v1/analytics/top-products", strlen("/v1/analytics/top-products"),
+                          "from=0&to=86400000", strlen("from=0&to=86400000"), &range);
     for (int k = 0; k < SHOP_READ_COUNT; k++) {
         const char *field;
         bool admin = shop_edge_read_admin_only((enum shop_edge_read)k);
-        cr_assert_eq(init(&r, (enum shop_edge_read)k, evil, admin, NULL, &field), 0);
+        bool ranged = k == SHOP_READ_REVENUE || k == SHOP_READ_TOP_PRODUCTS || k == SHOP_READ_FUNNEL;
+        cr_assert_eq(init(&r, (enum shop_edge_read)k, evil, admin, ranged ? &range : NULL, &field), 0);
         strcpy(r.id, evil);
         shop_edge_query_build(&r, &q);
         cr_assert_null(strstr(q.sql, evil));
@@ -448,4 +452,177 @@ Test(reads, forecast_rows_that_are_not_the_query_are_refused)
     cr_assert_eq(shop_edge_read_shape(&r, bad_version, 5, &json), SHOP_EINVAL);
     cr_assert_eq(shop_edge_read_shape(&r, bad_version, 4, &json), SHOP_EINVAL);
     cr_assert_null(json);
+}
+
+/* ---- activity and analytics (0009) -------------------------------------------------- */
+
+static int analytics_init(struct shop_edge_read_req *r, enum shop_edge_read kind, const char *path,
+                          const char *query, bool admin, const char **field, char *detail)
+{
+    struct shop_edge_match m;
+    struct shop_err err = {0};
+    shop_edge_route_match("GET", 3, path, strlen(path), query, query != NULL ? strlen(query) : 0, &m);
+    cr_assert_eq(m.status, 0, "%s?%s: route status %d", path, query != NULL ? query : "", m.status);
+    int rc = shop_edge_read_init(r, kind, "ops", admin, &m, field, &err);
+    if (detail != NULL)
+        strcpy(detail, err.msg);
+    return rc;
+}
+
+Test(reads, activity_is_the_users_own_and_needs_no_admin)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    cr_assert_eq(init(&r, SHOP_READ_ACTIVITY, "u1", false, NULL, &field), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_eq(q.n_params, 1);
+    cr_assert_str_eq(q.params[0], "u1");
+    cr_assert_not_null(strstr(q.sql, "left join user_activity"), "a user never seen is a row of zeros");
+    cr_assert(!shop_edge_read_admin_only(SHOP_READ_ACTIVITY));
+}
+
+Test(reads, analytics_reads_are_admin_only_before_their_parameters)
+{
+    static const struct {
+        enum shop_edge_read kind;
+        const char *path;
+    } reads[] = {{SHOP_READ_REVENUE, "/v1/analytics/revenue"},
+                 {SHOP_READ_TOP_PRODUCTS, "/v1/analytics/top-products"},
+                 {SHOP_READ_FUNNEL, "/v1/analytics/funnel"}};
+    for (size_t i = 0; i < 3; i++) {
+        struct shop_edge_read_req r;
+        const char *field;
+        cr_assert(shop_edge_read_admin_only(reads[i].kind));
+        cr_assert_eq(analytics_init(&r, reads[i].kind, reads[i].path, "from=x", false, &field, NULL),
+                     SHOP_EFORBIDDEN);
+        cr_assert_str_eq(field, "authorization");
+        cr_assert_eq(analytics_init(&r, reads[i].kind, reads[i].path, "from=x", true, &field, NULL), SHOP_EINVAL);
+        cr_assert_str_eq(field, "from");
+    }
+}
+
+Test(reads, range_maps_to_the_utc_days_it_touches)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    /* 2023-11-15T00:00Z up to the next midnight: one day, 19676. */
+    cr_assert_eq(analytics_init(&r, SHOP_READ_FUNNEL, "/v1/analytics/funnel", "from=1700006400000&to=1700092800000",
+                                true, &field, NULL), 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_eq(q.n_params, 2);
+    cr_assert_str_eq(q.params[0], "19676");
+    cr_assert_str_eq(q.params[1], "19676");
+    /* One millisecond past midnight touches the next day. */
+    cr_assert_eq(analytics_init(&r, SHOP_READ_FUNNEL, "/v1/analytics/funnel", "from=1700006400000&to=1700092800001",
+                                true, &field, NULL), 0);
+    cr_assert_eq(r.to_day, 19677);
+    /* Inside one day. */
+    cr_assert_eq(analytics_init(&r, SHOP_READ_FUNNEL, "/v1/analytics/funnel", "from=1700010000000&to=1700010000001",
+                                true, &field, NULL), 0);
+    cr_assert_eq(r.from_day, 19676);
+    cr_assert_eq(r.to_day, 19676);
+    /* 366 days are allowed, 367 are not. */
+    cr_assert_eq(analytics_init(&r, SHOP_READ_FUNNEL, "/v1/analytics/funnel", "from=0&to=31622400000", true, &field,
+                                NULL), 0);
+    cr_assert_eq(r.to_day - r.from_day + 1, 366);
+    char detail[256];
+    cr_assert_eq(analytics_init(&r, SHOP_READ_FUNNEL, "/v1/analytics/funnel", "from=0&to=31622400001", true, &field,
+                                detail), SHOP_EINVAL);
+    cr_assert_str_eq(field, "to");
+    cr_assert_not_null(strstr(detail, "366"));
+}
+
+Test(reads, bad_ranges_name_the_parameter)
+{
+    static const struct {
+        const char *query, *field;
+    } cases[] = {
+        {NULL, "from"},
+        {"to=5", "from"},
+        {"from=&to=5", "from"},
+        {"from=-1&to=5", "from"},
+        {"from=+1&to=5", "from"},
+        {"from=1.5&to=5", "from"},
+        {"from=1e3&to=5", "from"},
+        {"from=253402300800001&to=253402300800002", "from"},
+        {"from=99999999999999999999999&to=5", "from"},
+        {"from=1", "to"},
+        {"from=1&to=x", "to"},
+        {"from=5&to=5", "to"},
+        {"from=6&to=5", "to"},
+        {"from=0&to=253402300800000", "to"},   /* far more than 366 days */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct shop_edge_read_req r;
+        const char *field;
+        cr_assert_eq(analytics_init(&r, SHOP_READ_REVENUE, "/v1/analytics/revenue", cases[i].query, true, &field,
+                                    NULL), SHOP_EINVAL, "%s", cases[i].query ? cases[i].query : "(none)");
+        cr_assert_str_eq(field, cases[i].field, "%s", cases[i].query ? cases[i].query : "(none)");
+    }
+}
+
+Test(reads, by_and_limit_choose_the_query)
+{
+    struct shop_edge_read_req r;
+    struct shop_edge_query q;
+    const char *field;
+    const char *range = "from=0&to=86400000";
+    char query[128];
+    cr_assert_eq(analytics_init(&r, SHOP_READ_REVENUE, "/v1/analytics/revenue", range, true, &field, NULL), 0);
+    cr_assert_eq(r.by, SHOP_READ_BY_DAY);
+    shop_edge_query_build(&r, &q);
+    const char *by_day = q.sql;
+    snprintf(query, sizeof(query), "%s&by=category", range);
+    cr_assert_eq(analytics_init(&r, SHOP_READ_REVENUE, "/v1/analytics/revenue", query, true, &field, NULL), 0);
+    cr_assert_eq(r.by, SHOP_READ_BY_CATEGORY);
+    shop_edge_query_build(&r, &q);
+    cr_assert(q.sql != by_day);
+    cr_assert_not_null(strstr(q.sql, "category_daily"));
+    snprintf(query, sizeof(query), "%s&by=units", range);
+    cr_assert_eq(analytics_init(&r, SHOP_READ_REVENUE, "/v1/analytics/revenue", query, true, &field, NULL),
+                 SHOP_EINVAL);
+    cr_assert_str_eq(field, "by");
+
+    cr_assert_eq(analytics_init(&r, SHOP_READ_TOP_PRODUCTS, "/v1/analytics/top-products", range, true, &field, NULL),
+                 0);
+    cr_assert_eq(r.by, SHOP_READ_BY_UNITS);
+    cr_assert_eq(r.limit, SHOP_READ_TOP_LIMIT_DEFAULT);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_eq(q.n_params, 3);
+    cr_assert_str_eq(q.params[2], "10");
+    cr_assert_not_null(strstr(q.sql, "from product_daily where"));
+    snprintf(query, sizeof(query), "%s&by=revenue&limit=100", range);
+    cr_assert_eq(analytics_init(&r, SHOP_READ_TOP_PRODUCTS, "/v1/analytics/top-products", query, true, &field, NULL),
+                 0);
+    cr_assert_eq(shop_edge_query_build(&r, &q), 0);
+    cr_assert_str_eq(q.params[2], "100");
+    cr_assert_not_null(strstr(q.sql, "partition by currency"), "revenue is ranked per currency");
+    static const char *const bad_limits[] = {"0", "101", "-1", "x", ""};
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(query, sizeof(query), "%s&limit=%s", range, bad_limits[i]);
+        cr_assert_eq(analytics_init(&r, SHOP_READ_TOP_PRODUCTS, "/v1/analytics/top-products", query, true, &field,
+                                    NULL), SHOP_EINVAL, "%s", query);
+        cr_assert_str_eq(field, "limit");
+    }
+    snprintf(query, sizeof(query), "%s&by=day", range);
+    cr_assert_eq(analytics_init(&r, SHOP_READ_TOP_PRODUCTS, "/v1/analytics/top-products", query, true, &field, NULL),
+                 SHOP_EINVAL);
+    cr_assert_str_eq(field, "by");
+}
+
+Test(reads, analytics_routes_take_only_their_parameters)
+{
+    struct shop_edge_match m;
+    shop_edge_route_match("GET", 3, "/v1/analytics/funnel", strlen("/v1/analytics/funnel"), "from=0&to=1&by=day",
+                          strlen("from=0&to=1&by=day"), &m);
+    cr_assert_eq(m.status, 400);
+    cr_assert_str_eq(m.field, "by");
+    shop_edge_route_match("GET", 3, "/v1/me/activity", strlen("/v1/me/activity"), "from=0", strlen("from=0"), &m);
+    cr_assert_eq(m.status, 400);
+    cr_assert_str_eq(m.field, "from");
+    shop_edge_route_match("POST", 4, "/v1/analytics/revenue", strlen("/v1/analytics/revenue"), NULL, 0, &m);
+    cr_assert_eq(m.status, 405);
+    cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_TOP_PRODUCTS), "top_products");
 }
