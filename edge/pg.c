@@ -15,7 +15,8 @@
  * at the socket every GONE_PROBE_MS while the read is queued.
  *
  * With SHOPSTREAM_PG_READ_DSN (streaming replicas), pool thread i reads from replica
- * i mod n, falling over to the next ones when it cannot connect, never to the primary;
+ * i mod n, falling over to the next ones when it cannot connect (and staying on the one it
+ * reached until that connection breaks), never to the primary;
  * tasks (edge_pg_submit: the ownership lookups, which must see the primary's latest
  * orders) keep a second connection of the thread's own to SHOPSTREAM_PG_DSN.
  */

@@ -183,9 +183,11 @@ void edge_ready_stop(struct edge *e)
 void edge_ready_answer(struct edge_thread *t, h2o_req_t *req)
 {
     struct edge *e = t->edge;
-    /* A check waits at most the PostgreSQL timeout plus the metadata timeout; past two
-     * intervals beyond that the thread is stuck and its last answer is no longer news. */
-    int64_t stale_us = ((int64_t)e->cfg->ready_interval_ms * 2 + e->cfg->pg_timeout_ms +
+    /* A check waits at most the PostgreSQL timeout for the primary and for each replica,
+     * plus the metadata timeout; past two intervals beyond that the thread is stuck and its
+     * last answer is no longer news. */
+    int64_t stale_us = ((int64_t)e->cfg->ready_interval_ms * 2 +
+                        (int64_t)e->cfg->pg_timeout_ms * (1 + e->cfg->pg_read_n) +
                         READY_KAFKA_TIMEOUT_MS + 1000) * 1000;
     int64_t checked = atomic_load(&e->ready_checked_us);
     bool pg = atomic_load(&e->pg_up), kafka = atomic_load(&e->kafka_up);
