@@ -31,8 +31,9 @@ start() {
         log "postgresql already running"
     else
         log "starting postgresql on port $SHOPSTREAM_PG_PORT"
+        # wal_keep_size: a replica (pg.sh replica, no slot) stopped a while can still catch up.
         as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-            -o "-p $SHOPSTREAM_PG_PORT -k $dir/run -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on" >/dev/null
+            -o "-p $SHOPSTREAM_PG_PORT -k $dir/run -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on -c wal_keep_size=256MB" >/dev/null
     fi
     local psql=("$PG_BIN/psql" -h "$dir/run" -p "$SHOPSTREAM_PG_PORT" -U postgres -d postgres -qAtX)
     "${psql[@]}" -c "select 1 from pg_roles where rolname='shopstream'" | grep -q 1 \
