@@ -19,7 +19,7 @@
 PREFIX="it-edge-replica-$$."
 DB="it_edge_replica_$$"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-R_PORT=${SHOPSTREAM_IT_REPLICA_PORT:-$(free_port)}
+R_PORT=${SHOPSTREAM_IT_REPLICA_PORT:-$(free_port)}   # a free port; set it to pin one while developing
 R_STATE=$(mktemp -d /tmp/shopstream-pg-replica.XXXXXX)
 chmod 755 "$R_STATE"                   # as root the replica belongs to 'postgres'
 R_DSN="host=$R_STATE/pg-replica/run port=$R_PORT dbname=$DB user=shopstream"
