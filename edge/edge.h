@@ -69,6 +69,7 @@ struct edge {
     atomic_int draining;               /* SIGTERM seen: /readyz fails, requests still served */
     /* Readiness, kept fresh by the background check (ready.c); /readyz only reads these. */
     atomic_bool pg_up;
+    atomic_int pg_replicas_up;         /* SHOPSTREAM_PG_READ_DSN entries that answered */
     atomic_bool kafka_up;
     atomic_int_fast64_t ready_checked_us;   /* edge_mono_us() when the last check finished */
     struct edge_ready *ready;
@@ -181,8 +182,13 @@ void edge_jwks_watch_start(struct edge *e);
 void edge_jwks_watch_stop(struct edge *e);
 
 /* pg.c — the read pool; jobs come back on the submitting loop thread */
-struct pg_conn *edge_pg_connect(struct edge *e);   /* NULL (logged) when it fails */
+struct pg_conn *edge_pg_connect(struct edge *e);   /* the primary; NULL (logged) when it fails */
 struct pg_conn *edge_pg_connect_to(struct edge *e, const char *dsn, const char *app);
+/* Any thread: a connection to dsn (application_name app); replica is the 0-based index
+ * the log names, or -1 for the primary. NULL (logged, the DSN redacted) when it fails. */
+struct pg_conn *edge_pg_connect_dsn(struct edge *e, const char *dsn, const char *app, int replica);
+/* Any thread: SHOPSTREAM_PG_READ_DSN's entry i (0 <= i < cfg->pg_read_n), malloc'd. */
+char *edge_pg_read_dsn(const struct edge *e, int i);
 /* The first line of a libpq message into buf, without quotes: one logfmt value. */
 const char *edge_pg_first_line(const char *msg, char *buf, size_t cap);
 int edge_pg_start(struct edge *e, struct shop_err *err);
@@ -192,7 +198,8 @@ void edge_read(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route
                const struct shop_edge_match *m);
 /* Work other than a read, run with a pool thread's connection. */
 struct edge_pg_task {
-    /* Pool thread. *conn is that thread's connection, NULL until connected (edge_pg_connect);
+    /* Pool thread. *conn is that thread's connection to the primary (never a replica),
+     * NULL until connected (edge_pg_connect);
      * a task that finds it broken PQfinish()es it and sets it to NULL. */
     void (*run)(struct edge_pg_task *task, struct edge *e, struct pg_conn **conn);
     /* The submitting loop thread, exactly once: ran is false when the task did not start

@@ -333,6 +333,7 @@ int main(void)
     atomic_init(&edge.stopping, 0);
     atomic_init(&edge.draining, 0);
     atomic_init(&edge.pg_up, false);
+    atomic_init(&edge.pg_replicas_up, 0);
     atomic_init(&edge.kafka_up, false);
     atomic_init(&edge.ready_checked_us, 0);
     atomic_init(&edge.waiters, 0);

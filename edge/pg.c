@@ -13,6 +13,12 @@
  * h2o frees an HTTP/2 request whose stream or connection goes away, but it does not read an
  * HTTP/1.1 connection while a request is being handled, so for those the loop thread peeks
  * at the socket every GONE_PROBE_MS while the read is queued.
+ *
+ * With SHOPSTREAM_PG_READ_DSN (streaming replicas), pool thread i reads from replica
+ * i mod n, falling over to the next ones when it cannot connect (and staying on the one it
+ * reached until that connection breaks), never to the primary;
+ * tasks (edge_pg_submit: the ownership lookups, which must see the primary's latest
+ * orders) keep a second connection of the thread's own to SHOPSTREAM_PG_DSN.
  */
 #include "edge/edge.h"
 
@@ -70,6 +76,14 @@ struct pg_job {
     int fd;                            /* HTTP/1.1 connection's socket, or -1 */
 };
 
+/* One pool thread. */
+struct pg_worker {
+    struct edge_pg *pg;
+    pthread_t tid;
+    int index;                         /* its preferred replica is index mod pg_read_n */
+    char **read_dsns;                  /* borrowed from edge_pg; NULL: reads use the primary */
+};
+
 struct edge_pg {
     struct edge *edge;
     pthread_mutex_t mu;
@@ -78,7 +92,8 @@ struct edge_pg {
     size_t len;
     bool stop;
     int n;
-    pthread_t *tids;
+    struct pg_worker *workers;         /* n of them */
+    char **read_dsns;                  /* cfg->pg_read_n, malloc'd (edge_pg_read_dsn) */
 };
 
 /* First line of a libpq message, for one logfmt value. */
@@ -92,12 +107,7 @@ const char *edge_pg_first_line(const char *msg, char *buf, size_t cap)
     return buf;
 }
 
-PGconn *edge_pg_connect(struct edge *e)
-{
-    return edge_pg_connect_to(e, e->cfg->pg_dsn, "shopstream-edge");
-}
-
-PGconn *edge_pg_connect_to(struct edge *e, const char *dsn, const char *app)
+PGconn *edge_pg_connect_dsn(struct edge *e, const char *dsn, const char *app, int replica)
 {
     char timeout[16], opts[64];
     snprintf(timeout, sizeof(timeout), "%d", (e->cfg->pg_timeout_ms + 999) / 1000);
@@ -108,12 +118,51 @@ PGconn *edge_pg_connect_to(struct edge *e, const char *dsn, const char *app)
     if (PQstatus(conn) != CONNECTION_OK) {
         char line[200], safe[256];   /* libpq may quote parts of the DSN */
         shop_redact_text(PQerrorMessage(conn), dsn, safe, sizeof(safe));
-        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not connect to postgresql", "err=\"%s\"",
-                 edge_pg_first_line(safe, line, sizeof(line)));
+        if (replica < 0)
+            SHOP_LOG(SHOP_LOG_WARN, "edge", "could not connect to postgresql", "err=\"%s\"",
+                     edge_pg_first_line(safe, line, sizeof(line)));
+        else
+            SHOP_LOG(SHOP_LOG_WARN, "edge", "could not connect to a postgresql replica",
+                     "replica=%d err=\"%s\"", replica + 1, edge_pg_first_line(safe, line, sizeof(line)));
         PQfinish(conn);
         return NULL;
     }
     return conn;
+}
+
+PGconn *edge_pg_connect_to(struct edge *e, const char *dsn, const char *app)
+{
+    return edge_pg_connect_dsn(e, dsn, app, -1);
+}
+
+PGconn *edge_pg_connect(struct edge *e)
+{
+    return edge_pg_connect_dsn(e, e->cfg->pg_dsn, "shopstream-edge", -1);
+}
+
+char *edge_pg_read_dsn(const struct edge *e, int i)
+{
+    const struct shop_edge_dsn_span *s = &e->cfg->pg_read[i];
+    char *dsn = shop_xmalloc(s->len + 1);
+    memcpy(dsn, e->cfg->pg_read_dsn + s->off, s->len);
+    dsn[s->len] = '\0';
+    return dsn;
+}
+
+/* Pool thread: a connection for reads. With replicas, this thread's own first, then the
+ * others in turn; never the primary, whose load the replicas are there to take. */
+static PGconn *read_connect(struct edge *e, const struct pg_worker *w)
+{
+    int n = e->cfg->pg_read_n;
+    if (n == 0)
+        return edge_pg_connect(e);
+    for (int k = 0; k < n; k++) {
+        int i = (w->index + k) % n;
+        PGconn *conn = edge_pg_connect_dsn(e, w->read_dsns[i], "shopstream-edge-read", i);
+        if (conn != NULL)
+            return conn;
+    }
+    return NULL;
 }
 
 /* Pool thread: the response from the query's row (none: 404). */
@@ -227,11 +276,12 @@ static void run_checked(struct edge *e, PGconn **conn, struct pg_job *job, const
 }
 
 /* Pool thread: bounded by connect_timeout and statement_timeout. */
-static void run_query(struct edge *e, PGconn **conn, struct pg_job *job)
+static void run_query(struct edge *e, const struct pg_worker *w, PGconn **conn,
+                      struct pg_job *job)
 {
     struct shop_edge_query q;
     job->status = 503;
-    if (*conn == NULL && (*conn = edge_pg_connect(e)) == NULL) {
+    if (*conn == NULL && (*conn = read_connect(e, w)) == NULL) {
         snprintf(job->detail, sizeof(job->detail), "database unavailable");
         return;
     }
@@ -269,8 +319,11 @@ static struct pg_job *pop(struct edge_pg *pg)
 
 static void *pool_main(void *arg)
 {
-    struct edge_pg *pg = arg;
-    PGconn *conn = NULL;
+    struct pg_worker *w = arg;
+    struct edge_pg *pg = w->pg;
+    PGconn *conn = NULL;               /* the primary: tasks, and reads without replicas */
+    PGconn *read_conn = NULL;          /* a replica, with SHOPSTREAM_PG_READ_DSN */
+    PGconn **reads = w->read_dsns != NULL ? &read_conn : &conn;
     struct pg_job *job;
     while ((job = pop(pg)) != NULL) {
         int queued = JOB_QUEUED;
@@ -278,12 +331,14 @@ static void *pool_main(void *arg)
             if (job->task != NULL)
                 job->task->run(job->task, pg->edge, &conn);
             else
-                run_query(pg->edge, &conn, job);
+                run_query(pg->edge, w, reads, job);
         }
         h2o_multithread_send_message(&job->t->pg_receiver, &job->super);
     }
     if (conn != NULL)
         PQfinish(conn);
+    if (read_conn != NULL)
+        PQfinish(read_conn);
     return NULL;
 }
 
@@ -292,14 +347,26 @@ int edge_pg_start(struct edge *e, struct shop_err *err)
     struct edge_pg *pg = shop_xcalloc(1, sizeof(*pg));
     pg->edge = e;
     pg->n = e->cfg->pg_pool;
-    pg->tids = shop_xcalloc((size_t)pg->n, sizeof(*pg->tids));
+    pg->workers = shop_xcalloc((size_t)pg->n, sizeof(*pg->workers));
+    if (e->cfg->pg_read_n > 0) {
+        pg->read_dsns = shop_xcalloc((size_t)e->cfg->pg_read_n, sizeof(*pg->read_dsns));
+        for (int i = 0; i < e->cfg->pg_read_n; i++)
+            pg->read_dsns[i] = edge_pg_read_dsn(e, i);
+    }
     pthread_mutex_init(&pg->mu, NULL);
     pthread_cond_init(&pg->cv, NULL);
     e->pg = pg;
     for (int i = 0; i < pg->n; i++) {
-        if (pthread_create(&pg->tids[i], NULL, pool_main, pg) != 0)
+        struct pg_worker *w = &pg->workers[i];
+        w->pg = pg;
+        w->index = i;
+        w->read_dsns = pg->read_dsns;
+        if (pthread_create(&w->tid, NULL, pool_main, w) != 0)
             return shop_err_set(err, SHOP_EIO, "could not start database thread");
     }
+    if (e->cfg->pg_read_n > 0)
+        SHOP_LOG(SHOP_LOG_INFO, "edge", "reads go to postgresql replicas",
+                 "replicas=%d pool=%d", e->cfg->pg_read_n, pg->n);
     return 0;
 }
 
@@ -311,7 +378,7 @@ void edge_pg_stop(struct edge *e)
     pthread_cond_broadcast(&pg->cv);
     pthread_mutex_unlock(&pg->mu);
     for (int i = 0; i < pg->n; i++)
-        pthread_join(pg->tids[i], NULL);
+        pthread_join(pg->workers[i].tid, NULL);
 }
 
 static bool push(struct edge_pg *pg, struct pg_job *job)

@@ -5,6 +5,11 @@
  * atomics. /readyz only reads them on its loop thread: it costs nothing, never queues on the
  * read pool and never asks the broker, so a flood of it cannot starve reads or fail
  * readiness. After SIGTERM (draining) it answers 503 at once.
+ *
+ * With replicas (SHOPSTREAM_PG_READ_DSN) it checks each one too, with the same query, and
+ * the edge is ready while the primary (ingest's ownership lookups) and at least one replica
+ * answer: the read pool falls over between replicas, never to the primary. Replication lag
+ * is not judged here; a read given X-Shopstream-After waits for its own position.
  */
 #include "edge/edge.h"
 
@@ -21,6 +26,9 @@
 
 struct edge_ready {
     struct edge *edge;
+    int n_replicas;
+    char **replica_dsns;               /* n_replicas, malloc'd */
+    atomic_bool *replica_up;           /* n_replicas; logged on change */
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;                 /* CLOCK_MONOTONIC: wakes the thread to stop */
@@ -28,9 +36,9 @@ struct edge_ready {
 };
 
 /* Readiness thread. Bounded by connect_timeout and statement_timeout. */
-static bool check_pg(struct edge *e, PGconn **conn)
+static bool check_pg(struct edge *e, const char *dsn, int replica, PGconn **conn)
 {
-    if (*conn == NULL && (*conn = edge_pg_connect(e)) == NULL)
+    if (*conn == NULL && (*conn = edge_pg_connect_dsn(e, dsn, "shopstream-edge", replica)) == NULL)
         return false;
     struct shop_edge_read_req r;
     struct shop_edge_query q;
@@ -72,15 +80,31 @@ static void note(atomic_bool *state, bool ok, const char *what)
         SHOP_LOG(SHOP_LOG_WARN, "edge", "readiness: dependency down", "dependency=%s", what);
 }
 
+/* Readiness thread: every replica, each on its own connection; how many answered. */
+static int check_replicas(struct edge_ready *r, PGconn **conns)
+{
+    int up = 0;
+    for (int i = 0; i < r->n_replicas; i++) {
+        char what[48];
+        bool ok = check_pg(r->edge, r->replica_dsns[i], i, &conns[i]);
+        snprintf(what, sizeof(what), "postgresql-replica-%d", i + 1);
+        note(&r->replica_up[i], ok, what);
+        up += ok;
+    }
+    return up;
+}
+
 static void *ready_main(void *arg)
 {
     struct edge_ready *r = arg;
     struct edge *e = r->edge;
     PGconn *conn = NULL;
+    PGconn **replicas = shop_xcalloc((size_t)r->n_replicas + 1, sizeof(*replicas));
     pthread_mutex_lock(&r->mu);
     while (!r->stop) {
         pthread_mutex_unlock(&r->mu);
-        note(&e->pg_up, check_pg(e, &conn), "postgresql");
+        note(&e->pg_up, check_pg(e, e->cfg->pg_dsn, -1, &conn), "postgresql");
+        atomic_store(&e->pg_replicas_up, check_replicas(r, replicas));
         note(&e->kafka_up, check_kafka(e), "kafka");
         atomic_store(&e->ready_checked_us, edge_mono_us());
         struct timespec until;
@@ -95,7 +119,20 @@ static void *ready_main(void *arg)
     pthread_mutex_unlock(&r->mu);
     if (conn != NULL)
         PQfinish(conn);
+    for (int i = 0; i < r->n_replicas; i++)
+        if (replicas[i] != NULL)
+            PQfinish(replicas[i]);
+    free(replicas);
     return NULL;
+}
+
+static void ready_free(struct edge_ready *r)
+{
+    for (int i = 0; i < r->n_replicas; i++)
+        free(r->replica_dsns[i]);
+    free(r->replica_dsns);
+    free(r->replica_up);
+    free(r);
 }
 
 /* Main thread, after the producers are open. */
@@ -103,6 +140,13 @@ int edge_ready_start(struct edge *e, struct shop_err *err)
 {
     struct edge_ready *r = shop_xcalloc(1, sizeof(*r));
     r->edge = e;
+    r->n_replicas = e->cfg->pg_read_n;
+    r->replica_dsns = shop_xcalloc((size_t)r->n_replicas + 1, sizeof(*r->replica_dsns));
+    r->replica_up = shop_xcalloc((size_t)r->n_replicas + 1, sizeof(*r->replica_up));
+    for (int i = 0; i < r->n_replicas; i++) {
+        r->replica_dsns[i] = edge_pg_read_dsn(e, i);
+        atomic_init(&r->replica_up[i], true);   /* logged when first found down */
+    }
     pthread_mutex_init(&r->mu, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -112,7 +156,7 @@ int edge_ready_start(struct edge *e, struct shop_err *err)
     e->ready = r;
     if (pthread_create(&r->tid, NULL, ready_main, r) != 0) {
         e->ready = NULL;
-        free(r);
+        ready_free(r);
         return shop_err_set(err, SHOP_EIO, "could not start the readiness thread");
     }
     return 0;
@@ -131,7 +175,7 @@ void edge_ready_stop(struct edge *e)
     pthread_join(r->tid, NULL);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
-    free(r);
+    ready_free(r);
     e->ready = NULL;
 }
 
@@ -139,12 +183,15 @@ void edge_ready_stop(struct edge *e)
 void edge_ready_answer(struct edge_thread *t, h2o_req_t *req)
 {
     struct edge *e = t->edge;
-    /* A check waits at most the PostgreSQL timeout plus the metadata timeout; past two
-     * intervals beyond that the thread is stuck and its last answer is no longer news. */
-    int64_t stale_us = ((int64_t)e->cfg->ready_interval_ms * 2 + e->cfg->pg_timeout_ms +
+    /* A check waits at most the PostgreSQL timeout for the primary and for each replica,
+     * plus the metadata timeout; past two intervals beyond that the thread is stuck and its
+     * last answer is no longer news. */
+    int64_t stale_us = ((int64_t)e->cfg->ready_interval_ms * 2 +
+                        (int64_t)e->cfg->pg_timeout_ms * (1 + e->cfg->pg_read_n) +
                         READY_KAFKA_TIMEOUT_MS + 1000) * 1000;
     int64_t checked = atomic_load(&e->ready_checked_us);
     bool pg = atomic_load(&e->pg_up), kafka = atomic_load(&e->kafka_up);
+    bool reads = e->cfg->pg_read_n == 0 || atomic_load(&e->pg_replicas_up) > 0;
     const char *detail = NULL;
     if (atomic_load(&e->draining))
         detail = "shutting down";
@@ -158,6 +205,8 @@ void edge_ready_answer(struct edge_thread *t, h2o_req_t *req)
         detail = "database unavailable";
     else if (!kafka)
         detail = "kafka metadata unavailable";
+    else if (!reads)
+        detail = "every database replica unavailable";
     if (detail != NULL)
         edge_problem(t, req, SHOP_ROUTE_READYZ, 503, -1, "", detail, NULL);
     else

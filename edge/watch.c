@@ -11,6 +11,11 @@
  * threads that have parked reads. Its table is only a hint: a woken read checks its
  * position again in the snapshot it reads (pg.c), so a stale or missing row can delay
  * an answer but never make one "fresh" wrongly.
+ *
+ * With replicas (SHOPSTREAM_PG_READ_DSN) it reads each of them, since a read may go to
+ * any: a cell holds the furthest offset any replica shows, and the threads are woken when
+ * any replica's offsets moved (the sum of its rows grew), so a read parked on a replica
+ * that lags the others runs again once that one has replayed too.
  */
 #include "edge/edge.h"
 
@@ -30,6 +35,15 @@
 #define WATCH_IDLE_MS 1000        /* how often the thread looks up with no read parked */
 #define WATCH_RETRY_MS 1000       /* reconnect back-off */
 
+/* A database the reads go to: the primary, or one replica. */
+struct watch_src {
+    char *dsn;                    /* malloc'd */
+    int replica;                  /* 0-based, or -1 for the primary */
+    PGconn *conn;
+    int64_t retry_ms;
+    int64_t sum;                  /* of its next offsets at the last poll: it moved if this did */
+};
+
 struct edge_watch {
     struct edge *e;
     pthread_t tid;
@@ -37,8 +51,9 @@ struct edge_watch {
     atomic_bool stop;
     _Atomic int64_t *next;        /* [role][stream][partition]: next offset, -1 unknown */
     PGconn *listen;               /* the primary, LISTENing */
-    PGconn *read;                 /* where the reads go */
-    int64_t listen_retry_ms, read_retry_ms;
+    struct watch_src *srcs;       /* where the reads go */
+    int n_srcs;
+    int64_t listen_retry_ms;
 };
 
 static size_t slot(int role, int stream, int32_t partition)
@@ -140,39 +155,52 @@ static int stream_of(const struct edge *e, const char *topic)
     return -1;
 }
 
-/* Watcher thread: every group's offsets into the table; true when one moved. */
-static bool poll_offsets(struct edge_watch *w)
+/* Watcher thread: a cell to next; true when it changed. One source: as it is (a rebuilt
+ * projection's offsets may go back); several: the furthest any shows. */
+static bool store_next(struct edge_watch *w, _Atomic int64_t *cell, int64_t next)
+{
+    if (w->n_srcs == 1)
+        return atomic_exchange_explicit(cell, next, memory_order_relaxed) != next;
+    int64_t old = atomic_load_explicit(cell, memory_order_relaxed);
+    while (old < next) {
+        if (atomic_compare_exchange_weak_explicit(cell, &old, next, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
+/* Watcher thread: one source's offsets into the table; true when they moved. */
+static bool poll_src(struct edge_watch *w, struct watch_src *src, const char *groups)
 {
     struct edge *e = w->e;
-    if (w->read == NULL) {
-        if (now_ms() < w->read_retry_ms)
+    if (src->conn == NULL) {
+        if (now_ms() < src->retry_ms)
             return false;
-        w->read_retry_ms = now_ms() + WATCH_RETRY_MS;
-        if ((w->read = edge_pg_connect_to(e, e->cfg->pg_dsn, "shopstream-edge-watch")) == NULL)
+        src->retry_ms = now_ms() + WATCH_RETRY_MS;
+        if ((src->conn = edge_pg_connect_dsn(e, src->dsn, "shopstream-edge-watch", src->replica)) == NULL)
             return false;
     }
-    char groups[3 * 210 + 8], *o = groups;
-    *o++ = '{';
-    for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++)
-        o += sprintf(o, "%s\"%s\"", r > 0 ? "," : "", e->cfg->read_groups[r]);
-    strcpy(o, "}");
     const char *params[] = {groups};
-    PGresult *res = PQexecParams(w->read,
+    PGresult *res = PQexecParams(src->conn,
                                  "select consumer_group, topic, partition, next_offset from consumer_offsets "
                                  "where consumer_group = any($1::text[])",
                                  1, NULL, params, NULL, NULL, 0);
-    bool moved = false;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        char line[200];
-        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not read the consumer offsets", "err=\"%s\"",
-                 edge_pg_first_line(PQresultErrorMessage(res), line, sizeof(line)));
-        if (PQstatus(w->read) != CONNECTION_OK) {
-            PQfinish(w->read);
-            w->read = NULL;
+        char line[200], db[24] = "primary";
+        if (src->replica >= 0)
+            snprintf(db, sizeof(db), "replica-%d", src->replica + 1);
+        SHOP_LOG(SHOP_LOG_WARN, "edge", "could not read the consumer offsets", "db=%s err=\"%s\"",
+                 db, edge_pg_first_line(PQresultErrorMessage(res), line, sizeof(line)));
+        if (PQstatus(src->conn) != CONNECTION_OK) {
+            PQfinish(src->conn);
+            src->conn = NULL;
         }
         PQclear(res);
         return false;
     }
+    int64_t sum = 0;
+    bool moved = false;
     for (int i = 0; i < PQntuples(res); i++) {
         int role = role_of(e, PQgetvalue(res, i, 0));
         int stream = stream_of(e, PQgetvalue(res, i, 1));
@@ -180,11 +208,27 @@ static bool poll_offsets(struct edge_watch *w)
         int64_t next = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         if (role < 0 || stream < 0 || part < 0 || part >= WATCH_PARTITIONS)
             continue;
-        _Atomic int64_t *cell = &w->next[slot(role, stream, (int32_t)part)];
-        if (atomic_exchange_explicit(cell, next, memory_order_relaxed) != next)
-            moved = true;
+        sum += next;
+        moved |= store_next(w, &w->next[slot(role, stream, (int32_t)part)], next);
     }
     PQclear(res);
+    moved |= sum != src->sum;
+    src->sum = sum;
+    return moved;
+}
+
+/* Watcher thread: every group's offsets from every source; true when any moved. */
+static bool poll_offsets(struct edge_watch *w)
+{
+    struct edge *e = w->e;
+    char groups[3 * 210 + 8], *o = groups;
+    *o++ = '{';
+    for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++)
+        o += sprintf(o, "%s\"%s\"", r > 0 ? "," : "", e->cfg->read_groups[r]);
+    strcpy(o, "}");
+    bool moved = false;
+    for (int i = 0; i < w->n_srcs; i++)
+        moved |= poll_src(w, &w->srcs[i], groups);
     return moved;
 }
 
@@ -243,15 +287,32 @@ static void *watch_main(void *arg)
     return NULL;
 }
 
+static void watch_srcs_free(struct edge_watch *w)
+{
+    for (int i = 0; i < w->n_srcs; i++) {
+        if (w->srcs[i].conn != NULL)
+            PQfinish(w->srcs[i].conn);
+        free(w->srcs[i].dsn);
+    }
+    free(w->srcs);
+}
+
 int edge_watch_start(struct edge *e, struct shop_err *err)
 {
     struct edge_watch *w = shop_xcalloc(1, sizeof(*w));
     size_t cells = (size_t)SHOP_WORKER_ROLE_COUNT * SHOP_STREAM_COUNT * WATCH_PARTITIONS;
     w->e = e;
     w->next = shop_xcalloc(cells, sizeof(*w->next));
+    w->n_srcs = e->cfg->pg_read_n > 0 ? e->cfg->pg_read_n : 1;
+    w->srcs = shop_xcalloc((size_t)w->n_srcs, sizeof(*w->srcs));
+    for (int i = 0; i < w->n_srcs; i++) {
+        w->srcs[i].replica = e->cfg->pg_read_n > 0 ? i : -1;
+        w->srcs[i].dsn = e->cfg->pg_read_n > 0 ? edge_pg_read_dsn(e, i) : shop_xstrdup(e->cfg->pg_dsn);
+    }
     for (size_t i = 0; i < cells; i++)
         atomic_init(&w->next[i], -1);
     if ((w->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        watch_srcs_free(w);
         free(w->next);
         free(w);
         return shop_err_set(err, SHOP_EIO, "could not create the watcher's eventfd: %s", strerror(errno));
@@ -261,6 +322,7 @@ int edge_watch_start(struct edge *e, struct shop_err *err)
     if (pthread_create(&w->tid, NULL, watch_main, w) != 0) {
         e->watch = NULL;
         close(w->kick_fd);
+        watch_srcs_free(w);
         free(w->next);
         free(w);
         return shop_err_set(err, SHOP_EIO, "could not start the offsets watcher");
@@ -279,8 +341,7 @@ void edge_watch_stop(struct edge *e)
     e->watch = NULL;
     if (w->listen != NULL)
         PQfinish(w->listen);
-    if (w->read != NULL)
-        PQfinish(w->read);
+    watch_srcs_free(w);
     close(w->kick_fd);
     free(w->next);
     free(w);

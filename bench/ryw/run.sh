@@ -10,6 +10,8 @@
 #   SHOPSTREAM_KAFKA_BROKERS, SHOPSTREAM_JWT_SECRET or SHOPSTREAM_JWT_SECRET_FILE  (required)
 #   RYW_HTTP_PORT   the edge's port (default 18092)
 #   RYW_KEEP=1      leave the database and the logs (topics are always left; they are cheap)
+#   RYW_REPLICA_DSN a streaming replica of SHOPSTREAM_PG_DSN's cluster (e.g. deploy/local/pg.sh
+#                   replica), without dbname: the edge reads from it (SHOPSTREAM_PG_READ_DSN)
 # The edge and the projector get the caller's SHOPSTREAM_* settings (e.g.
 # SHOPSTREAM_EDGE_THREADS, SHOPSTREAM_EDGE_PG_POOL, SHOPSTREAM_EDGE_WATCH_MS).
 set -euo pipefail
@@ -57,8 +59,10 @@ psql "$admin_dsn" -qXc "create database $name" >/dev/null
 "$bin/tools/admin/shopstream-admin" create-topics --brokers "$brokers" --prefix "$prefix" --partitions 4 \
     >>"$tmp/admin.log" 2>&1
 
-SHOPSTREAM_HTTP_PORT=$port SHOPSTREAM_KAFKA_BROKERS=$brokers SHOPSTREAM_TOPIC_PREFIX=$prefix SHOPSTREAM_PG_DSN=$dsn \
-SHOPSTREAM_EDGE_GROUP_PROJECTOR=$group \
+read_dsn=()
+[ -z "${RYW_REPLICA_DSN:-}" ] || read_dsn=("SHOPSTREAM_PG_READ_DSN=$RYW_REPLICA_DSN dbname=$name")
+env SHOPSTREAM_HTTP_PORT=$port SHOPSTREAM_KAFKA_BROKERS=$brokers SHOPSTREAM_TOPIC_PREFIX=$prefix SHOPSTREAM_PG_DSN="$dsn" \
+SHOPSTREAM_EDGE_GROUP_PROJECTOR=$group "${read_dsn[@]}" \
     "$bin/edge/shopstream-edge" </dev/null >>"$tmp/edge.log" 2>&1 &
 pids+=($!)
 edge_pid=$!

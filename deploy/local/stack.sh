@@ -55,7 +55,12 @@ up() {
     "$bin/tools/admin/shopstream-admin" migrate --dsn "$SHOPSTREAM_PG_DSN" --dir "$SHOPSTREAM_REPO/schema/migrations"
     "$bin/tools/admin/shopstream-admin" create-topics --brokers "$SHOPSTREAM_KAFKA_BROKERS" \
         --partitions "$SHOPSTREAM_KAFKA_PARTITIONS"
-    start_proc edge "$bin/edge/shopstream-edge"
+    if [ "${SHOPSTREAM_STACK_REPLICA:-0}" = 1 ]; then
+        "$here/pg.sh" replica start
+        SHOPSTREAM_PG_READ_DSN=$SHOPSTREAM_PG_REPLICA_DSN start_proc edge "$bin/edge/shopstream-edge"
+    else
+        start_proc edge "$bin/edge/shopstream-edge"
+    fi
     start_proc projector "$bin/workers/shopstream-worker" --role projector
     start_proc inventory "$bin/workers/shopstream-worker" --role inventory
     start_proc ml "$bin/workers/shopstream-worker" --role ml
@@ -69,6 +74,7 @@ down() {
     stop_proc inventory
     stop_proc ml
     "$here/kafka.sh" stop
+    "$here/pg.sh" replica stop
     "$here/pg.sh" stop
 }
 
@@ -79,6 +85,7 @@ status() {
     done
     "$here/kafka.sh" status || rc=1
     "$here/pg.sh" status || rc=1
+    if [ "${SHOPSTREAM_STACK_REPLICA:-0}" = 1 ]; then "$here/pg.sh" replica status || rc=1; fi
     return $rc
 }
 

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "edge/core/edge_config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +65,76 @@ static void load_services(struct shop_edge_config *cfg, shop_getenv_fn get,
         (int)shop_cfg_int(get, "SHOPSTREAM_KAFKA_DELIVERY_TIMEOUT_MS", 5000, 100, 300000, errs);
     cfg->pg_pool = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_PG_POOL", 2, 1, 64, errs);
     cfg->pg_timeout_ms = (int)shop_cfg_int(get, "SHOPSTREAM_EDGE_PG_TIMEOUT_MS", 2000, 100, 60000, errs);
+}
+
+static bool is_blank(char c)
+{
+    return isspace((unsigned char)c) != 0;
+}
+
+/* Past one entry starting at s: to its ';' or the end; NULL on an unterminated quote. */
+static const char *entry_end(const char *s)
+{
+    while (is_blank(*s))
+        s++;
+    if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0)
+        return s + strcspn(s, ";");
+    bool quoted = false;
+    for (; *s != '\0'; s++) {
+        if (quoted && *s == '\\' && s[1] != '\0')
+            s++;
+        else if (*s == '\'')
+            quoted = !quoted;
+        else if (*s == ';' && !quoted)
+            break;
+    }
+    return quoted ? NULL : s;
+}
+
+int shop_edge_dsn_split(const char *list, struct shop_edge_dsn_span *spans, int max,
+                        struct shop_err *err)
+{
+    int n = 0;
+    for (const char *at = list;;) {
+        const char *end = entry_end(at);
+        if (end == NULL)
+            return shop_err_set(err, SHOP_EINVAL, "entry %d has an unterminated quote", n + 1);
+        const char *b = at, *e = end;
+        while (b < e && is_blank(*b))
+            b++;
+        while (e > b && is_blank(e[-1]))
+            e--;
+        if (b == e)
+            return shop_err_set(err, SHOP_EINVAL, "entry %d is empty", n + 1);
+        if (n == max)
+            return shop_err_set(err, SHOP_EINVAL, "more than %d entries", max);
+        spans[n].off = (size_t)(b - list);
+        spans[n].len = (size_t)(e - b);
+        n++;
+        if (*end == '\0')
+            return n;
+        at = end + 1;
+    }
+}
+
+/* Replicas for the reads. Each read-pool thread keeps to one, so more replicas than
+ * threads would leave some without reads. */
+static void load_replicas(struct shop_edge_config *cfg, shop_getenv_fn get,
+                          struct shop_cfg_errs *errs)
+{
+    cfg->pg_read_dsn = opt_str(get, "SHOPSTREAM_PG_READ_DSN");
+    if (cfg->pg_read_dsn == NULL)
+        return;
+    struct shop_err err = {0};
+    int n = shop_edge_dsn_split(cfg->pg_read_dsn, cfg->pg_read, SHOP_EDGE_READ_DSN_MAX, &err);
+    if (n < 0) {
+        shop_cfg_errorf(errs, "SHOPSTREAM_PG_READ_DSN: %s", err.msg);
+        return;
+    }
+    cfg->pg_read_n = n;
+    if (n > cfg->pg_pool)
+        shop_cfg_errorf(errs, "SHOPSTREAM_PG_READ_DSN names %d replicas but SHOPSTREAM_EDGE_PG_POOL "
+                              "is %d: each pool thread reads from one replica", n, cfg->pg_pool);
 }
 
 /* Bounds on what clients can make the edge hold: connections, time, bytes. */
@@ -139,6 +210,7 @@ int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int 
     cfg->http_host = shop_cfg_str(get, "SHOPSTREAM_HTTP_HOST", "0.0.0.0");
     cfg->http_port = (int)shop_cfg_int(get, "SHOPSTREAM_HTTP_PORT", 8080, 0, 65535, errs);
     load_services(cfg, get, errs);
+    load_replicas(cfg, get, errs);
     load_jwt(cfg, get, errs);
     cfg->body_max = (size_t)shop_cfg_int(get, "SHOPSTREAM_EDGE_BODY_MAX", 1 << 20, 256, 64 << 20, errs);
     /* Far below the broker's 1 MiB record limit; the largest valid event (order.placed, 100
@@ -161,6 +233,26 @@ int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int 
 static const char *or_unset(const char *s)
 {
     return s != NULL ? s : "(unset)";
+}
+
+/* Appends pg_read_dsn="a;b" (each entry redacted), or nothing without replicas. */
+static void describe_replicas(const struct shop_edge_config *cfg, char *buf, size_t cap)
+{
+    size_t used = strlen(buf);
+    if (cfg->pg_read_n == 0 || used + 16 >= cap)
+        return;
+    used += (size_t)snprintf(buf + used, cap - used, " pg_read_dsn=\"");
+    /* used may pass cap (snprintf counts what it cut); the loop and the close check it. */
+    for (int i = 0; i < cfg->pg_read_n && used + 2 < cap; i++) {
+        char one[512], safe[512];
+        size_t len = cfg->pg_read[i].len < sizeof(one) - 1 ? cfg->pg_read[i].len : sizeof(one) - 1;
+        memcpy(one, cfg->pg_read_dsn + cfg->pg_read[i].off, len);
+        one[len] = '\0';
+        shop_redact_dsn(one, safe, sizeof(safe));
+        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i > 0 ? ";" : "", safe);
+    }
+    if (used + 1 < cap)
+        snprintf(buf + used, cap - used, "\"");
 }
 
 char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, size_t cap)
@@ -198,6 +290,7 @@ char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, s
                  (long long)cfg->rl_ingest.quota, (long long)cfg->rl_ingest.window_s,
                  (long long)cfg->rl_reads.quota, (long long)cfg->rl_reads.window_s,
                  (long long)cfg->rl_clients, cfg->trusted_proxies.n);
+    describe_replicas(cfg, buf, cap);
     len = (int)strlen(buf);
     if (cfg->kafka_props != NULL && len >= 0 && (size_t)len + 20 < cap) {
         size_t at = (size_t)len;

@@ -11,11 +11,20 @@
 #include <stdint.h>
 
 #include "base/shop_cfg.h"
+#include "base/shop_err.h"
 #include "base/shop_kafka_props.h"
 #include "base/shop_log.h"
 #include "edge/core/edge_jwt.h"
 #include "edge/core/edge_ratelimit.h"
 #include "workers/core/roles.h"
+
+/* Replicas SHOPSTREAM_PG_READ_DSN may name. */
+#define SHOP_EDGE_READ_DSN_MAX 16
+
+/* One connection string inside SHOPSTREAM_PG_READ_DSN: bytes [off, off + len). */
+struct shop_edge_dsn_span {
+    size_t off, len;
+};
 
 struct shop_edge_config {
     const char *http_host;
@@ -23,6 +32,9 @@ struct shop_edge_config {
     const char *kafka_brokers;
     const char *topic_prefix;
     const char *pg_dsn;
+    const char *pg_read_dsn;       /* SHOPSTREAM_PG_READ_DSN as set; NULL: reads use pg_dsn */
+    int pg_read_n;                 /* connection strings in it (replicas) */
+    struct shop_edge_dsn_span pg_read[SHOP_EDGE_READ_DSN_MAX];
     enum shop_jwt_alg jwt_alg;     /* HS256 with a secret, RS256 with a public key file */
     const char *jwt_secret;        /* value, or NULL when read from jwt_key_file */
     const char *jwt_key_file;      /* SHOPSTREAM_JWT_SECRET_FILE or _PUBLIC_KEY_FILE */
@@ -65,6 +77,13 @@ struct shop_edge_config {
  *  with every problem listed in errs. */
 int shop_edge_config_load(struct shop_edge_config *cfg, shop_getenv_fn get, int ncpu,
                           struct shop_cfg_errs *errs);
+
+/** Splits list at every ';' outside a single-quoted keyword/value (libpq's quoting, with
+ *  backslash escapes; a URI entry has none: write ';' in it as %3B), trimming blanks.
+ *  Fills up to max spans; returns how many, or SHOP_EINVAL with err saying why (an empty
+ *  entry, an unterminated quote, more than max). */
+int shop_edge_dsn_split(const char *list, struct shop_edge_dsn_span *spans, int max,
+                        struct shop_err *err);
 
 /** logfmt description of cfg with secrets redacted; returns buf. */
 char *shop_edge_config_describe(const struct shop_edge_config *cfg, char *buf, size_t cap);

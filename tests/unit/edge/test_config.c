@@ -278,3 +278,75 @@ Test(config, lifetime_bound_is_off_and_event_max_64k_by_default)
     cr_assert_null(cfg.jwt_jwks_file);
     cr_assert_eq(cfg.event_max, 65536);
 }
+
+/* SHOPSTREAM_PG_READ_DSN: ';' splits, except inside a quoted keyword value. */
+static void span_is(const char *list, const struct shop_edge_dsn_span *s, const char *want)
+{
+    cr_assert_eq(s->len, strlen(want), "%.*s", (int)s->len, list + s->off);
+    cr_assert_eq(strncmp(list + s->off, want, s->len), 0, "%.*s", (int)s->len, list + s->off);
+}
+
+Test(config, read_dsn_splits_on_semicolons_outside_quotes)
+{
+    struct shop_edge_dsn_span s[4];
+    struct shop_err err = {0};
+    const char *one = "host=r1 port=5433";
+    cr_assert_eq(shop_edge_dsn_split(one, s, 4, &err), 1);
+    span_is(one, &s[0], "host=r1 port=5433");
+    const char *three = " host=r1 ; host=r2 password='a;b\\' c' ;postgresql://u:p%3Bq@r3/db ";
+    cr_assert_eq(shop_edge_dsn_split(three, s, 4, &err), 3, "%s", err.msg);
+    span_is(three, &s[0], "host=r1");
+    span_is(three, &s[1], "host=r2 password='a;b\\' c'");
+    span_is(three, &s[2], "postgresql://u:p%3Bq@r3/db");
+}
+
+Test(config, read_dsn_refuses_empty_entries_open_quotes_and_too_many)
+{
+    struct shop_edge_dsn_span s[2];
+    struct shop_err err = {0};
+    cr_assert_eq(shop_edge_dsn_split("host=r1;", s, 2, &err), SHOP_EINVAL);
+    cr_assert_str_eq(err.msg, "entry 2 is empty");
+    cr_assert_eq(shop_edge_dsn_split(" ;host=r1", s, 2, &err), SHOP_EINVAL);
+    cr_assert_str_eq(err.msg, "entry 1 is empty");
+    cr_assert_eq(shop_edge_dsn_split("host=r1 password='x;y", s, 2, &err), SHOP_EINVAL);
+    cr_assert_str_eq(err.msg, "entry 1 has an unterminated quote");
+    cr_assert_eq(shop_edge_dsn_split("a=1;b=2;c=3", s, 2, &err), SHOP_EINVAL);
+    cr_assert_str_eq(err.msg, "more than 2 entries");
+}
+
+Test(config, read_dsn_loads_checks_the_pool_and_is_redacted)
+{
+    static const char *const env[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, "SHOPSTREAM_PG_READ_DSN",
+                                      "host=r1 password=hunter2;postgresql://u:pw2@r2/db", NULL};
+    shop_cfg_table_use(env);
+    struct shop_edge_config cfg;
+    struct shop_cfg_errs errs = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0, "%s", errs.msg[0]);
+    cr_assert_eq(cfg.pg_read_n, 2);
+    char buf[4096];
+    shop_edge_config_describe(&cfg, buf, sizeof(buf));
+    cr_assert_null(strstr(buf, "hunter2"), "%s", buf);
+    cr_assert_null(strstr(buf, "pw2"), "%s", buf);
+    cr_assert_not_null(strstr(buf, " pg_read_dsn=\"host=r1 password=***;postgresql://u:***@r2/db\""),
+                       "%s", buf);
+
+    static const char *const big[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                      "SHOPSTREAM_JWT_SECRET", SECRET, "SHOPSTREAM_PG_READ_DSN",
+                                      "host=r1;host=r2;host=r3", "SHOPSTREAM_EDGE_PG_POOL", "2", NULL};
+    shop_cfg_table_use(big);
+    struct shop_cfg_errs errs2 = {0};
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs2), SHOP_ECONFIG);
+    cr_assert_eq(errs2.count, 1);
+    cr_assert_not_null(strstr(errs2.msg[0], "SHOPSTREAM_PG_READ_DSN names 3 replicas"), "%s",
+                       errs2.msg[0]);
+
+    static const char *const none[] = {"SHOPSTREAM_KAFKA_BROKERS", "k", "SHOPSTREAM_PG_DSN", "d",
+                                       "SHOPSTREAM_JWT_SECRET", SECRET, NULL};
+    shop_cfg_table_use(none);
+    cr_assert_eq(shop_edge_config_load(&cfg, shop_cfg_table_get, 1, &errs), 0);
+    cr_assert_eq(cfg.pg_read_n, 0);
+    cr_assert_null(cfg.pg_read_dsn);
+    shop_edge_config_describe(&cfg, buf, sizeof(buf));
+    cr_assert_null(strstr(buf, "pg_read_dsn"), "%s", buf);
+}
