@@ -181,7 +181,7 @@ int edge_jwks_load(struct edge *e, struct shop_err *err);
 void edge_jwks_watch_start(struct edge *e);
 void edge_jwks_watch_stop(struct edge *e);
 
-/* pg.c — the read pool; jobs come back on the submitting loop thread */
+/* pgconn.c — connections to the primary and the replicas, for every part of the edge */
 struct pg_conn *edge_pg_connect(struct edge *e);   /* the primary; NULL (logged) when it fails */
 struct pg_conn *edge_pg_connect_to(struct edge *e, const char *dsn, const char *app);
 /* Any thread: a connection to dsn (application_name app); replica is the 0-based index
@@ -191,6 +191,8 @@ struct pg_conn *edge_pg_connect_dsn(struct edge *e, const char *dsn, const char 
 char *edge_pg_read_dsn(const struct edge *e, int i);
 /* The first line of a libpq message into buf, without quotes: one logfmt value. */
 const char *edge_pg_first_line(const char *msg, char *buf, size_t cap);
+
+/* pg.c — the read pool; jobs come back on the submitting loop thread */
 int edge_pg_start(struct edge *e, struct shop_err *err);
 void edge_pg_stop(struct edge *e);
 void edge_pg_attach(struct edge_thread *t);
