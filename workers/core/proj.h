@@ -212,6 +212,7 @@ extern const char SHOP_PROJ_SQL_ORDER_HISTORY[];
 extern const char SHOP_PROJ_SQL_REFUSED_INSERT[];
 extern const char SHOP_PROJ_SQL_PARKED_INSERT[];
 extern const char SHOP_PROJ_SQL_PARKED_DELETE[];
+extern const char SHOP_PROJ_SQL_JIT_OFF[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_LOCK[];
 extern const char SHOP_PROJ_SQL_CATEGORY_MOVE[];
 extern const char SHOP_PROJ_SQL_SALES[];

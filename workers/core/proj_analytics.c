@@ -9,6 +9,7 @@
  * and SHOP_PROJ_SQL_SALES turns it into rows from the order's stored lines, in the
  * same transaction.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "workers/core/proj_internal.h"
@@ -162,6 +163,10 @@ void proj_analytics_plan_before(const struct shop_proj_fold *f, struct shop_plan
         shop_sql_array_text(&move.cols[1], p->category != NULL ? p->category : "");
     }
     shop_sql_cols_emit(&lock, plan, "products_lock", SHOP_PROJ_SQL_PRODUCTS_LOCK, NULL, 0);
+    if (lock.cols[0].n > 0) {   /* a sale or a category move follows: no JIT (proj_sql.c) */
+        assert(plan->n < SHOP_PLAN_STMTS_MAX);
+        plan->stmts[plan->n++] = (struct shop_sql_stmt){.name = "jit_off", .sql = SHOP_PROJ_SQL_JIT_OFF};
+    }
     shop_sql_cols_emit(&move, plan, "category_move", SHOP_PROJ_SQL_CATEGORY_MOVE, NULL, 0);
 }
 

@@ -213,3 +213,19 @@ Test(proj_analytics, statements_fit_the_plan)
     for (int i = 0; i < plan->n; i++)
         cr_assert(eq(ptr, strstr(plan->stmts[i].sql, "u1"), NULL), "values never reach SQL text");
 }
+
+Test(proj_analytics, no_jit_for_a_batch_with_sales_or_category_moves)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_as(ev_paid(&arena, 2, "u1", "o1"), "service", "pay"));
+    int jit = stmt_index(plan, "jit_off"), sales = stmt_index(plan, "sales");
+    cr_assert(ge(int, jit, 0), "no jit_off");
+    cr_assert(eq(str, (char *)plan->stmts[jit].sql, (char *)SHOP_PROJ_SQL_JIT_OFF));
+    cr_assert(lt(int, jit, sales), "compiling the sales statement cost more than running it");
+    cr_assert(eq(int, stmt_index(plan, "products_lock"), 0));
+}
+
+Test(proj_analytics, jit_stays_for_a_batch_without_them)
+{
+    FOLD(ev_view(&arena, 1, "u1", "p3"));
+    assert_absent(plan, "jit_off");
+}
