@@ -216,6 +216,7 @@ extern const char SHOP_PROJ_SQL_JIT_OFF[];
 extern const char SHOP_PROJ_SQL_PRODUCTS_LOCK[];
 extern const char SHOP_PROJ_SQL_CATEGORY_MOVE[];
 extern const char SHOP_PROJ_SQL_SALES[];
+extern const char SHOP_PROJ_SQL_SALES_FOLDED[];
 extern const char SHOP_PROJ_SQL_USER_ACTIVITY[];
 extern const char SHOP_PROJ_SQL_PRODUCT_VIEWS[];
 extern const char SHOP_PROJ_SQL_FUNNEL[];

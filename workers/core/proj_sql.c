@@ -239,6 +239,29 @@ const char SHOP_PROJ_SQL_SALES[] =
     "select 'paid', date '1970-01-01' + day, user_id, sum(sign)::bigint from o group by 2, 3 "
     "on conflict (stage, day, user_id) do update set n = t.n + excluded.n";
 
+/* The sales the fold summed itself (orders placed and paid in the batch, whose lines and
+ * total it holds: proj_analytics.c): $1..$4 user_spend rows, $5..$8 product_daily_revenue
+ * rows (product, day, currency, revenue), and category_daily from those by each product's
+ * category, probed once per product as in SHOP_PROJ_SQL_SALES. Their units and their
+ * paid stage travel with the views (SHOP_PROJ_SQL_PRODUCT_VIEWS) and the funnel. */
+const char SHOP_PROJ_SQL_SALES_FOLDED[] =
+    "with us as (insert into user_spend as t (user_id, currency, amount_minor, paid_orders) "
+    "select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) "
+    "on conflict (user_id, currency) do update set amount_minor = t.amount_minor + excluded.amount_minor, "
+    "paid_orders = t.paid_orders + excluded.paid_orders), "
+    "r as materialized (select * from unnest($5::text[], $6::int[], $7::text[], $8::bigint[]) "
+    "as u(product_id, day, currency, rev)), "
+    "c as materialized (select d.product_id, coalesce(p.category, '') as category from "
+    "(select distinct product_id from r) as d left join lateral "
+    "(select p.category from products p where p.product_id = d.product_id limit 1) as p on true), "
+    "pr as (insert into product_daily_revenue as t (product_id, day, currency, revenue_minor) "
+    "select product_id, date '1970-01-01' + day, currency, rev from r "
+    "on conflict (product_id, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor) "
+    "insert into category_daily as t (category, day, currency, revenue_minor) "
+    "select c.category, date '1970-01-01' + r.day, r.currency, sum(r.rev)::bigint "
+    "from r join c on c.product_id = r.product_id group by 1, 2, 3 "
+    "on conflict (category, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor";
+
 const char SHOP_PROJ_SQL_USER_ACTIVITY[] =
     "insert into user_activity as a (user_id, views, searches, cart_adds, orders, first_seen_ms, last_seen_ms) "
     "select * from unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], "
@@ -248,11 +271,12 @@ const char SHOP_PROJ_SQL_USER_ACTIVITY[] =
     "orders = a.orders + excluded.orders, first_seen_ms = least(a.first_seen_ms, excluded.first_seen_ms), "
     "last_seen_ms = greatest(a.last_seen_ms, excluded.last_seen_ms)";
 
+/* Views and the units of the sales the fold summed, one row per (product, day). */
 const char SHOP_PROJ_SQL_PRODUCT_VIEWS[] =
-    "insert into product_daily as t (product_id, day, views) "
-    "select u.product_id, date '1970-01-01' + u.day, u.views "
-    "from unnest($1::text[], $2::int[], $3::bigint[]) as u(product_id, day, views) "
-    "on conflict (product_id, day) do update set views = t.views + excluded.views";
+    "insert into product_daily as t (product_id, day, views, units) "
+    "select u.product_id, date '1970-01-01' + u.day, u.views, u.units "
+    "from unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[]) as u(product_id, day, views, units) "
+    "on conflict (product_id, day) do update set views = t.views + excluded.views, units = t.units + excluded.units";
 
 const char SHOP_PROJ_SQL_FUNNEL[] =
     "insert into funnel_daily as t (stage, day, user_id, n) "
