@@ -12,6 +12,7 @@
  * stored lines, in the same transaction.
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "workers/core/proj_internal.h"
@@ -283,13 +284,29 @@ static void sales_add(const struct shop_proj_fold *f, struct sales_fold *s, cons
     pd->n++;
 }
 
+struct day_row {
+    const char *product_id;
+    int32_t day;
+    int64_t views, units;
+};
+
+static int day_row_cmp(const void *a, const void *b)
+{
+    const struct day_row *x = a, *y = b;
+    int c = strcmp(x->product_id, y->product_id);
+    return c != 0 ? c : (x->day > y->day) - (x->day < y->day);
+}
+
 /* The daily rows: views, with the units of the folded sales on the same (product, day),
- * then the units of the other days. */
+ * and the units of the other days; in key order, so that the upsert walks the primary
+ * key's leaves once instead of jumping between them for every row. */
 static void plan_product_days(const struct shop_proj_fold *f, const struct sales_fold *s, struct shop_plan *plan)
 {
     struct shop_sql_cols views;
     struct shop_strmap taken;
     static char mark;
+    size_t n = 0;
+    struct day_row *rows = shop_arena_alloc(f->arena, (f->product_days.n + s->units.n + 1) * sizeof(*rows));
     shop_sql_cols_init(&views, f->arena, 4);
     shop_strmap_init(&taken, f->arena);
     for (size_t i = 0; i < f->product_days.n; i++) {
@@ -298,21 +315,30 @@ static void plan_product_days(const struct shop_proj_fold *f, const struct sales
         const struct sale_units *u = shop_strmap_get(&s->units, ku);
         if (u != NULL)
             shop_strmap_put(&taken, ku, &mark);
-        shop_sql_array_text(&views.cols[0], d->product_id);
-        shop_sql_array_int(&views.cols[1], d->day);
-        shop_sql_array_int(&views.cols[2], d->views);
-        shop_sql_array_int(&views.cols[3], u != NULL ? u->units : 0);
+        rows[n++] = (struct day_row){d->product_id, d->day, d->views, u != NULL ? u->units : 0};
     }
     for (size_t i = 0; i < s->units.n; i++) {
         const struct sale_units *u = s->units.order[i];
-        if (shop_strmap_get(&taken, day_key(f->arena, 'u', u->product_id, u->day)) != NULL)
-            continue;
-        shop_sql_array_text(&views.cols[0], u->product_id);
-        shop_sql_array_int(&views.cols[1], u->day);
-        shop_sql_array_int(&views.cols[2], 0);
-        shop_sql_array_int(&views.cols[3], u->units);
+        if (shop_strmap_get(&taken, day_key(f->arena, 'u', u->product_id, u->day)) == NULL)
+            rows[n++] = (struct day_row){u->product_id, u->day, 0, u->units};
+    }
+    qsort(rows, n, sizeof(*rows), day_row_cmp);
+    for (size_t i = 0; i < n; i++) {
+        shop_sql_array_text(&views.cols[0], rows[i].product_id);
+        shop_sql_array_int(&views.cols[1], rows[i].day);
+        shop_sql_array_int(&views.cols[2], rows[i].views);
+        shop_sql_array_int(&views.cols[3], rows[i].units);
     }
     shop_sql_cols_emit(&views, plan, "product_views", SHOP_PROJ_SQL_PRODUCT_VIEWS, NULL, 0);
+}
+
+static int sale_rev_cmp(const void *a, const void *b)
+{
+    const struct sale_rev *x = *(const struct sale_rev *const *)a, *y = *(const struct sale_rev *const *)b;
+    int c = strcmp(x->product_id, y->product_id);
+    if (c == 0)
+        c = (x->day > y->day) - (x->day < y->day);
+    return c != 0 ? c : strcmp(x->currency, y->currency);
 }
 
 static void plan_sales_folded(const struct shop_proj_fold *f, const struct sales_fold *s, struct shop_plan *plan)
@@ -326,8 +352,12 @@ static void plan_sales_folded(const struct shop_proj_fold *f, const struct sales
         shop_sql_array_int(&c.cols[2], sp->amount);
         shop_sql_array_int(&c.cols[3], sp->orders);
     }
+    const struct sale_rev **revs = shop_arena_alloc(f->arena, (s->rev.n + 1) * sizeof(*revs));
+    for (size_t i = 0; i < s->rev.n; i++)
+        revs[i] = s->rev.order[i];
+    qsort(revs, s->rev.n, sizeof(*revs), sale_rev_cmp);   /* key order, as the daily rows */
     for (size_t i = 0; i < s->rev.n; i++) {
-        const struct sale_rev *r = s->rev.order[i];
+        const struct sale_rev *r = revs[i];
         shop_sql_array_text(&c.cols[4], r->product_id);
         shop_sql_array_int(&c.cols[5], r->day);
         shop_sql_array_text(&c.cols[6], r->currency);
