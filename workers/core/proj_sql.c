@@ -197,7 +197,8 @@ const char SHOP_PROJ_SQL_CATEGORY_MOVE[] =
     "select cat, day, currency, rev from d "
     "on conflict (category, day, currency) do update set revenue_minor = g.revenue_minor + excluded.revenue_minor";
 
-/* Orders whose "reached paid" changed in the batch: $2 +1 (paid here, $3 the payment's
+/* Orders whose "reached paid" changed in the batch and that the fold could not sum itself
+ * (placed in an earlier batch, or taken back; SHOP_PROJ_SQL_SALES_FOLDED has the rest): $2 +1 (paid here, $3 the payment's
  * occurred_at) or -1 (a paid order cancelled or rejected; $3 NULL: the payment's day
  * comes from its history row, so the reversal lands on the day of the sale and the
  * totals do not depend on whether a rejection was read before or after the payment).
