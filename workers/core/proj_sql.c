@@ -174,6 +174,13 @@ const char SHOP_PROJ_SQL_PARKED_DELETE[] =
  * later one's statements see what the earlier one committed. */
 const char SHOP_PROJ_SQL_PRODUCTS_LOCK[] = "call analytics_lock_products($1::text[])";
 
+/* The category-move and sales statements probe keys through fenced laterals, which the
+ * planner costs as if each probe read a young table's worst estimate (order_lines: 176
+ * rows an order): above jit_optimize_above_cost, so every batch with a sale spent about
+ * 0.55 s compiling the sales statement (inlining, optimisation, emission) to run it in
+ * 10-170 ms. Off for the rest of the batch's transaction only; the commit resets it. */
+const char SHOP_PROJ_SQL_JIT_OFF[] = "set local jit = off";
+
 /* $1 product ids whose catalog the batch sets, $2 their new category ('' for none); runs
  * before products_upsert, while products still holds the old category. */
 const char SHOP_PROJ_SQL_CATEGORY_MOVE[] =
@@ -190,14 +197,16 @@ const char SHOP_PROJ_SQL_CATEGORY_MOVE[] =
     "select cat, day, currency, rev from d "
     "on conflict (category, day, currency) do update set revenue_minor = g.revenue_minor + excluded.revenue_minor";
 
-/* Orders whose "reached paid" changed in the batch: $2 +1 (paid here, $3 the payment's
+/* Orders whose "reached paid" changed in the batch and that the fold could not sum itself
+ * (placed in an earlier batch, or taken back; SHOP_PROJ_SQL_SALES_FOLDED has the rest): $2 +1 (paid here, $3 the payment's
  * occurred_at) or -1 (a paid order cancelled or rejected; $3 NULL: the payment's day
  * comes from its history row, so the reversal lands on the day of the sale and the
  * totals do not depend on whether a rejection was read before or after the payment).
  * From the order's stored lines (COPYed earlier in this transaction for a new order):
  * units and revenue per product and day, revenue per category, the owner's spend per
  * currency (the order total) and the paid stage of the funnel. Every lookup is a lateral
- * primary-key probe per order or product, fenced (limit 1 / offset 0) so the planner
+ * primary-key probe per order or product (the category once per product, not per day and
+ * currency of its lines), fenced (limit 1 / offset 0) so the planner
  * cannot flatten it: as a hash join over a young table's estimates the statement read
  * all of order_lines, orders and products for every batch. */
 const char SHOP_PROJ_SQL_SALES[] =
@@ -216,10 +225,12 @@ const char SHOP_PROJ_SQL_SALES[] =
     "pr as (insert into product_daily_revenue as t (product_id, day, currency, revenue_minor) "
     "select product_id, date '1970-01-01' + day, currency, rev from l "
     "on conflict (product_id, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor), "
+    "c as materialized (select d.product_id, coalesce(p.category, '') as category from "
+    "(select distinct product_id from l) as d left join lateral "
+    "(select p.category from products p where p.product_id = d.product_id limit 1) as p on true), "
     "cd as (insert into category_daily as t (category, day, currency, revenue_minor) "
-    "select coalesce(p.category, ''), date '1970-01-01' + l.day, l.currency, sum(l.rev)::bigint "
-    "from l left join lateral (select p.category from products p where p.product_id = l.product_id limit 1) as p on true "
-    "group by 1, 2, 3 "
+    "select c.category, date '1970-01-01' + l.day, l.currency, sum(l.rev)::bigint "
+    "from l join c on c.product_id = l.product_id group by 1, 2, 3 "
     "on conflict (category, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor), "
     "us as (insert into user_spend as t (user_id, currency, amount_minor, paid_orders) "
     "select user_id, currency, sum(sign * total_minor)::bigint, sum(sign)::bigint from o group by 1, 2 "
@@ -228,6 +239,29 @@ const char SHOP_PROJ_SQL_SALES[] =
     "insert into funnel_daily as t (stage, day, user_id, n) "
     "select 'paid', date '1970-01-01' + day, user_id, sum(sign)::bigint from o group by 2, 3 "
     "on conflict (stage, day, user_id) do update set n = t.n + excluded.n";
+
+/* The sales the fold summed itself (orders placed and paid in the batch, whose lines and
+ * total it holds: proj_analytics.c): $1..$4 user_spend rows, $5..$8 product_daily_revenue
+ * rows (product, day, currency, revenue), and category_daily from those by each product's
+ * category, probed once per product as in SHOP_PROJ_SQL_SALES. Their units and their
+ * paid stage travel with the views (SHOP_PROJ_SQL_PRODUCT_VIEWS) and the funnel. */
+const char SHOP_PROJ_SQL_SALES_FOLDED[] =
+    "with us as (insert into user_spend as t (user_id, currency, amount_minor, paid_orders) "
+    "select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) "
+    "on conflict (user_id, currency) do update set amount_minor = t.amount_minor + excluded.amount_minor, "
+    "paid_orders = t.paid_orders + excluded.paid_orders), "
+    "r as materialized (select * from unnest($5::text[], $6::int[], $7::text[], $8::bigint[]) "
+    "as u(product_id, day, currency, rev)), "
+    "c as materialized (select d.product_id, coalesce(p.category, '') as category from "
+    "(select distinct product_id from r) as d left join lateral "
+    "(select p.category from products p where p.product_id = d.product_id limit 1) as p on true), "
+    "pr as (insert into product_daily_revenue as t (product_id, day, currency, revenue_minor) "
+    "select product_id, date '1970-01-01' + day, currency, rev from r "
+    "on conflict (product_id, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor) "
+    "insert into category_daily as t (category, day, currency, revenue_minor) "
+    "select c.category, date '1970-01-01' + r.day, r.currency, sum(r.rev)::bigint "
+    "from r join c on c.product_id = r.product_id group by 1, 2, 3 "
+    "on conflict (category, day, currency) do update set revenue_minor = t.revenue_minor + excluded.revenue_minor";
 
 const char SHOP_PROJ_SQL_USER_ACTIVITY[] =
     "insert into user_activity as a (user_id, views, searches, cart_adds, orders, first_seen_ms, last_seen_ms) "
@@ -238,11 +272,12 @@ const char SHOP_PROJ_SQL_USER_ACTIVITY[] =
     "orders = a.orders + excluded.orders, first_seen_ms = least(a.first_seen_ms, excluded.first_seen_ms), "
     "last_seen_ms = greatest(a.last_seen_ms, excluded.last_seen_ms)";
 
+/* Views and the units of the sales the fold summed, one row per (product, day). */
 const char SHOP_PROJ_SQL_PRODUCT_VIEWS[] =
-    "insert into product_daily as t (product_id, day, views) "
-    "select u.product_id, date '1970-01-01' + u.day, u.views "
-    "from unnest($1::text[], $2::int[], $3::bigint[]) as u(product_id, day, views) "
-    "on conflict (product_id, day) do update set views = t.views + excluded.views";
+    "insert into product_daily as t (product_id, day, views, units) "
+    "select u.product_id, date '1970-01-01' + u.day, u.views, u.units "
+    "from unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[]) as u(product_id, day, views, units) "
+    "on conflict (product_id, day) do update set views = t.views + excluded.views, units = t.units + excluded.units";
 
 const char SHOP_PROJ_SQL_FUNNEL[] =
     "insert into funnel_daily as t (stage, day, user_id, n) "

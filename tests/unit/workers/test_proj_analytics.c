@@ -134,14 +134,58 @@ Test(proj_analytics, placed_and_paid_in_one_batch_is_a_sale_on_the_payment_day)
     FOLD(at(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), 10),
          at(ev_as(ev_paid(&arena, 2, "u1", "o1"), "service", "pay"), DAY + 7),
          at(ev_as(ev_shipped(&arena, 3, "u1", "o1"), "service", "ship"), 2 * DAY));   /* still sold */
-    assert_param(plan, "sales", 0, "{\"o1\"}");
-    assert_param(plan, "sales", 1, "{1}");
-    assert_param(plan, "sales", 2, "{86400007}");
+    /* summed by the fold, which holds the lines and the total: no lookup of stored rows */
+    assert_absent(plan, "sales");
+    assert_param(plan, "sales_folded", 0, "{\"u1\"}");   /* user_spend */
+    assert_param(plan, "sales_folded", 1, "{\"GBP\"}");
+    assert_param(plan, "sales_folded", 2, "{500}");
+    assert_param(plan, "sales_folded", 3, "{1}");
+    assert_param(plan, "sales_folded", 4, "{\"p1\",\"p2\"}");   /* product_daily_revenue, category_daily */
+    assert_param(plan, "sales_folded", 5, "{1,1}");
+    assert_param(plan, "sales_folded", 6, "{\"GBP\",\"GBP\"}");
+    assert_param(plan, "sales_folded", 7, "{200,300}");
+    assert_param(plan, "product_views", 0, "{\"p1\",\"p2\"}");  /* units beside the (no) views */
+    assert_param(plan, "product_views", 1, "{1,1}");
+    assert_param(plan, "product_views", 2, "{0,0}");
+    assert_param(plan, "product_views", 3, "{2,3}");
+    assert_param(plan, "funnel", 0, "{\"placed\",\"paid\"}");
+    assert_param(plan, "funnel", 1, "{0,1}");
+    assert_param(plan, "funnel", 2, "{\"u1\",\"u1\"}");
+    assert_param(plan, "funnel", 3, "{1,1}");
     assert_param(plan, "products_lock", 0, "{\"p1\",\"p2\"}");
-    int sales = stmt_index(plan, "sales"), copy = stmt_index(plan, "order_lines_copy");
-    int hist = stmt_index(plan, "order_history");
-    cr_assert(gt(int, sales, copy), "the sale reads the lines the batch copies");
-    cr_assert(gt(int, sales, hist));
+    int sales = stmt_index(plan, "sales_folded"), upsert = stmt_index(plan, "products_upsert");
+    cr_assert(gt(int, sales, upsert), "the category is the one the batch leaves");
+}
+
+Test(proj_analytics, folded_sales_share_rows_with_views_and_sum_per_day_product_and_currency)
+{
+    static const char *const P1[] = {"p1"};
+    static const int Q1[] = {4};
+    FOLD(at(ev_view(&arena, 1, "u1", "p1"), DAY + 1), at(ev_view(&arena, 2, "u1", "p3"), DAY + 2),
+         ev_placed(&arena, 3, "u1", "o1", 2, P12, Q23), at(ev_as(ev_paid(&arena, 4, "u1", "o1"), "service", "pay"), DAY + 3),
+         ev_placed(&arena, 5, "u1", "o2", 1, P1, Q1), at(ev_as(ev_paid(&arena, 6, "u1", "o2"), "service", "pay"), DAY + 4));
+    assert_param(plan, "product_views", 0, "{\"p1\",\"p2\",\"p3\"}");   /* in key order */
+    assert_param(plan, "product_views", 1, "{1,1,1}");
+    assert_param(plan, "product_views", 2, "{1,0,1}");
+    assert_param(plan, "product_views", 3, "{6,3,0}");
+    assert_param(plan, "sales_folded", 0, "{\"u1\"}");
+    assert_param(plan, "sales_folded", 2, "{900}");
+    assert_param(plan, "sales_folded", 3, "{2}");
+    assert_param(plan, "sales_folded", 4, "{\"p1\",\"p2\"}");
+    assert_param(plan, "sales_folded", 7, "{600,300}");
+    assert_param(plan, "funnel", 0, "{\"viewed\",\"placed\",\"paid\"}");
+    assert_param(plan, "funnel", 3, "{2,2,2}");
+}
+
+Test(proj_analytics, an_order_placed_earlier_and_paid_now_is_summed_from_its_stored_rows)
+{
+    struct shop_proj_fold *f = shop_proj_fold_new(&arena);
+    shop_proj_fold_known_order(f, "o9", "confirmed", "u1", "p1", 2);
+    FOLD_INTO(f, at(ev_as(ev_paid(&arena, 1, "u1", "o9"), "service", "pay"), DAY));
+    assert_param(plan, "sales", 0, "{\"o9\"}");
+    assert_param(plan, "sales", 1, "{1}");
+    assert_param(plan, "sales", 2, "{86400000}");
+    assert_absent(plan, "sales_folded");
 }
 
 Test(proj_analytics, paid_then_cancelled_in_one_batch_nets_to_nothing)
@@ -206,10 +250,30 @@ Test(proj_analytics, statements_fit_the_plan)
               ev_add(&arena, 3, "u1", "p1", 1, -1), ev_clear(&arena, 4, "u1"), ev_remove(&arena, 5, "u1", "p3"),
               ev_set(&arena, 6, "u1", "p4", 2), ev_placed(&arena, 7, "u1", "o1", 2, P12, Q23),
               ev_as(ev_cancelled(&arena, 8, "u1", "o9"), "shopper", "u1"), ev_placed(&arena, 9, "u1", "o1", 2, P12, Q23),
-              ev_reserved(&arena, 10, "u1", "o404", "p1", 1));
+              ev_reserved(&arena, 10, "u1", "o404", "p1", 1), ev_placed(&arena, 11, "u1", "o2", 2, P12, Q23),
+              ev_as(ev_paid(&arena, 12, "u1", "o2"), "service", "pay"));
     shop_proj_fold_offset(f, "t", 0, 10);
     cr_assert(shop_proj_plan_build(f, "g", 42, plan, NULL) == 0);
+    cr_assert(ge(int, stmt_index(plan, "sales"), 0));
+    cr_assert(ge(int, stmt_index(plan, "sales_folded"), 0));
+    cr_assert(ge(int, stmt_index(plan, "jit_off"), 0));
     cr_assert(lt(int, plan->n, SHOP_PLAN_STMTS_MAX), "room for the commit");
     for (int i = 0; i < plan->n; i++)
         cr_assert(eq(ptr, strstr(plan->stmts[i].sql, "u1"), NULL), "values never reach SQL text");
+}
+
+Test(proj_analytics, no_jit_for_a_batch_with_sales_or_category_moves)
+{
+    FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_as(ev_paid(&arena, 2, "u1", "o1"), "service", "pay"));
+    int jit = stmt_index(plan, "jit_off"), sales = stmt_index(plan, "sales_folded");
+    cr_assert(ge(int, jit, 0), "no jit_off");
+    cr_assert(eq(str, (char *)plan->stmts[jit].sql, (char *)SHOP_PROJ_SQL_JIT_OFF));
+    cr_assert(lt(int, jit, sales), "compiling the sales statement cost more than running it");
+    cr_assert(eq(int, stmt_index(plan, "products_lock"), 0));
+}
+
+Test(proj_analytics, jit_stays_for_a_batch_without_them)
+{
+    FOLD(ev_view(&arena, 1, "u1", "p3"));
+    assert_absent(plan, "jit_off");
 }
