@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * HTTP side of the edge shell: listeners, the router (request dispatch to the
- * handlers), h2o's own errors turned into problem bodies, /healthz and /metrics.
+ * handlers), h2o's own errors turned into problem bodies, /healthz, /metrics and
+ * /v1/openapi.yaml (docs/openapi.yaml, compiled in).
  * Responses are edge/respond.c's, authentication edge/auth.c's: the handlers call
  * those, never this file. Loop threads; the only shared state is struct edge's
  * atomics.
@@ -149,6 +150,10 @@ static void dispatch(struct edge_thread *t, h2o_req_t *req, const struct shop_ed
     switch (m->route) {
     case SHOP_ROUTE_EVENTS:
         edge_ingest(t, req);
+        return;
+    case SHOP_ROUTE_OPENAPI:
+        edge_respond(t, req, m->route, 200, "application/yaml", edge_openapi_yaml,
+                     edge_openapi_yaml_len);
         return;
     case SHOP_ROUTE_HEALTHZ:
         edge_respond(t, req, m->route, 200, "application/json", H2O_STRLIT("{\"status\":\"ok\"}"));
