@@ -57,7 +57,12 @@ it_wait "p1 projected" 60 curl -fsS -o /dev/null -H "Authorization: Bearer $SHOP
 r=$(it_post "$SHOPPER_TOKEN" '{"events":[{"type":"cart.item_added","product_id":"p1","quantity":2,"unit_price":{"amount_minor":1250,"currency":"GBP"}},{"type":"order.placed","order_id":"o1","lines":[{"product_id":"p1","quantity":1,"unit_price":{"amount_minor":1250,"currency":"GBP"}}]}]}')
 [ "${r%% *}" = 202 ] || fail "cart and order: $r"
 it_wait "o1 projected" 60 curl -fsS -o /dev/null -H "Authorization: Bearer $SHOPPER_TOKEN" "$IT_URL/v1/orders/o1"
-ok "edge, projector and inventory up; p1, p2, o1 and the ML rows in place"
+# A paid order of the shopper's, imported by the admin at event time 2023-11-15 (the day
+# the analytics examples name), so paid orders and what is summed from them show rows.
+r=$(it_post "$ADMIN_TOKEN" '{"events":[{"type":"product.viewed","user_id":"'"$shopper"'","product_id":"p1","at":1700009000000},{"type":"order.placed","user_id":"'"$shopper"'","order_id":"o2","at":1700010000000,"lines":[{"product_id":"p1","quantity":3,"unit_price":{"amount_minor":1250,"currency":"GBP"}}]},{"type":"order.paid","user_id":"'"$shopper"'","order_id":"o2","at":1700010001000,"amount":{"amount_minor":3750,"currency":"GBP"}}]}')
+[ "${r%% *}" = 202 ] || fail "paid order: $r"
+it_wait "o2 paid" 60 bash -c "curl -fsS -H 'Authorization: Bearer $ADMIN_TOKEN' '$IT_URL/v1/orders/o2' | grep -Eq '\"status\" *: *\"paid\"'"
+ok "edge, projector and inventory up; p1, p2, o1, the paid o2 and the ML rows in place"
 
 curl -fsS -D "$IT_TMP/doc.hdrs" -o "$IT_TMP/served.yaml" "$IT_URL/v1/openapi.yaml" || fail "GET /v1/openapi.yaml"
 cmp -s "$doc" "$IT_TMP/served.yaml" || fail "GET /v1/openapi.yaml is not docs/openapi.yaml"
