@@ -79,11 +79,12 @@ checks=$checks,negative_data_rejection
 examples=${SHOPSTREAM_CONTRACT_EXAMPLES:-30}
 st_version=$("$venv/bin/schemathesis" --version)
 # st NAME TOKEN [schemathesis args...]: one run against the served document. From $IT_TMP:
-# schemathesis keeps its cache (.schemathesis/) in the working directory.
+# schemathesis keeps its cache (.schemathesis/) in the working directory. hooks.py makes it
+# send the protobuf body too.
 st() {
     local name=$1 token=$2; shift 2
     echo "$st_version, as $name: at most $examples examples per operation and phase"
-    (cd "$IT_TMP" && "$venv/bin/schemathesis" run "$IT_URL/v1/openapi.yaml" --url "$IT_URL" \
+    (cd "$IT_TMP" && SCHEMATHESIS_HOOKS=$here/hooks.py "$venv/bin/schemathesis" run "$IT_URL/v1/openapi.yaml" --url "$IT_URL" \
         -H "Authorization: Bearer $token" --checks "$checks" --max-examples "$examples" \
         --phases examples,coverage,fuzzing --workers 2 --request-timeout 10 --seed 9 \
         --suppress-health-check too_slow,filter_too_much,data_too_large --no-color \
