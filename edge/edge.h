@@ -120,6 +120,10 @@ struct edge_thread {
     void (*on_watch)(struct edge_thread *t);   /* loop thread: the offsets moved */
 };
 
+/* docs/openapi.yaml, embedded at build time (edge/embed.cmake): GET /v1/openapi.yaml. */
+extern const char edge_openapi_yaml[];
+extern const size_t edge_openapi_yaml_len;
+
 /* respond.c — loop thread: every handler answers through these */
 void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,
                   const char *content_type, const char *body, size_t len);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * HTTP side of the edge shell: listeners, the router (request dispatch to the
- * handlers), h2o's own 413 turned into a problem body, /healthz and /metrics.
+ * handlers), h2o's own errors turned into problem bodies, /healthz, /metrics and
+ * /v1/openapi.yaml (docs/openapi.yaml, compiled in).
  * Responses are edge/respond.c's, authentication edge/auth.c's: the handlers call
  * those, never this file. Loop threads; the only shared state is struct edge's
  * atomics.
@@ -20,8 +21,9 @@
 #include "base/shop_arena.h"
 
 /* h2o refuses a body past max_request_entity_size itself, before any handler runs, with a
- * plain-text 413 (h2o_send_error_413 on the host's fallback path). This output filter sees
- * that response before its headers leave and swaps in our problem body naming the limit. */
+ * plain-text 413 (h2o_send_error_413 on the host's fallback path), and a broken chunked body
+ * with a plain-text 400. This output filter sees such a response before its headers leave
+ * and swaps in our problem body (the 413's naming the limit), so every error is one. */
 struct problem_ostream {
     h2o_ostream_t super;
     h2o_iovec_t body;
@@ -38,9 +40,9 @@ static void on_problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bu
     h2o_ostream_send_next(&p->super, req, n != 0 ? &p->body : NULL, n, state);
 }
 
-static bool is_h2o_own_413(h2o_req_t *req)
+static bool is_h2o_own_error(h2o_req_t *req)
 {
-    if (req->res.status != 413)
+    if (req->res.status < 400)
         return false;
     ssize_t i = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
     return i < 0 || !h2o_memis(req->res.headers.entries[i].value.base,
@@ -61,12 +63,19 @@ static enum shop_edge_route route_of(h2o_req_t *req)
 /* Loop thread: the response's headers are about to be set up. */
 static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
 {
-    if (is_h2o_own_413(req)) {
+    if (is_h2o_own_error(req)) {
         struct edge_thread *t = H2O_STRUCT_FROM_MEMBER(struct edge_thread, ctx, req->conn->ctx);
-        struct shop_problem p = {.index = -1, .field = "body"};
-        edge_too_large_detail(t->edge, p.detail, sizeof(p.detail));
+        int status = req->res.status;
+        struct shop_problem p = {.index = -1};
+        if (status == 413) {
+            snprintf(p.field, sizeof(p.field), "body");
+            edge_too_large_detail(t->edge, p.detail, sizeof(p.detail));
+        } else {
+            snprintf(p.detail, sizeof(p.detail), "the HTTP layer refused the request: %s",
+                     req->res.reason != NULL ? req->res.reason : edge_reason(status));
+        }
         struct shop_arena arena = SHOP_ARENA_INIT;
-        const char *json = shop_problem_json(&p, 413, edge_reason(413), &arena);
+        const char *json = shop_problem_json(&p, status, edge_reason(status), &arena);
         struct problem_ostream *o = (void *)h2o_add_ostream(req, sizeof(*o), slot);
         o->body = h2o_strdup(&req->pool, json, strlen(json));
         o->sent = false;
@@ -80,7 +89,8 @@ static void on_setup_ostream(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
                               H2O_STRLIT("no-store"));
         edge_respond_cors(t, req);
         req->res.content_length = o->body.len;
-        shop_edge_metrics_request(&t->edge->metrics, route_of(req), 413);
+        req->res.reason = edge_reason(status);
+        shop_edge_metrics_request(&t->edge->metrics, route_of(req), status);
     }
     h2o_setup_next_ostream(req, slot);
 }
@@ -106,7 +116,10 @@ static void answer_preflight(struct edge_thread *t, h2o_req_t *req, const struct
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("access-control-max-age"),
                               0, NULL, h2o_strdup(&req->pool, age, (size_t)n).base, (size_t)n);
     }
-    edge_respond(t, req, m->route, pf.status, NULL, "", 0);
+    if (pf.status == 204)
+        edge_respond(t, req, m->route, pf.status, NULL, "", 0);
+    else
+        edge_problem(t, req, m->route, pf.status, -1, pf.field, pf.detail, NULL);
 }
 
 static void answer_metrics(struct edge_thread *t, h2o_req_t *req)
@@ -137,6 +150,10 @@ static void dispatch(struct edge_thread *t, h2o_req_t *req, const struct shop_ed
     switch (m->route) {
     case SHOP_ROUTE_EVENTS:
         edge_ingest(t, req);
+        return;
+    case SHOP_ROUTE_OPENAPI:
+        edge_respond(t, req, m->route, 200, "application/yaml", edge_openapi_yaml,
+                     edge_openapi_yaml_len);
         return;
     case SHOP_ROUTE_HEALTHZ:
         edge_respond(t, req, m->route, 200, "application/json", H2O_STRLIT("{\"status\":\"ok\"}"));

@@ -38,7 +38,7 @@ const char *edge_reason(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
-    case 413: return "Payload Too Large";
+    case 413: return "Content Too Large";   /* RFC 9110's name, as shop_problem_json's */
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
@@ -96,7 +96,9 @@ void edge_problem(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route ro
 {
     struct shop_problem p = {.index = index};
     snprintf(p.field, sizeof(p.field), "%s", field != NULL ? field : "");
-    snprintf(p.detail, sizeof(p.detail), "%s", detail != NULL ? detail : "");
+    /* Every problem has a detail, so every problem has the same members. */
+    snprintf(p.detail, sizeof(p.detail), "%s",
+             detail != NULL && detail[0] != '\0' ? detail : edge_reason(status));
     struct shop_arena arena = SHOP_ARENA_INIT;
     char *json = shop_problem_json(&p, status, edge_reason(status), &arena);
     size_t len = strlen(json);

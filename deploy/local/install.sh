@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Installs what a fresh Debian 12 machine lacks: build tools and libraries from
 # Debian, PostgreSQL, and the Apache Kafka broker jars from Maven Central
-# (cached, so a second run needs no network). Safe to run again.
+# (cached, so a second run needs no network). Safe to run again. The contract
+# test's PyPI tools go into a venv (python3-venv) it makes itself
+# (tests/integration/contract/run.sh).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -10,7 +12,7 @@ PKGS=(build-essential cmake pkg-config git
       libh2o-evloop-dev libuv1-dev librdkafka-dev libpq-dev
       libprotobuf-c-dev protobuf-c-compiler libjwt-dev libjansson-dev uuid-dev zlib1g-dev libssl-dev
       libcriterion-dev libcurl4-openssl-dev postgresql kcat curl default-jre-headless maven
-      python3 python3-sklearn python3-yaml ninja-build jq clang openssl
+      python3 python3-sklearn python3-yaml python3-venv ninja-build jq clang openssl
       libclang-rt-14-dev)   # clang only recommends its runtime; libFuzzer and the sanitizers need it
 
 missing=()

@@ -93,8 +93,14 @@ void shop_edge_cors_preflight(const struct shop_edge_cors *c, const char *origin
 {
     memset(out, 0, sizeof(*out));
     out->status = 403;
+    out->field = "origin";
+    out->detail = c->enabled ? "origin not allowed" : "cross-origin requests are not enabled";
     const char *allow = shop_edge_cors_allow_origin(c, origin, origin_len);
-    if (allow == NULL || method == NULL || method_len == 0)
+    if (allow == NULL)
+        return;
+    out->field = "access-control-request-method";
+    out->detail = "method not allowed here";
+    if (method == NULL || method_len == 0)
         return;
     /* Method names are case-sensitive (RFC 9110 9.1). */
     const char *p = route_methods;
@@ -107,9 +113,15 @@ void shop_edge_cors_preflight(const struct shop_edge_cors *c, const char *origin
         method_ok = m == method_len && memcmp(item, method, m) == 0;
         p = comma != NULL ? comma + 1 : p + strlen(p);
     }
-    if (!method_ok || (headers != NULL && !headers_allowed(headers, headers_len)))
+    if (!method_ok)
+        return;
+    out->field = "access-control-request-headers";
+    out->detail = "header not allowed";
+    if (headers != NULL && !headers_allowed(headers, headers_len))
         return;
     out->status = 204;
+    out->field = NULL;
+    out->detail = NULL;
     out->allow_origin = allow;
     out->allow_methods = route_methods;
     out->allow_headers = SHOP_CORS_ALLOW_HEADERS;

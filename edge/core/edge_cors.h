@@ -42,6 +42,9 @@ struct shop_edge_preflight {
     const char *allow_methods;
     const char *allow_headers;
     int max_age_s;
+    /* Refused: the request part at fault, for the problem body. */
+    const char *field;          /* "origin", "access-control-request-method", ...-headers */
+    const char *detail;
 };
 
 /** Answers an OPTIONS preflight: the origin must be allowed, the requested method must be in

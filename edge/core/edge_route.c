@@ -43,6 +43,7 @@ static const struct route_def routes[] = {
      ARG(SHOP_ARG_FROM) | ARG(SHOP_ARG_TO) | ARG(SHOP_ARG_LIMIT) | ARG(SHOP_ARG_BY)},
     {SHOP_ROUTE_FUNNEL, "GET", "/v1/analytics/funnel", false, "", "funnel",
      ARG(SHOP_ARG_FROM) | ARG(SHOP_ARG_TO)},
+    {SHOP_ROUTE_OPENAPI, "GET", "/v1/openapi.yaml", false, "", "openapi", 0},
     {SHOP_ROUTE_HEALTHZ, "GET", "/healthz", false, "", "healthz", 0},
     {SHOP_ROUTE_READYZ, "GET", "/readyz", false, "", "readyz", 0},
     {SHOP_ROUTE_METRICS, "GET", "/metrics", false, "", "metrics", 0},

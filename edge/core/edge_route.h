@@ -26,6 +26,7 @@ enum shop_edge_route {
     SHOP_ROUTE_REVENUE,     /* GET /v1/analytics/revenue?from=&to=&by= (admin) */
     SHOP_ROUTE_TOP_PRODUCTS,/* GET /v1/analytics/top-products?from=&to=&limit=&by= (admin) */
     SHOP_ROUTE_FUNNEL,      /* GET /v1/analytics/funnel?from=&to= (admin) */
+    SHOP_ROUTE_OPENAPI,     /* GET /v1/openapi.yaml: the contract, no token */
     SHOP_ROUTE_HEALTHZ,
     SHOP_ROUTE_READYZ,
     SHOP_ROUTE_METRICS,

@@ -9,6 +9,7 @@
       GET /healthz; prints one status code per connection ("none" when the edge closed it
       without an answer), then "ready", and keeps every connection open until stdin closes.
   rawhttp.py get PORT                    one GET /healthz; prints the whole response.
+  rawhttp.py send PORT TEXT              sends TEXT (\\r\\n escapes) as it is; prints the whole response.
   rawhttp.py blackhole                   listens on a free port, prints it, accepts every
       connection and never answers (a broker that hangs), until stdin closes.
 """
@@ -99,6 +100,12 @@ def get(port):
     sys.stdout.write(read_response(s).decode("latin-1"))
 
 
+def send(port, text):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(text.replace("\\r", "\r").replace("\\n", "\n").encode("latin-1"))
+    sys.stdout.write(read_response(s).decode("latin-1"))
+
+
 def blackhole():
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
@@ -126,6 +133,8 @@ def main():
         hold(int(sys.argv[2]), int(sys.argv[3]))
     elif cmd == "get":
         get(int(sys.argv[2]))
+    elif cmd == "send":
+        send(int(sys.argv[2]), sys.argv[3])
     elif cmd == "blackhole":
         blackhole()
     else:

@@ -144,6 +144,8 @@ check "preflight allow-headers" hdr_has '^access-control-allow-headers: Authoriz
 check "preflight max-age" hdr_has '^access-control-max-age: '
 req OPTIONS /v1/events -H 'Origin: https://evil.example' -H 'Access-Control-Request-Method: POST'
 check "preflight from unknown origin 403" [ "$STATUS" = 403 ]
+check "refused preflight is a problem body" hdr_has '^content-type: application/problem+json'
+check "refused preflight names the origin" body_has '"field":"origin"'
 req GET /healthz -H 'Origin: https://shop.example'
 check "actual request carries allow-origin" hdr_has '^access-control-allow-origin: https://shop.example'
 

@@ -44,6 +44,11 @@ start_edge "$PREFIX" "$BROKERS" SHOPSTREAM_EDGE_THREADS=
 EDGE=$REAL_EDGE
 check "one allowed CPU: one loop thread (host has $(getconf _NPROCESSORS_ONLN))" \
     grep -q 'msg="listening".* threads=1$' "$TMP/edge.log"
+# h2o's own refusals (here a broken chunked body) are problem bodies like every error.
+$RAW send "$PORT" 'POST /v1/events HTTP/1.1\r\nHost: e\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n' >"$TMP/chunked.out"
+check "broken chunked body: 400" grep -q '^HTTP/1.1 400 ' "$TMP/chunked.out"
+check "broken chunked body: problem body" grep -qi '^content-type: application/problem+json' "$TMP/chunked.out"
+check "broken chunked body: problem members" grep -q '"title":"Bad Request","status":400,"detail":' "$TMP/chunked.out"
 stop_edge
 
 # ---- no cleartext HTTP/2 ----------------------------------------------------------

@@ -68,3 +68,31 @@ Test(cors, preflight_refuses_origin_method_or_header)
     cr_assert_eq(pf.status, 403);
     cr_assert_null(pf.allow_origin);
 }
+
+/* A refused preflight is a problem body naming the request part at fault. */
+Test(cors, preflight_refusal_names_the_part)
+{
+    struct shop_edge_cors c;
+    shop_edge_cors_parse(&c, "https://a.example", NULL);
+    struct shop_edge_preflight pf;
+    shop_edge_cors_preflight(&c, S("https://evil"), S("POST"), NULL, 0, "POST, OPTIONS", &pf);
+    cr_assert_str_eq(pf.field, "origin");
+    cr_assert_str_eq(pf.detail, "origin not allowed");
+    shop_edge_cors_preflight(&c, S("https://a.example"), NULL, 0, NULL, 0, "POST, OPTIONS", &pf);
+    cr_assert_str_eq(pf.field, "access-control-request-method");
+    shop_edge_cors_preflight(&c, S("https://a.example"), S("DELETE"), NULL, 0, "POST, OPTIONS", &pf);
+    cr_assert_str_eq(pf.field, "access-control-request-method");
+    shop_edge_cors_preflight(&c, S("https://a.example"), S("POST"), S("x-admin"), "POST, OPTIONS",
+                             &pf);
+    cr_assert_str_eq(pf.field, "access-control-request-headers");
+    shop_edge_cors_preflight(&c, S("https://a.example"), S("POST"), NULL, 0, "POST, OPTIONS", &pf);
+    cr_assert_eq(pf.status, 204);
+    cr_assert_null(pf.field);
+
+    struct shop_edge_cors off;
+    shop_edge_cors_parse(&off, NULL, NULL);
+    shop_edge_cors_preflight(&off, S("https://a.example"), S("POST"), NULL, 0, "POST, OPTIONS", &pf);
+    cr_assert_eq(pf.status, 403);
+    cr_assert_str_eq(pf.field, "origin");
+    cr_assert_str_eq(pf.detail, "cross-origin requests are not enabled");
+}

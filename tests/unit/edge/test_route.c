@@ -26,6 +26,10 @@ Test(route, matches_fixed_paths)
     cr_assert_eq(match("GET", "/healthz").route, SHOP_ROUTE_HEALTHZ);
     cr_assert_eq(match("GET", "/readyz").route, SHOP_ROUTE_READYZ);
     cr_assert_eq(match("GET", "/metrics").route, SHOP_ROUTE_METRICS);
+    cr_assert_eq(match("GET", "/v1/openapi.yaml").route, SHOP_ROUTE_OPENAPI);
+    cr_assert_eq(match("GET", "/v1/openapi.yaml").status, 0);
+    cr_assert_eq(match("POST", "/v1/openapi.yaml").status, 405);
+    cr_assert_str_eq(shop_edge_route_name(SHOP_ROUTE_OPENAPI), "openapi");
 }
 
 Test(route, extracts_ids)
