@@ -223,10 +223,10 @@ static const char sql_funnel[] =
 
 static const char sql_ready[] = "select 1::text";
 
-/* A decimal count, 1..max. */
-static int parse_count(const char *s, int max, int *out)
+/* Decimal digits only, 0..max (no sign, no blanks). */
+static int parse_decimal(const char *s, int64_t max, int64_t *out)
 {
-    int v = 0;
+    int64_t v = 0;
     if (*s == '\0')
         return SHOP_EINVAL;
     for (; *s != '\0'; s++) {
@@ -236,9 +236,17 @@ static int parse_count(const char *s, int max, int *out)
         if (v > max)
             return SHOP_EINVAL;
     }
-    if (v < 1)
-        return SHOP_EINVAL;
     *out = v;
+    return 0;
+}
+
+/* A decimal count, 1..max. */
+static int parse_count(const char *s, int max, int *out)
+{
+    int64_t v;
+    if (parse_decimal(s, max, &v) != 0 || v < 1)
+        return SHOP_EINVAL;
+    *out = (int)v;
     return 0;
 }
 
@@ -258,18 +266,7 @@ static int init_count(const struct shop_edge_match *m, enum shop_edge_arg a, int
 /* A time in UTC epoch milliseconds: decimal digits, 0..SHOP_READ_TIME_MAX_MS. */
 static int parse_time_ms(const char *s, int64_t *out)
 {
-    int64_t v = 0;
-    if (*s == '\0')
-        return SHOP_EINVAL;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return SHOP_EINVAL;
-        v = v * 10 + (*s - '0');
-        if (v > SHOP_READ_TIME_MAX_MS)
-            return SHOP_EINVAL;
-    }
-    *out = v;
-    return 0;
+    return parse_decimal(s, SHOP_READ_TIME_MAX_MS, out);
 }
 
 #define DAY_MS INT64_C(86400000)
