@@ -21,74 +21,16 @@ fresh and showed their write, and how many plain reads did (the eventual read's 
 SHOPSTREAM_JWT_SECRET signs the tokens (HS256). Debian's python3, standard library only.
 """
 import argparse
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import os
-import random
 import sys
 import threading
 import time
 import urllib.parse
 
-
-def b64url(raw):
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def mint(secret, sub, role=None, ttl_s=3600):
-    now = int(time.time())
-    claims = {"sub": sub, "iat": now, "exp": now + ttl_s}
-    if role:
-        claims["role"] = role
-    head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    body = b64url(json.dumps(claims, separators=(",", ":")).encode())
-    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64url(sig)}"
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection, reopened after an error."""
-
-    def __init__(self, host, port):
-        self.host, self.port, self.conn = host, port, None
-
-    def request(self, method, path, body=None, headers=None):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            self.conn.request(method, path, body=body, headers=headers or {})
-            res = self.conn.getresponse()
-            data = res.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = None
-            raise
-        return res.status, {k.lower(): v for k, v in res.getheaders()}, data
-
-
-def pct(values, p):
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(p / 100.0 * len(s)))]
-
-
-def load_loop(cli, token, run, batch, interval_s, stop, sent):
-    rnd = random.Random()
-    while not stop.is_set():
-        events = [{"type": "cart.item_added", "user_id": f"{run}-load{rnd.randrange(500)}",
-                   "product_id": f"load-p{rnd.randrange(200)}", "quantity": 1} for _ in range(batch)]
-        try:
-            st, _, _ = cli.request("POST", "/v1/events", json.dumps({"events": events}),
-                                   {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-            if st == 202:
-                sent.append(batch)
-        except (http.client.HTTPException, OSError):
-            pass
-        stop.wait(interval_s)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from shop_http import Client, load_loop, mint, percentile as pct  # noqa: E402
 
 
 def shows(data, user, product, qty):
@@ -151,7 +93,8 @@ def main():
     service = mint(secret, f"{args.run}-gen", role="service")
     loaders = [threading.Thread(target=load_loop, daemon=True,
                                 args=(Client(url.hostname, url.port), service, args.run, args.load_batch,
-                                      args.load_interval_ms / 1000.0, stop, sent))
+                                      args.load_interval_ms / 1000.0, stop,
+                                      lambda st, n: sent.append(n) if st == 202 else None))
                for _ in range(args.load_threads)]
     for t in loaders:
         t.start()

@@ -18,79 +18,16 @@ without the header (a control: the check must then fail). Prints one summary lin
 key=value; exits 0 only when every pair was fresh and right.
 """
 import argparse
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import os
-import random
 import sys
 import threading
 import time
 import urllib.parse
 
-
-def b64url(raw):
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def mint(secret, sub, role=None, ttl_s=3600):
-    """An HS256 token as shopstream-token signs it."""
-    now = int(time.time())
-    claims = {"sub": sub, "iat": now, "exp": now + ttl_s}
-    if role:
-        claims["role"] = role
-    head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    body = b64url(json.dumps(claims, separators=(",", ":")).encode())
-    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{b64url(sig)}"
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection, reopened after an error."""
-
-    def __init__(self, host, port):
-        self.host, self.port, self.conn = host, port, None
-
-    def request(self, method, path, body=None, headers=None):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            self.conn.request(method, path, body=body, headers=headers or {})
-            res = self.conn.getresponse()
-            data = res.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = None
-            raise
-        return res.status, {k.lower(): v for k, v in res.getheaders()}, data
-
-
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(p / 100.0 * len(s)))]
-
-
-def load_loop(cli, token, run, batch, interval_s, stop, counts, lock):
-    """Other users' cart events, a batch every interval, until stop."""
-    rnd = random.Random(1)
-    while not stop.is_set():
-        events = [{"type": "cart.item_added", "user_id": f"{run}-load{rnd.randrange(500)}",
-                   "product_id": f"load-p{rnd.randrange(200)}", "quantity": 1}
-                  for _ in range(batch)]
-        try:
-            st, _, _ = cli.request("POST", "/v1/events", json.dumps({"events": events}),
-                                   {"Authorization": f"Bearer {token}",
-                                    "Content-Type": "application/json"})
-            with lock:
-                counts["load_events" if st == 202 else "load_refused"] += batch
-        except (http.client.HTTPException, OSError):
-            with lock:
-                counts["load_errors"] += 1
-        stop.wait(interval_s)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "common"))
+from shop_http import Client, load_loop, mint, percentile  # noqa: E402
 
 
 def one_pair(cli, secret, run, i, args):
@@ -142,11 +79,19 @@ def main():
 
     counts = {"load_events": 0, "load_refused": 0, "load_errors": 0}
     count_lock = threading.Lock()
+
+    def count_load(st, n):
+        with count_lock:
+            if st is None:
+                counts["load_errors"] += 1
+            else:
+                counts["load_events" if st == 202 else "load_refused"] += n
+
     stop = threading.Event()
     service = mint(secret, f"{args.run}-gen", role="service")
     loaders = [threading.Thread(target=load_loop, daemon=True,
                                 args=(Client(url.hostname, url.port), service, args.run, args.load_batch,
-                                      args.load_interval_ms / 1000.0, stop, counts, count_lock))
+                                      args.load_interval_ms / 1000.0, stop, count_load, 1))
                for _ in range(args.load_threads)]
     for t in loaders:
         t.start()

@@ -90,7 +90,7 @@ struct activity {
 };
 
 static struct {
-    char name[N_PROD][32];
+    char name[N_PROD][48];   /* "Product %d v%ld" at its longest */
     int64_t price[N_PROD], views[N_PROD], purchases[N_PROD];
     int has_catalog[N_PROD], touched[N_PROD];
     int64_t qty[N_USERS][N_PROD], unit[N_USERS][N_PROD];   /* unit < 0: NULL price */
