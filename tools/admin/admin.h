@@ -14,6 +14,35 @@
 struct rd_kafka_s;
 struct shop_kafka_props;
 
+/** One run of a command: the error it fails with, and the DSN whose password the log must not show. */
+struct admin_run {
+    struct shop_err err;
+    const char *dsn;
+};
+
+/** A row of the command table (main.c). fn returns 0, 2 for a usage or configuration error (it
+ *  printed why), or a negative shop_err code with run->err set (main logs it once, exit 1). */
+struct admin_cmd {
+    const char *name, *usage, *help;
+    int (*fn)(int argc, char **argv, struct admin_run *run);
+};
+
+/* admin_opts.c: the options every command shares, with one set of defaults. */
+/** The value after option name in argv[2..], else def. */
+const char *admin_opt(int argc, char **argv, const char *name, const char *def);
+/** 1 if the flag name is in argv[2..]. */
+int admin_flag(int argc, char **argv, const char *name);
+/** --brokers, else SHOPSTREAM_KAFKA_BROKERS, else the default. */
+const char *admin_brokers(int argc, char **argv);
+/** --prefix, else SHOPSTREAM_TOPIC_PREFIX, else the default. */
+const char *admin_prefix(int argc, char **argv);
+/** --dsn, else SHOPSTREAM_PG_DSN, else dbname=shopstream. */
+const char *admin_dsn(int argc, char **argv);
+/** The role named by --role (else def); NULL after printing the known roles. */
+const struct shop_role_desc *admin_role(int argc, char **argv, const char *def);
+/** Loads SHOPSTREAM_KAFKA_PROPERTIES[_FILE] into admin_kafka_props; exits 2 listing every bad one. */
+void admin_load_kafka_props(void);
+
 /** SHOPSTREAM_KAFKA_PROPERTIES[_FILE] as main loaded them, applied to every client; NULL: none. */
 extern const struct shop_kafka_props *admin_kafka_props;
 

@@ -70,8 +70,6 @@ static int check_results(rd_kafka_event_t *ev, struct shop_err *err)
     return rc;
 }
 
-const struct shop_kafka_props *admin_kafka_props;
-
 rd_kafka_t *admin_kafka_client(const char *brokers, struct shop_err *err)
 {
     char errstr[512];
