@@ -16,8 +16,10 @@ ML_DBS=()
 # Checkpoints every 2 s of wall clock, so kills land after some and a run writes many.
 : "${ML_CHECKPOINT_MS:=2000}"
 # The reorder buffer is flushed once the consumer has been idle this long; longer than the
-# inventory takes to decide a day's orders, so a flush never overtakes a day's outcomes.
-: "${ML_IDLE_FLUSH_MS:=4000}"
+# inventory takes to decide and relay a day's orders, so a flush never overtakes a day's
+# outcomes. 4 s was not always enough on a loaded CI machine (one kill9 run counted 2,578
+# late events): the poster's wait for the inventory is the ML worker's idle time.
+: "${ML_IDLE_FLUSH_MS:=10000}"
 : "${ML_SEED:=8}" "${ML_USERS:=300}" "${ML_DAYS:=120}"
 
 ml_require() {
