@@ -3,6 +3,7 @@
 #ifndef SHOP_ADMIN_H
 #define SHOP_ADMIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/shop_err.h"
@@ -56,6 +57,12 @@ int admin_migrate(const char *dsn, const char *dir, struct shop_err *err);
  *  left as they are (reported). */
 int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
                         struct shop_err *err);
+
+/** Creates the missing topics and brings every existing one to its policy
+ *  (proto/core/event_topic_policy.c), printing current and desired config per topic;
+ *  dry_run changes nothing. Partitions of existing topics are left alone. */
+int admin_topics(const char *brokers, const char *prefix, int partitions, int replication, bool dry_run,
+                 struct shop_err *err);
 
 /** Prints, per stream partition, the broker's end offset, the group's offset committed in
  *  PostgreSQL, and the lag; *total is the sum. quiet prints only the total. */
