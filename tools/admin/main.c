@@ -59,6 +59,25 @@ static int cmd_topics(int argc, char **argv, struct admin_run *run)
                         admin_flag(argc, argv, "--dry-run"), &run->err);
 }
 
+static int cmd_tail(int argc, char **argv, struct admin_run *run)
+{
+    const char *format = admin_opt(argc, argv, "--format", "json");
+    struct admin_tail_opts o = {
+        .topic = admin_opt(argc, argv, "--topic", NULL),
+        .from_beginning = admin_flag(argc, argv, "--from-beginning"),
+        .text = strcmp(format, "text") == 0,
+        .exit_at_end = admin_flag(argc, argv, "--exit-at-end"),
+        .max = strtol(admin_opt(argc, argv, "--max", "0"), NULL, 10),
+        .timeout_ms = strtol(admin_opt(argc, argv, "--timeout-ms", "0"), NULL, 10),
+    };
+    if (o.topic == NULL || (strcmp(format, "json") != 0 && !o.text)) {
+        fprintf(stderr, "tail needs --topic T, and --format json or text\n");
+        return 2;
+    }
+    admin_load_kafka_props();
+    return admin_tail(admin_brokers(argc, argv), admin_prefix(argc, argv), &o, &run->err);
+}
+
 static int cmd_lag(int argc, char **argv, struct admin_run *run)
 {
     const struct shop_role_desc *role = admin_role(argc, argv, "projector");
@@ -90,6 +109,10 @@ static const struct admin_cmd commands[] = {
      "(docs/topics.md); --dry-run prints current and desired config", cmd_topics},
     {"lag", "[--role R] [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]",
      "a group's lag per partition, from its offsets in PostgreSQL", cmd_lag},
+    {"tail", "--topic T [--from-beginning] [--format json|text] [--max N] [--timeout-ms MS] [--exit-at-end] "
+             "[--brokers B] [--prefix P]",
+     "print a topic's records as JSON lines, headers included (T: a topic or a stream: order, dlq, ...)",
+     cmd_tail},
     {"help", "", "this list", cmd_help},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
