@@ -10,7 +10,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config git
       libh2o-evloop-dev libuv1-dev librdkafka-dev libpq-dev
-      libprotobuf-c-dev protobuf-c-compiler libjwt-dev libjansson-dev uuid-dev zlib1g-dev libssl-dev
+      libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libjwt-dev libjansson-dev uuid-dev zlib1g-dev libssl-dev
       libcriterion-dev libcurl4-openssl-dev postgresql kcat curl default-jre-headless maven
       python3 python3-sklearn python3-yaml python3-venv ninja-build jq clang openssl
       libclang-rt-14-dev)   # clang only recommends its runtime; libFuzzer and the sanitizers need it

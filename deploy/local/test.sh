@@ -32,11 +32,11 @@ log "unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
 SHOPSTREAM_BUILD_DIR=$SHOPSTREAM_BUILD_DIR-asan "$here/build.sh" -DSHOPSTREAM_SANITIZE=address,undefined
 (cd "$SHOPSTREAM_BUILD_DIR-asan" && ctest -L unit --output-on-failure --timeout 900) | tee -a "$summary"
 
-log "fuzz smoke: ${SHOPSTREAM_FUZZ_SECONDS:=30} s each for the event decoder, the JWT checks, the JWKS parser, the configuration parsers, the batch prescan, X-Forwarded-For, the read query string, the ML reorder buffer's record, the ML core's checkpoint state and the read-your-writes position token"
+log "fuzz smoke: ${SHOPSTREAM_FUZZ_SECONDS:=30} s each for the event decoder, the JWT checks, the JWKS parser, the configuration parsers, the batch prescan, X-Forwarded-For, the read query string, the ML reorder buffer's record, the ML core's checkpoint state, the read-your-writes position token and the record-to-JSON decoder of shopstream-admin tail"
 fuzz=$SHOPSTREAM_BUILD_DIR-fuzz
 CC=clang cmake -S "$SHOPSTREAM_REPO" -B "$fuzz" -G Ninja -DSHOPSTREAM_WERROR=ON -DSHOPSTREAM_FUZZ=ON >/dev/null
-cmake --build "$fuzz" --target fuzz_event fuzz_jwt fuzz_jwks fuzz_config fuzz_prescan fuzz_xff fuzz_query fuzz_mlw_order fuzz_mlw_ckpt fuzz_position
-for t in fuzz_event fuzz_jwt fuzz_jwks fuzz_config fuzz_prescan fuzz_xff fuzz_query fuzz_mlw_order fuzz_mlw_ckpt fuzz_position; do
+cmake --build "$fuzz" --target fuzz_event fuzz_jwt fuzz_jwks fuzz_config fuzz_prescan fuzz_xff fuzz_query fuzz_mlw_order fuzz_mlw_ckpt fuzz_position fuzz_event_json
+for t in fuzz_event fuzz_jwt fuzz_jwks fuzz_config fuzz_prescan fuzz_xff fuzz_query fuzz_mlw_order fuzz_mlw_ckpt fuzz_position fuzz_event_json; do
     corpus=$(mktemp -d)
     cp "$SHOPSTREAM_REPO"/tests/fixtures/proto/* "$corpus"/
     "$fuzz/tests/fuzz/$t" -max_total_time="$SHOPSTREAM_FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="$fuzz/" "$corpus" 2>"$fuzz/$t.log" \

@@ -3,6 +3,7 @@
 #ifndef SHOP_ADMIN_H
 #define SHOP_ADMIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/shop_err.h"
@@ -56,6 +57,26 @@ int admin_migrate(const char *dsn, const char *dir, struct shop_err *err);
  *  left as they are (reported). */
 int admin_create_topics(const char *brokers, const char *prefix, int partitions, int replication,
                         struct shop_err *err);
+
+/** Creates the missing topics and brings every existing one to its policy
+ *  (proto/core/event_topic_policy.c), printing current and desired config per topic;
+ *  dry_run changes nothing. Partitions of existing topics are left alone. */
+int admin_topics(const char *brokers, const char *prefix, int partitions, int replication, bool dry_run,
+                 struct shop_err *err);
+
+/** What shopstream-admin tail reads and how it stops. */
+struct admin_tail_opts {
+    const char *topic;     /* a topic name, or a stream's short name ("order", "dlq") */
+    bool from_beginning;   /* else only records produced from now on */
+    bool text;             /* --format text, else JSON lines */
+    bool exit_at_end;      /* stop once every partition's end is reached */
+    long max;              /* stop after this many records; <= 0: no bound */
+    long timeout_ms;       /* stop after this long without a record; <= 0: wait forever */
+};
+
+/** Prints the records of one topic, one JSON line each (proto/core/event_to_json.c), from
+ *  every partition; joins no group and commits nothing. Stops on SIGINT/SIGTERM too. */
+int admin_tail(const char *brokers, const char *prefix, const struct admin_tail_opts *o, struct shop_err *err);
 
 /** Prints, per stream partition, the broker's end offset, the group's offset committed in
  *  PostgreSQL, and the lag; *total is the sum. quiet prints only the total. */

@@ -22,21 +22,60 @@ static int cmd_migrate(int argc, char **argv, struct admin_run *run)
     return admin_migrate(run->dsn, dir, &run->err);
 }
 
-static int cmd_create_topics(int argc, char **argv, struct admin_run *run)
+/* --partitions (else SHOPSTREAM_KAFKA_PARTITIONS) and --replication for new topics; 2 after
+ * printing why when they are bad. */
+static int topic_sizes(int argc, char **argv, long *partitions, long *replication)
 {
     struct shop_cfg_errs errs = {0};
-    long partitions = shop_cfg_int(shop_cfg_getenv, "SHOPSTREAM_KAFKA_PARTITIONS", 4, 1, 1024, &errs);
+    *partitions = shop_cfg_int(shop_cfg_getenv, "SHOPSTREAM_KAFKA_PARTITIONS", 4, 1, 1024, &errs);
     long given = strtol(admin_opt(argc, argv, "--partitions", "0"), NULL, 10);
-    long replication = strtol(admin_opt(argc, argv, "--replication", "1"), NULL, 10);
+    *replication = strtol(admin_opt(argc, argv, "--replication", "1"), NULL, 10);
     if (given > 0)
-        partitions = given;
-    if (errs.count > 0 || replication < 1) {
+        *partitions = given;
+    if (errs.count > 0 || *replication < 1) {
         fprintf(stderr, "%s\n", errs.count ? errs.msg[0] : "--replication must be >= 1");
         return 2;
     }
+    return 0;
+}
+
+static int cmd_create_topics(int argc, char **argv, struct admin_run *run)
+{
+    long partitions, replication;
+    if (topic_sizes(argc, argv, &partitions, &replication) != 0)
+        return 2;
     admin_load_kafka_props();
     return admin_create_topics(admin_brokers(argc, argv), admin_prefix(argc, argv), (int)partitions,
                                (int)replication, &run->err);
+}
+
+static int cmd_topics(int argc, char **argv, struct admin_run *run)
+{
+    long partitions, replication;
+    if (topic_sizes(argc, argv, &partitions, &replication) != 0)
+        return 2;
+    admin_load_kafka_props();
+    return admin_topics(admin_brokers(argc, argv), admin_prefix(argc, argv), (int)partitions, (int)replication,
+                        admin_flag(argc, argv, "--dry-run"), &run->err);
+}
+
+static int cmd_tail(int argc, char **argv, struct admin_run *run)
+{
+    const char *format = admin_opt(argc, argv, "--format", "json");
+    struct admin_tail_opts o = {
+        .topic = admin_opt(argc, argv, "--topic", NULL),
+        .from_beginning = admin_flag(argc, argv, "--from-beginning"),
+        .text = strcmp(format, "text") == 0,
+        .exit_at_end = admin_flag(argc, argv, "--exit-at-end"),
+        .max = strtol(admin_opt(argc, argv, "--max", "0"), NULL, 10),
+        .timeout_ms = strtol(admin_opt(argc, argv, "--timeout-ms", "0"), NULL, 10),
+    };
+    if (o.topic == NULL || (strcmp(format, "json") != 0 && !o.text)) {
+        fprintf(stderr, "tail needs --topic T, and --format json or text\n");
+        return 2;
+    }
+    admin_load_kafka_props();
+    return admin_tail(admin_brokers(argc, argv), admin_prefix(argc, argv), &o, &run->err);
 }
 
 static int cmd_lag(int argc, char **argv, struct admin_run *run)
@@ -63,9 +102,17 @@ static int cmd_help(int argc, char **argv, struct admin_run *run);
 static const struct admin_cmd commands[] = {
     {"migrate", "[--dsn DSN] [--dir DIR]", "apply pending schema migrations", cmd_migrate},
     {"create-topics", "[--brokers B] [--prefix P] [--partitions N] [--replication R]",
-     "create every topic that does not exist yet", cmd_create_topics},
+     "create every topic that does not exist yet, with its policy; existing ones are left as they are",
+     cmd_create_topics},
+    {"topics", "[--brokers B] [--prefix P] [--partitions N] [--replication R] [--dry-run]",
+     "create missing topics and set retention, compaction and min.insync.replicas per topic "
+     "(docs/topics.md); --dry-run prints current and desired config", cmd_topics},
     {"lag", "[--role R] [--brokers B] [--prefix P] [--dsn DSN] [--group G] [--quiet]",
      "a group's lag per partition, from its offsets in PostgreSQL", cmd_lag},
+    {"tail", "--topic T [--from-beginning] [--format json|text] [--max N] [--timeout-ms MS] [--exit-at-end] "
+             "[--brokers B] [--prefix P]",
+     "print a topic's records as JSON lines, headers included (T: a topic or a stream: order, dlq, ...)",
+     cmd_tail},
     {"help", "", "this list", cmd_help},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
