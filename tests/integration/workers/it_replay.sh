@@ -93,12 +93,32 @@ kafka_starts >"$WORK/kafka.off"
     || fail "kafka offsets not rewound: $(tr '\n' ' ' <"$WORK/kafka.off")"
 log "ok: the group's kafka offsets were rewound too ($(wc -l <"$WORK/kafka.off") partitions start at 0)"
 replay --by 0 >/dev/null 2>&1 || fail "a replay by 0"
-
-# Once applied_events no longer holds the ids (its partitions dropped: 8 days later), a
-# rewind would apply them twice: refused, pointing to rebuild; nothing changes.
 start_worker "$DSN" "$GROUP" last
 wait_offsets "$DSN" "$GROUP" "$TOTAL"
 kill -TERM "$WPID"; wait "$WPID" || fail "worker exited $?"
+
+# The ML role's positions are its checkpoints: a rewind drops every checkpoint past the
+# targets, and consumer_offsets (applied-through) says what the kept one covers.
+MLG="$GROUP-ml"
+q "$DSN" "insert into consumer_offsets select '$MLG', topic, partition, next_offset, 0 from consumer_offsets
+          where consumer_group = '$GROUP' and topic ~ '(browse|cart|inventory)\.v1\$'" >/dev/null
+q "$DSN" "insert into ml_checkpoints (group_id, epoch, watermark_ms, offsets, state)
+          select '$MLG', 1, 0, jsonb_agg(jsonb_build_object('topic', topic, 'partition', partition, 'offset', o)), ''::bytea
+          from (select topic, partition, 0 as o from consumer_offsets where consumer_group = '$MLG') a
+          union all
+          select '$MLG', 1, 0, jsonb_agg(jsonb_build_object('topic', topic, 'partition', partition, 'offset', next_offset)), ''::bytea
+          from consumer_offsets where consumer_group = '$MLG'" >/dev/null
+"$ADMIN" replay --brokers "$BROKERS" --prefix "$PREFIX" --dsn "$DSN" --group "$MLG" --role ml --by 40 \
+    >"$WORK/ml.out" 2>&1 || fail "ml replay: $(cat "$WORK/ml.out")"
+[ "$(q "$DSN" "select count(*) from ml_checkpoints where group_id = '$MLG'")" = 1 ] || fail "the newer checkpoint was kept"
+[ "$(q "$DSN" "select count(*) from ml_checkpoints where group_id = '$MLG' and offsets @> '[{\"offset\": 0}]'")" = 1 ] \
+    || fail "the older checkpoint was dropped"
+[ "$(q "$DSN" "select sum(next_offset) from consumer_offsets where consumer_group = '$MLG'")" = 0 ] \
+    || fail "ml offsets should be the kept checkpoint's (0)"
+log "ok: an ml rewind dropped the checkpoint past the targets and points at the kept one"
+
+# Once applied_events no longer holds the ids (its partitions dropped: 8 days later), a
+# rewind would apply them twice: refused, pointing to rebuild; nothing changes.
 psql "$DSN" -XAtqc "select applied_events_drop_before(2147483647)" >/dev/null
 printf '%s\n' "$(offsets)" >"$WORK/before-refuse"
 if replay --by 10 >"$WORK/cover.out" 2>"$WORK/cover.err"; then fail "a rewind past the dedup window was accepted"; fi
