@@ -200,6 +200,41 @@ static enum apply_outcome apply_split(struct worker *w, size_t lo, size_t hi, st
     }
 }
 
+/* A bounded run (SHOPSTREAM_STOP_AT_OFFSETS) stops like SIGTERM, exit 0, once every
+ * partition applied up to its stop offset; from the loop, not inside a callback. */
+static void stop_at_check(struct worker *w)
+{
+    if (w->stop_reached || w->stopping || w->fatal || !shop_stop_at_done(&w->stop_at))
+        return;
+    w->stop_reached = true;
+    SHOP_LOG(SHOP_LOG_INFO, "worker", "every partition reached its stop offset; stopping", "partitions=%zu",
+             w->stop_at.n);
+    uv_idle_stop(&w->resume);
+    uv_timer_start(&w->retry, on_fatal, 0, 0);
+}
+
+static void stop_at_note_batch(struct worker *w)
+{
+    for (size_t i = 0; w->stop_at.on && i < w->batch.n; i++)
+        shop_stop_at_note(&w->stop_at, w->batch.prs[i].topic, w->batch.prs[i].partition,
+                          w->batch.prs[i].offset + 1);
+}
+
+/* A record at or past its partition's stop offset is never applied: the partition is
+ * paused and the record dropped (nothing past the stop commits). */
+static bool past_stop(struct worker *w, rd_kafka_message_t *rkm)
+{
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    if (!w->stop_at.on || rkm->offset < shop_stop_at_offset(&w->stop_at, topic, rkm->partition))
+        return false;
+    rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, topic, rkm->partition);
+    rd_kafka_pause_partitions(w->rk, one);
+    rd_kafka_topic_partition_list_destroy(one);
+    rd_kafka_message_destroy(rkm);
+    return true;
+}
+
 int worker_flush(struct worker *w)
 {
     struct shop_err err = {0};
@@ -228,10 +263,12 @@ int worker_flush(struct worker *w)
         w->in_outage = false;
     }
     shop_backoff_reset(&w->backoff);
+    stop_at_note_batch(w);
     worker_kafka_commit_async(w, &w->batch);
     w->stats.events += w->batch.n;
     w->stats.batches++;
     batch_reset(w);
+    stop_at_check(w);
     return 0;
 }
 
@@ -271,7 +308,7 @@ static int drain_paused(struct worker *w, int64_t budget)
 int worker_consume(struct worker *w, int64_t budget)
 {
     for (int64_t i = 0; i < budget; i++) {
-        if (w->stopping || w->fatal)
+        if (w->stopping || w->fatal || w->stop_reached)
             return 0;
         if (w->pg_down)
             return drain_paused(w, budget - i);
@@ -287,6 +324,8 @@ int worker_consume(struct worker *w, int64_t budget)
             rd_kafka_message_destroy(rkm);
             continue;
         }
+        if (past_stop(w, rkm))
+            continue;
         batch_add(w, rkm);
         if (w->batch.n == (size_t)w->cfg->batch_max || w->batch.bytes >= (size_t)w->cfg->batch_max_bytes)
             worker_flush(w);
@@ -356,6 +395,8 @@ static bool on_assigned(struct worker *w, rd_kafka_topic_partition_list_t *parts
         if (!w->pg_down && !w->stopping)
             begin_recovery(w, err.msg);   /* paused: the retry positions them from the role */
     }
+    for (int i = 0; !w->pg_down && i < parts->cnt; i++)
+        shop_stop_at_note(&w->stop_at, parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset);
     return w->pg_down;         /* consumption stays paused until PG is back */
 }
 
@@ -443,7 +484,8 @@ static void on_cron(uv_timer_t *handle)
     }
     if (w->role->cron != NULL && !w->stopping && !w->fatal)
         w->role->cron(w, worker_now_ms());
-    if (!w->stopping && !w->fatal)
+    stop_at_check(w);          /* a bounded run that had nothing left to apply */
+    if (!w->stopping && !w->fatal && !w->stop_reached)
         start_draining(w);      /* while paused too: the group must see us poll */
 }
 
@@ -531,6 +573,11 @@ static void worker_init(struct worker *w, const struct shop_worker_cfg *cfg, con
     w->rnd = seed[2] | 1;
     w->batch.recs = shop_xcalloc((size_t)cfg->batch_max, sizeof(*w->batch.recs));
     w->batch.prs = shop_xcalloc((size_t)cfg->batch_max, sizeof(*w->batch.prs));
+    w->stop_at = cfg->stop_at;
+    if (cfg->stop_at.n > 0) {
+        w->stop_at.entries = shop_xcalloc(cfg->stop_at.n, sizeof(*w->stop_at.entries));
+        memcpy(w->stop_at.entries, cfg->stop_at.entries, cfg->stop_at.n * sizeof(*w->stop_at.entries));
+    }
 }
 
 static void worker_fini(struct worker *w)
@@ -539,6 +586,7 @@ static void worker_fini(struct worker *w)
         w->role->fini(w, w->role_state);
     free(w->batch.recs);
     free(w->batch.prs);
+    free(w->stop_at.entries);
     shop_arena_fini(&w->arena);
 }
 

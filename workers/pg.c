@@ -13,6 +13,27 @@
 #include "workers/core/sql_array.h"
 #include "workers/worker.h"
 
+/* A rebuild's run (SHOPSTREAM_PG_SCHEMA): the role's tables resolve in schema first, the
+ * shared bookkeeping (consumer_offsets, applied_events) in public. The schema must
+ * exist: search_path skips a missing one, and the run would write the live tables. */
+static int use_schema(PGconn *conn, const char *schema, struct shop_err *err)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s, public", schema);
+    const char *params[2] = {schema, path};
+    PGresult *res = PQexecParams(conn,
+                                 "select set_config('search_path', $2, false) "
+                                 "from pg_namespace where nspname = $1",
+                                 2, NULL, params, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = shop_err_set(err, SHOP_EPG, "could not set search_path: %s", PQerrorMessage(conn));
+    else if (PQntuples(res) != 1)
+        rc = shop_err_set(err, SHOP_ECONFIG, "SHOPSTREAM_PG_SCHEMA %s does not exist", schema);
+    PQclear(res);
+    return rc;
+}
+
 /* Our limits come first, so a DSN that sets its own wins. Bounded waits keep the loop
  * polling the consumer (max.poll.interval.ms): connect_timeout for the connect,
  * statement_timeout for a statement, keepalives and tcp_user_timeout for a server
@@ -40,6 +61,10 @@ PGconn *worker_pg_open(const struct shop_worker_cfg *cfg, const char *app_name, 
     PQclear(res);
     if (!ok) {
         shop_err_set(err, SHOP_EPG, "could not set session settings: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    if (cfg->pg_schema[0] != '\0' && use_schema(conn, cfg->pg_schema, err) < 0) {
         PQfinish(conn);
         return NULL;
     }

@@ -128,6 +128,8 @@ struct worker {
     bool in_outage;                /* since a transient failure, until a batch commits */
     bool fatal;                    /* stopping for good, the batch not committed: exit 1 */
     bool linger_expired;           /* the open batch waited batch_linger_ms: close it when the queue is empty */
+    struct shop_stop_at stop_at;   /* a bounded run's own copy of cfg->stop_at, with what it reached */
+    bool stop_reached;             /* every partition reached its stop offset: stopping, exit 0 */
     int exit_code;
 };
 

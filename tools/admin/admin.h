@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/shop_err.h"
+#include "workers/core/read_models.h"
 #include "workers/core/roles.h"
 
 #define SHOP_XSTR(x) #x
@@ -82,5 +83,64 @@ int admin_tail(const char *brokers, const char *prefix, const struct admin_tail_
  *  PostgreSQL, and the lag; *total is the sum. quiet prints only the total. */
 int admin_lag(const char *brokers, const char *prefix, const char *dsn, const char *group,
               const struct shop_role_desc *role, int quiet, int64_t *total, struct shop_err *err);
+
+/* admin_group.c: a group's members and positions, for replay and rebuild. */
+#define ADMIN_PARTS_MAX 4096
+
+/** One partition of a role's topics: the broker's watermarks, the group's next offset in
+ *  PostgreSQL (0 without a row) and where a command moves it. */
+struct admin_part {
+    char topic[256];
+    int32_t partition;
+    int64_t lo, hi, current, target;
+};
+
+struct admin_parts {
+    int n;
+    struct admin_part v[ADMIN_PARTS_MAX];
+};
+
+struct pg_conn;
+typedef struct pg_conn PGconn;
+
+/** The group's live members: *count, and "client@host, ..." in who (n bytes). */
+int admin_group_members(struct rd_kafka_s *rk, const char *group, char *who, size_t n, int *count,
+                        struct shop_err *err);
+/** Every partition of role's topics (only only_topic unless NULL) with its watermarks and
+ *  group's next offset (target = current). */
+int admin_group_positions(struct rd_kafka_s *rk, PGconn *conn, const char *prefix, const struct shop_role_desc *role,
+                          const char *only_topic, const char *group, struct admin_parts *ps, struct shop_err *err);
+/** Sets group's committed Kafka offsets to each target (the group must have no members). */
+int admin_kafka_set_offsets(struct rd_kafka_s *rk, const char *group, const struct admin_parts *ps,
+                            struct shop_err *err);
+
+/* admin_replay.c */
+enum admin_replay_mode { ADMIN_REPLAY_EARLIEST, ADMIN_REPLAY_TIMESTAMP, ADMIN_REPLAY_BY };
+
+struct admin_replay_opts {
+    const char *brokers, *prefix, *dsn, *group;
+    const struct shop_role_desc *role;
+    const char *topic;                 /* only this topic of the role's; NULL: all */
+    enum admin_replay_mode mode;
+    int64_t value;                     /* the timestamp (ms) or N */
+    int dry_run, force;
+};
+
+/** Rewinds o->group (docs/operations.md, "Replay, rebuild and backfill"). 0, 1 when it
+ *  refused (printed why), or a negative shop_err code. */
+int admin_replay(const struct admin_replay_opts *o, struct shop_err *err);
+
+/* admin_rebuild.c */
+struct admin_rebuild_opts {
+    const char *brokers, *prefix, *dsn;
+    const struct shop_read_model *model;
+    const char *live_group;            /* the role's live group */
+    const char *worker;                /* shopstream-worker to run; NULL: beside this binary, else PATH */
+    int swap;
+};
+
+/** Rebuilds o->model beside the live tables; swaps with o->swap (docs/operations.md). 0, 1
+ *  when it refused (printed why), or a negative shop_err code. */
+int admin_rebuild(const struct admin_rebuild_opts *o, struct shop_err *err);
 
 #endif

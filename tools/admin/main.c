@@ -96,6 +96,76 @@ static int cmd_lag(int argc, char **argv, struct admin_run *run)
     return rc;
 }
 
+/* The group's role: --role, else the role whose default group it is. */
+static const struct shop_role_desc *group_role(int argc, char **argv, const char *group)
+{
+    if (admin_opt(argc, argv, "--role", NULL) != NULL)
+        return admin_role(argc, argv, NULL);
+    for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++) {
+        const struct shop_role_desc *d = shop_role_desc((enum shop_worker_role)r);
+        if (strcmp(d->group, group) == 0)
+            return d;
+    }
+    fprintf(stderr, "group %s is no role's default group: say which role consumes it with --role\n", group);
+    return NULL;
+}
+
+/* A whole non-negative number, else -1. */
+static int64_t parse_count(const char *s)
+{
+    char *end;
+    long long v = s != NULL ? strtoll(s, &end, 10) : -1;
+    return s == NULL || *s == '\0' || *end != '\0' || v < 0 ? -1 : v;
+}
+
+static int cmd_replay(int argc, char **argv, struct admin_run *run)
+{
+    struct admin_replay_opts o = {.group = admin_opt(argc, argv, "--group", NULL),
+                                  .topic = admin_opt(argc, argv, "--topic", NULL),
+                                  .dry_run = admin_flag(argc, argv, "--dry-run"),
+                                  .force = admin_flag(argc, argv, "--force")};
+    const char *ts = admin_opt(argc, argv, "--to-timestamp", NULL), *by = admin_opt(argc, argv, "--by", NULL);
+    int modes = admin_flag(argc, argv, "--to-earliest") + (ts != NULL) + (by != NULL);
+    if (o.group == NULL || modes != 1) {
+        fprintf(stderr, "replay needs --group G and one of --to-earliest, --to-timestamp MS, --by N\n");
+        return 2;
+    }
+    o.mode = ts != NULL ? ADMIN_REPLAY_TIMESTAMP : by != NULL ? ADMIN_REPLAY_BY : ADMIN_REPLAY_EARLIEST;
+    o.value = parse_count(ts != NULL ? ts : by != NULL ? by : "0");
+    if (o.value < 0) {
+        fprintf(stderr, "%s must be a whole number >= 0, got \"%s\"\n", ts != NULL ? "--to-timestamp" : "--by",
+                ts != NULL ? ts : by);
+        return 2;
+    }
+    if ((o.role = group_role(argc, argv, o.group)) == NULL)
+        return 2;
+    admin_load_kafka_props();
+    o.brokers = admin_brokers(argc, argv);
+    o.prefix = admin_prefix(argc, argv);
+    o.dsn = run->dsn = admin_dsn(argc, argv);
+    return admin_replay(&o, &run->err);
+}
+
+static int cmd_rebuild(int argc, char **argv, struct admin_run *run)
+{
+    const char *name = admin_opt(argc, argv, "--model", NULL);
+    struct admin_rebuild_opts o = {.model = shop_read_model_find(name), .swap = admin_flag(argc, argv, "--swap"),
+                                   .worker = admin_opt(argc, argv, "--worker", NULL)};
+    if (o.model == NULL) {
+        char known[256];
+        shop_read_model_list(known, sizeof(known));
+        fprintf(stderr, "unknown --model %s (known: %s)\n", name != NULL ? name : "(none)", known);
+        return 2;
+    }
+    const struct shop_role_desc *role = shop_role_desc(o.model->role);
+    o.live_group = admin_opt(argc, argv, "--group", shop_cfg_str(shop_cfg_getenv, "SHOPSTREAM_KAFKA_GROUP_ID", role->group));
+    admin_load_kafka_props();
+    o.brokers = admin_brokers(argc, argv);
+    o.prefix = admin_prefix(argc, argv);
+    o.dsn = run->dsn = admin_dsn(argc, argv);
+    return admin_rebuild(&o, &run->err);
+}
+
 static int cmd_help(int argc, char **argv, struct admin_run *run);
 
 /* The command table: a new command is a row here and a file tools/admin/admin_<cmd>.c. */
@@ -113,6 +183,13 @@ static const struct admin_cmd commands[] = {
              "[--brokers B] [--prefix P]",
      "print a topic's records as JSON lines, headers included (T: a topic or a stream: order, dlq, ...)",
      cmd_tail},
+    {"replay", "--group G (--to-earliest | --to-timestamp MS | --by N) [--dry-run] [--topic T] [--role R] [--force] "
+     "[--brokers B] [--prefix P] [--dsn DSN]",
+     "rewind a stopped consumer group in PostgreSQL and Kafka; refuses live members and double effects",
+     cmd_replay},
+    {"rebuild", "--model M [--swap] [--group G] [--worker PATH] [--brokers B] [--prefix P] [--dsn DSN]",
+     "fold the topics into fresh tables beside the live ones; --swap (live group stopped) swaps them in",
+     cmd_rebuild},
     {"help", "", "this list", cmd_help},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -64,6 +64,27 @@ static void load_topics(struct shop_worker_cfg *cfg, struct shop_cfg_errs *errs)
     shop_topic_dlq_name(cfg->dlq_topic, SHOP_TOPIC_NAME_MAX, cfg->topic_prefix);
 }
 
+/* A rebuild's run: its tables in another schema, and where it stops. The schema name
+ * reaches SQL only as a set_config() parameter; the check keeps it one plain identifier
+ * so that no search_path list can be smuggled in. */
+static void load_bounded_run(struct shop_worker_cfg *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
+{
+    cfg->pg_schema = shop_cfg_str(get, "SHOPSTREAM_PG_SCHEMA", "");
+    size_t len = strlen(cfg->pg_schema);
+    bool ok = len < 64 && (len == 0 || (cfg->pg_schema[0] < '0' || cfg->pg_schema[0] > '9'));
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = cfg->pg_schema[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    }
+    if (!ok || strcmp(cfg->pg_schema, "public") == 0)
+        shop_cfg_errorf(errs, "SHOPSTREAM_PG_SCHEMA must be a lower-case identifier other than public, got \"%s\"",
+                        cfg->pg_schema);
+    const char *stop = get("SHOPSTREAM_STOP_AT_OFFSETS");
+    struct shop_err err = {0};
+    if (stop != NULL && shop_stop_at_parse(stop, &cfg->stop_at, &err) < 0)
+        shop_cfg_errorf(errs, "%s", err.msg);
+}
+
 static void load_log_level(struct shop_worker_cfg *cfg, shop_getenv_fn get, struct shop_cfg_errs *errs)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error"};
@@ -150,6 +171,7 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     cfg->inventory_low_stock =
         shop_cfg_int(get, "SHOPSTREAM_INVENTORY_LOW_STOCK", 5, 0, INT64_C(1000000000000), errs);
     load_ml(cfg, get, errs);
+    load_bounded_run(cfg, get, errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 
@@ -175,6 +197,7 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        " dedup_window_ms=%" PRId64 " dedup_grace_ms=%" PRId64 " inventory_low_stock=%" PRId64
                        " ml_lateness_ms=%" PRId64 " ml_retrain_every_ms=%" PRId64 " ml_drift=%g ml_swap_after_ms=%" PRId64
                        " ml_segments=%" PRId64 " ml_seed=%" PRId64 " ml_checkpoint_ms=%" PRId64 " ml_idle_flush_ms=%" PRId64
+                       " pg_schema=%s stop_at_partitions=%lld"
                        " pg_synchronous_commit=%s log_level=%s kafka_properties=\"%s\"",
                        role != NULL ? role : "(none)", cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, topics,
@@ -184,6 +207,8 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        cfg->dedup_window_ms, cfg->dedup_grace_ms, cfg->inventory_low_stock,
                        cfg->ml_lateness_ms, cfg->ml_retrain_every_ms, cfg->ml_drift, cfg->ml_swap_after_ms,
                        cfg->ml_segments, cfg->ml_seed, cfg->ml_checkpoint_ms, cfg->ml_idle_flush_ms,
+                       cfg->pg_schema[0] ? cfg->pg_schema : "(none)",
+                       cfg->stop_at.on ? (long long)cfg->stop_at.n : -1LL,
                        cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level, props);
     if (len < 0)
         return 0;

@@ -14,6 +14,7 @@
 #include "base/shop_kafka_props.h"
 #include "proto/core/event_topic.h"
 #include "workers/core/roles.h"
+#include "workers/core/stop_at.h"
 
 /* The role (its streams, its default group) comes from the role table. */
 #define SHOP_WORKER_TOPICS_MAX SHOP_STREAM_COUNT
@@ -53,6 +54,9 @@ struct shop_worker_cfg {
     int64_t ml_seed;                 /* SHOPSTREAM_ML_SEED: every random choice of training */
     int64_t ml_checkpoint_ms;        /* SHOPSTREAM_ML_CHECKPOINT_MS: wall clock between checkpoints */
     int64_t ml_idle_flush_ms;        /* SHOPSTREAM_ML_IDLE_FLUSH_MS: caught up and idle this long: flush */
+    /* A bounded run into other tables (shopstream-admin rebuild, docs/operations.md). */
+    const char *pg_schema;           /* SHOPSTREAM_PG_SCHEMA: first on search_path; "" none */
+    struct shop_stop_at stop_at;     /* SHOPSTREAM_STOP_AT_OFFSETS: stop there, exit 0 */
 };
 
 /** "projector"; NULL for an unknown role (the role table's name). */

@@ -178,3 +178,31 @@ Test(worker_cfg, format_redacts_every_dsn_form)
         cr_assert(eq(ptr, strstr(buf, "ter2"), NULL), "%s", buf);
     }
 }
+
+Test(worker_cfg, bounded_run_schema_and_stop_offsets)
+{
+    static const char *const env[] = {"SHOPSTREAM_PG_DSN", "dbname=x", NULL};
+    static const char *const run[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_PG_SCHEMA", "rebuild_carts",
+                                      "SHOPSTREAM_STOP_AT_OFFSETS", "p.cart.v1:0:7,p.cart.v1:1:0", NULL};
+    static const char *const bad[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_PG_SCHEMA", "x, public",
+                                      "SHOPSTREAM_STOP_AT_OFFSETS", "p.cart.v1:0", NULL};
+    static const char *const pub[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_PG_SCHEMA", "public", NULL};
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    shop_cfg_table_use(env);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(str, (char *)cfg.pg_schema, ""));
+    cr_assert(not(cfg.stop_at.on));
+    shop_cfg_table_use(run);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(str, (char *)cfg.pg_schema, "rebuild_carts"));
+    cr_assert(eq(sz, cfg.stop_at.n, 2));
+    cr_assert(eq(i64, shop_stop_at_offset(&cfg.stop_at, "p.cart.v1", 0), 7));
+    shop_cfg_table_use(bad);
+    errs = (struct shop_cfg_errs){0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+    cr_assert(eq(int, errs.count, 2), "both the schema and the stop list are refused");
+    shop_cfg_table_use(pub);
+    errs = (struct shop_cfg_errs){0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), SHOP_ECONFIG));
+}
