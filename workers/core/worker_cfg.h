@@ -53,6 +53,10 @@ struct shop_worker_cfg {
     int64_t ml_seed;                 /* SHOPSTREAM_ML_SEED: every random choice of training */
     int64_t ml_checkpoint_ms;        /* SHOPSTREAM_ML_CHECKPOINT_MS: wall clock between checkpoints */
     int64_t ml_idle_flush_ms;        /* SHOPSTREAM_ML_IDLE_FLUSH_MS: caught up and idle this long: flush */
+    /* The worker's HTTP endpoint (/healthz, /readyz, /metrics; docs/operations.md). */
+    int64_t http_port;               /* SHOPSTREAM_WORKER_HTTP_PORT: 0 (unset or empty) is off */
+    const char *http_addr;           /* SHOPSTREAM_WORKER_HTTP_ADDR: the bind address */
+    int64_t ready_max_lag;           /* SHOPSTREAM_WORKER_READY_MAX_LAG: /readyz's lag bound, messages */
 };
 
 /** "projector"; NULL for an unknown role (the role table's name). */
