@@ -236,7 +236,15 @@ int worker_http_serve_for(struct worker *w, int64_t ms)
 
 void worker_http_cron(struct worker *w)
 {
-    if (w->http == NULL || !pg_up(w) || w->batch.n > 0 || uv_now(w->loop) - w->pg_seen_ms < PG_PROBE_MS)
+    if (w->http == NULL || w->pg_down || w->batch.n > 0)
+        return;
+    if (w->conn == NULL || PQstatus(w->conn) != CONNECTION_OK) {
+        /* A role's own statement (the relay's) lost the connection and no batch came to
+         * notice: recover now, so /readyz turns ready again without waiting for an event. */
+        worker_pg_failed(w, "the connection to postgresql was lost");
+        return;
+    }
+    if (uv_now(w->loop) - w->pg_seen_ms < PG_PROBE_MS)
         return;
     PGresult *res = PQexec(w->conn, "select 1");
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
