@@ -30,6 +30,22 @@ static void on_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *o
              rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
 }
 
+/* Mirrors the assignment (where each partition starts), for lag per partition. */
+static void mirror_assignment(struct worker *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    if (parts->cnt > w->cap_parts) {
+        w->cap_parts = parts->cnt;
+        w->parts = shop_xrealloc(w->parts, (size_t)w->cap_parts * sizeof(*w->parts));
+    }
+    w->n_parts = parts->cnt;
+    for (int i = 0; i < parts->cnt; i++) {
+        struct worker_part *p = &w->parts[i];
+        snprintf(p->topic, sizeof(p->topic), "%s", parts->elems[i].topic);
+        p->partition = parts->elems[i].partition;
+        p->start = parts->elems[i].offset;
+    }
+}
+
 /* Runs inside rd_kafka_consumer_poll() or rd_kafka_consumer_close(): loop thread. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topic_partition_list_t *parts,
                          void *opaque)
@@ -38,6 +54,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topi
     if (kerr != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         w->rebalance->revoked(w, parts);
         rd_kafka_assign(w->rk, NULL);
+        w->n_parts = 0;
+        w->paused_parts = 0;
         SHOP_LOG(SHOP_LOG_INFO, "worker", "partitions revoked", "partitions=%d", parts->cnt);
         return;
     }
@@ -47,6 +65,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topi
         SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not assign partitions", "err=%s", rd_kafka_err2name(aerr));
     if (paused)
         rd_kafka_pause_partitions(w->rk, parts);
+    mirror_assignment(w, parts);
+    w->paused_parts = paused ? parts->cnt : 0;
     for (int i = 0; i < parts->cnt; i++)
         SHOP_LOG(SHOP_LOG_INFO, "worker", "partition assigned", "topic=%s partition=%" PRId32 " offset=%" PRId64,
                  parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset);
@@ -197,6 +217,8 @@ int worker_kafka_reassign(struct worker *w,
         kerr = rd_kafka_assign(w->rk, parts);
         if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
             rc = shop_err_set(err, SHOP_EKAFKA, "could not reassign: %s", rd_kafka_err2str(kerr));
+        mirror_assignment(w, parts);
+        w->paused_parts = 0;
     }
     rd_kafka_topic_partition_list_destroy(parts);
     return rc;
@@ -209,6 +231,7 @@ void worker_kafka_pause(struct worker *w, bool pause)
         return;
     if (parts->cnt > 0)
         (pause ? rd_kafka_pause_partitions : rd_kafka_resume_partitions)(w->rk, parts);
+    w->paused_parts = pause ? parts->cnt : 0;
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
@@ -229,6 +252,27 @@ int64_t worker_kafka_lag(struct worker *w)
     }
     rd_kafka_topic_partition_list_destroy(parts);
     return lag;
+}
+
+size_t worker_kafka_lags(struct worker *w, struct shop_wm_lag *out, size_t max)
+{
+    if (w->rk == NULL || w->n_parts == 0)
+        return 0;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(w->n_parts);
+    for (int i = 0; i < w->n_parts; i++)
+        rd_kafka_topic_partition_list_add(list, w->parts[i].topic, w->parts[i].partition);
+    rd_kafka_position(w->rk, list);          /* local: the last consumed offset + 1 */
+    size_t n = 0;
+    for (int i = 0; i < list->cnt && n < max; i++) {
+        int64_t lo, hi;
+        int64_t next = list->elems[i].offset >= 0 ? list->elems[i].offset : w->parts[i].start;
+        if (next < 0 || rd_kafka_get_watermark_offsets(w->rk, w->parts[i].topic, w->parts[i].partition, &lo, &hi) !=
+                            RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+            continue;                        /* nothing fetched yet: unknown */
+        out[n++] = (struct shop_wm_lag){w->parts[i].topic, w->parts[i].partition, hi > next ? hi - next : 0};
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return n;
 }
 
 void worker_kafka_close(struct worker *w)

@@ -51,7 +51,7 @@ static void batch_reset(struct worker *w)
 /* Marks record i for the dead-letter topic and produces it; its delivery is awaited
  * (worker_dlq_flush) before any offset past it commits. sqlstate is NULL for a record
  * that never reached PostgreSQL. */
-static void dead_letter(struct worker *w, size_t i, const char *reason, const char *sqlstate)
+static void dead_letter(struct worker *w, size_t i, enum shop_wm_fail why, const char *reason, const char *sqlstate)
 {
     struct worker_rec *rec = &w->batch.recs[i];
     struct shop_proj_record *pr = &w->batch.prs[i];
@@ -61,6 +61,7 @@ static void dead_letter(struct worker *w, size_t i, const char *reason, const ch
             *c = *c == '"' ? '\'' : ' ';      /* keep the logfmt value quotable, the header one line */
     rec->dlq_reason = r;
     rec->dlq_sqlstate = sqlstate != NULL ? shop_arena_strdup(&w->arena, sqlstate) : NULL;
+    shop_wm_failed(&w->metrics, pr->ev != NULL ? pr->ev->type : NULL, why, pr->topic);
     pr->ev = NULL;                           /* from now on it only advances its offset */
     w->stats.dlq++;
     w->batch.n_dlq++;
@@ -87,7 +88,7 @@ static void batch_add(struct worker *w, rd_kafka_message_t *rkm)
         pr->ev = ev;
         return;
     }
-    dead_letter(w, i, err.msg, NULL);
+    dead_letter(w, i, SHOP_WM_FAIL_UNDECODABLE, err.msg, NULL);
 }
 
 static void on_retry(uv_timer_t *handle);
@@ -165,7 +166,7 @@ static enum apply_outcome apply_split(struct worker *w, size_t lo, size_t hi, st
         if (w->fatal)                                    /* the role stopped the worker */
             return APPLY_FATAL;
         if (rc == SHOP_EINVAL && sub.bad < sub.n) {      /* the fold named the record */
-            dead_letter(w, lo + sub.bad, err->msg, NULL);
+            dead_letter(w, lo + sub.bad, SHOP_WM_FAIL_INVALID, err->msg, NULL);
         } else {
             bool connected = w->conn != NULL && PQstatus(w->conn) == CONNECTION_OK;
             enum shop_pgerr_kind kind = connected ? shop_pgerr_classify(w->pg_sqlstate) : SHOP_PGERR_TRANSIENT;
@@ -192,7 +193,7 @@ static enum apply_outcome apply_split(struct worker *w, size_t lo, size_t hi, st
             }
             char reason[SHOP_ERR_MSG_MAX];
             snprintf(reason, sizeof(reason), "postgresql refused the event: %s", w->pg_message);
-            dead_letter(w, lo, reason, w->pg_sqlstate);
+            dead_letter(w, lo, SHOP_WM_FAIL_POSTGRES, reason, w->pg_sqlstate);
         }
         enum apply_outcome oc = settle_dead_letters(w, err);
         if (oc != APPLY_DONE)
@@ -235,11 +236,23 @@ static bool past_stop(struct worker *w, rd_kafka_message_t *rkm)
     return true;
 }
 
+/* A committed batch in the metrics: its events by type, its size and its transaction's time. */
+static void count_committed(struct worker *w, uint64_t started_ns)
+{
+    for (size_t i = 0; i < w->batch.n; i++) {
+        if (w->batch.prs[i].ev != NULL)
+            shop_wm_processed(&w->metrics, w->batch.prs[i].ev->type, 1);
+    }
+    shop_wm_batch(&w->metrics, w->batch.n, (double)(uv_hrtime() - started_ns) / 1e9);
+    w->pg_seen_ms = uv_now(w->loop);
+}
+
 int worker_flush(struct worker *w)
 {
     struct shop_err err = {0};
     if (w->batch.n == 0 || w->fatal)
         return 0;
+    uint64_t started_ns = uv_hrtime();
     enum apply_outcome oc = w->pg_down ? APPLY_TRANSIENT : settle_dead_letters(w, &err);
     if (w->pg_down)
         shop_err_set(&err, SHOP_EPG, "postgresql is down");
@@ -264,6 +277,7 @@ int worker_flush(struct worker *w)
     }
     shop_backoff_reset(&w->backoff);
     stop_at_note_batch(w);
+    count_committed(w, started_ns);
     worker_kafka_commit_async(w, &w->batch);
     w->stats.events += w->batch.n;
     w->stats.batches++;
@@ -387,6 +401,7 @@ static int role_position(struct worker *w, rd_kafka_topic_partition_list_t *part
 static bool on_assigned(struct worker *w, rd_kafka_topic_partition_list_t *parts)
 {
     struct shop_err err = {0};
+    shop_wm_rebalance(&w->metrics, SHOP_WM_ASSIGN);
     if (w->pg_down || role_position(w, parts, &err) < 0) {
         SHOP_LOG(SHOP_LOG_WARN, "worker", "could not read offsets; assigning at kafka offsets", "err=\"%s\"",
                  err.msg);
@@ -404,6 +419,7 @@ static bool on_assigned(struct worker *w, rd_kafka_topic_partition_list_t *parts
  * so the next owner starts exactly where this one committed. */
 static void on_revoked(struct worker *w, rd_kafka_topic_partition_list_t *parts)
 {
+    shop_wm_rebalance(&w->metrics, SHOP_WM_REVOKE);
     if (w->batch.n > 0 && worker_flush(w) < 0)
         SHOP_LOG(SHOP_LOG_WARN, "worker", "could not flush before revoke; the next owner reprocesses",
                  "partitions=%d", parts->cnt);
@@ -486,6 +502,8 @@ static void on_cron(uv_timer_t *handle)
         w->role->cron(w, worker_now_ms());
     stop_at_check(w);          /* a bounded run that had nothing left to apply */
     if (!w->stopping && !w->fatal && !w->stop_reached)
+        worker_http_cron(w);
+    if (!w->stopping && !w->fatal && !w->stop_reached)
         start_draining(w);      /* while paused too: the group must see us poll */
 }
 
@@ -523,6 +541,7 @@ static void shutdown_worker(struct worker *w, int signum)
     worker_kafka_close(w);         /* revokes: flushes through on_revoked, may dead-letter */
     worker_dlq_close(w);
     worker_pg_close(w);
+    worker_http_stop(w);
     close_handles(w);
 }
 
@@ -560,6 +579,8 @@ static void worker_init(struct worker *w, const struct shop_worker_cfg *cfg, con
     w->limits = shop_event_limits_default();
     w->loop = loop;
     w->wake_fds[0] = w->wake_fds[1] = -1;
+    w->outbox_depth = -1;
+    shop_wm_init(&w->metrics);
     shop_backoff_init(&w->backoff, RETRY_FIRST_MS, cfg->pg_retry_max_ms);
     uint64_t seed[3];
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
@@ -587,7 +608,18 @@ static void worker_fini(struct worker *w)
     free(w->batch.recs);
     free(w->batch.prs);
     free(w->stop_at.entries);
+    free(w->parts);
     shop_arena_fini(&w->arena);
+}
+
+/* Every exit path: the endpoint closed (if it still serves), the loop run out, h2o's
+ * context disposed, then the loop closed. Returns uv_loop_close's code. */
+static int close_loop(struct worker *w, uv_loop_t *loop)
+{
+    worker_http_stop(w);
+    uv_run(loop, UV_RUN_DEFAULT);
+    worker_http_free(w);
+    return uv_loop_close(loop);
 }
 
 int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role)
@@ -598,6 +630,12 @@ int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role
     bool pg_down_at_start = false;
     uv_loop_init(&loop);
     worker_init(&w, cfg, role, &loop);
+    if (worker_http_start(&w, &err) < 0) {
+        SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start the http endpoint", "err=\"%s\"", err.msg);
+        worker_fini(&w);
+        close_loop(&w, &loop);
+        return err.code == SHOP_ECONFIG ? 2 : 1;
+    }
     int init_rc = role->init != NULL ? role->init(&w, &w.role_state, &err) : 0;
     if (init_rc != 0) {
         int code = init_rc == WORKER_INIT_STOPPED ? 0 : w.exit_code != 0 ? w.exit_code : 1;
@@ -605,7 +643,7 @@ int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role
             SHOP_LOG(SHOP_LOG_FATAL, "worker", "could not start the role", "role=%s err=\"%s\"", role->name,
                      err.msg);
         worker_fini(&w);
-        uv_loop_close(&loop);
+        close_loop(&w, &loop);
         SHOP_LOG(SHOP_LOG_INFO, "worker", "stopped", "exit_code=%d", code);
         return code;
     }
@@ -620,7 +658,7 @@ int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role
         worker_dlq_close(&w);
         worker_pg_close(&w);
         worker_fini(&w);
-        uv_loop_close(&loop);
+        close_loop(&w, &loop);
         return 1;
     }
     handles_init(&w);
@@ -629,7 +667,7 @@ int worker_run(const struct shop_worker_cfg *cfg, const struct worker_role *role
     SHOP_LOG(SHOP_LOG_INFO, "worker", "started", "role=%s group=%s", shop_worker_role_name(cfg->role),
              cfg->group_id);
     uv_run(&loop, UV_RUN_DEFAULT);
-    int rc = uv_loop_close(&loop);
+    int rc = close_loop(&w, &loop);
     if (rc != 0) {
         SHOP_LOG(SHOP_LOG_ERROR, "worker", "loop did not close cleanly", "err=%s", uv_strerror(rc));
         w.exit_code = 1;

@@ -174,6 +174,27 @@ void worker_relay_run(struct worker *w, struct worker_relay *r)
     }
 }
 
+#define COUNT_EVERY_MS 5000
+#define COUNT_CAP 100000            /* the depth gauge saturates here: alerts sit below it */
+
+void worker_relay_count(struct worker *w, struct worker_relay *r)
+{
+    if (w->conn == NULL || w->pg_down || uv_now(w->loop) - r->counted_ms < COUNT_EVERY_MS)
+        return;
+    char cap[SHOP_I64_TEXT_MAX];
+    shop_i64_text(cap, COUNT_CAP);
+    struct shop_sql_stmt st = {.name = "relay_count", .sql = r->sql->count, .n_params = 1, .params = {cap}};
+    struct shop_err err = {0};
+    PGresult *res = NULL;
+    r->counted_ms = uv_now(w->loop);
+    if (worker_pg_exec(w, &st, PGRES_TUPLES_OK, &res, &err) < 0) {
+        SHOP_LOG(SHOP_LOG_DEBUG, r->comp, "could not count the outbox", "err=\"%s\"", err.msg);
+        return;                         /* the gauge keeps its last count; the next batch sees the outage */
+    }
+    w->outbox_depth = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+}
+
 void worker_relay_close(struct worker_relay *r)
 {
     if (r->rk == NULL)

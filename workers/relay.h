@@ -20,6 +20,7 @@ struct worker_relay_sql {
     const char *lock;   /* one row, one bool: this instance holds the relay for the transaction */
     const char *read;   /* $1 the row limit (, $2 the topic when set): rows (id, topic, key, payload) in order */
     const char *del;    /* $1 the ids relayed, bigint[] */
+    const char *count;  /* $1 a cap: the rows waiting, up to the cap (the outbox depth metric) */
 };
 
 struct worker_relay {
@@ -31,6 +32,7 @@ struct worker_relay {
     bool due;                           /* rows may wait */
     bool failing;                       /* the last turn failed (logged once until it works) */
     uint64_t relayed, failures;         /* for the role's stats line */
+    uint64_t counted_ms;                /* uv_now of the last depth count */
 };
 
 /** Creates the producer (client.id client_id) with the operator's Kafka properties. */
@@ -38,6 +40,9 @@ int worker_relay_open(struct worker *w, struct worker_relay *r, const char *clie
 /** While r->due: relays until the outbox is empty; a failure is logged once and left
  *  for the next call (the role's cron). */
 void worker_relay_run(struct worker *w, struct worker_relay *r);
+/** The cron's part: every few seconds, counts the rows waiting (up to a cap) into
+ *  w->outbox_depth, the gauge /metrics shows (a scrape never queries). */
+void worker_relay_count(struct worker *w, struct worker_relay *r);
 /** Flushes what is in flight and destroys the producer. */
 void worker_relay_close(struct worker_relay *r);
 

@@ -15,12 +15,14 @@
 #include "base/shop_arena.h"
 #include "base/shop_err.h"
 #include "base/shop_kafka_props.h"
+#include "base/shop_prom.h"
 #include "proto/core/shop_event.h"
 #include "workers/core/backoff.h"
 #include "workers/core/proj.h"
 #include "workers/core/roles.h"
 #include "workers/core/sql_array.h"
 #include "workers/core/strmap.h"
+#include "workers/core/wmetrics.h"
 #include "workers/core/worker_cfg.h"
 
 /* One consumed record waiting for the batch's commit. */
@@ -74,6 +76,12 @@ struct worker_role {
     void (*stop)(struct worker *w);
     /** Once, after the loop stopped. */
     void (*fini)(struct worker *w, void *role_state);
+    /** At every scrape of /metrics (loop thread), after the worker's own families: appends
+     *  the role's own (shop_prom_family, then samples), each series with base's labels (role
+     *  and group, n_base of them) first. Reads what is in memory only: a scrape never
+     *  blocks the loop (a count that needs PostgreSQL is taken in the cron). NULL for none.
+     *  The notify role's per-endpoint families, the ml role's model versions go here. */
+    void (*metrics)(struct worker *w, struct shop_prom *out, const struct shop_prom_label *base, size_t n_base);
     /** The role's consumer settings (name, value, ..., NULL), set before the operator's
      *  SHOPSTREAM_KAFKA_PROPERTIES (which may override them); NULL for none. */
     const char *const *consumer_props;
@@ -91,6 +99,16 @@ struct worker_rebalance {
     /** Before parts are taken away. */
     void (*revoked)(struct worker *w, rd_kafka_topic_partition_list_t *parts);
 };
+
+/** An assigned partition, mirrored by kafka.c at every (re)assignment: where lag per
+ *  partition is read from before anything was consumed. */
+struct worker_part {
+    char topic[SHOP_TOPIC_NAME_MAX];
+    int32_t partition;
+    int64_t start;                 /* the offset it was assigned at; < 0: the group's Kafka offset */
+};
+
+struct worker_http;
 
 struct worker {
     const struct shop_worker_cfg *cfg;
@@ -131,6 +149,15 @@ struct worker {
     struct shop_stop_at stop_at;   /* a bounded run's own copy of cfg->stop_at, with what it reached */
     bool stop_reached;             /* every partition reached its stop offset: stopping, exit 0 */
     int exit_code;
+    /* Observability (workers/http.c, docs/operations.md "Watch: health, readiness and metrics"). */
+    struct shop_wm metrics;        /* counted by the loop */
+    struct worker_http *http;      /* the HTTP endpoint; NULL when SHOPSTREAM_WORKER_HTTP_PORT is off */
+    const char *unready;           /* set by a role: why /readyz answers 503 (the ml standby: "standby") */
+    int64_t outbox_depth;          /* set by a role with an outbox (its cron); < 0: none */
+    struct worker_part *parts;     /* the assignment (kafka.c) */
+    int n_parts, cap_parts;
+    int paused_parts;              /* assigned partitions paused by worker_kafka_pause or the assignment */
+    uint64_t pg_seen_ms;           /* uv_now when PostgreSQL last answered (a commit or the probe) */
 };
 
 /* kafka.c: the consumer mechanics (subscription, wake-up pipe, assignment, lag). */
@@ -150,6 +177,11 @@ int worker_kafka_reassign(struct worker *w,
                                           struct shop_err *err),
                           struct shop_err *err);
 int64_t worker_kafka_lag(struct worker *w);
+/** Lag per assigned partition (high watermark as last fetched - the next offset to
+ *  consume), from librdkafka's cached values: no broker round trip. Fills out[0..max)
+ *  with the partitions whose lag is known (topics borrowed from w->parts until the next
+ *  rebalance); returns how many. */
+size_t worker_kafka_lags(struct worker *w, struct shop_wm_lag *out, size_t max);
 void worker_kafka_close(struct worker *w);
 /** librdkafka's log and error callbacks for every client of the worker. */
 void worker_kafka_set_log(rd_kafka_conf_t *conf);
@@ -190,6 +222,21 @@ int worker_pg_exec_pipeline(struct worker *w, const struct shop_sql_stmt *sts, i
 int worker_pg_read_offsets(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err);
 void worker_pg_rollback(struct worker *w);
 void worker_pg_close(struct worker *w);
+
+/* http.c: /healthz, /readyz, /metrics on the worker's loop (libh2o built for libuv). */
+/** Starts the endpoint on w->loop when cfg->http_port is set (else w->http stays NULL):
+ *  before anything else makes handles on the loop. 0, or SHOP_ECONFIG / SHOP_EIO. */
+int worker_http_start(struct worker *w, struct shop_err *err);
+/** Serves the endpoint for ms while a role waits before the consumer starts (the ml
+ *  standby): 0, or SHOP_EINVAL when the endpoint is off (the caller sleeps instead). */
+int worker_http_serve_for(struct worker *w, int64_t ms);
+/** The cron's part: while the endpoint is on and the worker idle, probes PostgreSQL
+ *  every few seconds, so /readyz sees an outage that no batch ran into. */
+void worker_http_cron(struct worker *w);
+/** Stops accepting and closes every connection (the loop then runs out). */
+void worker_http_stop(struct worker *w);
+/** After the loop ran out: h2o's context and configuration. */
+void worker_http_free(struct worker *w);
 
 /* loop.c */
 int worker_flush(struct worker *w);

@@ -9,11 +9,12 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 PKGS=(build-essential cmake pkg-config git
-      libh2o-evloop-dev libuv1-dev librdkafka-dev libpq-dev
+      libh2o-evloop-dev libh2o-dev libuv1-dev librdkafka-dev libpq-dev
       libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libjwt-dev libjansson-dev uuid-dev zlib1g-dev libssl-dev
       libcriterion-dev libcurl4-openssl-dev postgresql kcat curl default-jre-headless maven
       python3 python3-sklearn python3-yaml python3-venv ninja-build jq clang openssl
-      libclang-rt-14-dev)   # clang only recommends its runtime; libFuzzer and the sanitizers need it
+      libclang-rt-14-dev    # clang only recommends its runtime; libFuzzer and the sanitizers need it
+      prometheus)           # for promtool (check metrics, check rules); its server is not wanted here
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -24,6 +25,11 @@ if ((${#missing[@]})); then
     SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # The package starts a Prometheus server (on 9090, the workers' port in containers)
+    # where systemd runs; only promtool is used.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
 fi
 
 if [ ! -f "$SHOPSTREAM_KAFKA_JARS/.complete" ]; then

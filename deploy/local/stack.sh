@@ -17,6 +17,22 @@ secret_file=$SHOPSTREAM_STATE_DIR/jwt.secret
 export SHOPSTREAM_JWT_SECRET_FILE=$secret_file
 unset SHOPSTREAM_JWT_SECRET   # the edge takes exactly one source of the key
 
+# Each worker's /healthz, /readyz and /metrics (docs/operations.md): the edge's port plus
+# the role's place in this list (projector +1, inventory +2, ml +3, notify +4).
+worker_roles=(projector inventory ml notify)
+worker_port() {
+    local i
+    for i in "${!worker_roles[@]}"; do
+        [ "${worker_roles[$i]}" = "$1" ] && { echo $((SHOPSTREAM_HTTP_PORT + i + 1)); return 0; }
+    done
+    die "no http port for worker role $1"
+}
+
+start_worker() { # role
+    SHOPSTREAM_WORKER_HTTP_PORT=$(worker_port "$1") SHOPSTREAM_WORKER_HTTP_ADDR=127.0.0.1 \
+        start_proc "$1" "$bin/workers/shopstream-worker" --role "$1"
+}
+
 alive() { [ -f "$run/$1.pid" ] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
 
 start_proc() { # name, command...
@@ -61,11 +77,13 @@ up() {
     else
         start_proc edge "$bin/edge/shopstream-edge"
     fi
-    start_proc projector "$bin/workers/shopstream-worker" --role projector
-    start_proc inventory "$bin/workers/shopstream-worker" --role inventory
-    start_proc ml "$bin/workers/shopstream-worker" --role ml
+    start_worker projector
+    start_worker inventory
+    start_worker ml
     wait_http
     log "stack up: edge http://127.0.0.1:$SHOPSTREAM_HTTP_PORT, kafka $SHOPSTREAM_KAFKA_BROKERS, logs in $SHOPSTREAM_STATE_DIR"
+    log "worker endpoints (/healthz /readyz /metrics): projector http://127.0.0.1:$(worker_port projector)," \
+        "inventory http://127.0.0.1:$(worker_port inventory), ml http://127.0.0.1:$(worker_port ml)"
 }
 
 down() {
@@ -81,7 +99,9 @@ down() {
 status() {
     local rc=0
     for p in edge projector inventory ml; do
-        if alive "$p"; then echo "$p: up"; else echo "$p: down"; rc=1; fi
+        local where=" http://127.0.0.1:$SHOPSTREAM_HTTP_PORT"
+        [ "$p" = edge ] || where=" http://127.0.0.1:$(worker_port "$p")"
+        if alive "$p"; then echo "$p: up$where"; else echo "$p: down"; rc=1; fi
     done
     "$here/kafka.sh" status || rc=1
     "$here/pg.sh" status || rc=1

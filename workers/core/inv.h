@@ -184,5 +184,7 @@ extern const char SHOP_INV_SQL_OUTBOX_INSERT[];
 extern const char SHOP_INV_SQL_RELAY_LOCK[];
 extern const char SHOP_INV_SQL_OUTBOX_READ[];
 extern const char SHOP_INV_SQL_OUTBOX_DELETE[];
+/** $1 the cap: the rows waiting, counted up to the cap (the outbox depth metric). */
+extern const char SHOP_INV_SQL_OUTBOX_COUNT[];
 
 #endif

@@ -83,6 +83,9 @@ const char SHOP_INV_SQL_OUTBOX_READ[] =
 
 const char SHOP_INV_SQL_OUTBOX_DELETE[] = "delete from inventory_outbox where id = any($1::bigint[])";
 
+/* The outbox depth metric, counted up to $1 rows so a long outage's backlog stays cheap. */
+const char SHOP_INV_SQL_OUTBOX_COUNT[] = "select count(*) from (select 1 from inventory_outbox limit $1::int) o";
+
 /* Appends s to a unique list (seen marks the ones taken). */
 static void add_unique(struct shop_sql_array *a, struct shop_strmap *seen, const char *s)
 {

@@ -121,6 +121,8 @@ const char SHOP_MLSINK_SQL_RELAY_LOCK[] = "select pg_try_advisory_xact_lock(hash
 const char SHOP_MLSINK_SQL_OUTBOX_READ[] =
     "select seq, $2::text, msg_key, payload from ml_outbox order by seq limit $1::int";
 const char SHOP_MLSINK_SQL_OUTBOX_DELETE[] = "delete from ml_outbox where seq = any($1::bigint[])";
+/* The outbox depth metric, counted up to $1 rows so a long outage's backlog stays cheap. */
+const char SHOP_MLSINK_SQL_OUTBOX_COUNT[] = "select count(*) from (select 1 from ml_outbox limit $1::int) o";
 
 static const int n_cols[SHOP_MLSINK_TABLES] = {
     [SHOP_MLSINK_RECS] = 6, [SHOP_MLSINK_SIMILAR] = 5, [SHOP_MLSINK_USEGS] = 5, [SHOP_MLSINK_SEGS] = 6,

@@ -82,5 +82,7 @@ extern const char SHOP_MLSINK_SQL_SNAPSHOTS_READ[];
 extern const char SHOP_MLSINK_SQL_RELAY_LOCK[];
 extern const char SHOP_MLSINK_SQL_OUTBOX_READ[];
 extern const char SHOP_MLSINK_SQL_OUTBOX_DELETE[];
+/** $1 the cap: the rows waiting, counted up to the cap (the outbox depth metric). */
+extern const char SHOP_MLSINK_SQL_OUTBOX_COUNT[];
 
 #endif

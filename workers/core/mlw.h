@@ -133,6 +133,9 @@ void shop_mlw_job_finish(struct shop_mlw *m, struct shop_mlw_job *job);
 /** Frees a job without finishing it (shutdown); m then discards the pending swap and
  *  takes the retrain again at the next release. */
 void shop_mlw_job_free(struct shop_mlw *m, struct shop_mlw_job *job);
+/** The models a job retrains, for its metrics: the name of model i (0 recommend, 1
+ *  segment, 2 forecast, as shop_mlw_stats.version) when the job retrains it, else NULL. */
+const char *shop_mlw_job_model(const struct shop_mlw_job *job, size_t i);
 /** A job is out (taken, not finished or freed): no checkpoint may be taken. */
 bool shop_mlw_job_out(const struct shop_mlw *m);
 

@@ -93,6 +93,11 @@ bool shop_mlw_job_out(const struct shop_mlw *m)
     return m->job_out;
 }
 
+const char *shop_mlw_job_model(const struct shop_mlw_job *job, size_t i)
+{
+    return i < MLW_MODELS && job->version[i] != 0 ? mlw_model_names[i] : NULL;
+}
+
 static void als_copy(struct shop_ml_als *dst, const struct shop_ml_als *src)
 {
     *dst = *src;

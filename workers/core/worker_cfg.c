@@ -172,6 +172,11 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
         shop_cfg_int(get, "SHOPSTREAM_INVENTORY_LOW_STOCK", 5, 0, INT64_C(1000000000000), errs);
     load_ml(cfg, get, errs);
     load_bounded_run(cfg, get, errs);
+    /* Off unless set: tests start many workers on one host. Containers set 9090. */
+    cfg->http_port = shop_cfg_int(get, "SHOPSTREAM_WORKER_HTTP_PORT", 0, 0, 65535, errs);
+    cfg->http_addr = shop_cfg_str(get, "SHOPSTREAM_WORKER_HTTP_ADDR", "0.0.0.0");
+    cfg->ready_max_lag =
+        shop_cfg_int(get, "SHOPSTREAM_WORKER_READY_MAX_LAG", 100000, 0, INT64_C(1000000000000000), errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 
@@ -198,6 +203,7 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        " ml_lateness_ms=%" PRId64 " ml_retrain_every_ms=%" PRId64 " ml_drift=%g ml_swap_after_ms=%" PRId64
                        " ml_segments=%" PRId64 " ml_seed=%" PRId64 " ml_checkpoint_ms=%" PRId64 " ml_idle_flush_ms=%" PRId64
                        " pg_schema=%s stop_at_partitions=%lld"
+                       " http_port=%" PRId64 " http_addr=%s ready_max_lag=%" PRId64
                        " pg_synchronous_commit=%s log_level=%s kafka_properties=\"%s\"",
                        role != NULL ? role : "(none)", cfg->kafka_brokers, cfg->group_id,
                        cfg->topic_prefix, topics,
@@ -209,6 +215,7 @@ size_t shop_worker_cfg_format(const struct shop_worker_cfg *cfg, char *buf, size
                        cfg->ml_segments, cfg->ml_seed, cfg->ml_checkpoint_ms, cfg->ml_idle_flush_ms,
                        cfg->pg_schema[0] ? cfg->pg_schema : "(none)",
                        cfg->stop_at.on ? (long long)cfg->stop_at.n : -1LL,
+                       cfg->http_port, cfg->http_addr != NULL ? cfg->http_addr : "", cfg->ready_max_lag,
                        cfg->pg_synchronous_commit ? "on" : "off", cfg->log_level, props);
     if (len < 0)
         return 0;

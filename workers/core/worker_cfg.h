@@ -57,6 +57,10 @@ struct shop_worker_cfg {
     /* A bounded run into other tables (shopstream-admin rebuild, docs/operations.md). */
     const char *pg_schema;           /* SHOPSTREAM_PG_SCHEMA: first on search_path; "" none */
     struct shop_stop_at stop_at;     /* SHOPSTREAM_STOP_AT_OFFSETS: stop there, exit 0 */
+    /* The worker's HTTP endpoint (/healthz, /readyz, /metrics; docs/operations.md). */
+    int64_t http_port;               /* SHOPSTREAM_WORKER_HTTP_PORT: 0 (unset or empty) is off */
+    const char *http_addr;           /* SHOPSTREAM_WORKER_HTTP_ADDR: the bind address */
+    int64_t ready_max_lag;           /* SHOPSTREAM_WORKER_READY_MAX_LAG: /readyz's lag bound, messages */
 };
 
 /** "projector"; NULL for an unknown role (the role table's name). */

@@ -186,6 +186,7 @@ static void inventory_cron(struct worker *w, int64_t now_ms)
     if (w->conn != NULL && !w->pg_down) {
         inv->relay.due = true;   /* rows another instance or an earlier run left */
         worker_relay_run(w, &inv->relay);
+        worker_relay_count(w, &inv->relay);
     }
     if (now_ms - inv->stats_at_ms < w->cfg->stats_interval_ms)
         return;
@@ -203,6 +204,7 @@ static const struct worker_relay_sql relay_sql = {
     .lock = SHOP_INV_SQL_RELAY_LOCK,
     .read = SHOP_INV_SQL_OUTBOX_READ,
     .del = SHOP_INV_SQL_OUTBOX_DELETE,
+    .count = SHOP_INV_SQL_OUTBOX_COUNT,
 };
 
 static int inventory_init(struct worker *w, void **role_state, struct shop_err *err)
@@ -219,6 +221,7 @@ static int inventory_init(struct worker *w, void **role_state, struct shop_err *
         return err->code;
     }
     *role_state = inv;
+    w->outbox_depth = 0;            /* counted by the cron */
     return 0;
 }
 

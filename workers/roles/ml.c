@@ -72,12 +72,20 @@ struct ml {
     bool fenced;
     bool paused;                    /* the reorder buffer passed buffer_max */
     int64_t stats_at_ms;
+    uint64_t job_started_ns;        /* uv_hrtime when the job was queued */
+    struct shop_prom_hist retrain[3];   /* a job's wall time, per model it retrained */
 };
+
+/* The models in shop_mlw_stats.version's order. */
+static const char *const model_names[3] = {"recommend", "segment", "forecast"};
+/* A retrain's wall time, seconds: a small shop's warm retrain to a big shop's cold one. */
+static const double retrain_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800};
 
 static const struct worker_relay_sql ml_relay_sql = {
     .lock = SHOP_MLSINK_SQL_RELAY_LOCK,
     .read = SHOP_MLSINK_SQL_OUTBOX_READ,
     .del = SHOP_MLSINK_SQL_OUTBOX_DELETE,
+    .count = SHOP_MLSINK_SQL_OUTBOX_COUNT,
 };
 
 /* ---- positions ---------------------------------------------------------------- */
@@ -380,6 +388,11 @@ static void on_job_done(uv_work_t *req, int status)
         shop_mlw_job_free(ml->m, job);      /* the reloaded state takes the retrain again */
         return;
     }
+    double wall_s = (double)(uv_hrtime() - ml->job_started_ns) / 1e9;
+    for (size_t i = 0; i < 3; i++) {
+        if (shop_mlw_job_model(job, i) != NULL)
+            shop_prom_hist_observe(&ml->retrain[i], wall_s);
+    }
     shop_mlw_job_finish(ml->m, job);
     ml->last_train_s = ml->job_cpu_s;
     SHOP_LOG(SHOP_LOG_INFO, "ml", "retrain swapped in", "cpu_s=%.3f clock_ms=%" PRId64, ml->last_train_s,
@@ -395,6 +408,7 @@ static void take_job(struct worker *w, struct ml *ml)
     if (ml->job == NULL)
         return;
     ml->work.data = ml;
+    ml->job_started_ns = uv_hrtime();
     int rc = uv_queue_work(w->loop, &ml->work, on_job_run, on_job_done);
     if (rc < 0) {
         SHOP_LOG(SHOP_LOG_ERROR, "ml", "could not queue the retrain", "err=%s", uv_strerror(rc));
@@ -779,6 +793,7 @@ static void ml_cron(struct worker *w, int64_t now_ms)
     if (w->conn != NULL && !w->pg_down) {
         ml->relay.due = true;
         worker_relay_run(w, &ml->relay);
+        worker_relay_count(w, &ml->relay);
     }
     if (now_ms - ml->ckpt_at_ms >= w->cfg->ml_checkpoint_ms)
         checkpoint(w, ml, now_ms);
@@ -804,6 +819,29 @@ static void ml_stop(struct worker *w)
     log_ml_stats(ml);
 }
 
+/* /metrics: each model's published version and the retrains' wall time (a standby has
+ * no state yet: nothing). */
+static void ml_metrics(struct worker *w, struct shop_prom *out, const struct shop_prom_label *base, size_t n_base)
+{
+    struct ml *ml = w->role_state;
+    if (ml == NULL || ml->m == NULL)
+        return;
+    struct shop_mlw_stats s;
+    shop_mlw_stats(ml->m, &s);
+    struct shop_prom_label l[3] = {base[0], base[1]};
+    shop_prom_family(out, "shopstream_ml_model_version", "gauge", "The version of each model serving now (0: none yet).");
+    for (size_t i = 0; i < 3; i++) {
+        l[2] = (struct shop_prom_label){"model", model_names[i]};
+        shop_prom_sample_u64(out, "shopstream_ml_model_version", l, n_base + 1, s.version[i]);
+    }
+    shop_prom_family(out, "shopstream_ml_retrain_duration_seconds", "histogram",
+                     "Wall time of a retrain job on the thread pool, observed for each model it retrained.");
+    for (size_t i = 0; i < 3; i++) {
+        l[2] = (struct shop_prom_label){"model", model_names[i]};
+        shop_prom_histogram(out, "shopstream_ml_retrain_duration_seconds", l, n_base + 1, &ml->retrain[i]);
+    }
+}
+
 /* ---- init: the lease ----------------------------------------------------------- */
 
 /* Waits up to ms for SIGTERM or SIGINT (blocked while init runs): true if one came. */
@@ -818,6 +856,15 @@ static bool signalled(int64_t ms)
     while ((sig = sigtimedwait(&set, NULL, &ts)) < 0 && errno == EINTR)
         ;
     return sig == SIGTERM || sig == SIGINT;
+}
+
+/* Waits ms for SIGTERM or SIGINT: serving the HTTP endpoint meanwhile when it is on (a
+ * standby stays live for its liveness probe), else asleep. True if one came. */
+static bool standby_wait(struct worker *w, int64_t ms)
+{
+    if (worker_http_serve_for(w, ms) == 0)
+        return signalled(0);
+    return signalled(ms);
 }
 
 /* 1 when the lock is ours, 0 when another instance holds it, SHOP_EPG. */
@@ -850,6 +897,7 @@ static int wait_for_lease(struct worker *w, struct ml *ml)
         int rc = try_lock(w, ml, &err);
         if (rc == 1)
             break;
+        w->unready = "standby";             /* /readyz: 503 naming it until the lease is ours */
         if (rc == 0 && !told) {
             SHOP_LOG(SHOP_LOG_INFO, "ml", "standby: another instance owns the models; waiting for the lease",
                      "group=%s retry_ms=%d", w->cfg->group_id, STANDBY_RETRY_MS);
@@ -858,11 +906,12 @@ static int wait_for_lease(struct worker *w, struct ml *ml)
             SHOP_LOG(SHOP_LOG_WARN, "ml", "could not ask for the lease; retrying", "err=\"%s\"", err.msg);
             told_pg = true;
         }
-        if (signalled(STANDBY_RETRY_MS)) {
+        if (standby_wait(w, STANDBY_RETRY_MS)) {
             SHOP_LOG(SHOP_LOG_INFO, "ml", "stopped while waiting for the lease", "group=%s", w->cfg->group_id);
             return WORKER_INIT_STOPPED;
         }
     }
+    w->unready = NULL;
     if (signalled(0))
         return WORKER_INIT_STOPPED;
     return 0;
@@ -913,6 +962,9 @@ static int start_owner(struct worker *w, struct ml *ml, struct shop_err *err)
     int64_t tick = w->cfg->ml_idle_flush_ms / 4 > 10 ? w->cfg->ml_idle_flush_ms / 4 : 10;
     uv_timer_start(&ml->idle, on_idle_check, (uint64_t)tick, (uint64_t)tick);
     ml->last_arrival_ms = ml->ckpt_at_ms = ml->stats_at_ms = worker_now_ms();
+    for (size_t i = 0; i < 3; i++)
+        shop_prom_hist_init(&ml->retrain[i], retrain_bounds, sizeof(retrain_bounds) / sizeof(retrain_bounds[0]));
+    w->outbox_depth = 0;            /* counted by the cron */
     return 0;
 }
 
@@ -983,5 +1035,6 @@ const struct worker_role worker_ml_role = {
     .cron = ml_cron,
     .stop = ml_stop,
     .fini = ml_fini,
+    .metrics = ml_metrics,
     .consumer_props = ml_consumer_props,
 };

@@ -206,3 +206,29 @@ Test(worker_cfg, bounded_run_schema_and_stop_offsets)
     errs = (struct shop_cfg_errs){0};
     cr_assert(eq(int, shop_worker_cfg_load(&cfg, "projector", shop_cfg_table_get, &errs), SHOP_ECONFIG));
 }
+
+Test(worker_cfg, http_endpoint_off_by_default_and_bounded)
+{
+    static const char *const env[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_WORKER_HTTP_PORT", "", NULL};
+    static const char *const on[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_WORKER_HTTP_PORT", "9090",
+                                     "SHOPSTREAM_WORKER_HTTP_ADDR", "127.0.0.1", "SHOPSTREAM_WORKER_READY_MAX_LAG",
+                                     "5", NULL};
+    static const char *const bad[] = {"SHOPSTREAM_PG_DSN", "dbname=x", "SHOPSTREAM_WORKER_HTTP_PORT", "65536",
+                                      "SHOPSTREAM_WORKER_READY_MAX_LAG", "-1", NULL};
+    struct shop_worker_cfg cfg;
+    struct shop_cfg_errs errs = {0};
+    shop_cfg_table_use(env);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "ml", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(i64, cfg.http_port, 0));
+    cr_assert(eq(str, (char *)cfg.http_addr, "0.0.0.0"));
+    cr_assert(eq(i64, cfg.ready_max_lag, 100000));
+    shop_cfg_table_use(on);
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "ml", shop_cfg_table_get, &errs), 0));
+    cr_assert(eq(i64, cfg.http_port, 9090));
+    cr_assert(eq(str, (char *)cfg.http_addr, "127.0.0.1"));
+    cr_assert(eq(i64, cfg.ready_max_lag, 5));
+    shop_cfg_table_use(bad);
+    struct shop_cfg_errs berrs = {0};
+    cr_assert(eq(int, shop_worker_cfg_load(&cfg, "ml", shop_cfg_table_get, &berrs), SHOP_ECONFIG));
+    cr_assert(eq(int, berrs.count, 2));
+}
