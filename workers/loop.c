@@ -228,7 +228,8 @@ int worker_flush(struct worker *w)
         w->in_outage = false;
     }
     shop_backoff_reset(&w->backoff);
-    worker_kafka_commit_async(w, &w->batch);
+    if (!w->role->own_offsets)
+        worker_kafka_commit_async(w, &w->batch);
     w->stats.events += w->batch.n;
     w->stats.batches++;
     batch_reset(w);
@@ -366,6 +367,8 @@ static void on_revoked(struct worker *w, rd_kafka_topic_partition_list_t *parts)
     if (w->batch.n > 0 && worker_flush(w) < 0)
         SHOP_LOG(SHOP_LOG_WARN, "worker", "could not flush before revoke; the next owner reprocesses",
                  "partitions=%d", parts->cnt);
+    if (w->role->on_revoke != NULL)
+        w->role->on_revoke(w, parts);
 }
 
 static const struct worker_rebalance rebalance = {.assigned = on_assigned, .revoked = on_revoked};

@@ -150,6 +150,8 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     cfg->inventory_low_stock =
         shop_cfg_int(get, "SHOPSTREAM_INVENTORY_LOW_STOCK", 5, 0, INT64_C(1000000000000), errs);
     load_ml(cfg, get, errs);
+    if (cfg->role == SHOP_WORKER_NOTIFY)
+        shop_notify_cfg_load(&cfg->notify, get, errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 

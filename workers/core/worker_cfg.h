@@ -13,6 +13,7 @@
 #include "base/shop_cfg.h"
 #include "base/shop_kafka_props.h"
 #include "proto/core/event_topic.h"
+#include "workers/core/notify.h"
 #include "workers/core/roles.h"
 
 /* The role (its streams, its default group) comes from the role table. */
@@ -53,6 +54,7 @@ struct shop_worker_cfg {
     int64_t ml_seed;                 /* SHOPSTREAM_ML_SEED: every random choice of training */
     int64_t ml_checkpoint_ms;        /* SHOPSTREAM_ML_CHECKPOINT_MS: wall clock between checkpoints */
     int64_t ml_idle_flush_ms;        /* SHOPSTREAM_ML_IDLE_FLUSH_MS: caught up and idle this long: flush */
+    struct shop_notify_cfg notify;   /* SHOPSTREAM_NOTIFY_*: loaded for the notify role only */
 };
 
 /** "projector"; NULL for an unknown role (the role table's name). */
