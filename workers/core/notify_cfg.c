@@ -150,11 +150,11 @@ int shop_notify_cfg_load(struct shop_notify_cfg *cfg, shop_getenv_fn get, struct
 
 size_t shop_notify_cfg_format(const struct shop_notify_cfg *cfg, char *buf, size_t n)
 {
-    size_t len = 0;
-    int w = snprintf(buf, n, "notify_endpoints=\"");
-    for (int i = 0; w >= 0 && i < cfg->n_endpoints && (len += (size_t)w) < n; i++)
-        w = snprintf(buf + len, n - len, "%s%s=%s", i > 0 ? ";" : "", cfg->endpoints[i].name, cfg->endpoints[i].url);
-    if (w >= 0 && len < n)
+    size_t len = (size_t)snprintf(buf, n, "notify_endpoints=\"");
+    for (int i = 0; i < cfg->n_endpoints && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", i > 0 ? ";" : "", cfg->endpoints[i].name,
+                                cfg->endpoints[i].url);
+    if (len < n)
         len += (size_t)snprintf(buf + len, n - len,
                                 "\" notify_timeout_ms=%" PRId64 " notify_connect_timeout_ms=%" PRId64
                                 " notify_max_attempts=%" PRId64 " notify_backoff_base_ms=%" PRId64
