@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The local stack: Kafka + PostgreSQL (deploy/local/{kafka,pg}.sh), the schema and
 # topics (shopstream-admin), then the edge, one projector, one inventory and one ml worker, with pids
-# and logs under $SHOPSTREAM_STATE_DIR. Idempotent: `up` twice is safe.
+# and logs under $SHOPSTREAM_STATE_DIR. Idempotent: `up` twice is safe. A notify worker starts too
+# when SHOPSTREAM_NOTIFY_ENDPOINTS is set (with its secrets; docs/webhooks.md): without endpoints
+# the role refuses to start, as it would consume and commit past events nobody received.
 # Usage: stack.sh up|down|status
 set -euo pipefail
 here=$(dirname "$0")
@@ -64,6 +66,9 @@ up() {
     start_proc projector "$bin/workers/shopstream-worker" --role projector
     start_proc inventory "$bin/workers/shopstream-worker" --role inventory
     start_proc ml "$bin/workers/shopstream-worker" --role ml
+    if [ -n "${SHOPSTREAM_NOTIFY_ENDPOINTS:-}" ]; then
+        start_proc notify "$bin/workers/shopstream-worker" --role notify
+    fi
     wait_http
     log "stack up: edge http://127.0.0.1:$SHOPSTREAM_HTTP_PORT, kafka $SHOPSTREAM_KAFKA_BROKERS, logs in $SHOPSTREAM_STATE_DIR"
 }
@@ -73,6 +78,7 @@ down() {
     stop_proc projector
     stop_proc inventory
     stop_proc ml
+    stop_proc notify
     "$here/kafka.sh" stop
     "$here/pg.sh" replica stop
     "$here/pg.sh" stop
@@ -83,6 +89,9 @@ status() {
     for p in edge projector inventory ml; do
         if alive "$p"; then echo "$p: up"; else echo "$p: down"; rc=1; fi
     done
+    if [ -n "${SHOPSTREAM_NOTIFY_ENDPOINTS:-}" ]; then
+        if alive notify; then echo "notify: up"; else echo "notify: down"; rc=1; fi
+    fi
     "$here/kafka.sh" status || rc=1
     "$here/pg.sh" status || rc=1
     if [ "${SHOPSTREAM_STACK_REPLICA:-0}" = 1 ]; then "$here/pg.sh" replica status || rc=1; fi
