@@ -49,12 +49,14 @@ struct part {
     struct shop_notify_window win;
     int64_t seen_next;             /* one past the last offset taken: a record fetched again is skipped */
     int64_t committed;             /* the last offset committed to the group */
+    uint64_t gen;                  /* bumped when a revoke empties the window */
 };
 
 /* One consumed status change; freed when every endpoint is done with it. */
 struct note {
     struct notify *nt;
     struct part *part;
+    uint64_t gen;                  /* the part's generation when taken */
     int64_t offset;
     char order_id[72];
     struct shop_notify_msg msg;
@@ -136,7 +138,8 @@ static void delivery_finish(struct notify *nt, struct delivery *d)
     queue_remove(ep, d);
     d->state = D_DONE;
     nt->metrics.ep[d->ep].pending--;
-    shop_notify_window_done(&d->note->part->win, d->note->offset);
+    if (d->note->gen == d->note->part->gen)   /* else its window went with a revoke */
+        shop_notify_window_done(&d->note->part->win, d->note->offset);
     note_release(d->note);
 }
 
@@ -144,6 +147,8 @@ static void delivery_finish(struct notify *nt, struct delivery *d)
  * delivers the record again. */
 static void delivery_drop(struct notify *nt, struct delivery *d)
 {
+    if (d->state == D_PARKING)
+        return;    /* the producer still holds it (a flush timed out): its ack finishes it */
     if (d->state == D_FLIGHT && d->xfer != NULL)
         notify_http_cancel(nt->http, d->xfer);
     d->xfer = NULL;
@@ -306,12 +311,13 @@ static void check_window(struct worker *w, struct notify *nt)
     for (int i = 0; i < nt->n_ep && full < 0; i++)
         if (nt->metrics.ep[i].pending >= nt->cfg->window)
             full = i;
-    if (full >= 0 && !nt->paused) {
-        SHOP_LOG(SHOP_LOG_WARN, "notify", "pausing consumption: an endpoint holds a full window",
-                 "endpoint=%s pending=%" PRId64 " window=%" PRId64, nt->ep[full].cfg->name,
-                 nt->metrics.ep[full].pending, nt->cfg->window);
+    if (full >= 0) {
+        if (!nt->paused)
+            SHOP_LOG(SHOP_LOG_WARN, "notify", "pausing consumption: an endpoint holds a full window",
+                     "endpoint=%s pending=%" PRId64 " window=%" PRId64, nt->ep[full].cfg->name,
+                     nt->metrics.ep[full].pending, nt->cfg->window);
         nt->paused = true;
-        worker_kafka_pause(w, true);
+        worker_kafka_pause(w, true);   /* again: the loop resumes everything after a PG outage */
     } else if (full < 0 && nt->paused && !w->pg_down) {
         SHOP_LOG(SHOP_LOG_INFO, "notify", "resuming consumption: every endpoint is below its window", "window=%" PRId64,
                  nt->cfg->window);
@@ -391,6 +397,7 @@ static void take_record(struct worker *w, struct notify *nt, const struct shop_p
     shop_notify_msg_build(pr->ev, &n->msg, &err);   /* cannot fail: the status was found */
     n->nt = nt;
     n->part = p;
+    n->gen = p->gen;
     n->offset = pr->offset;
     snprintf(n->order_id, sizeof(n->order_id), "%s", shop_event_order_id(pr->ev));
     n->remaining = (uint32_t)nt->n_ep;
@@ -437,6 +444,7 @@ static void drop_notes(struct notify *nt, const rd_kafka_topic_partition_list_t 
         struct part *p = &nt->parts[i];
         if (parts == NULL || rd_kafka_topic_partition_list_find(parts, p->topic, p->partition) != NULL) {
             shop_notify_window_fini(&p->win);
+            p->gen++;
             p->seen_next = -1;
             p->committed = -1;
         }
