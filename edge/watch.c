@@ -221,7 +221,7 @@ static bool poll_src(struct edge_watch *w, struct watch_src *src, const char *gr
 static bool poll_offsets(struct edge_watch *w)
 {
     struct edge *e = w->e;
-    char groups[3 * 210 + 8], *o = groups;
+    char groups[SHOP_WORKER_ROLE_COUNT * 210 + 8], *o = groups;   /* a group name is at most 200 */
     *o++ = '{';
     for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++)
         o += sprintf(o, "%s\"%s\"", r > 0 ? "," : "", e->cfg->read_groups[r]);

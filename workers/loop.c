@@ -278,7 +278,8 @@ int worker_flush(struct worker *w)
     shop_backoff_reset(&w->backoff);
     stop_at_note_batch(w);
     count_committed(w, started_ns);
-    worker_kafka_commit_async(w, &w->batch);
+    if (!w->role->own_offsets)
+        worker_kafka_commit_async(w, &w->batch);
     w->stats.events += w->batch.n;
     w->stats.batches++;
     batch_reset(w);
@@ -423,6 +424,8 @@ static void on_revoked(struct worker *w, rd_kafka_topic_partition_list_t *parts)
     if (w->batch.n > 0 && worker_flush(w) < 0)
         SHOP_LOG(SHOP_LOG_WARN, "worker", "could not flush before revoke; the next owner reprocesses",
                  "partitions=%d", parts->cnt);
+    if (w->role->on_revoke != NULL)
+        w->role->on_revoke(w, parts);
 }
 
 static const struct worker_rebalance rebalance = {.assigned = on_assigned, .revoked = on_revoked};

@@ -19,6 +19,7 @@ static const struct worker_role *const role_shells[SHOP_WORKER_ROLE_COUNT] = {
     [SHOP_WORKER_PROJECTOR] = &worker_projector_role,
     [SHOP_WORKER_INVENTORY] = &worker_inventory_role,
     [SHOP_WORKER_ML] = &worker_ml_role,
+    [SHOP_WORKER_NOTIFY] = &worker_notify_role,
 };
 
 static void usage(FILE *out)

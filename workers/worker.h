@@ -74,6 +74,8 @@ struct worker_role {
      *  batch and before the consumer leaves the group and PostgreSQL closes: a last
      *  write, closing the role's own handles. */
     void (*stop)(struct worker *w);
+    /** Before parts are taken away by a rebalance (after the loop flushed its batch). */
+    void (*on_revoke)(struct worker *w, rd_kafka_topic_partition_list_t *parts);
     /** Once, after the loop stopped. */
     void (*fini)(struct worker *w, void *role_state);
     /** At every scrape of /metrics (loop thread), after the worker's own families: appends
@@ -85,6 +87,9 @@ struct worker_role {
     /** The role's consumer settings (name, value, ..., NULL), set before the operator's
      *  SHOPSTREAM_KAFKA_PROPERTIES (which may override them); NULL for none. */
     const char *const *consumer_props;
+    /** The role commits the group's Kafka offsets itself (notify: only once every
+     *  endpoint has a record); the loop commits none after a batch. */
+    bool own_offsets;
 };
 
 /** What init returns to stop the worker before it starts, with exit code 0 (a standby

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The local stack: Kafka + PostgreSQL (deploy/local/{kafka,pg}.sh), the schema and
 # topics (shopstream-admin), then the edge, one projector, one inventory and one ml worker, with pids
-# and logs under $SHOPSTREAM_STATE_DIR. Idempotent: `up` twice is safe.
+# and logs under $SHOPSTREAM_STATE_DIR. Idempotent: `up` twice is safe. A notify worker starts too
+# when SHOPSTREAM_NOTIFY_ENDPOINTS is set (with its secrets; docs/webhooks.md): without endpoints
+# the role refuses to start, as it would consume and commit past events nobody received.
 # Usage: stack.sh up|down|status
 set -euo pipefail
 here=$(dirname "$0")
@@ -80,6 +82,9 @@ up() {
     start_worker projector
     start_worker inventory
     start_worker ml
+    if [ -n "${SHOPSTREAM_NOTIFY_ENDPOINTS:-}" ]; then
+        start_worker notify
+    fi
     wait_http
     log "stack up: edge http://127.0.0.1:$SHOPSTREAM_HTTP_PORT, kafka $SHOPSTREAM_KAFKA_BROKERS, logs in $SHOPSTREAM_STATE_DIR"
     log "worker endpoints (/healthz /readyz /metrics): projector http://127.0.0.1:$(worker_port projector)," \
@@ -91,6 +96,7 @@ down() {
     stop_proc projector
     stop_proc inventory
     stop_proc ml
+    stop_proc notify
     "$here/kafka.sh" stop
     "$here/pg.sh" replica stop
     "$here/pg.sh" stop
@@ -103,6 +109,9 @@ status() {
         [ "$p" = edge ] || where=" http://127.0.0.1:$(worker_port "$p")"
         if alive "$p"; then echo "$p: up$where"; else echo "$p: down"; rc=1; fi
     done
+    if [ -n "${SHOPSTREAM_NOTIFY_ENDPOINTS:-}" ]; then
+        if alive notify; then echo "notify: up"; else echo "notify: down"; rc=1; fi
+    fi
     "$here/kafka.sh" status || rc=1
     "$here/pg.sh" status || rc=1
     if [ "${SHOPSTREAM_STACK_REPLICA:-0}" = 1 ]; then "$here/pg.sh" replica status || rc=1; fi

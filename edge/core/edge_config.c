@@ -189,6 +189,7 @@ static void load_fresh(struct shop_edge_config *cfg, shop_getenv_fn get, struct 
         [SHOP_WORKER_PROJECTOR] = "SHOPSTREAM_EDGE_GROUP_PROJECTOR",
         [SHOP_WORKER_INVENTORY] = "SHOPSTREAM_EDGE_GROUP_INVENTORY",
         [SHOP_WORKER_ML] = "SHOPSTREAM_EDGE_GROUP_ML",
+        [SHOP_WORKER_NOTIFY] = "SHOPSTREAM_EDGE_GROUP_NOTIFY",   /* no read waits for it (edge_fresh.c) */
     };
     cfg->position_key = opt_str(get, "SHOPSTREAM_EDGE_POSITION_KEY");
     if (cfg->position_key != NULL && strlen(cfg->position_key) < 16)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * Capped exponential backoff with equal jitter. Pure.
+ * Capped exponential backoff with equal or full jitter. Pure.
  */
 #include "workers/core/backoff.h"
 
@@ -24,4 +24,12 @@ int64_t shop_backoff_next(struct shop_backoff *b, uint32_t rnd)
     /* Half fixed, half random: replicas that failed together do not retry together. */
     int64_t half = step / 2;
     return step - half + (int64_t)(rnd % (uint64_t)(half + 1));
+}
+
+int64_t shop_backoff_next_full(struct shop_backoff *b, uint32_t rnd)
+{
+    int64_t step = b->step_ms;
+    b->failures++;
+    b->step_ms = step > b->max_ms / 2 ? b->max_ms : step * 2;
+    return (int64_t)(rnd % (uint64_t)(step + 1));
 }

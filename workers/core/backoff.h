@@ -23,6 +23,11 @@ void shop_backoff_init(struct shop_backoff *b, int64_t first_ms, int64_t max_ms)
  *  32-bit value. */
 int64_t shop_backoff_next(struct shop_backoff *b, uint32_t rnd);
 
+/** Like shop_backoff_next, with "full jitter": uniform in [0, step]. For many
+ *  independent retries of one cause (webhook deliveries), which must spread out
+ *  rather than keep a floor. */
+int64_t shop_backoff_next_full(struct shop_backoff *b, uint32_t rnd);
+
 void shop_backoff_reset(struct shop_backoff *b);
 
 #endif

@@ -31,6 +31,15 @@ static const struct shop_role_desc roles[SHOP_WORKER_ROLE_COUNT] = {
         .n_streams = 3,
         .streams = {SHOP_STREAM_BROWSE, SHOP_STREAM_CART, SHOP_STREAM_INVENTORY},
     },
+    [SHOP_WORKER_NOTIFY] = {
+        .name = "notify",
+        .group = "shopstream-notify",
+        /* The inventory's outcomes are the life cycle's verdicts: confirmed (reserved),
+         * rejected, shipped (committed) and cancelled (released) as they happened; the
+         * order topic's requests may still be refused. */
+        .n_streams = 1,
+        .streams = {SHOP_STREAM_INVENTORY},
+    },
 };
 
 const struct shop_model shop_models[] = {

@@ -18,6 +18,7 @@ enum shop_worker_role {
     SHOP_WORKER_PROJECTOR = 0,
     SHOP_WORKER_INVENTORY,   /* the only writer of stock (docs/inventory.md) */
     SHOP_WORKER_ML,          /* segmentation, recommendations, forecasts (docs/ml.md) */
+    SHOP_WORKER_NOTIFY,      /* order status webhooks (docs/webhooks.md); writes no table */
     SHOP_WORKER_ROLE_COUNT
 };
 

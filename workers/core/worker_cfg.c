@@ -177,6 +177,8 @@ int shop_worker_cfg_load(struct shop_worker_cfg *cfg, const char *role_name, sho
     cfg->http_addr = shop_cfg_str(get, "SHOPSTREAM_WORKER_HTTP_ADDR", "0.0.0.0");
     cfg->ready_max_lag =
         shop_cfg_int(get, "SHOPSTREAM_WORKER_READY_MAX_LAG", 100000, 0, INT64_C(1000000000000000), errs);
+    if (cfg->role == SHOP_WORKER_NOTIFY)
+        shop_notify_cfg_load(&cfg->notify, get, errs);
     return errs->count > 0 ? SHOP_ECONFIG : 0;
 }
 

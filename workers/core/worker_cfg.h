@@ -13,6 +13,7 @@
 #include "base/shop_cfg.h"
 #include "base/shop_kafka_props.h"
 #include "proto/core/event_topic.h"
+#include "workers/core/notify.h"
 #include "workers/core/roles.h"
 #include "workers/core/stop_at.h"
 
@@ -61,6 +62,7 @@ struct shop_worker_cfg {
     int64_t http_port;               /* SHOPSTREAM_WORKER_HTTP_PORT: 0 (unset or empty) is off */
     const char *http_addr;           /* SHOPSTREAM_WORKER_HTTP_ADDR: the bind address */
     int64_t ready_max_lag;           /* SHOPSTREAM_WORKER_READY_MAX_LAG: /readyz's lag bound, messages */
+    struct shop_notify_cfg notify;   /* SHOPSTREAM_NOTIFY_*: loaded for the notify role only */
 };
 
 /** "projector"; NULL for an unknown role (the role table's name). */

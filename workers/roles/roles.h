@@ -13,5 +13,10 @@ extern const struct worker_role worker_projector_role;
 extern const struct worker_role worker_inventory_role;
 /* workers/roles/ml.c */
 extern const struct worker_role worker_ml_role;
+/* workers/roles/notify.c */
+extern const struct worker_role worker_notify_role;
+/** The notify role's Prometheus lines (workers/core/notify.h's render) for the worker's
+ *  /metrics; 0 for any other role. Returns the length needed, like snprintf. */
+size_t worker_notify_metrics(const struct worker *w, char *buf, size_t n);
 
 #endif
