@@ -87,6 +87,9 @@ def main():
     if not api_lag:
         errors.append("no lag rows at all")
     totals = {grp["group"]: grp["lag"] for grp in api["groups"]}
+    want("group totals on the page vs the API",
+         sorted((r["group"], r["lag"]) for r in dom.rows.get("group-rows", [])),
+         sorted((k, text(v)) for k, v in totals.items()))
     want("projector lag", totals.get(o.projector), 0)
     want("inventory lag", totals.get(o.inventory), 0)
     want("ml lag (no worker: every record) vs shopstream-admin lag", totals.get(o.ml), o.ml_lag)

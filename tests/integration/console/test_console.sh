@@ -98,7 +98,8 @@ chrome() {
     timeout 60 "$CHROMIUM" "${flags[@]}" "$@" 2>>"$IT_TMP/chromium.log"
 }
 chrome --dump-dom "$IT_URL/console#token=$admin" >"$IT_TMP/dom.html" || fail "chromium --dump-dom failed"
-chrome --window-size=1280,1500 --screenshot="$IT_REPO/artifacts/console.png" "$IT_URL/console#token=$admin" \
+grep -qF "$admin" "$IT_TMP/dom.html" && fail "the token is still in the page (the fragment must be removed)"
+chrome --window-size=1280,1900 --screenshot="$IT_REPO/artifacts/console.png" "$IT_URL/console#token=$admin" \
     >/dev/null || fail "chromium --screenshot failed"
 head -c 8 "$IT_REPO/artifacts/console.png" | od -An -tx1 | grep -q '89 50 4e 47' || fail "no PNG screenshot"
 ok "screenshot in artifacts/console.png"
