@@ -117,7 +117,9 @@ static size_t gather(struct edge *e, struct shop_console_sub *subs, struct shop_
     size_t n = 0;
     for (int r = 0; r < SHOP_WORKER_ROLE_COUNT; r++) {
         const struct shop_role_desc *d = shop_role_desc((enum shop_worker_role)r);
-        for (int s = 0; d != NULL && s < d->n_streams; s++) {
+        if (d == NULL || e->cfg->read_groups[r] == NULL)
+            continue;   /* a role the edge knows no group of */
+        for (int s = 0; s < d->n_streams; s++) {
             subs[n++] = (struct shop_console_sub){d->name, e->cfg->read_groups[r], topics[d->streams[s]]};
             consumed[d->streams[s]] = true;
         }
