@@ -44,6 +44,7 @@ typedef void edge_delivery_fn(const rd_kafka_message_t *rkm);
 #define EDGE_PROBE_INTERVAL_US 30000000
 
 struct edge_accept;
+struct edge_console;
 struct edge_pg;
 struct edge_ready;
 struct edge_limits;
@@ -83,6 +84,7 @@ struct edge {
     uint8_t position_key[SHOP_POS_KEY_LEN];   /* SHOPSTREAM_EDGE_POSITION_KEY's SHA-256 */
     struct edge_watch *watch;          /* the groups' offsets, for parked reads (watch.c) */
     atomic_int waiters;                /* reads parked waiting for a position, all threads */
+    struct edge_console *console;      /* the operations console's rate and caches (console.c) */
 };
 
 struct edge_thread {
@@ -123,6 +125,16 @@ struct edge_thread {
 /* docs/openapi.yaml, embedded at build time (edge/embed.cmake): GET /v1/openapi.yaml. */
 extern const char edge_openapi_yaml[];
 extern const size_t edge_openapi_yaml_len;
+
+/* edge/console.html, embedded at build time the same way: GET /console. */
+extern const char edge_console_html[];
+extern const size_t edge_console_html_len;
+
+/* console.c — the operations console: the page, and its data (admin) from a pool task */
+int edge_console_start(struct edge *e);
+void edge_console_stop(struct edge *e);
+void edge_console_page(struct edge_thread *t, h2o_req_t *req);   /* loop thread */
+void edge_console_overview(struct edge_thread *t, h2o_req_t *req, const struct shop_edge_match *m);
 
 /* respond.c — loop thread: every handler answers through these */
 void edge_respond(struct edge_thread *t, h2o_req_t *req, enum shop_edge_route route, int status,

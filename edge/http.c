@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * HTTP side of the edge shell: listeners, the router (request dispatch to the
  * handlers), h2o's own errors turned into problem bodies, /healthz, /metrics and
- * /v1/openapi.yaml (docs/openapi.yaml, compiled in).
+ * /v1/openapi.yaml (docs/openapi.yaml, compiled in); /console is console.c's.
  * Responses are edge/respond.c's, authentication edge/auth.c's: the handlers call
  * those, never this file. Loop threads; the only shared state is struct edge's
  * atomics.
@@ -154,6 +154,12 @@ static void dispatch(struct edge_thread *t, h2o_req_t *req, const struct shop_ed
     case SHOP_ROUTE_OPENAPI:
         edge_respond(t, req, m->route, 200, "application/yaml", edge_openapi_yaml,
                      edge_openapi_yaml_len);
+        return;
+    case SHOP_ROUTE_CONSOLE:
+        edge_console_page(t, req);
+        return;
+    case SHOP_ROUTE_OVERVIEW:
+        edge_console_overview(t, req, m);
         return;
     case SHOP_ROUTE_HEALTHZ:
         edge_respond(t, req, m->route, 200, "application/json", H2O_STRLIT("{\"status\":\"ok\"}"));

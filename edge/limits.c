@@ -70,7 +70,8 @@ static bool class_of(enum shop_edge_route route, enum shop_rl_class *c)
     case SHOP_ROUTE_ACTIVITY:
     case SHOP_ROUTE_REVENUE:
     case SHOP_ROUTE_TOP_PRODUCTS:
-    case SHOP_ROUTE_FUNNEL: *c = SHOP_RL_READS; return true;
+    case SHOP_ROUTE_FUNNEL:
+    case SHOP_ROUTE_OVERVIEW: *c = SHOP_RL_READS; return true;
     default: return false;
     }
 }

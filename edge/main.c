@@ -287,6 +287,8 @@ static int start(struct edge *e, struct shop_err *err)
     if (rc == 0)
         rc = position_key(e, err);
     if (rc == 0)
+        rc = edge_console_start(e);   /* before the pool, whose tasks use it */
+    if (rc == 0)
         rc = edge_pg_start(e, err);
     if (rc == 0)
         rc = edge_watch_start(e, err);
@@ -364,7 +366,8 @@ int main(void)
     edge_watch_stop(&edge);   /* the loops are gone: nobody reads its table any more */
     edge_jwks_watch_stop(&edge);
     edge_ready_stop(&edge);   /* first: its metadata request uses a producer */
-    edge_pg_stop(&edge);
+    edge_pg_stop(&edge);      /* before the producers: console tasks ask the broker with one */
+    edge_console_stop(&edge);
     for (int i = 0; i < edge.n_threads; i++)
         edge_kafka_close(&edge.threads[i], 1000);
     SHOP_LOG(SHOP_LOG_INFO, "edge", "stopped", "inflight=%lld",

@@ -14,7 +14,8 @@ PKGS=(build-essential cmake pkg-config git
       libcriterion-dev libcurl4-openssl-dev postgresql kcat curl default-jre-headless maven
       python3 python3-sklearn python3-yaml python3-venv ninja-build jq clang openssl
       libclang-rt-14-dev    # clang only recommends its runtime; libFuzzer and the sanitizers need it
-      prometheus)           # for promtool (check metrics, check rules); its server is not wanted here
+      prometheus            # for promtool (check metrics, check rules); its server is not wanted here
+      chromium fonts-dejavu-core)   # the console's browser test (headless); a font to render with
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -44,6 +44,8 @@ static const struct route_def routes[] = {
     {SHOP_ROUTE_FUNNEL, "GET", "/v1/analytics/funnel", false, "", "funnel",
      ARG(SHOP_ARG_FROM) | ARG(SHOP_ARG_TO)},
     {SHOP_ROUTE_OPENAPI, "GET", "/v1/openapi.yaml", false, "", "openapi", 0},
+    {SHOP_ROUTE_CONSOLE, "GET", "/console", false, "", "console", 0},
+    {SHOP_ROUTE_OVERVIEW, "GET", "/v1/admin/overview", false, "", "overview", ARG(SHOP_ARG_THRESHOLD)},
     {SHOP_ROUTE_HEALTHZ, "GET", "/healthz", false, "", "healthz", 0},
     {SHOP_ROUTE_READYZ, "GET", "/readyz", false, "", "readyz", 0},
     {SHOP_ROUTE_METRICS, "GET", "/metrics", false, "", "metrics", 0},
@@ -56,6 +58,7 @@ static const char *const arg_names[SHOP_ARG_COUNT] = {
     [SHOP_ARG_FROM] = "from",
     [SHOP_ARG_TO] = "to",
     [SHOP_ARG_BY] = "by",
+    [SHOP_ARG_THRESHOLD] = "threshold",
 };
 
 const char *shop_edge_arg_name(enum shop_edge_arg a)

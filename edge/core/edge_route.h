@@ -27,6 +27,8 @@ enum shop_edge_route {
     SHOP_ROUTE_TOP_PRODUCTS,/* GET /v1/analytics/top-products?from=&to=&limit=&by= (admin) */
     SHOP_ROUTE_FUNNEL,      /* GET /v1/analytics/funnel?from=&to= (admin) */
     SHOP_ROUTE_OPENAPI,     /* GET /v1/openapi.yaml: the contract, no token */
+    SHOP_ROUTE_CONSOLE,     /* GET /console: the operations console's page, no token */
+    SHOP_ROUTE_OVERVIEW,    /* GET /v1/admin/overview?threshold= (admin): the console's data */
     SHOP_ROUTE_HEALTHZ,
     SHOP_ROUTE_READYZ,
     SHOP_ROUTE_METRICS,
@@ -41,6 +43,7 @@ enum shop_edge_arg {
     SHOP_ARG_FROM,
     SHOP_ARG_TO,
     SHOP_ARG_BY,
+    SHOP_ARG_THRESHOLD,
     SHOP_ARG_COUNT
 };
 
@@ -78,7 +81,7 @@ static inline const char *shop_edge_match_arg(const struct shop_edge_match *m, e
     return m->arg_given[a] ? m->args[a] : NULL;
 }
 
-/** Name of a query parameter: "cursor", "limit", "days", "from", "to", "by". */
+/** Name of a query parameter: "cursor", "limit", "days", "from", "to", "by", "threshold". */
 const char *shop_edge_arg_name(enum shop_edge_arg a);
 
 /** Metrics label of a route: "events", "cart", ... "other". */

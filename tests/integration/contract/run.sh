@@ -95,8 +95,9 @@ st() {
     return $rc
 }
 st shopper "$SHOPPER_TOKEN" || fail "schemathesis found responses that break the contract (shopper)"
-# The admin's own operations: catalog events, every order, segments, forecasts, analytics.
-st admin "$ADMIN_TOKEN" --include-path-regex '^/v1/(events|orders/|segments|products/|analytics/)' ||
+# The admin's own operations: catalog events, every order, segments, forecasts, analytics,
+# the console's data.
+st admin "$ADMIN_TOKEN" --include-path-regex '^/v1/(events|orders/|segments|products/|analytics/|admin/)' ||
     fail "schemathesis found responses that break the contract (admin)"
 curl -fsS -o /dev/null "$IT_URL/healthz" || fail "the edge died during the run"
 ok "schemathesis: no 5xx, every response conforms to docs/openapi.yaml"
@@ -106,7 +107,7 @@ curl -fsS "$IT_URL/metrics" >"$IT_TMP/metrics" || fail "GET /metrics"
 grep '^shopstream_edge_requests_total' "$IT_TMP/metrics"
 for rs in events:202 cart:200 orders:200 order:200 product:200 recommendations:200 similar:200 \
           segment:200 segments:200 forecast:200 openapi:200 events:204 activity:200 \
-          revenue:200 top_products:200 funnel:200; do
+          revenue:200 top_products:200 funnel:200 overview:200 console:200; do
     grep -Eq "^shopstream_edge_requests_total\{route=\"${rs%%:*}\",status=\"${rs##*:}\"\} [1-9]" \
         "$IT_TMP/metrics" || fail "no ${rs##*:} answered on route ${rs%%:*} during the run"
 done
