@@ -14,6 +14,9 @@ PKGS=(build-essential cmake pkg-config git
       libcriterion-dev libcurl4-openssl-dev postgresql kcat curl default-jre-headless maven
       python3 python3-sklearn python3-yaml python3-venv ninja-build jq clang openssl
       libclang-rt-14-dev)   # clang only recommends its runtime; libFuzzer and the sanitizers need it
+# tests/integration/deploy: go builds kustomize and kubeconform and fetches KEDA's module;
+# promtool (package prometheus) checks the alert rules.
+PKGS+=(golang-go prometheus)
 
 missing=()
 for p in "${PKGS[@]}"; do
