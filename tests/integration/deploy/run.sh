@@ -133,7 +133,7 @@ done
 ok "check-jsonschema $("$py" -c 'import importlib.metadata as m; print(m.version("check-jsonschema"))'): deploy/compose/compose.yaml conforms to the Compose specification"
 
 # ---- 3. Dockerfiles ---------------------------------------------------------------------
-"$venv/bin/hadolint" --config "$repo/.hadolint.yaml" "$repo"/deploy/docker/*.Dockerfile || fail "hadolint"
+"$venv/bin/hadolint" --no-color --config "$repo/.hadolint.yaml" "$repo"/deploy/docker/*.Dockerfile || fail "hadolint"
 ok "$("$venv/bin/hadolint" --version): $(cd "$repo" && echo deploy/docker/*.Dockerfile)"
 
 # ---- 4. Prometheus rules ----------------------------------------------------------------
