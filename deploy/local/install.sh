@@ -16,6 +16,8 @@ PKGS=(build-essential cmake pkg-config git
       libclang-rt-14-dev    # clang only recommends its runtime; libFuzzer and the sanitizers need it
       prometheus            # for promtool (check metrics, check rules); its server is not wanted here
       chromium fonts-dejavu-core)   # the console's browser test (headless); a font to render with
+# tests/integration/deploy: go builds kustomize and kubeconform and fetches KEDA's module.
+PKGS+=(golang-go)
 
 missing=()
 for p in "${PKGS[@]}"; do
