@@ -48,6 +48,15 @@ static void log_assign_error(const char *what, rd_kafka_error_t *error)
     rd_kafka_error_destroy(error);
 }
 
+/* resume_stale: librdkafka 2.0.2 keeps a partition's application pause on its toppar
+ * after the partition is unassigned (the unassign clears only its own pause), so a
+ * partition paused by an outage, revoked, and assigned to us again later would never be
+ * fetched (seen with range: 4 of 12 partitions stuck for good after a deadlock's pause
+ * and two rebalances). So the revoke resumes what it gives away, and an assignment that
+ * is not to stay paused is resumed before it is assigned (a resume sent after the
+ * assign could be dropped as older than its fetch start, see worker_kafka_reassign;
+ * resuming a partition that is not paused does nothing). */
+
 /* Runs inside rd_kafka_consumer_poll() or rd_kafka_consumer_close(): loop thread.
  * Cooperative: parts is only what is added or taken away, the rest of the assignment
  * keeps being consumed (and stays paused if it was). Eager: parts is all of it. The
@@ -60,6 +69,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topi
     bool coop = cooperative(rk);
     if (kerr == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         w->rebalance->revoked(w, parts);
+        rd_kafka_resume_partitions(rk, parts);   /* see resume_stale */
         if (coop)
             log_assign_error("incremental_unassign", rd_kafka_incremental_unassign(rk, parts));
         else
@@ -72,10 +82,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topi
         SHOP_LOG(SHOP_LOG_ERROR, "worker", "rebalance failed; dropping the assignment", "err=%s",
                  rd_kafka_err2name(kerr));
         w->rebalance->revoked(w, parts);
+        rd_kafka_resume_partitions(rk, parts);
         rd_kafka_assign(rk, NULL);
         return;
     }
     bool paused = w->rebalance->assigned(w, parts);
+    if (!paused)
+        rd_kafka_resume_partitions(rk, parts);   /* see resume_stale */
     if (coop) {
         log_assign_error("incremental_assign", rd_kafka_incremental_assign(rk, parts));
     } else {
