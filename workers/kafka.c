@@ -30,46 +30,121 @@ static void on_kafka_error(rd_kafka_t *rk, int code, const char *reason, void *o
              rd_kafka_err2name((rd_kafka_resp_err_t)code), reason);
 }
 
-/* Mirrors the assignment (where each partition starts), for lag per partition. */
+/* Mirrors the whole assignment (where each partition starts), for lag per partition.
+ * Rebuilt from librdkafka's assignment after every change, so it holds for cooperative
+ * rebalances too (their parts are only what moved); a kept partition keeps its start,
+ * a new one takes its start from parts. */
 static void mirror_assignment(struct worker *w, const rd_kafka_topic_partition_list_t *parts)
 {
-    if (parts->cnt > w->cap_parts) {
-        w->cap_parts = parts->cnt;
-        w->parts = shop_xrealloc(w->parts, (size_t)w->cap_parts * sizeof(*w->parts));
+    rd_kafka_topic_partition_list_t *all = NULL;
+    if (rd_kafka_assignment(w->rk, &all) != RD_KAFKA_RESP_ERR_NO_ERROR || all == NULL)
+        return;
+    struct worker_part *old = w->parts;
+    int n_old = w->n_parts;
+    struct worker_part *np = shop_xrealloc(NULL, (size_t)(all->cnt > 0 ? all->cnt : 1) * sizeof(*np));
+    for (int i = 0; i < all->cnt; i++) {
+        struct worker_part *p = &np[i];
+        snprintf(p->topic, sizeof(p->topic), "%s", all->elems[i].topic);
+        p->partition = all->elems[i].partition;
+        p->start = all->elems[i].offset;
+        for (int j = 0; j < n_old; j++)
+            if (old[j].partition == p->partition && strcmp(old[j].topic, p->topic) == 0)
+                p->start = old[j].start;
+        const rd_kafka_topic_partition_t *given =
+            parts != NULL ? rd_kafka_topic_partition_list_find(parts, p->topic, p->partition) : NULL;
+        if (given != NULL)
+            p->start = given->offset;
     }
-    w->n_parts = parts->cnt;
-    for (int i = 0; i < parts->cnt; i++) {
-        struct worker_part *p = &w->parts[i];
-        snprintf(p->topic, sizeof(p->topic), "%s", parts->elems[i].topic);
-        p->partition = parts->elems[i].partition;
-        p->start = parts->elems[i].offset;
-    }
+    free(old);
+    w->parts = np;
+    w->cap_parts = all->cnt;
+    w->n_parts = all->cnt;
+    rd_kafka_topic_partition_list_destroy(all);
 }
 
-/* Runs inside rd_kafka_consumer_poll() or rd_kafka_consumer_close(): loop thread. */
+/* The group's protocol as librdkafka elected it: cooperative-sticky (the default, see
+ * consumer_conf) moves partitions one by one; range or roundrobin take everything
+ * away and give it back. */
+static bool cooperative(rd_kafka_t *rk)
+{
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    return proto != NULL && strcmp(proto, "COOPERATIVE") == 0;
+}
+
+static void log_assign_error(const char *what, rd_kafka_error_t *error)
+{
+    if (error == NULL)
+        return;
+    SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not change the assignment", "call=%s err=%s detail=\"%s\"", what,
+             rd_kafka_error_name(error), rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+}
+
+/* resume_stale: librdkafka 2.0.2 keeps a partition's application pause on its toppar
+ * after the partition is unassigned (the unassign clears only its own pause), so a
+ * partition paused by an outage, revoked, and assigned to us again later would never be
+ * fetched (seen with range: 4 of 12 partitions stuck for good after a deadlock's pause
+ * and two rebalances). So the revoke resumes what it gives away, and an assignment that
+ * is not to stay paused is resumed before it is assigned (a resume sent after the
+ * assign could be dropped as older than its fetch start, see worker_kafka_reassign;
+ * resuming a partition that is not paused does nothing). */
+
+/* Runs inside rd_kafka_consumer_poll() or rd_kafka_consumer_close(): loop thread.
+ * Cooperative: parts is only what is added or taken away, the rest of the assignment
+ * keeps being consumed (and stays paused if it was). Eager: parts is all of it. The
+ * revoke runs the policy first (flush the open batch) in both. A failure that is
+ * neither resets the assignment, as librdkafka asks. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr, rd_kafka_topic_partition_list_t *parts,
                          void *opaque)
 {
     struct worker *w = opaque;
-    if (kerr != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    bool coop = cooperative(rk);
+    if (kerr == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         w->rebalance->revoked(w, parts);
-        rd_kafka_assign(w->rk, NULL);
+        rd_kafka_resume_partitions(rk, parts);   /* see resume_stale */
+        if (coop)
+            log_assign_error("incremental_unassign", rd_kafka_incremental_unassign(rk, parts));
+        else
+            rd_kafka_assign(rk, NULL);
+        mirror_assignment(w, NULL);
+        w->paused_parts = w->paused_parts > parts->cnt ? w->paused_parts - parts->cnt : 0;
+        if (w->n_parts == 0)
+            w->paused_parts = 0;
+        SHOP_LOG(SHOP_LOG_INFO, "worker", "partitions revoked", "partitions=%d protocol=%s lost=%d", parts->cnt,
+                 coop ? "cooperative" : "eager", rd_kafka_assignment_lost(rk));
+        return;
+    }
+    if (kerr != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        SHOP_LOG(SHOP_LOG_ERROR, "worker", "rebalance failed; dropping the assignment", "err=%s",
+                 rd_kafka_err2name(kerr));
+        w->rebalance->revoked(w, parts);
+        rd_kafka_resume_partitions(rk, parts);
+        rd_kafka_assign(rk, NULL);
         w->n_parts = 0;
         w->paused_parts = 0;
-        SHOP_LOG(SHOP_LOG_INFO, "worker", "partitions revoked", "partitions=%d", parts->cnt);
         return;
     }
     bool paused = w->rebalance->assigned(w, parts);
-    rd_kafka_resp_err_t aerr = rd_kafka_assign(w->rk, parts);
-    if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-        SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not assign partitions", "err=%s", rd_kafka_err2name(aerr));
-    if (paused)
-        rd_kafka_pause_partitions(w->rk, parts);
+    if (!paused)
+        rd_kafka_resume_partitions(rk, parts);   /* see resume_stale */
+    if (coop) {
+        log_assign_error("incremental_assign", rd_kafka_incremental_assign(rk, parts));
+    } else {
+        rd_kafka_resp_err_t aerr = rd_kafka_assign(rk, parts);
+        if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+            SHOP_LOG(SHOP_LOG_ERROR, "worker", "could not assign partitions", "err=%s", rd_kafka_err2name(aerr));
+    }
+    if (paused && parts->cnt > 0)
+        rd_kafka_pause_partitions(rk, parts);
     mirror_assignment(w, parts);
-    w->paused_parts = paused ? parts->cnt : 0;
+    if (paused)
+        w->paused_parts += parts->cnt;
+    else if (!coop)
+        w->paused_parts = 0;
     for (int i = 0; i < parts->cnt; i++)
-        SHOP_LOG(SHOP_LOG_INFO, "worker", "partition assigned", "topic=%s partition=%" PRId32 " offset=%" PRId64,
-                 parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset);
+        SHOP_LOG(SHOP_LOG_INFO, "worker", "partition assigned", "topic=%s partition=%" PRId32 " offset=%" PRId64
+                 " protocol=%s", parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset,
+                 coop ? "cooperative" : "eager");
 }
 
 int worker_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, struct shop_err *err)
@@ -123,7 +198,7 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
         worker_kafka_conf_set(conf, "auto.offset.reset", "earliest", err) < 0 ||
         worker_kafka_conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
         worker_kafka_conf_set(conf, "max.poll.interval.ms", max_poll_ms, err) < 0 ||
-        worker_kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin", err) < 0 ||
+        worker_kafka_conf_set(conf, "partition.assignment.strategy", WORKER_KAFKA_ASSIGNOR, err) < 0 ||
         role_props(conf, w->role->consumer_props, err) < 0 ||
         shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {
         rd_kafka_conf_destroy(conf);
@@ -194,14 +269,58 @@ void worker_kafka_commit_async(struct worker *w, const struct worker_batch *b)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-/* After a failed transaction: go back to what the role committed. Assigning again
- * moves the fetch positions; librdkafka drops records fetched for the old positions.
- * The resume (of the outage's pause) goes first: librdkafka drops a partition op
- * whose version is older than one already served, and the assign's fetch start is
- * made on its main thread after the old fetcher stopped; a resume sent after the
- * assign could draw its version just before that start and reach the queue just
+/* Cooperative: the assignment is not ours to replace outside the rebalance callback
+ * (librdkafka refuses rd_kafka_assign, and an incremental unassign + assign here could
+ * answer a rebalance already queued for our next poll out of turn), so only the fetch
+ * positions move: a seek, whose version barrier also drops what was fetched for the old
+ * positions. Waited for (SEEK_TIMEOUT_MS), so a partition whose fetch has not started yet
+ * (its start offset still being looked up) fails here and the caller's retry seeks it
+ * again. A position the role left unset is the group's Kafka offset (earliest without
+ * one). The resume follows the seeks. */
+#define SEEK_TIMEOUT_MS 5000
+
+static int seek_assignment(struct worker *w, rd_kafka_topic_partition_list_t *parts, struct shop_err *err)
+{
+    bool unset = false;
+    for (int i = 0; i < parts->cnt; i++)
+        unset |= parts->elems[i].offset == RD_KAFKA_OFFSET_INVALID;
+    if (unset) {
+        rd_kafka_topic_partition_list_t *kafka = rd_kafka_topic_partition_list_copy(parts);
+        rd_kafka_resp_err_t kerr = rd_kafka_committed(w->rk, kafka, SEEK_TIMEOUT_MS);
+        for (int i = 0; kerr == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++) {
+            if (parts->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
+                parts->elems[i].offset = kafka->elems[i].offset >= 0 ? kafka->elems[i].offset : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_topic_partition_list_destroy(kafka);
+        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return shop_err_set(err, SHOP_EKAFKA, "could not read the group's kafka offsets: %s",
+                                rd_kafka_err2str(kerr));
+    }
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(w->rk, parts, SEEK_TIMEOUT_MS);
+    if (error != NULL) {
+        int rc = shop_err_set(err, SHOP_EKAFKA, "could not seek: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return rc;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+            return shop_err_set(err, SHOP_EKAFKA, "could not seek %s [%" PRId32 "] to %" PRId64 ": %s",
+                                parts->elems[i].topic, parts->elems[i].partition, parts->elems[i].offset,
+                                rd_kafka_err2name(parts->elems[i].err));
+    }
+    rd_kafka_resume_partitions(w->rk, parts);
+    return 0;
+}
+
+/* After a failed transaction: go back to what the role committed. Eager: assigning
+ * again moves the fetch positions; librdkafka drops records fetched for the old
+ * positions. The resume (of the outage's pause) goes first: librdkafka drops a
+ * partition op whose version is older than one already served, and the assign's fetch
+ * start is made on its main thread after the old fetcher stopped; a resume sent after
+ * the assign could draw its version just before that start and reach the queue just
  * after it, be dropped, and leave the partition paused for good (seen once under
- * load). Sent before the assign, it is served first. Nothing is polled in between. */
+ * load). Sent before the assign, it is served first. Nothing is polled in between.
+ * Cooperative: seek_assignment. */
 int worker_kafka_reassign(struct worker *w,
                           int (*position)(struct worker *w, rd_kafka_topic_partition_list_t *parts,
                                           struct shop_err *err),
@@ -212,7 +331,12 @@ int worker_kafka_reassign(struct worker *w,
     if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
         return shop_err_set(err, SHOP_EKAFKA, "could not read assignment: %s", rd_kafka_err2str(kerr));
     int rc = parts->cnt > 0 ? position(w, parts, err) : 0;
-    if (rc == 0 && parts->cnt > 0) {
+    if (rc == 0 && parts->cnt > 0 && cooperative(w->rk)) {
+        rc = seek_assignment(w, parts, err);
+        mirror_assignment(w, parts);
+        if (rc == 0)
+            w->paused_parts = 0;
+    } else if (rc == 0 && parts->cnt > 0) {
         rd_kafka_resume_partitions(w->rk, parts);
         kerr = rd_kafka_assign(w->rk, parts);
         if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)

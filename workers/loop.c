@@ -417,7 +417,11 @@ static bool on_assigned(struct worker *w, rd_kafka_topic_partition_list_t *parts
 }
 
 /* Flush what was consumed under the old assignment before giving partitions away,
- * so the next owner starts exactly where this one committed. */
+ * so the next owner starts exactly where this one committed. A cooperative revoke names
+ * only some partitions: the whole batch commits all the same (the kept partitions' records
+ * are committed, not dropped, and their consumption goes on from where it was). If the
+ * flush fails, the batch is dropped and the outage's retry seeks the kept partitions
+ * back to PostgreSQL's offsets; the revoked ones are the next owner's. */
 static void on_revoked(struct worker *w, rd_kafka_topic_partition_list_t *parts)
 {
     shop_wm_rebalance(&w->metrics, SHOP_WM_REVOKE);

@@ -166,6 +166,12 @@ struct worker {
 };
 
 /* kafka.c: the consumer mechanics (subscription, wake-up pipe, assignment, lag). */
+/** The consumer's partition.assignment.strategy: cooperative (incremental) rebalances,
+ *  so a member joining or leaving moves only the partitions that change owner and the
+ *  others keep being consumed. SHOPSTREAM_KAFKA_PROPERTIES may set
+ *  partition.assignment.strategy=range,roundrobin to go back to eager rebalances (every
+ *  member of a group must then be restarted with it: librdkafka does not mix the two). */
+#define WORKER_KAFKA_ASSIGNOR "cooperative-sticky"
 /** Kafka properties the worker sets itself; SHOPSTREAM_KAFKA_PROPERTIES may not name them. */
 extern const struct shop_kafka_owned worker_kafka_owned[];
 /** Pauses (pause true) or resumes every assigned partition: consumption stops while the

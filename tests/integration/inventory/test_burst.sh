@@ -10,7 +10,9 @@
 # shopper tampers with a price and another orders a product the catalog never had.
 # check_burst.py folds the expected state itself and checks it and the invariants
 # (docs/inventory.md). With "kill9", one worker is killed with SIGKILL half-way
-# through the orders and started again.
+# through the orders and started again. With "scale", the group grows from one worker to
+# three while the orders arrive and goes back to one with SIGTERM (as Kubernetes scales
+# down); every outcome then reaches the topic exactly once (no id repeated).
 MODE=${1:-burst}
 IT_NAME=inv${MODE}$$
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +20,9 @@ it_require_env
 TAIL=$IT_BIN/tests/integration/inventory/it-inventory-tail
 [ -x "$TAIL" ] || fail "missing $TAIL (build first)"
 HERE=$(cd "$(dirname "$0")" && pwd)
-N_SINGLE=200 N_MULTI=50 SCARCE=25 PLENTY=100000
+N_SINGLE=200 N_MULTI=50 SCARCE=25 PLENTY=100000 POST_PAR=16
+# scale: more orders, posted 2 at a time, so they keep arriving through every rebalance.
+[ "$MODE" = scale ] && N_MULTI=450 POST_PAR=2
 N=$((N_SINGLE + N_MULTI))
 
 it_make_db
@@ -35,6 +39,7 @@ it_start_projector   # the orders read model: confirmed or rejected from the inv
 start_workers() {
     inv_start inv1
     W1=$INV_PID
+    [ "$MODE" = scale ] && return
     inv_start inv2
     W2=$INV_PID
 }
@@ -45,9 +50,11 @@ start_workers() {
 # shoppers, so both instances decide big batches at the same moment. The catalog must be
 # in before any order: nothing orders the catalog topic against the order topic, and an
 # order decided first would be rejected as unknown_product.
-assigned() { grep -q 'partition assigned.*order\.v1' "$IT_TMP/inv1.log" && grep -q 'partition assigned.*order\.v1' "$IT_TMP/inv2.log"; }
+owns_orders() { grep -q 'partition assigned.*order\.v1' "$IT_TMP/$1.log"; }
+owns_some() { grep -q 'partition assigned' "$IT_TMP/$1.log"; }
+assigned() { owns_orders inv1 && { [ "$MODE" = scale ] || owns_orders inv2; }; }
 start_workers
-it_wait "both inventory workers own order partitions" 60 assigned
+it_wait "the inventory workers own order partitions" 60 assigned
 
 admin=$(it_token ops admin)
 service=$(it_token checkout service)
@@ -94,13 +101,39 @@ shuf -o "$jobs_file" "$jobs_file"
 
 inv_sampler "$IT_TMP/samples.txt" "$IT_TMP/stop"
 post_jobs() {   # post_jobs FROM TO: the lines FROM..TO of the job list, 16 at a time
-    sed -n "$1,$2p" "$jobs_file" | IT_URL=$IT_URL xargs -P 16 -L 1 bash -c 'inv_post_file "$(cat "$0")" "$1"' \
+    sed -n "$1,$2p" "$jobs_file" | IT_URL=$IT_URL xargs -P $POST_PAR -L 1 bash -c 'inv_post_file "$(cat "$0")" "$1"' \
         >>"$IT_TMP/codes"
 }
 if [ "$MODE" = race ]; then
     echo "{\"events\":[$(cat "$IT_TMP/race.events")]}" >"$IT_TMP/race.json"
     code=$(inv_post_file "$service" "$IT_TMP/race.json")
     [ "$code" = 202 ] || fail "the service's batch of $N orders: $code"
+elif [ "$MODE" = scale ]; then
+    # Five slices of the orders; each step's worker starts (or gets SIGTERM) as its slice
+    # begins to post, so the rebalance happens while orders arrive.
+    slice=$(( (N + 4) / 5 ))
+    stop_inv() {   # stop_inv PID NAME: SIGTERM; it flushes, relays, leaves and exits 0
+        kill -TERM "$1"
+        wait "$1" || fail "inventory worker $2 exited $? after SIGTERM"
+    }
+    step() {   # step K WHAT: posts slice K (1-based) after WHAT
+        post_jobs $(( (($1 - 1) * slice) + 1 )) $(( $1 * slice < N ? $1 * slice : N ))
+        ok "scale: $2; $(it_sql -c "select count(*) from inventory_orders") of $N orders decided"
+    }
+    step 1 "one worker"
+    inv_start inv2; W2=$INV_PID
+    step 2 "a second worker joined"
+    # Any partition: cooperative-sticky balances the count over both topics, so a member
+    # may hold only catalog partitions.
+    it_wait "the second worker owns partitions" 60 owns_some inv2
+    inv_start inv3; W3=$INV_PID
+    step 3 "a third worker joined"
+    it_wait "the third worker owns partitions" 60 owns_some inv3
+    stop_inv "$W3" inv3
+    step 4 "the third worker left (SIGTERM)"
+    stop_inv "$W2" inv2
+    step 5 "the second worker left (SIGTERM)"
+    [ "$(grep -c '^202$' "$IT_TMP/codes")" = $N ] || fail "not every order got 202: $(sort "$IT_TMP/codes" | uniq -c)"
 else
     post_jobs 1 $((N / 2))
     if [ "$MODE" = kill9 ]; then
@@ -207,5 +240,5 @@ it_sql -F, -c "select product_id, on_hand, reserved, available from inventory_st
 it_sql -F, -c "select order_id, user_id, outcome, coalesce(reason, '') from inventory_orders" >"$IT_TMP/inventory_orders.csv"
 it_sql -F, -c "select order_id, product_id, quantity, state from inventory_reservations" >"$IT_TMP/inventory_reservations.csv"
 it_sql -F, -c "select order_id, status, coalesce(rejection->>'reason', '') from orders" >"$IT_TMP/orders.csv"
-INV_EXPECT_REPLAYS=$([ "$MODE" = kill9 ] && echo 20) python3 "$HERE/check_burst.py" "$IT_TMP" || fail "the burst's invariants or its fold do not hold"
+INV_EXPECT_REPLAYS=$([ "$MODE" = kill9 ] && echo 20) INV_MAX_REPEATS=$([ "$MODE" = scale ] && echo 0) python3 "$HERE/check_burst.py" "$IT_TMP" || fail "the burst's invariants or its fold do not hold"
 ok "burst ($MODE): $SCARCE units reserved of $N orders, every invariant and the fold hold"
