@@ -58,6 +58,11 @@ static void put_str(struct shop_prom *p, const char *s)
     put_bytes(p, s, strlen(s));
 }
 
+void shop_prom_text(struct shop_prom *p, const char *text, size_t n)
+{
+    put_bytes(p, text, n);
+}
+
 __attribute__((format(printf, 2, 3))) static void put_fmt(struct shop_prom *p, const char *fmt, ...)
 {
     char small[64];

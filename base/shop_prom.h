@@ -43,6 +43,9 @@ void shop_prom_fini(struct shop_prom *p);
  *  its length in *len; p is empty afterwards. */
 char *shop_prom_take(struct shop_prom *p, size_t *len);
 
+/** Appends text already in the exposition format (a role's own rendered families). */
+void shop_prom_text(struct shop_prom *p, const char *text, size_t n);
+
 /** "# HELP name help" (help escaped: backslash, newline) and "# TYPE name type". */
 void shop_prom_family(struct shop_prom *p, const char *name, const char *type, const char *help);
 /** One sample: name{labels} value. Label values are escaped (backslash, quote, newline). */

@@ -656,6 +656,23 @@ size_t worker_notify_metrics(const struct worker *w, char *buf, size_t n)
     return shop_notify_metrics_render(&nt->metrics, "notify", w->cfg->group_id, buf, n);
 }
 
+/* The per-endpoint families at every scrape of /metrics (rendered with their own role and
+ * group labels, so base is not needed). */
+static void notify_metrics(struct worker *w, struct shop_prom *out, const struct shop_prom_label *base,
+                           size_t n_base)
+{
+    (void)base, (void)n_base;
+    size_t need = worker_notify_metrics(w, NULL, 0);
+    if (need == 0)
+        return;
+    char *buf = malloc(need + 1);
+    if (buf == NULL)
+        return;
+    size_t got = worker_notify_metrics(w, buf, need + 1);
+    shop_prom_text(out, buf, got < need ? got : need);
+    free(buf);
+}
+
 /* Offsets are the group's Kafka offsets, committed by the role: partitions start
  * there (no on_assign). */
 const struct worker_role worker_notify_role = {
@@ -666,5 +683,6 @@ const struct worker_role worker_notify_role = {
     .on_revoke = notify_on_revoke,
     .stop = notify_stop,
     .fini = notify_fini,
+    .metrics = notify_metrics,
     .own_offsets = true,
 };
