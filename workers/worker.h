@@ -166,12 +166,13 @@ struct worker {
 };
 
 /* kafka.c: the consumer mechanics (subscription, wake-up pipe, assignment, lag). */
-/** The consumer's partition.assignment.strategy: cooperative (incremental) rebalances,
- *  so a member joining or leaving moves only the partitions that change owner and the
- *  others keep being consumed. SHOPSTREAM_KAFKA_PROPERTIES may set
- *  partition.assignment.strategy=range,roundrobin to go back to eager rebalances (every
+/** The consumer's partition.assignment.strategy: eager (range, roundrobin) by default.
+ *  The cooperative path (incremental assign/unassign) is built and passes the scaling
+ *  tests, but with librdkafka 2.0.2 a fresh inventory member sometimes consumed nothing
+ *  after its assignment (integration.inventory.burst, 2 of 5 runs), so it is opt-in:
+ *  SHOPSTREAM_KAFKA_PROPERTIES=partition.assignment.strategy=cooperative-sticky (every
  *  member of a group must then be restarted with it: librdkafka does not mix the two). */
-#define WORKER_KAFKA_ASSIGNOR "cooperative-sticky"
+#define WORKER_KAFKA_ASSIGNOR "range,roundrobin"
 /** Kafka properties the worker sets itself; SHOPSTREAM_KAFKA_PROPERTIES may not name them. */
 extern const struct shop_kafka_owned worker_kafka_owned[];
 /** Pauses (pause true) or resumes every assigned partition: consumption stops while the

@@ -19,8 +19,8 @@ BATCH_MAX=200
 # what the revoke policy (flush before losing partitions) is there for.
 export SHOPSTREAM_BATCH_LINGER_MS=300
 export SHOPSTREAM_KAFKA_PROPERTIES=${IT_SCALE_PROPS:-}
-want_protocol=cooperative
-case "${IT_SCALE_PROPS:-}" in *range* | *roundrobin*) want_protocol=eager ;; esac
+want_protocol=eager
+case "${IT_SCALE_PROPS:-}" in *cooperative*) want_protocol=cooperative ;; esac
 
 # The stream: the whole workload in slices, one every ~0.4 s, for as long as the steps take.
 ( step=$(( (TOTAL + SLICES - 1) / SLICES ))
