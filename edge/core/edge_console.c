@@ -4,6 +4,7 @@
  * of the body itself (the broker's watermarks come in as array parameters, so the lag is
  * one join); jansson adds the edge's counters and the dead letters. */
 #include "edge/core/edge_console.h"
+#include "edge/core/edge_reads.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -64,22 +65,6 @@ const char shop_console_sql[] =
 
 _Static_assert(SHOP_CONSOLE_LOW_STOCK_MAX == 50, "the statement's limit is SHOP_CONSOLE_LOW_STOCK_MAX");
 
-static int parse_threshold(const char *s, int64_t *out)
-{
-    int64_t v = 0;
-    if (*s == '\0')
-        return SHOP_EINVAL;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return SHOP_EINVAL;
-        v = v * 10 + (*s - '0');
-        if (v > SHOP_CONSOLE_THRESHOLD_MAX)
-            return SHOP_EINVAL;
-    }
-    *out = v;
-    return 0;
-}
-
 int shop_console_init(bool admin, const struct shop_edge_match *m, int64_t *threshold,
                       const char **field, struct shop_err *err)
 {
@@ -91,7 +76,7 @@ int shop_console_init(bool admin, const struct shop_edge_match *m, int64_t *thre
         return shop_err_set(err, SHOP_EFORBIDDEN, "needs the admin role");
     }
     const char *v = m != NULL ? shop_edge_match_arg(m, SHOP_ARG_THRESHOLD) : NULL;
-    if (v != NULL && parse_threshold(v, threshold) != 0) {
+    if (v != NULL && shop_read_parse_decimal(v, SHOP_CONSOLE_THRESHOLD_MAX, threshold) != 0) {
         *field = "threshold";
         return shop_err_set(err, SHOP_EINVAL, "must be an integer from 0 to %d",
                             SHOP_CONSOLE_THRESHOLD_MAX);

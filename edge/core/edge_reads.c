@@ -223,8 +223,7 @@ static const char sql_funnel[] =
 
 static const char sql_ready[] = "select 1::text";
 
-/* Decimal digits only, 0..max (no sign, no blanks). */
-static int parse_decimal(const char *s, int64_t max, int64_t *out)
+int shop_read_parse_decimal(const char *s, int64_t max, int64_t *out)
 {
     int64_t v = 0;
     if (*s == '\0')
@@ -244,7 +243,7 @@ static int parse_decimal(const char *s, int64_t max, int64_t *out)
 static int parse_count(const char *s, int max, int *out)
 {
     int64_t v;
-    if (parse_decimal(s, max, &v) != 0 || v < 1)
+    if (shop_read_parse_decimal(s, max, &v) != 0 || v < 1)
         return SHOP_EINVAL;
     *out = (int)v;
     return 0;
@@ -266,7 +265,7 @@ static int init_count(const struct shop_edge_match *m, enum shop_edge_arg a, int
 /* A time in UTC epoch milliseconds: decimal digits, 0..SHOP_READ_TIME_MAX_MS. */
 static int parse_time_ms(const char *s, int64_t *out)
 {
-    return parse_decimal(s, SHOP_READ_TIME_MAX_MS, out);
+    return shop_read_parse_decimal(s, SHOP_READ_TIME_MAX_MS, out);
 }
 
 #define DAY_MS INT64_C(86400000)

@@ -105,4 +105,7 @@ int shop_edge_query_build(const struct shop_edge_read_req *r, struct shop_edge_q
 int shop_edge_read_shape(const struct shop_edge_read_req *r, const char *const *cols, int n_cols,
                          char **json);
 
+/** A query parameter of decimal digits only, 0..max (no sign, no blanks): 0, or SHOP_EINVAL. */
+int shop_read_parse_decimal(const char *s, int64_t max, int64_t *out);
+
 #endif
