@@ -157,6 +157,7 @@ static enum apply_outcome settle_dead_letters(struct worker *w, struct shop_err 
  * delivery acknowledged before their offsets commit) and the rest is applied. */
 static enum apply_outcome apply_split(struct worker *w, size_t lo, size_t hi, struct shop_err *err)
 {
+    int races = 0;
     for (;;) {
         struct worker_batch sub = {.n = hi - lo, .recs = w->batch.recs + lo, .prs = w->batch.prs + lo,
                                    .bad = SIZE_MAX};
@@ -170,7 +171,17 @@ static enum apply_outcome apply_split(struct worker *w, size_t lo, size_t hi, st
         } else {
             bool connected = w->conn != NULL && PQstatus(w->conn) == CONNECTION_OK;
             enum shop_pgerr_kind kind = connected ? shop_pgerr_classify(w->pg_sqlstate) : SHOP_PGERR_TRANSIENT;
-            if (kind == SHOP_PGERR_TRANSIENT)
+            /* A deadlock or serialization victim: the other transaction goes on, so the
+             * same range run again at once almost always commits. Bounded, so a range
+             * that keeps losing falls back to the outage path's backoff. */
+            if (kind == SHOP_PGERR_RACE && races < WORKER_PG_RACE_RETRIES) {
+                races++;
+                shop_wm_txn_retry(&w->metrics);
+                SHOP_LOG(SHOP_LOG_DEBUG, "worker", "transaction lost a race; running it again",
+                         "records=%zu attempt=%d sqlstate=%s", hi - lo, races, w->pg_sqlstate);
+                continue;
+            }
+            if (kind == SHOP_PGERR_TRANSIENT || kind == SHOP_PGERR_RACE)
                 return APPLY_TRANSIENT;
             bool only_offsets = true;
             for (size_t i = lo; i < hi && only_offsets; i++)

@@ -173,6 +173,9 @@ struct worker {
  *  SHOPSTREAM_KAFKA_PROPERTIES=partition.assignment.strategy=cooperative-sticky (every
  *  member of a group must then be restarted with it: librdkafka does not mix the two). */
 #define WORKER_KAFKA_ASSIGNOR "range,roundrobin"
+/** Times a batch's range runs again at once after a deadlock or a serialization failure
+ *  (workers/core/pgerr.h, race) before it is handled as an outage (pause, back off). */
+#define WORKER_PG_RACE_RETRIES 5
 /** Kafka properties the worker sets itself; SHOPSTREAM_KAFKA_PROPERTIES may not name them. */
 extern const struct shop_kafka_owned worker_kafka_owned[];
 /** Pauses (pause true) or resumes every assigned partition: consumption stops while the

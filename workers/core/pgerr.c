@@ -47,7 +47,11 @@ enum shop_pgerr_kind shop_pgerr_classify(const char *sqlstate)
         return SHOP_PGERR_POISON;
     if (in_classes(sqlstate, fatal_classes, sizeof(fatal_classes) / sizeof(fatal_classes[0])))
         return SHOP_PGERR_FATAL;
-    /* 08 connection, 40 rollback (deadlock, serialization), 53 resources, 57 operator
+    /* Lost a race with another transaction, which has gone on; nothing is wrong with the
+     * server nor with the data. The rest of class 40 (40002, 40003) stays transient. */
+    if (strcmp(sqlstate, "40P01") == 0 || strcmp(sqlstate, "40001") == 0)
+        return SHOP_PGERR_RACE;
+    /* 08 connection, 40 other rollbacks, 53 resources, 57 operator
      * (statement_timeout, admin shutdown), 58 system, 55 lock not available, 25, 28, XX
      * and anything unknown: the server's state, not the data. */
     return SHOP_PGERR_TRANSIENT;
@@ -60,6 +64,8 @@ const char *shop_pgerr_kind_name(enum shop_pgerr_kind kind)
         return "poison";
     case SHOP_PGERR_FATAL:
         return "fatal";
+    case SHOP_PGERR_RACE:
+        return "race";
     default:
         return "transient";
     }

@@ -3,6 +3,9 @@
  * its SQLSTATE. Pure. Our statements are fixed texts with every value a parameter, so
  * a class says whether the data could be the cause:
  *   transient  the server or the connection: back off, retry the batch unchanged;
+ *   race       40P01 deadlock, 40001 serialization failure: the server rolled back this
+ *              transaction so another could go on; run it again at once, a few times,
+ *              before treating it as transient;
  *   poison     the data (22 data exception, 23 integrity, ...): the same records fail
  *              again, so split the batch down to them and dead-letter them;
  *   fatal      the deployment (42 syntax/undefined object/privilege, 0A, 3F): no record
@@ -16,7 +19,8 @@
 enum shop_pgerr_kind {
     SHOP_PGERR_TRANSIENT = 0,
     SHOP_PGERR_POISON,
-    SHOP_PGERR_FATAL
+    SHOP_PGERR_FATAL,
+    SHOP_PGERR_RACE
 };
 
 /** Kind of a failure with SQLSTATE sqlstate (5 characters). NULL or "" (libpq found no
@@ -24,7 +28,7 @@ enum shop_pgerr_kind {
  *  transient: a stalled partition that logs is better than data dead-lettered on a guess. */
 enum shop_pgerr_kind shop_pgerr_classify(const char *sqlstate);
 
-/** "transient", "poison" or "fatal". */
+/** "transient", "poison", "fatal" or "race". */
 const char *shop_pgerr_kind_name(enum shop_pgerr_kind kind);
 
 #endif

@@ -127,16 +127,23 @@ void proj_sale_note(struct proj_order *o, enum shop_order_status next, int64_t a
     }
 }
 
-/* Products whose category the batch sets, and products the batch's sales touch: locked
- * first, in product order (analytics_lock_products). */
-static void add_locks(const struct shop_proj_fold *f, struct shop_sql_array *ids)
+/* Every product row the batch will write (products_upsert) and the products its sales
+ * touch: locked first, in product order, in one statement (analytics_lock_products).
+ * Every projector of a group writes the same popular products, and a transaction that
+ * locked some of them here and the rest later in the upsert could hold a row another
+ * one's upsert waits for while waiting for one it holds: 40P01, seen when three projectors
+ * shared a stream. Returns whether a sale or a category move follows (they need the
+ * lock for category_daily, proj_sql.c). */
+static bool add_locks(const struct shop_proj_fold *f, struct shop_sql_array *ids)
 {
     struct shop_strmap seen;
     static char mark;
+    bool moves_or_sales = false;
     shop_strmap_init(&seen, f->arena);
     for (size_t i = 0; i < f->products.n; i++) {
         const struct proj_product *p = f->products.order[i];
-        if (p->has_catalog && shop_strmap_get(&seen, p->product_id) == NULL) {
+        moves_or_sales |= p->has_catalog;
+        if (shop_strmap_get(&seen, p->product_id) == NULL) {
             shop_strmap_put(&seen, p->product_id, &mark);
             shop_sql_array_text(ids, p->product_id);
         }
@@ -144,12 +151,14 @@ static void add_locks(const struct shop_proj_fold *f, struct shop_sql_array *ids
     for (size_t i = 0; i < f->orders.n; i++) {
         const struct proj_order *o = f->orders.order[i];
         for (size_t j = 0; o->sale != 0 && j < o->n_lines; j++) {
+            moves_or_sales = true;
             if (shop_strmap_get(&seen, o->lines[j].product_id) == NULL) {
                 shop_strmap_put(&seen, o->lines[j].product_id, &mark);
                 shop_sql_array_text(ids, o->lines[j].product_id);
             }
         }
     }
+    return moves_or_sales;
 }
 
 void proj_analytics_plan_before(const struct shop_proj_fold *f, struct shop_plan *plan)
@@ -157,7 +166,7 @@ void proj_analytics_plan_before(const struct shop_proj_fold *f, struct shop_plan
     struct shop_sql_cols lock, move;
     shop_sql_cols_init(&lock, f->arena, 1);
     shop_sql_cols_init(&move, f->arena, 2);
-    add_locks(f, &lock.cols[0]);
+    bool moves_or_sales = add_locks(f, &lock.cols[0]);
     for (size_t i = 0; i < f->products.n; i++) {
         const struct proj_product *p = f->products.order[i];
         if (!p->has_catalog)
@@ -166,7 +175,7 @@ void proj_analytics_plan_before(const struct shop_proj_fold *f, struct shop_plan
         shop_sql_array_text(&move.cols[1], p->category != NULL ? p->category : "");
     }
     shop_sql_cols_emit(&lock, plan, "products_lock", SHOP_PROJ_SQL_PRODUCTS_LOCK, NULL, 0);
-    if (lock.cols[0].n > 0) {   /* a sale or a category move follows: no JIT (proj_sql.c) */
+    if (moves_or_sales) {   /* a sale or a category move follows: no JIT (proj_sql.c) */
         assert(plan->n < SHOP_PLAN_STMTS_MAX);
         plan->stmts[plan->n++] = (struct shop_sql_stmt){.name = "jit_off", .sql = SHOP_PROJ_SQL_JIT_OFF};
     }

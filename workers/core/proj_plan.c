@@ -7,19 +7,34 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "workers/core/copy_text.h"
 #include "workers/core/proj_internal.h"
 #include "workers/core/sql_array.h"
 
+static int product_cmp(const void *a, const void *b)
+{
+    const struct proj_product *const *x = a, *const *y = b;
+    return strcmp((*x)->product_id, (*y)->product_id);
+}
+
 /* A product's catalog fields travel only when the batch set them (has_catalog); the
- * upsert reads a non-NULL name as that flag. No stock: the inventory worker's. */
+ * upsert reads a non-NULL name as that flag. No stock: the inventory worker's. Rows go
+ * in product order: every projector of the group updates the same popular products (views
+ * and purchases come from every partition), and upserts that lock rows in one order
+ * cannot deadlock one another. */
 static void plan_products(const struct shop_proj_fold *f, struct shop_plan *plan)
 {
     struct shop_sql_cols b;
     shop_sql_cols_init(&b, f->arena, 8);
+    const struct proj_product **sorted = shop_arena_alloc(f->arena, (f->products.n + 1) * sizeof(*sorted));
+    for (size_t i = 0; i < f->products.n; i++)
+        sorted[i] = f->products.order[i];
+    qsort(sorted, f->products.n, sizeof(*sorted), product_cmp);
     for (size_t i = 0; i < f->products.n; i++) {
-        const struct proj_product *p = f->products.order[i];
+        const struct proj_product *p = sorted[i];
         struct shop_sql_array *c = b.cols;
         assert(!p->has_catalog || p->name != NULL);
         shop_sql_array_text(&c[0], p->product_id);

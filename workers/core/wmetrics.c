@@ -87,6 +87,11 @@ void shop_wm_rebalance(struct shop_wm *m, enum shop_wm_rebalance kind)
         m->rebalances[kind]++;
 }
 
+void shop_wm_txn_retry(struct shop_wm *m)
+{
+    m->txn_retries++;
+}
+
 void shop_wm_base_labels(const struct shop_wm_view *v, struct shop_prom_label out[2])
 {
     out[0] = (struct shop_prom_label){"role", v->role};
@@ -137,6 +142,10 @@ static void render_batches(const struct shop_wm *m, const struct shop_prom_label
     shop_prom_family(out, "shopstream_worker_commit_duration_seconds", "histogram",
                      "Time to apply and commit a batch in PostgreSQL (its transaction, offsets included).");
     shop_prom_histogram(out, "shopstream_worker_commit_duration_seconds", base, 2, &m->commit_seconds);
+    shop_prom_family(out, "shopstream_worker_transaction_retries_total", "counter",
+                     "Batch transactions PostgreSQL rolled back for a lost race (deadlock, serialization "
+                     "failure) and that ran again at once.");
+    shop_prom_sample_u64(out, "shopstream_worker_transaction_retries_total", base, 2, m->txn_retries);
 }
 
 static void render_group(const struct shop_wm *m, const struct shop_prom_label *base, struct shop_prom *out)

@@ -49,6 +49,7 @@ struct shop_wm {
     struct shop_prom_hist batch_events;                 /* events per committed batch */
     struct shop_prom_hist commit_seconds;               /* a batch's PostgreSQL transaction */
     uint64_t rebalances[SHOP_WM_REBALANCE_COUNT];
+    uint64_t txn_retries;                               /* batches run again after a lost race */
     struct shop_wm_topic_count dead_letters[SHOP_WM_TOPICS_MAX + 1];   /* the last is "other" */
     size_t n_dead_letters;
 };
@@ -77,6 +78,8 @@ void shop_wm_failed(struct shop_wm *m, const char *type, enum shop_wm_fail why, 
 /** One committed batch of n records whose transaction took seconds. */
 void shop_wm_batch(struct shop_wm *m, uint64_t n, double seconds);
 void shop_wm_rebalance(struct shop_wm *m, enum shop_wm_rebalance kind);
+/** A batch's transaction lost a race (deadlock, serialization failure) and runs again. */
+void shop_wm_txn_retry(struct shop_wm *m);
 
 /** The reason's label value: "undecodable", "invalid", "postgres". */
 const char *shop_wm_fail_name(enum shop_wm_fail why);

@@ -236,7 +236,7 @@ static void write_failed(struct worker *w, struct ml *ml, int rc, const struct s
     }
     bool connected = w->conn != NULL && PQstatus(w->conn) == CONNECTION_OK;
     enum shop_pgerr_kind kind = connected ? shop_pgerr_classify(w->pg_sqlstate) : SHOP_PGERR_TRANSIENT;
-    if (kind != SHOP_PGERR_TRANSIENT) {
+    if (kind == SHOP_PGERR_POISON || kind == SHOP_PGERR_FATAL) {   /* a race reloads like an outage */
         SHOP_LOG(SHOP_LOG_FATAL, "ml", "postgresql refuses what the ml sink wrote; stopping", "sqlstate=%s err=\"%s\"",
                  w->pg_sqlstate, err->msg);
         worker_stop(w, 1);

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Scaling the projector group while the stream flows: one worker, then two, then three
 # (each joins while records arrive), then back to two and one with SIGTERM (as Kubernetes
-# scales a Deployment down). Every step is a rebalance; with cooperative-sticky (the
-# default, workers/kafka.c) only the partitions that change owner stop, and a revoke
-# names only those. At the end the read models equal the generator's independent fold
-# (it_gen.c, as integration.workers.kill9 uses it): no event lost, none counted twice.
-# IT_SCALE_PROPS (SHOPSTREAM_KAFKA_PROPERTIES of every worker) runs it with another
-# assignor, e.g. partition.assignment.strategy=range,roundrobin for eager rebalances.
+# scales a Deployment down). Every step is a rebalance (eager, the default: workers/worker.h
+# WORKER_KAFKA_ASSIGNOR). Every member must stop with exit 0 after its last flush: members
+# contend for the same product rows, which once deadlocked (docs/projections.md). At the
+# end the read models equal the generator's independent fold (it_gen.c, as
+# integration.workers.kill9 uses it): no event lost, none counted twice. IT_SCALE_PROPS
+# (SHOPSTREAM_KAFKA_PROPERTIES of every worker) runs it with another assignor, e.g.
+# partition.assignment.strategy=cooperative-sticky, where a revoke names only what moves.
 . "$(dirname "$0")/../workers/lib.sh"
 SEED=41 N=24000 SLICES=60
 make_topics

@@ -33,8 +33,9 @@ Test(poison, sqlstate_classes)
         enum shop_pgerr_kind kind;
     } cases[] = {
         {"08006", SHOP_PGERR_TRANSIENT}, /* connection failure */
-        {"40001", SHOP_PGERR_TRANSIENT}, /* serialization failure */
-        {"40P01", SHOP_PGERR_TRANSIENT}, /* deadlock */
+        {"40001", SHOP_PGERR_RACE},      /* serialization failure: run it again */
+        {"40P01", SHOP_PGERR_RACE},      /* deadlock: run it again */
+        {"40003", SHOP_PGERR_TRANSIENT}, /* statement completion unknown: not a lost race */
         {"53100", SHOP_PGERR_TRANSIENT}, /* disk full */
         {"57014", SHOP_PGERR_TRANSIENT}, /* statement timeout */
         {"57P01", SHOP_PGERR_TRANSIENT}, /* admin shutdown */
@@ -55,6 +56,7 @@ Test(poison, sqlstate_classes)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         cr_assert(eq(int, shop_pgerr_classify(cases[i].state), cases[i].kind), "%s", cases[i].state);
+    cr_assert(eq(str, (char *)shop_pgerr_kind_name(SHOP_PGERR_RACE), "race"));
 }
 
 Test(poison, no_sqlstate_is_transient)

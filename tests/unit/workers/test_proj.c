@@ -496,10 +496,10 @@ Test(proj, statement_order_puts_orders_before_their_lines)
     FOLD(ev_placed(&arena, 1, "u1", "o1", 2, P12, Q23), ev_add(&arena, 2, "u1", "p1", 1, -1),
          ev_clear(&arena, 3, "u1"), ev_remove(&arena, 4, "u1", "p3"), ev_set(&arena, 5, "u1", "p4", 2),
          ev_add(&arena, 6, "u1", "p5", 1, -1));
-    const char *want[] = {"products_upsert", "cart_clear", "cart_delete", "cart_set",
+    const char *want[] = {"products_lock", "products_upsert", "cart_clear", "cart_delete", "cart_set",
                           "cart_add", "carts_touch", "orders_insert", "order_lines_copy", "order_history",
                           "user_activity", "funnel"};
-    cr_assert(eq(int, plan->n, 11));
+    cr_assert(eq(int, plan->n, 12));
     for (int i = 0; i < plan->n; i++)
         cr_assert(eq(str, (char *)plan->stmts[i].name, (char *)want[i]));
     for (int i = 0; i < plan->n; i++)

@@ -71,6 +71,7 @@ Test(wmetrics, batches_rebalances_lag_paused_and_outbox)
     shop_wm_rebalance(&m, SHOP_WM_ASSIGN);
     shop_wm_rebalance(&m, SHOP_WM_ASSIGN);
     shop_wm_rebalance(&m, SHOP_WM_REVOKE);
+    shop_wm_txn_retry(&m);
     const struct shop_wm_lag lags[2] = {{"p.cart.v1", 0, 12}, {"p.cart.v1", 2, 0}};
     struct shop_wm_view v = {.role = "inventory", .group = "gi", .lags = lags, .n_lags = 2, .partitions_paused = 4,
                              .outbox_depth = 9};
@@ -82,6 +83,7 @@ Test(wmetrics, batches_rebalances_lag_paused_and_outbox)
     expect_line(text, "shopstream_worker_commit_duration_seconds_count{role=\"inventory\",group=\"gi\"} 2");
     expect_line(text, "shopstream_worker_rebalances_total{role=\"inventory\",group=\"gi\",kind=\"assign\"} 2");
     expect_line(text, "shopstream_worker_rebalances_total{role=\"inventory\",group=\"gi\",kind=\"revoke\"} 1");
+    expect_line(text, "shopstream_worker_transaction_retries_total{role=\"inventory\",group=\"gi\"} 1");
     expect_line(text, "shopstream_worker_consumer_lag{role=\"inventory\",group=\"gi\",topic=\"p.cart.v1\",partition=\"0\"} 12");
     expect_line(text, "shopstream_worker_consumer_lag{role=\"inventory\",group=\"gi\",topic=\"p.cart.v1\",partition=\"2\"} 0");
     expect_line(text, "shopstream_worker_partitions_paused{role=\"inventory\",group=\"gi\"} 4");
