@@ -63,9 +63,9 @@ static void mirror_assignment(struct worker *w, const rd_kafka_topic_partition_l
     rd_kafka_topic_partition_list_destroy(all);
 }
 
-/* The group's protocol as librdkafka elected it: cooperative-sticky (the default, see
- * consumer_conf) moves partitions one by one; range or roundrobin take everything
- * away and give it back. */
+/* The group's protocol as librdkafka elected it: range or roundrobin (eager, the default,
+ * WORKER_KAFKA_ASSIGNOR) take everything away and give it back; cooperative-sticky (opt-in)
+ * moves partitions one by one. */
 static bool cooperative(rd_kafka_t *rk)
 {
     const char *proto = rd_kafka_rebalance_protocol(rk);
@@ -188,7 +188,15 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
 {
     char session_ms[24];
     char max_poll_ms[24];
+    char heartbeat_ms[24];
     snprintf(session_ms, sizeof(session_ms), "%" PRId64, w->cfg->session_timeout_ms);
+    /* A member learns of a rebalance at its next heartbeat, so the interval bounds how long
+     * the others wait for it: librdkafka's 3000 made a leave stall partitions 2.9 s, 1000
+     * made it 0.9 s (bench/rebalance, docs/operations.md). Never above a third of the
+     * session. SHOPSTREAM_KAFKA_PROPERTIES may set another. */
+    int64_t hb = w->cfg->session_timeout_ms / 3 < WORKER_KAFKA_HEARTBEAT_MS ? w->cfg->session_timeout_ms / 3
+                                                                            : WORKER_KAFKA_HEARTBEAT_MS;
+    snprintf(heartbeat_ms, sizeof(heartbeat_ms), "%" PRId64, hb > 1 ? hb : 1);
     snprintf(max_poll_ms, sizeof(max_poll_ms), "%" PRId64, w->cfg->max_poll_interval_ms);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (worker_kafka_conf_set(conf, "bootstrap.servers", w->cfg->kafka_brokers, err) < 0 ||
@@ -199,6 +207,7 @@ static rd_kafka_conf_t *consumer_conf(struct worker *w, struct shop_err *err)
         worker_kafka_conf_set(conf, "auto.offset.reset", "earliest", err) < 0 ||
         worker_kafka_conf_set(conf, "session.timeout.ms", session_ms, err) < 0 ||
         worker_kafka_conf_set(conf, "max.poll.interval.ms", max_poll_ms, err) < 0 ||
+        worker_kafka_conf_set(conf, "heartbeat.interval.ms", heartbeat_ms, err) < 0 ||
         worker_kafka_conf_set(conf, "partition.assignment.strategy", WORKER_KAFKA_ASSIGNOR, err) < 0 ||
         role_props(conf, w->role->consumer_props, err) < 0 ||
         shop_kafka_conf_apply(conf, w->cfg->kafka_props, err) < 0) {

@@ -168,11 +168,16 @@ struct worker {
 /* kafka.c: the consumer mechanics (subscription, wake-up pipe, assignment, lag). */
 /** The consumer's partition.assignment.strategy: eager (range, roundrobin) by default.
  *  The cooperative path (incremental assign/unassign) is built and passes the scaling
- *  tests, but with librdkafka 2.0.2 a fresh inventory member sometimes consumed nothing
- *  after its assignment (integration.inventory.burst, 2 of 5 runs), so it is opt-in:
+ *  tests, but measured worse with librdkafka 2.0.2 (bench/rebalance, docs/operations.md):
+ *  its sticky assignor balances partition counts over all the subscribed topics, so a
+ *  join moved every busy partition and took two or three rounds (2-4 s stalls where
+ *  eager stalled 0.5 s), and partitions given in a round sometimes were not consumed for
+ *  seconds (integration.inventory.burst 2 of 5 runs, a bench pass 8 s). So it is opt-in:
  *  SHOPSTREAM_KAFKA_PROPERTIES=partition.assignment.strategy=cooperative-sticky (every
  *  member of a group must then be restarted with it: librdkafka does not mix the two). */
 #define WORKER_KAFKA_ASSIGNOR "range,roundrobin"
+/** heartbeat.interval.ms (at most a third of the session timeout); workers/kafka.c. */
+#define WORKER_KAFKA_HEARTBEAT_MS 1000
 /** Times a batch's range runs again at once after a deadlock or a serialization failure
  *  (workers/core/pgerr.h, race) before it is handled as an outage (pause, back off). */
 #define WORKER_PG_RACE_RETRIES 5
