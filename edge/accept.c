@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,6 +23,14 @@
 #include "base/shop_log.h"
 
 #define PAUSE_MS 100         /* listener rest when no descriptor can be had */
+
+/* Every accept of every loop thread, and the reserve's give-up-and-take-back, happen under
+ * this lock. Out of descriptors, a thread that closed its reserve to accept could have the
+ * freed slot taken by another thread's plain accept; it then could not reopen its reserve,
+ * and the connections in its own accept queue (SO_REUSEPORT) waited unanswered for as long
+ * as the held connections stayed open (integration.edge.transport, once under load).
+ * Uncontended, the lock costs far less than the accept4() it guards. */
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
 #define LINGER_MS 2000       /* a refused client's time to read the 503 */
 #define LINGER_MAX 64        /* refused connections waiting for their client per thread */
 
@@ -129,6 +138,8 @@ static void pause_listener(struct edge_accept *a)
 static void refuse_with_reserve(struct edge_accept *a, int accept_errno)
 {
     warn_rarely(a, "out of file descriptors", strerror(accept_errno));
+    if (a->reserve_fd < 0)   /* lost earlier (another opener took the slot): try again */
+        a->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (a->reserve_fd >= 0) {
         close(a->reserve_fd);
         a->reserve_fd = -1;
@@ -154,15 +165,18 @@ void edge_accept_on_ready(h2o_socket_t *listener, const char *err)
     struct edge_accept *a = t->accept;
     if (err != NULL)
         return;
+    pthread_mutex_lock(&accept_mu);
     int fd = accept4(t->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         int saved = errno;
         if (saved == EMFILE || saved == ENFILE)
             refuse_with_reserve(a, saved);
-        else if (saved == ENOBUFS || saved == ENOMEM)
+        pthread_mutex_unlock(&accept_mu);
+        if (saved == ENOBUFS || saved == ENOMEM)
             pause_listener(a);
         return;   /* EAGAIN, ECONNABORTED, ...: nothing waits, or the next one will do */
     }
+    pthread_mutex_unlock(&accept_mu);
     struct edge *e = t->edge;
     if (!shop_edge_budget_reserve(&e->connections, 1)) {
         warn_rarely(a, "connection limit reached", "refused with 503");
