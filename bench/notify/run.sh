@@ -13,7 +13,8 @@
 # the raw limit, timed the same way.
 #
 #   bench/notify/run.sh [--orders 13000] [--concurrency "4 16"] [--h2] [--port 18443]
-#                       [--metrics-port 18444]
+#                       [--metrics-port 18444] [--window N]
+# --window sets SHOPSTREAM_NOTIFY_WINDOW (default: unset, the role's 1000).
 # --h2: the receiver offers HTTP/2 by ALPN (libcurl multiplexes the C requests on one
 # connection); without it, HTTP/1.1 keep-alive (C connections).
 # Environment: SHOPSTREAM_BUILD_DIR, SHOPSTREAM_PG_DSN, SHOPSTREAM_KAFKA_BROKERS
@@ -22,7 +23,7 @@ set -euo pipefail
 bin=${SHOPSTREAM_BUILD_DIR:?}
 dsn=${SHOPSTREAM_PG_DSN:?}
 brokers=${SHOPSTREAM_KAFKA_BROKERS:?}
-orders=13000 concs="4 16" h2="" port=18443 metrics_port=18444
+orders=13000 concs="4 16" h2="" port=18443 metrics_port=18444 window=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --orders) orders=$2; shift 2 ;;
@@ -30,6 +31,7 @@ while [ $# -gt 0 ]; do
         --h2) h2=--h2; shift ;;
         --port) port=$2; shift 2 ;;
         --metrics-port) metrics_port=$2; shift 2 ;;
+        --window) window=$2; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -86,8 +88,8 @@ for c in $concs; do
     SHOPSTREAM_KAFKA_BROKERS="$brokers" SHOPSTREAM_WORKER_HTTP_PORT="$metrics_port" \
     SHOPSTREAM_NOTIFY_ENDPOINTS="bench=$url/hook" SHOPSTREAM_NOTIFY_SECRET_BENCH_FILE="$tmp/ep.secret" \
     SHOPSTREAM_NOTIFY_CA_FILE="$tmp/ca.pem" SHOPSTREAM_NOTIFY_CONCURRENCY="$c" \
-        "$bin/workers/shopstream-worker" --role notify >>"$tmp/worker-c$c.log" 2>&1 &
-    w=$!
+        env ${window:+SHOPSTREAM_NOTIFY_WINDOW=$window} "$bin/workers/shopstream-worker" --role notify >>"$tmp/worker-c$c.log" 2>&1 &
+    w=$!   # env execs the worker: the same pid
     pids+=("$w")
     echo "$w" >"$tmp/watch.pid"   # before its first POST: the join alone takes longer
     deadline=$(( $(date +%s) + 600 ))
@@ -119,8 +121,8 @@ for c in $concs; do
     r_ms=$(( $(field last_ms "$got") - $(field first_ms "$got") ))
     r_cpu=$(sed -n 's/.*cpu \([0-9.]*\) us per request.*/\1/p' "$tmp/post-c$c.out")
     awk -v c="$c" -v n="$req" -v wms="$w_ms" -v wcpu="$w_cpu" -v rn="$r_req" -v rms="$r_ms" -v rcpu="$r_cpu" \
-        -v body="$body" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+        -v body="$body" -v win="${window:+, window $window}" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
         wr = n * 1000 / (wms > 0 ? wms : 1); rr = rn * 1000 / (rms > 0 ? rms : 1)
-        printf "notify: one worker, 1 endpoint, concurrency %d: %d deliveries in %d ms: %.0f/s, worker cpu %.1f us per delivery; raw libcurl multi, same receiver and concurrency: %d in %d ms: %.0f/s, cpu %.1f us per request; ratio %.2f (rate), %.2f (cpu); body %d bytes, load %s\n",
-               c, n, wms, wr, wcpu * 1e6 / n, rn, rms, rr, rcpu, wr / rr, (wcpu * 1e6 / n) / (rcpu > 0 ? rcpu : 1), body, load }'
+        printf "notify: one worker, 1 endpoint, concurrency %d%s: %d deliveries in %d ms: %.0f/s, worker cpu %.1f us per delivery; raw libcurl multi, same receiver and concurrency: %d in %d ms: %.0f/s, cpu %.1f us per request; ratio %.2f (rate), %.2f (cpu); body %d bytes, load %s\n",
+               c, win, n, wms, wr, wcpu * 1e6 / n, rn, rms, rr, rcpu, wr / rr, (wcpu * 1e6 / n) / (rcpu > 0 ? rcpu : 1), body, load }'
 done
