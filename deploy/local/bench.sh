@@ -9,16 +9,19 @@
 #                               lag, freshness at half of it (its own edge on SHOPSTREAM_HTTP_PORT+1)
 #   bench/ryw/run.sh            read-your-writes: a read with X-Shopstream-After vs the same read
 #                               without it, under load, and write-to-visible (its own edge on +2)
+#   bench/notify/run.sh         one notify worker draining a backlog of status changes into a
+#                               local HTTPS receiver (+10, the worker's /metrics on +11) vs
+#                               libcurl multi alone at the same concurrency
 # and prints their figures (docs/benchmarks.md explains them).
-# Usage: bench.sh [all|ingest|projector|inventory|pipeline|ryw]
+# Usage: bench.sh [all|ingest|projector|inventory|pipeline|ryw|notify]
 # Extra arguments for each program: SHOPSTREAM_BENCH_INGEST_ARGS, SHOPSTREAM_BENCH_PROJECTOR_ARGS,
-# SHOPSTREAM_BENCH_INVENTORY_ARGS, SHOPSTREAM_BENCH_PIPELINE_ARGS, SHOPSTREAM_BENCH_RYW_ARGS (e.g.
+# SHOPSTREAM_BENCH_INVENTORY_ARGS, SHOPSTREAM_BENCH_PIPELINE_ARGS, SHOPSTREAM_BENCH_RYW_ARGS, SHOPSTREAM_BENCH_NOTIFY_ARGS (e.g.
 # SHOPSTREAM_BENCH_PROJECTOR_ARGS="--events 50000").
 set -euo pipefail
 here=$(dirname "$0")
 . "$here/env.sh"
 what=${1:-all}
-case "$what" in all|ingest|projector|inventory|pipeline|ryw) ;; *) echo "usage: $0 [all|ingest|projector|inventory|pipeline|ryw]" >&2; exit 2 ;; esac
+case "$what" in all|ingest|projector|inventory|pipeline|ryw|notify) ;; *) echo "usage: $0 [all|ingest|projector|inventory|pipeline|ryw|notify]" >&2; exit 2 ;; esac
 
 "$here/build.sh"
 "$here/stack.sh" up
@@ -68,5 +71,12 @@ if [ "$what" = all ] || [ "$what" = ryw ]; then
     # shellcheck disable=SC2086
     SHOPSTREAM_JWT_SECRET_FILE=$SHOPSTREAM_STATE_DIR/jwt.secret RYW_HTTP_PORT=$((SHOPSTREAM_HTTP_PORT + 2)) \
         "$SHOPSTREAM_REPO/bench/ryw/run.sh" ${SHOPSTREAM_BENCH_RYW_ARGS:-} || rc=1
+fi
+if [ "$what" = all ] || [ "$what" = notify ]; then
+    echo
+    # Its own topics, receiver and notify worker (bench/notify/run.sh); writes no database.
+    # shellcheck disable=SC2086
+    "$SHOPSTREAM_REPO/bench/notify/run.sh" --port $((SHOPSTREAM_HTTP_PORT + 10)) \
+        --metrics-port $((SHOPSTREAM_HTTP_PORT + 11)) ${SHOPSTREAM_BENCH_NOTIFY_ARGS:-} || rc=1
 fi
 exit $rc
