@@ -13,18 +13,8 @@
 #   the rest of the stream arrives: A must apply all of it (equal to the fold).
 . "$(dirname "$0")/lib.sh"
 SEED=43 N=3000
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PG_PRIV_PORT=$(free_port)
-PG_STATE=$(mktemp -d /tmp/shopstream-pg-pause.XXXXXX)
-chmod 755 "$PG_STATE"                  # as root the cluster belongs to 'postgres'
-pgctl() {
-    env -u SHOPSTREAM_PG_DSN SHOPSTREAM_STATE_DIR="$PG_STATE" SHOPSTREAM_PG_PORT="$PG_PRIV_PORT" \
-        bash "$SRC/deploy/local/pg.sh" "$1" >>"$WORK/pg.log" 2>&1
-}
-trap 'rc=$?; pgctl stop || true; rm -rf "$PG_STATE"; (exit $rc); cleanup' EXIT
-pgctl start || { cat "$WORK/pg.log" >&2; fail "could not start the private postgresql"; }
-DSN="host=$PG_STATE/pg/run port=$PG_PRIV_PORT dbname=shopstream user=shopstream"
-"$ADMIN" migrate --dsn "$DSN" --dir "$SRC/schema/migrations" >/dev/null
+private_pg
+DSN=$PRIV_DSN
 make_topics
 GROUP="it-pause-$RUN_ID"
 TOTAL=$("$GEN" count --seed $SEED --n $N)

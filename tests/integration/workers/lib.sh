@@ -35,6 +35,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# private_pg: a PostgreSQL cluster of the test's own (deploy/local/pg.sh with its own state
+# dir and a free port; never the shared one), for tests that stop and start it; stopped and
+# removed on exit. Sets PG_STATE, PG_PRIV_PORT and PRIV_DSN (migrated); pgctl start|stop.
+private_pg() {
+    PG_PRIV_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    PG_STATE=$(mktemp -d "/tmp/shopstream-pg-$TEST.XXXXXX")
+    chmod 755 "$PG_STATE"                  # as root the cluster belongs to 'postgres'
+    trap 'rc=$?; pgctl stop || true; rm -rf "$PG_STATE"; (exit $rc); cleanup' EXIT
+    pgctl start || { cat "$WORK/pg.log" >&2; fail "could not start the private postgresql"; }
+    PRIV_DSN="host=$PG_STATE/pg/run port=$PG_PRIV_PORT dbname=shopstream user=shopstream"
+    "$ADMIN" migrate --dsn "$PRIV_DSN" --dir "$SRC/schema/migrations" >/dev/null
+}
+pgctl() {
+    env -u SHOPSTREAM_PG_DSN SHOPSTREAM_STATE_DIR="$PG_STATE" SHOPSTREAM_PG_PORT="$PG_PRIV_PORT" \
+        bash "$SRC/deploy/local/pg.sh" "$1" >>"$WORK/pg.log" 2>&1
+}
+
 # Creates the test's topics (4 partitions) with shopstream-admin.
 make_topics() {
     "$ADMIN" create-topics --brokers "$BROKERS" --prefix "$PREFIX" --partitions 4 >/dev/null
