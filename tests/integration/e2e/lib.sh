@@ -51,23 +51,46 @@ it_make_topics() {
         --prefix "$IT_PREFIX" --partitions 3 >/dev/null 2>&1 || fail "create-topics"
 }
 
+# it_free_port: a port for a listener that cannot take port 0 (a private broker, a
+# worker's HTTP endpoint). Below the kernel's ephemeral range: a connect() probe cannot
+# see a port some client holds as its local end, and the Kafka clients hold many. Off
+# the 29xxx block a developer's own stack uses.
 it_free_port() {
-    local p
+    local low p
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
     for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % (low - 20000)))
+        [ $((p / 1000)) = 29 ] && continue
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
     done
     fail "no free port"
 }
 
+# it_edge_port LOG PID FROM_LINE: the port the edge logged it listens on, after line
+# FROM_LINE of LOG (an edge started on port 0 picks its own: nothing can take it between
+# a probe and the bind). Fails with the log's tail if the edge exits first.
+it_edge_port() {
+    local log=$1 pid=$2 from=$3 port deadline=$((SECONDS + 60))
+    while :; do
+        port=$(tail -n +"$((from + 1))" "$log" 2>/dev/null | grep 'msg="listening"' | grep -o ' port=[0-9]*' \
+               | head -n1 | cut -d= -f2 || true)
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; fail "the edge exited before it listened"; }
+        [ $SECONDS -lt $deadline ] || { tail -n 20 "$log" >&2; fail "timed out waiting for the edge to listen"; }
+        sleep 0.1
+    done
+}
+
 # it_start_edge [brokers] — sets IT_URL and IT_EDGE_PID.
 it_start_edge() {
-    local port; port=$(it_free_port)
-    SHOPSTREAM_HTTP_PORT=$port SHOPSTREAM_KAFKA_BROKERS=${1:-$SHOPSTREAM_IT_KAFKA_BROKERS} \
+    local port from
+    from=$(wc -l <"$IT_TMP/edge.log" 2>/dev/null || echo 0)
+    SHOPSTREAM_HTTP_HOST=127.0.0.1 SHOPSTREAM_HTTP_PORT=0 SHOPSTREAM_KAFKA_BROKERS=${1:-$SHOPSTREAM_IT_KAFKA_BROKERS} \
     SHOPSTREAM_TOPIC_PREFIX=$IT_PREFIX SHOPSTREAM_PG_DSN=$IT_DSN SHOPSTREAM_EDGE_THREADS=2 \
         "$IT_BIN/edge/shopstream-edge" >>"$IT_TMP/edge.log" 2>&1 &
     IT_EDGE_PID=$!
     IT_PIDS+=("$IT_EDGE_PID")
+    port=$(it_edge_port "$IT_TMP/edge.log" "$IT_EDGE_PID" "$from")
     IT_URL=http://127.0.0.1:$port
     it_wait "edge answers /healthz" 60 curl -fsS -o /dev/null "$IT_URL/healthz"
 }

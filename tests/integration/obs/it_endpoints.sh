@@ -17,22 +17,10 @@ it_make_topics
 it_start_edge
 
 declare -A PORT PID
-# A port below the kernel's ephemeral range (a connect() probe cannot see a port some
-# client holds as its local end, and the Kafka clients hold many), off the 29xxx block.
-obs_free_port() {
-    local low p
-    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % (low - 20000)))
-        [ $((p / 1000)) = 29 ] && continue
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    fail "no free port"
-}
 # it_start_role ROLE [DSN] [GROUP] — a worker of ROLE with its own HTTP port in PORT[ROLE or GROUP].
 it_start_role() {
     local role=$1 dsn=${2:-$IT_DSN} group=${3:-$IT_NAME-$1} port
-    port=$(obs_free_port)
+    port=$(it_free_port)
     PORT[$group]=$port
     SHOPSTREAM_KAFKA_BROKERS=$SHOPSTREAM_IT_KAFKA_BROKERS SHOPSTREAM_TOPIC_PREFIX=$IT_PREFIX \
     SHOPSTREAM_PG_DSN=$dsn SHOPSTREAM_KAFKA_GROUP_ID=$group SHOPSTREAM_WORKER_HTTP_PORT=$port \

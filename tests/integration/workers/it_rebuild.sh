@@ -32,9 +32,18 @@ if rebuild --model nonesuch 2>"$WORK/unknown.err"; then fail "an unknown model w
 grep -q 'known: products, carts, orders, analytics, projector' "$WORK/unknown.err" || fail "$(cat "$WORK/unknown.err")"
 
 export SHOPSTREAM_JWT_SECRET; SHOPSTREAM_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-PORT=$((33100 + RANDOM % 90))
-SHOPSTREAM_HTTP_PORT=$PORT SHOPSTREAM_KAFKA_BROKERS=$BROKERS SHOPSTREAM_TOPIC_PREFIX=$PREFIX SHOPSTREAM_PG_DSN=$DSN \
-SHOPSTREAM_EDGE_THREADS=2 "$BUILD/edge/shopstream-edge" >>"$WORK/edge.log" 2>&1 &
+# Port 0: the edge picks a free one and logs it (a fixed guess could be a client's local port).
+SHOPSTREAM_HTTP_HOST=127.0.0.1 SHOPSTREAM_HTTP_PORT=0 SHOPSTREAM_KAFKA_BROKERS=$BROKERS SHOPSTREAM_TOPIC_PREFIX=$PREFIX \
+SHOPSTREAM_PG_DSN=$DSN SHOPSTREAM_EDGE_THREADS=2 "$BUILD/edge/shopstream-edge" >>"$WORK/edge.log" 2>&1 &
+EDGE_PID=$!
+PORT=
+for _ in $(seq 1 300); do
+    PORT=$(grep 'msg="listening"' "$WORK/edge.log" 2>/dev/null | grep -o ' port=[0-9]*' | cut -d= -f2 || true)
+    [ -n "$PORT" ] && break
+    kill -0 "$EDGE_PID" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$PORT" ] || fail "the edge did not listen: $(tail -n 5 "$WORK/edge.log")"
 URL=http://127.0.0.1:$PORT
 orders_of() {        # orders_of USER: the edge's GET /v1/me/orders, status and order ids
     local tok; tok=$("$BUILD/tools/token/shopstream-token" --sub "$1")
