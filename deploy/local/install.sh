@@ -13,6 +13,7 @@ PKGS=(build-essential cmake pkg-config git
       libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libjwt-dev libjansson-dev uuid-dev zlib1g-dev libssl-dev
       libcriterion-dev libcurl4-openssl-dev postgresql kcat curl default-jre-headless maven
       python3 python3-sklearn python3-yaml python3-venv ninja-build jq clang openssl
+      nodejs                # tests/integration/deploy: runs npm and Strimzi's published KafkaTopic validators
       libclang-rt-14-dev    # clang only recommends its runtime; libFuzzer and the sanitizers need it
       prometheus            # for promtool (check metrics, check rules); its server is not wanted here
       chromium fonts-dejavu-core)   # the console's browser test (headless); a font to render with

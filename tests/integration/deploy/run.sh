@@ -6,8 +6,10 @@
 #     validates every object, the built-in kinds against kubernetes-validate's schemas
 #     (Kubernetes 1.33), KEDA's against the CRDs in its Go module, Strimzi's KafkaTopic
 #     against schemas/strimzi-kafkatopic.crd.yaml (its fields checked against the
-#     io.strimzi:api jar on Maven Central); k8s/jobs too. checks.py then holds the
-#     rendered objects to the code (topics, roles, groups, auto.offset.reset).
+#     io.strimzi:api jar on Maven Central); k8s/jobs too. Every KafkaTopic is then
+#     validated against Strimzi's published schema too (strimzi/validate.mjs: the
+#     validators generated from Strimzi's release CRDs, from npm). checks.py then holds
+#     the rendered objects to the code (topics, roles, groups, auto.offset.reset).
 #  2. check-jsonschema validates deploy/compose/compose.yaml against the Compose
 #     specification's schema (schemas/compose-spec.json, vendored).
 #  3. hadolint lints deploy/docker/*.Dockerfile (.hadolint.yaml).
@@ -15,8 +17,9 @@
 # Tools are pinned and cached in $SHOPSTREAM_DEPLOY_TOOLS (default ~/.cache/shopstream/
 # deploy-tools): PyPI tools in a venv of Debian's python3, kustomize and kubeconform
 # built by `go install` (Debian's golang 1.19 suffices), the KEDA module by `go mod
-# download`, the Strimzi jar by mvn. The first run needs those registries; later runs
-# none. Needs no broker nor database, so it never skips.
+# download`, the Strimzi jar by mvn, npm (its tarball from the npm registry, hash
+# pinned) run by Debian's node for strimzi/package-lock.json. The first run needs those
+# registries; later runs none. Needs no broker nor database, so it never skips.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -26,6 +29,8 @@ KUBECONFORM_MOD=github.com/yannh/kubeconform/cmd/kubeconform@v0.6.7
 KEDA_MOD=github.com/kedacore/keda/v2@v2.21.0
 STRIMZI_API=io.strimzi:api:0.51.0
 K8S_SCHEMA=v1.33.0-local-strict
+NPM_VERSION=10.9.2   # runs on Debian 12's node 18 (engines ^18.17.0)
+NPM_SHA512=sha512-iriPEPIkoMYUy3F6f3wwSZAU93E0Eg6cHwIR6jzzOXWSy+SD/rOODEs74cVONHKSx2obXtuUoyidVEhISrisgQ==
 
 cache=${SHOPSTREAM_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/shopstream/deploy-tools}
 tmp=$(mktemp -d)
@@ -102,9 +107,31 @@ PYEOF
     "$py" "$here/crd2schema.py" "$crds" "$here/schemas/strimzi-kafkatopic.crd.yaml" >/dev/null
     touch "$crds/.complete"
 fi
+# Strimzi's published KafkaTopic schema: npm ci of strimzi/package-lock.json (integrity
+# hashes of every package) with an npm whose tarball's hash is pinned above.
+node=$(command -v node || true)
+[ -x "$node" ] || fail "no node (Debian: nodejs)"
+npm_cli=$cache/npm-$NPM_VERSION/bin/npm-cli.js
+if [ ! -f "$npm_cli" ]; then
+    curl -fsSL "https://registry.npmjs.org/npm/-/npm-$NPM_VERSION.tgz" -o "$tmp/npm.tgz" || fail "download npm $NPM_VERSION"
+    [ "sha512-$(openssl dgst -sha512 -binary "$tmp/npm.tgz" | base64 -w0)" = "$NPM_SHA512" ] \
+        || fail "npm-$NPM_VERSION.tgz does not match its pinned sha512"
+    mkdir -p "$tmp/npm" && tar xzf "$tmp/npm.tgz" -C "$tmp/npm" --strip-components=1 || fail "unpack npm"
+    rm -rf "$cache/npm-$NPM_VERSION" && mv "$tmp/npm" "$cache/npm-$NPM_VERSION"
+fi
+strimzi=$cache/strimzi-schema-$(cat "$here/strimzi/package.json" "$here/strimzi/package-lock.json" | sha256sum | cut -c1-12)
+if [ ! -f "$strimzi/.complete" ]; then
+    rm -rf "$strimzi" && mkdir -p "$strimzi"
+    cp "$here/strimzi/package.json" "$here/strimzi/package-lock.json" "$strimzi/"
+    (cd "$strimzi" && "$node" "$npm_cli" ci --no-audit --no-fund --ignore-scripts --cache "$tmp/npm-cache") \
+        >"$tmp/npm.log" 2>&1 || { cat "$tmp/npm.log"; fail "npm ci (strimzi/package-lock.json)"; }
+    touch "$strimzi/.complete"
+fi
+strimzi_pkg=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
+    "$strimzi/node_modules/@kubernetes-models/strimzi-kafka-operator/package.json")
 kv=$("$py" -c 'import kubernetes_validate, os; print(os.path.dirname(kubernetes_validate.__file__))')/kubernetes-json-schema/$K8S_SCHEMA
 [ -f "$kv/_definitions.json" ] || fail "no $kv"
-echo "deploy: tools ready in $((SECONDS - step_t0)) s: kustomize ${KUSTOMIZE_MOD#*@}, kubeconform ${KUBECONFORM_MOD#*@}, KEDA CRDs ${KEDA_MOD#*@}, Strimzi api ${STRIMZI_API##*:}, Kubernetes schemas $K8S_SCHEMA"
+echo "deploy: tools ready in $((SECONDS - step_t0)) s: kustomize ${KUSTOMIZE_MOD#*@}, kubeconform ${KUBECONFORM_MOD#*@}, KEDA CRDs ${KEDA_MOD#*@}, Strimzi api ${STRIMZI_API##*:}, @kubernetes-models/strimzi-kafka-operator $strimzi_pkg (node $("$node" --version)), Kubernetes schemas $K8S_SCHEMA"
 
 # ---- 1. kustomize + kubeconform ---------------------------------------------------------
 rendered=()
@@ -122,6 +149,27 @@ for f in "${rendered[@]}"; do
         || { echo "$out"; fail "kubeconform: $(basename "$f")"; }
     ok "kubeconform -strict $(basename "$f" .yaml): ${out##*- }"
 done
+# Every rendered KafkaTopic against Strimzi's published schema; first a copy with a
+# partition count of 0 and replicas as a string, which it must refuse.
+"$py" - "$tmp/topics.json" "$tmp/broken.json" "${rendered[@]}" <<'PYEOF' || fail "collecting the KafkaTopics"
+import json, os, sys, yaml
+out, broken, files = sys.argv[1], sys.argv[2], sys.argv[3:]
+topics = [{"file": os.path.basename(f), "object": d} for f in files
+          for d in yaml.safe_load_all(open(f)) if d and d.get("kind") == "KafkaTopic"]
+json.dump(topics, open(out, "w"))
+bad = json.loads(json.dumps(topics[:1]))
+if bad:
+    bad[0]["object"]["spec"].update(partitions=0, replicas="3")
+json.dump(bad, open(broken, "w"))
+PYEOF
+if "$node" "$here/strimzi/validate.mjs" "$strimzi/node_modules" "$tmp/broken.json" >"$tmp/broken.out"; then
+    cat "$tmp/broken.out"; fail "Strimzi's schema took a KafkaTopic with 0 partitions and replicas \"3\""
+fi
+grep -q '/spec/partitions minimum' "$tmp/broken.out" && grep -q '/spec/replicas type' "$tmp/broken.out" \
+    || { cat "$tmp/broken.out"; fail "Strimzi's schema refused the broken KafkaTopic for other reasons"; }
+out=$("$node" "$here/strimzi/validate.mjs" "$strimzi/node_modules" "$tmp/topics.json") \
+    || { echo "$out"; fail "a KafkaTopic does not conform to Strimzi's published schema"; }
+ok "Strimzi's published KafkaTopic schema (@kubernetes-models/strimzi-kafka-operator $strimzi_pkg): $(grep -c '^ok' <<<"$out") KafkaTopics conform, a broken one is refused"
 for o in "$repo"/k8s/overlays/*/; do
     o=$(basename "$o")
     "$py" "$here/checks.py" "$repo" "$o" "$tmp/overlays-$o.yaml" || fail "checks.py: overlay $o"
